@@ -1,0 +1,245 @@
+"""Config: ``config.yaml`` in, one frozen, typed :class:`Config` out.
+
+The file is parsed once. Unknown keys and bad values raise :class:`ConfigError`
+naming the file, the line, the dotted key and the bad value. Relative paths are
+resolved against the config file's folder. Secrets never live here: the file
+names environment variables and the values are read from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+
+__all__ = ["Config", "load_config"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Sender(_Model):
+    name: str
+    email: str
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        if "@" not in v or " " in v:
+            raise ValueError("must be an email address like news@example.com")
+        return v
+
+
+class Brand(_Model):
+    color: str = "#1a1a2e"
+    accent: str = "#c0392b"
+    background: str = "#f4f1ea"
+    font: str = "Georgia, 'Times New Roman', serif"
+    logo: str = ""
+
+    @field_validator("color", "accent", "background")
+    @classmethod
+    def _hex(cls, v: str) -> str:
+        s = v.lstrip("#")
+        if len(s) not in (3, 6) or any(c not in "0123456789abcdefABCDEF" for c in s):
+            raise ValueError("must be a hex colour like #1a1a2e")
+        return "#" + s.lower()
+
+
+class Newsletter(_Model):
+    name: str
+    tagline: str = ""
+    sender: Sender
+    reply_to: str = ""
+    signup_url: str
+    unsubscribe_url: str
+    unsubscribe_mailto: str = ""
+    postal_address: str
+    web_url: str = Field(default="", description="view-in-browser URL; {date} is replaced")
+    timezone: str = "UTC"
+    subject: str = "{lead_headline}"
+    intro: str = ""
+    signup_invitation: str = "Get smart, fast news on the biggest business stories of the day."
+    brand: Brand = Brand()
+    utm_campaign: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {v!r} (use an IANA name like Europe/London)") from exc
+        return v
+
+    @field_validator("signup_url", "unsubscribe_url")
+    @classmethod
+    def _https(cls, v: str) -> str:
+        if not v.startswith(("https://", "http://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Feed(_Model):
+    url: str
+    name: str = ""
+    weight: float = Field(default=1.0, ge=0.0, le=10.0)
+
+
+class Sources(_Model):
+    feeds: tuple[Feed, ...] = ()
+    inbox: str = ""
+
+
+class IssueSpec(_Model):
+    stories: int = Field(default=5, ge=1, le=40)
+    quick_links: int = Field(default=6, ge=0, le=40)
+    min_stories: int = Field(default=1, ge=0, le=40)
+    max_age_hours: float = Field(default=72.0, gt=0)
+
+
+class Paths(_Model):
+    state: str = "state/newsletter.sqlite3"
+    outbox: str = "outbox"
+    templates: str = ""
+
+
+class Fetch(_Model):
+    timeout: float = Field(default=20.0, gt=0, le=600)
+    max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    concurrency: int = Field(default=16, ge=1, le=256)
+    per_host: int = Field(default=4, ge=1, le=64)
+    retries: int = Field(default=2, ge=0, le=10)
+    user_agent: str = "newsletter-pipeline/0.1 (+https://github.com/)"
+    alert_after_failures: int = Field(default=3, ge=1, le=100)
+
+
+class LLM(_Model):
+    base_url: str = "http://127.0.0.1:11434/v1"
+    model: str = "llama3.1"
+    api_key_env: str = ""
+    timeout: float = Field(default=60.0, gt=0)
+    concurrency: int = Field(default=2, ge=1, le=64)
+    temperature: float = Field(default=0.2, ge=0, le=2)
+    retries: int = Field(default=1, ge=0, le=5)
+
+    @property
+    def api_key(self) -> str:
+        return os.environ.get(self.api_key_env, "") if self.api_key_env else ""
+
+
+class Summarizer(_Model):
+    engine: Literal["extractive", "llm"] = "extractive"
+    llm: LLM = LLM()
+
+
+class Config(_Model):
+    """The whole configuration, typed. ``root`` is the config file's folder."""
+
+    newsletter: Newsletter
+    sources: Sources = Sources()
+    issue: IssueSpec = IssueSpec()
+    paths: Paths = Paths()
+    fetch: Fetch = Fetch()
+    summarizer: Summarizer = Summarizer()
+    root: str = Field(default=".", exclude=True)
+    file: str = Field(default="config.yaml", exclude=True)
+
+    def path(self, value: str) -> Path:
+        """Resolve a config path (relative to the config file's folder)."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else Path(self.root) / p
+
+    @property
+    def state_path(self) -> Path:
+        return self.path(self.paths.state)
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.path(self.paths.outbox)
+
+    @property
+    def templates_path(self) -> Path:
+        if self.paths.templates:
+            return self.path(self.paths.templates)
+        return Path(__file__).resolve().parent.parent / "templates"
+
+
+def _line_map(node: yaml.Node, prefix: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:
+    out[prefix] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[(*prefix, key)] = key_node.start_mark.line + 1
+            _line_map(value_node, (*prefix, key), out)
+            # the key's own line is the better pointer for scalars and blocks alike
+            out[(*prefix, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            _line_map(child, (*prefix, i), out)
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a config file; raise :class:`ConfigError` on any problem."""
+    file = Path(path)
+    name = str(path)
+    try:
+        source = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=name) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", file=name) from None
+    try:
+        node = yaml.compose(source, Loader=yaml.SafeLoader)
+        data: Any = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"invalid YAML: {problem}", file=name, line=line) from None
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping of keys", file=name, line=1)
+    lines: dict[tuple[str | int, ...], int] = {}
+    if node is not None:
+        _line_map(node, (), lines)
+    for reserved in ("root", "file"):
+        if reserved in data:
+            raise ConfigError("unknown key", file=name, line=lines.get((reserved,)), key=reserved)
+    data = {**data, "root": str(file.resolve().parent), "file": name}
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        # point at the deepest location the YAML actually has
+        line = None
+        for n in range(len(loc), -1, -1):
+            if loc[:n] in lines:
+                line = lines[loc[:n]]
+                break
+        key = _dotted(loc)
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        else:
+            msg = f"{err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
+        raise ConfigError(msg, file=name, line=line, key=key) from None

@@ -1,0 +1,99 @@
+"""The exception tree of the pipeline.
+
+Every error the pipeline raises on purpose derives from :class:`NewsletterError`.
+Stages catch per-source errors and record them in their results; only the CLI
+turns an escaping error into an exit code and a one-line message.
+"""
+
+from __future__ import annotations
+
+
+class NewsletterError(Exception):
+    """Root of every error the pipeline raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(NewsletterError):
+    """A config file could not be read or holds a bad value.
+
+    The message names the file, the line, the key and the bad value.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str,
+        line: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.key = key
+        self.detail = message
+        where = file if line is None else f"{file}:{line}"
+        prefix = f"{where}: " + (f"key '{key}': " if key else "")
+        super().__init__(prefix + message)
+
+
+class SourceError(NewsletterError):
+    """One feed or story file could not be read. Recorded per source, never fatal."""
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        self.detail = message
+        super().__init__(f"{source}: {message}")
+
+
+class FetchError(SourceError):
+    """An HTTP fetch failed (timeout, status, size cap, redirect loop...)."""
+
+
+class DraftError(NewsletterError):
+    """A draft file is malformed; names the file and the line."""
+
+    def __init__(self, message: str, *, file: str, line: int | None = None) -> None:
+        self.file = file
+        self.line = line
+        self.detail = message
+        where = file if line is None else f"{file}:{line}"
+        super().__init__(f"{where}: {message}")
+
+
+class RenderError(NewsletterError):
+    """A template or the generated MJML failed to render or validate."""
+
+    def __init__(self, message: str, *, template: str | None = None, line: int | None = None):
+        self.template = template
+        self.line = line
+        self.detail = message
+        where = ""
+        if template:
+            where = template if line is None else f"{template}:{line}"
+            where += ": "
+        super().__init__(where + message)
+
+
+class SummarizeError(NewsletterError):
+    """A summarizer backend failed (for example a dead LLM endpoint)."""
+
+
+class LockedError(NewsletterError):
+    """Another build of the same newsletter holds the lock."""
+
+    exit_code = 3
+
+
+class NoIssueError(NewsletterError):
+    """A build ran but produced no issue (no stories to send)."""
+
+    exit_code = 4
+
+
+class SendError(NewsletterError):
+    """Sending the issue over SMTP failed or was refused by a blocking lint finding."""
+
+    exit_code = 5

@@ -1,0 +1,75 @@
+"""Stable identity for items: canonical links and ids.
+
+In: a guid, a link, a title and text. Out: a canonical link key and a stable id
+that survive tracking parameters, http/https, ``www.``, trailing slashes and
+fragments, so the same story is never stored twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+__all__ = ["canonical_url", "item_id", "url_key"]
+
+_TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_", "itm_", "_hs", "vero_")
+_TRACKING_KEYS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid",
+        "mkt_tok", "ref", "ref_src", "cmpid", "ncid", "sr_share", "spm", "_ga", "oly_enc_id",
+        "oly_anon_id", "rss", "rssfeed", "cid", "s_cid", "smid", "mbid",
+    }
+)
+
+
+def canonical_url(url: str) -> str:
+    """The link with tracking parameters, fragment and default port removed."""
+    url = url.strip()
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if parts.port and not (
+        (scheme == "http" and parts.port == 80) or (scheme == "https" and parts.port == 443)
+    ):
+        host = f"{host}:{parts.port}"
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not (k.lower() in _TRACKING_KEYS or k.lower().startswith(_TRACKING_PREFIXES))
+    ]
+    path = parts.path or "/"
+    return urlunsplit((scheme, host, path, urlencode(sorted(query)), ""))
+
+
+def url_key(url: str) -> str:
+    """A key equal for http/https, ``www.`` and trailing-slash variants of one link."""
+    canon = canonical_url(url)
+    if not canon:
+        return ""
+    parts = urlsplit(canon)
+    host = parts.netloc.removeprefix("www.")
+    path = parts.path.rstrip("/") or "/"
+    return host + path + (("?" + parts.query) if parts.query else "")
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode("utf-8", "surrogatepass"))
+        h.update(b"\x1f")
+    return h.hexdigest()[:16]
+
+
+def item_id(guid: str, url: str, title: str, text: str) -> str:
+    """A stable id: from the guid, else the link's key, else title and content."""
+    if guid.strip():
+        return "g" + _digest(guid.strip())
+    key = url_key(url)
+    if key:
+        return "u" + _digest(key)
+    return "h" + _digest(" ".join(title.split()).lower(), " ".join(text.split())[:2000])

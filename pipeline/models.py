@@ -1,0 +1,203 @@
+"""Frozen dataclasses passed between the stages.
+
+ingest -> :class:`Item` (stored) and :class:`SourceResult` per feed or file;
+select -> :class:`Selection` of :class:`Article`;
+summarize -> :class:`StorySummary` per article;
+draft -> :class:`Issue` (what the editor edits and render reads);
+render -> :class:`RenderedIssue`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image the source offers for a story, with alt text and credit when known."""
+
+    url: str
+    alt: str = ""
+    credit: str = ""
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a story came from: the outlet's name and the article's link."""
+
+    name: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of a feed or one story file, normalised.
+
+    ``text`` is plain text; ``html`` is sanitized HTML (never raw feed markup).
+    ``published`` is timezone-aware UTC when the source gives a date.
+    """
+
+    id: str
+    source: str
+    origin: str
+    title: str
+    text: str
+    url: str = ""
+    html: str = ""
+    guid: str = ""
+    author: str = ""
+    published: datetime | None = None
+    image: Image | None = None
+
+
+SourceStatus = Literal["ok", "error", "not-modified"]
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """What one feed or story file gave: its items, or the error that stopped it."""
+
+    source: str
+    kind: Literal["feed", "file"]
+    status: SourceStatus
+    items: tuple[Item, ...] = ()
+    new: int = 0
+    updated: int = 0
+    error: str = ""
+    warnings: tuple[str, ...] = ()
+    elapsed: float = 0.0
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Every source's result for one ingest run."""
+
+    sources: tuple[SourceResult, ...]
+    elapsed: float = 0.0
+
+    @property
+    def failed(self) -> tuple[SourceResult, ...]:
+        return tuple(s for s in self.sources if s.status == "error")
+
+    @property
+    def new(self) -> int:
+        return sum(s.new for s in self.sources)
+
+
+@dataclass(frozen=True)
+class Article:
+    """A story candidate chosen by select: the text the summarizer reads."""
+
+    id: str
+    title: str
+    text: str
+    url: str = ""
+    source: str = ""
+    sources: tuple[SourceRef, ...] = ()
+    published: datetime | None = None
+    image: Image | None = None
+    item_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The stories and quick links chosen for one edition date."""
+
+    date: date
+    stories: tuple[Article, ...]
+    quick_links: tuple[Article, ...] = ()
+
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a story: a broken style rule or an unsupported fact.
+
+    ``part`` names the story part (``headline``, ``bullets[1]``...), ``start`` and
+    ``end`` the character span inside it when the finding has one.
+    """
+
+    rule: str
+    message: str
+    part: str = ""
+    text: str = ""
+    start: int = -1
+    end: int = -1
+    severity: Severity = "error"
+    story: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "rule": self.rule,
+            "message": self.message,
+            "part": self.part,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "severity": self.severity,
+            "story": self.story,
+        }
+
+
+@dataclass(frozen=True)
+class StorySummary:
+    """One story in the house style, with its style and fact-check findings."""
+
+    id: str
+    headline: str
+    dek: str
+    hook: str
+    section: str
+    lead_in: str
+    bullets: tuple[str, ...]
+    kicker_label: str
+    kicker: str
+    sources: tuple[SourceRef, ...] = ()
+    image: Image | None = None
+    style: tuple[Finding, ...] = ()
+    facts: tuple[Finding, ...] = ()
+    engine: str = "extractive"
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.facts)
+
+
+@dataclass(frozen=True)
+class QuickLink:
+    """A one-line pointer to an item that did not make a full story."""
+
+    title: str
+    url: str
+    source: str = ""
+
+
+IssueStatus = Literal["draft", "edited", "approved", "sent"]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One edition as the draft holds it: what render turns into email."""
+
+    date: date
+    subject: str
+    intro: str
+    stories: tuple[StorySummary, ...]
+    quick_links: tuple[QuickLink, ...] = ()
+    status: IssueStatus = "draft"
+    generated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RenderedIssue:
+    """The finished email: HTML, plain text, the .eml bytes, and render warnings."""
+
+    html: str
+    text: str
+    eml: bytes
+    subject: str
+    warnings: tuple[str, ...] = field(default=())

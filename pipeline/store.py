@@ -1,0 +1,296 @@
+"""The state store: one SQLite file (WAL) holding items, feed health and issues.
+
+In: normalised :class:`Item` objects from ingest, selections from select.
+Out: fresh items for an edition date, feed state for conditional GET, and the
+issue ledger (which draft the pipeline wrote, which items an issue used).
+
+Every write is one transaction, so a crash never leaves half an update.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from .ids import url_key
+from .models import Image, Item
+
+__all__ = ["FeedState", "Store", "open_store"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    id TEXT PRIMARY KEY,
+    guid TEXT NOT NULL DEFAULT '',
+    url_key TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    title TEXT NOT NULL,
+    url TEXT NOT NULL DEFAULT '',
+    text TEXT NOT NULL DEFAULT '',
+    html TEXT NOT NULL DEFAULT '',
+    author TEXT NOT NULL DEFAULT '',
+    published TEXT,
+    image TEXT,
+    content_hash TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    used_in TEXT
+);
+CREATE INDEX IF NOT EXISTS items_guid ON items(guid) WHERE guid != '';
+CREATE INDEX IF NOT EXISTS items_url_key ON items(url_key) WHERE url_key != '';
+CREATE INDEX IF NOT EXISTS items_used_in ON items(used_in);
+CREATE TABLE IF NOT EXISTS feeds (
+    url TEXT PRIMARY KEY,
+    etag TEXT NOT NULL DEFAULT '',
+    last_modified TEXT NOT NULL DEFAULT '',
+    last_success TEXT,
+    last_error TEXT NOT NULL DEFAULT '',
+    last_error_at TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    last_new_item TEXT,
+    gone INTEGER NOT NULL DEFAULT 0,
+    moved_to TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS issues (
+    date TEXT PRIMARY KEY,
+    draft_sha TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'draft',
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    date TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    report TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the store remembers of one feed between runs."""
+
+    url: str
+    etag: str = ""
+    last_modified: str = ""
+    last_success: str | None = None
+    last_error: str = ""
+    failures: int = 0
+    last_new_item: str | None = None
+    gone: bool = False
+    moved_to: str = ""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _content_hash(item: Item) -> str:
+    h = hashlib.sha256()
+    for part in (item.title, item.text, item.url, item.author):
+        h.update(part.encode("utf-8", "surrogatepass") + b"\x1f")
+    return h.hexdigest()[:16]
+
+
+class Store:
+    """A thin typed layer over the SQLite state file."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run the body in one IMMEDIATE transaction (all or nothing)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # -- items -------------------------------------------------------------
+    def _find(self, item: Item, key: str) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.conn.execute(
+            "SELECT id, content_hash FROM items WHERE id = ?", (item.id,)
+        ).fetchone()
+        if row is None and item.guid:
+            row = self.conn.execute(
+                "SELECT id, content_hash FROM items WHERE guid = ? LIMIT 1", (item.guid,)
+            ).fetchone()
+        if row is None and key:
+            row = self.conn.execute(
+                "SELECT id, content_hash FROM items WHERE url_key = ? LIMIT 1", (key,)
+            ).fetchone()
+        return row
+
+    def upsert_items(self, items: Iterable[Item]) -> tuple[int, int]:
+        """Store items; return (new, updated). An item matching a stored one by
+        id, guid or canonical link updates it instead of becoming a new story."""
+        new = updated = 0
+        now = _now()
+        with self.transaction() as c:
+            for item in items:
+                key = url_key(item.url)
+                digest = _content_hash(item)
+                image = json.dumps(item.image.__dict__) if item.image else None
+                published = item.published.isoformat() if item.published else None
+                row = self._find(item, key)
+                if row is None:
+                    c.execute(
+                        "INSERT INTO items (id, guid, url_key, source, origin, title, url, text,"
+                        " html, author, published, image, content_hash, first_seen, updated_at)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (item.id, item.guid, key, item.source, item.origin, item.title,
+                         item.url, item.text, item.html, item.author, published, image,
+                         digest, now, now),
+                    )
+                    new += 1
+                elif row["content_hash"] != digest:
+                    c.execute(
+                        "UPDATE items SET title=?, url=?, text=?, html=?, author=?,"
+                        " published=COALESCE(?, published), image=COALESCE(?, image),"
+                        " content_hash=?, updated_at=? WHERE id=?",
+                        (item.title, item.url, item.text, item.html, item.author, published,
+                         image, digest, now, row["id"]),
+                    )
+                    updated += 1
+        return new, updated
+
+    def candidates(self, edition: date, since: datetime) -> list[tuple[Item, str]]:
+        """Items unused by any other issue and seen or published since ``since``,
+        with their first-seen time. Items already reserved for ``edition`` count."""
+        rows = self.conn.execute(
+            "SELECT * FROM items WHERE (used_in IS NULL OR used_in = ?)"
+            " AND (first_seen >= ? OR published >= ? OR used_in = ?)",
+            (edition.isoformat(), since.isoformat(), since.isoformat(), edition.isoformat()),
+        ).fetchall()
+        return [(_row_item(r), r["first_seen"]) for r in rows]
+
+    def reserve(self, edition: date, item_ids: Iterable[str]) -> None:
+        """Mark items as used by ``edition``; release ones reserved before but dropped."""
+        ids = list(item_ids)
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE items SET used_in = NULL WHERE used_in = ?", (edition.isoformat(),)
+            )
+            c.executemany(
+                "UPDATE items SET used_in = ? WHERE id = ? AND (used_in IS NULL OR used_in = ?)",
+                [(edition.isoformat(), i, edition.isoformat()) for i in ids],
+            )
+
+    def used_in(self, item_id: str) -> str | None:
+        row = self.conn.execute("SELECT used_in FROM items WHERE id = ?", (item_id,)).fetchone()
+        return None if row is None else row["used_in"]
+
+    def count_items(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+
+    # -- feeds -------------------------------------------------------------
+    def feed_state(self, url: str) -> FeedState:
+        row = self.conn.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            return FeedState(url=url)
+        return FeedState(
+            url=row["url"], etag=row["etag"], last_modified=row["last_modified"],
+            last_success=row["last_success"], last_error=row["last_error"],
+            failures=row["failures"], last_new_item=row["last_new_item"],
+            gone=bool(row["gone"]), moved_to=row["moved_to"],
+        )
+
+    def record_feed(
+        self,
+        url: str,
+        *,
+        ok: bool,
+        error: str = "",
+        etag: str | None = None,
+        last_modified: str | None = None,
+        new_items: int = 0,
+        gone: bool = False,
+        moved_to: str | None = None,
+    ) -> FeedState:
+        """Update one feed's health ledger after a fetch; return the new state."""
+        now = _now()
+        with self.transaction() as c:
+            c.execute("INSERT OR IGNORE INTO feeds (url) VALUES (?)", (url,))
+            if ok:
+                c.execute(
+                    "UPDATE feeds SET last_success=?, failures=0, last_error='',"
+                    " etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),"
+                    " last_new_item=CASE WHEN ? > 0 THEN ? ELSE last_new_item END,"
+                    " moved_to=COALESCE(?, moved_to) WHERE url=?",
+                    (now, etag, last_modified, new_items, now, moved_to, url),
+                )
+            else:
+                c.execute(
+                    "UPDATE feeds SET last_error=?, last_error_at=?, failures=failures+1,"
+                    " gone=MAX(gone, ?) WHERE url=?",
+                    (error, now, int(gone), url),
+                )
+        return self.feed_state(url)
+
+    # -- issues ------------------------------------------------------------
+    def issue(self, edition: date) -> tuple[str, str] | None:
+        """(draft_sha, status) recorded for an edition, if any."""
+        row = self.conn.execute(
+            "SELECT draft_sha, status FROM issues WHERE date = ?", (edition.isoformat(),)
+        ).fetchone()
+        return None if row is None else (row["draft_sha"], row["status"])
+
+    def record_issue(self, edition: date, *, draft_sha: str | None = None,
+                     status: str | None = None) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO issues (date, draft_sha, status, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(date) DO UPDATE SET"
+                " draft_sha = COALESCE(?, draft_sha), status = COALESCE(?, status),"
+                " updated_at = excluded.updated_at",
+                (edition.isoformat(), draft_sha or "", status or "draft", _now(),
+                 draft_sha, status),
+            )
+
+    def record_run(self, edition: date, report: dict[str, object]) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO runs (date, finished_at, report) VALUES (?, ?, ?)",
+                (edition.isoformat(), _now(), json.dumps(report, default=str)),
+            )
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _row_item(r: sqlite3.Row) -> Item:
+    image = Image(**json.loads(r["image"])) if r["image"] else None
+    published = datetime.fromisoformat(r["published"]) if r["published"] else None
+    return Item(
+        id=r["id"], source=r["source"], origin=r["origin"], title=r["title"], text=r["text"],
+        url=r["url"], html=r["html"], guid=r["guid"], author=r["author"],
+        published=published, image=image,
+    )
+
+
+@contextmanager
+def open_store(path: str | Path) -> Iterator[Store]:
+    """Open (creating if needed) the state store at ``path``."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(p, timeout=30, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.executescript(_SCHEMA)
+    store = Store(conn)
+    try:
+        yield store
+    finally:
+        store.close()
