@@ -100,6 +100,7 @@ class Feed(_Model):
 class Sources(_Model):
     feeds: tuple[Feed, ...] = ()
     inbox: str = ""
+    inbox_weight: float = Field(default=1.5, ge=0.0, le=10.0)
 
 
 class IssueSpec(_Model):

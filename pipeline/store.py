@@ -63,6 +63,12 @@ CREATE TABLE IF NOT EXISTS issues (
     status TEXT NOT NULL DEFAULT 'draft',
     updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS draft_versions (
+    date TEXT NOT NULL,
+    sha TEXT NOT NULL,
+    written_at TEXT NOT NULL,
+    PRIMARY KEY (date, sha)
+);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     date TEXT NOT NULL,
@@ -93,7 +99,7 @@ def _now() -> str:
 
 def _content_hash(item: Item) -> str:
     h = hashlib.sha256()
-    for part in (item.title, item.text, item.url, item.author):
+    for part in (item.title, item.text, url_key(item.url), item.author):
         h.update(part.encode("utf-8", "surrogatepass") + b"\x1f")
     return h.hexdigest()[:16]
 
@@ -174,17 +180,9 @@ class Store:
         ).fetchall()
         return [(_row_item(r), r["first_seen"]) for r in rows]
 
-    def reserve(self, edition: date, item_ids: Iterable[str]) -> None:
-        """Mark items as used by ``edition``; release ones reserved before but dropped."""
-        ids = list(item_ids)
-        with self.transaction() as c:
-            c.execute(
-                "UPDATE items SET used_in = NULL WHERE used_in = ?", (edition.isoformat(),)
-            )
-            c.executemany(
-                "UPDATE items SET used_in = ? WHERE id = ? AND (used_in IS NULL OR used_in = ?)",
-                [(edition.isoformat(), i, edition.isoformat()) for i in ids],
-            )
+    def get_item(self, item_id: str) -> Item | None:
+        row = self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+        return None if row is None else _row_item(row)
 
     def used_in(self, item_id: str) -> str | None:
         row = self.conn.execute("SELECT used_in FROM items WHERE id = ?", (item_id,)).fetchone()
@@ -256,6 +254,35 @@ class Store:
                 (edition.isoformat(), draft_sha or "", status or "draft", _now(),
                  draft_sha, status),
             )
+
+    def commit_draft(self, edition: date, sha: str, item_ids: Iterable[str]) -> None:
+        """Before a generated draft is written: remember its fingerprint as the
+        pipeline's own and reserve its items, in one transaction. A crash after
+        this and before the file lands leaves nothing a re-run cannot redo."""
+        ids = list(item_ids)
+        day = edition.isoformat()
+        now = _now()
+        with self.transaction() as c:
+            c.execute("INSERT OR IGNORE INTO draft_versions (date, sha, written_at)"
+                      " VALUES (?, ?, ?)", (day, sha, now))
+            c.execute(
+                "INSERT INTO issues (date, draft_sha, status, updated_at) VALUES (?, ?, 'draft', ?)"
+                " ON CONFLICT(date) DO UPDATE SET draft_sha = excluded.draft_sha,"
+                " updated_at = excluded.updated_at",
+                (day, sha, now),
+            )
+            c.execute("UPDATE items SET used_in = NULL WHERE used_in = ?", (day,))
+            c.executemany(
+                "UPDATE items SET used_in = ? WHERE id = ? AND used_in IS NULL",
+                [(day, i) for i in ids],
+            )
+
+    def is_pipeline_draft(self, edition: date, sha: str) -> bool:
+        """True when a draft with this fingerprint was written by the pipeline (unedited)."""
+        row = self.conn.execute(
+            "SELECT 1 FROM draft_versions WHERE date = ? AND sha = ?", (edition.isoformat(), sha)
+        ).fetchone()
+        return row is not None
 
     def record_run(self, edition: date, report: dict[str, object]) -> None:
         with self.transaction() as c:
