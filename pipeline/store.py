@@ -147,7 +147,7 @@ class Store:
                 key = url_key(item.url)
                 digest = _content_hash(item)
                 image = json.dumps(item.image.__dict__) if item.image else None
-                published = item.published.isoformat() if item.published else None
+                published = item.published.astimezone(UTC).isoformat() if item.published else None
                 row = self._find(item, key)
                 if row is None:
                     c.execute(
@@ -171,12 +171,12 @@ class Store:
         return new, updated
 
     def candidates(self, edition: date, since: datetime) -> list[tuple[Item, str]]:
-        """Items unused by any other issue and seen or published since ``since``,
-        with their first-seen time. Items already reserved for ``edition`` count."""
+        """Items unused by any other issue and published (else first seen) since
+        ``since``, with their first-seen time. Items reserved for ``edition`` count."""
         rows = self.conn.execute(
             "SELECT * FROM items WHERE (used_in IS NULL OR used_in = ?)"
-            " AND (first_seen >= ? OR published >= ? OR used_in = ?)",
-            (edition.isoformat(), since.isoformat(), since.isoformat(), edition.isoformat()),
+            " AND (COALESCE(published, first_seen) >= ? OR used_in = ?)",
+            (edition.isoformat(), since.isoformat(), edition.isoformat()),
         ).fetchall()
         return [(_row_item(r), r["first_seen"]) for r in rows]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pipeline.ids import item_id
@@ -66,5 +66,5 @@ def test_state_survives_reopen(tmp_path: Path) -> None:
         store.upsert_items([make("A", "https://x.example/a")])
     with open_store(tmp_path / "s.db") as store:
         assert store.count_items() == 1
-        old = datetime.now(UTC) - timedelta(days=1)
+        old = datetime(2026, 11, 1, tzinfo=UTC)
         assert len(store.candidates(date(2026, 11, 28), old)) == 1
