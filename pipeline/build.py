@@ -41,8 +41,15 @@ from .select import select
 from .store import Store, open_store
 from .summarize import check_facts, check_style, summarize
 
-__all__ = ["BuildResult", "build_issue", "issue_dir", "lint_issue", "load_issue", "render_draft",
-           "source_text"]
+__all__ = [
+    "BuildResult",
+    "build_issue",
+    "issue_dir",
+    "lint_issue",
+    "load_issue",
+    "render_draft",
+    "source_text",
+]
 
 BuildStatus = Literal["built", "unchanged", "edited-draft-rendered", "frozen", "rendered"]
 Progress = Callable[[str], None]
@@ -86,8 +93,9 @@ def load_issue(config: Config, edition: date) -> Issue:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DraftError("no draft for this date; run `newsletter build` first",
-                         file=str(path)) from None
+        raise DraftError(
+            "no draft for this date; run `newsletter build` first", file=str(path)
+        ) from None
     return parse_draft(text, file=str(path))
 
 
@@ -104,7 +112,8 @@ def _subject(config: Config, issue_date: date, stories: tuple[StorySummary, ...]
     lead = stories[0].headline if stories else config.newsletter.name
     try:
         return config.newsletter.subject.format(
-            lead_headline=lead, date=issue_date.isoformat(), name=config.newsletter.name)
+            lead_headline=lead, date=issue_date.isoformat(), name=config.newsletter.name
+        )
     except (KeyError, IndexError, ValueError):
         return lead
 
@@ -112,30 +121,41 @@ def _subject(config: Config, issue_date: date, stories: tuple[StorySummary, ...]
 def _backup(folder: Path) -> str:
     backups = folder / "backups"
     backups.mkdir(exist_ok=True)
-    n = 1 + max((int(p.stem.split("-")[-1]) for p in backups.glob("draft-*.md")
-                 if p.stem.split("-")[-1].isdigit()), default=0)
+    n = 1 + max(
+        (
+            int(p.stem.split("-")[-1])
+            for p in backups.glob("draft-*.md")
+            if p.stem.split("-")[-1].isdigit()
+        ),
+        default=0,
+    )
     target = backups / f"draft-{n}.md"
     publish(backups, {target.name: (folder / "draft.md").read_bytes()})
     return f"backups/{target.name}"
 
 
-def _generate(config: Config, store: Store, edition: date, timer: _Timer,
-              report: dict[str, Any]) -> tuple[Issue, Selection]:
+def _generate(
+    config: Config, store: Store, edition: date, timer: _Timer, report: dict[str, Any]
+) -> tuple[Issue, Selection]:
     with timer.stage("select"):
         selection = select(config, store, edition)
     if not selection.stories:
         raise NoIssueError(f"no fresh stories for {edition.isoformat()}: nothing to build")
     with timer.stage("summarize"):
         run = summarize(selection.stories, config, store=store)
-    report["summarizer"] = {"engine": config.summarizer.engine, "calls": run.calls,
-                            "tokens": run.tokens, "cache_hits": run.cache_hits,
-                            "errors": list(run.errors)}
+    report["summarizer"] = {
+        "engine": config.summarizer.engine,
+        "calls": run.calls,
+        "tokens": run.tokens,
+        "cache_hits": run.cache_hits,
+        "errors": list(run.errors),
+    }
     report["errors"] += list(run.errors)
     tz = config.newsletter.tz
     issue = Issue(
         date=edition,
         subject=_subject(config, edition, run.stories),
-        intro=config.newsletter.intro or f"Good morning. Here is what matters in business today.",
+        intro=config.newsletter.intro or "Good morning. Here is what matters in business today.",
         stories=run.stories,
         quick_links=tuple(QuickLink(a.title, a.url, a.source) for a in selection.quick_links),
         generated_at=datetime.now(tz).replace(microsecond=0),
@@ -155,14 +175,31 @@ def _findings(config: Config, store: Store, issue: Issue) -> list[Finding]:
 
 def _sources_report(result: IngestResult) -> list[dict[str, Any]]:
     return [
-        {"source": s.source, "kind": s.kind, "status": s.status, "items": len(s.items),
-         "new": s.new, "updated": s.updated, "error": s.error, "warnings": list(s.warnings)}
+        {
+            "source": s.source,
+            "kind": s.kind,
+            "status": s.status,
+            "items": len(s.items),
+            "new": s.new,
+            "updated": s.updated,
+            "error": s.error,
+            "warnings": list(s.warnings),
+        }
         for s in result.sources
     ]
 
 
-def _finish(config: Config, store: Store, issue: Issue, folder: Path, report: dict[str, Any],
-            timer: _Timer, status: BuildStatus, *, drafted: bool = False) -> list[str]:
+def _finish(
+    config: Config,
+    store: Store,
+    issue: Issue,
+    folder: Path,
+    report: dict[str, Any],
+    timer: _Timer,
+    status: BuildStatus,
+    *,
+    drafted: bool = False,
+) -> list[str]:
     """Render the issue, check it, write the outbox files and record the run."""
     written: list[str] = []
     with timer.stage("render"):
@@ -173,29 +210,46 @@ def _finish(config: Config, store: Store, issue: Issue, folder: Path, report: di
         status=status,
         subject=rendered.subject,
         stories=[
-            {"id": s.id, "headline": s.headline, "section": s.section, "engine": s.engine,
-             "sources": [{"name": r.name, "url": r.url} for r in s.sources],
-             "findings": [f.as_dict() for f in findings if f.story == s.id]}
+            {
+                "id": s.id,
+                "headline": s.headline,
+                "section": s.section,
+                "engine": s.engine,
+                "sources": [{"name": r.name, "url": r.url} for r in s.sources],
+                "findings": [f.as_dict() for f in findings if f.story == s.id],
+            }
             for s in issue.stories
         ],
         quick_links=len(issue.quick_links),
-        email={"html_bytes": len(rendered.html.encode("utf-8")),
-               "text_bytes": len(rendered.text.encode("utf-8")),
-               "eml_bytes": len(rendered.eml),
-               "findings": [f.as_dict() for f in findings if not f.story]},
+        email={
+            "html_bytes": len(rendered.html.encode("utf-8")),
+            "text_bytes": len(rendered.text.encode("utf-8")),
+            "eml_bytes": len(rendered.eml),
+            "findings": [f.as_dict() for f in findings if not f.story],
+        },
         timings=timer.timings,
     )
     with timer.stage("write"):
-        written += publish(folder, {
-            "issue.html": rendered.html.encode("utf-8"),
-            "issue.txt": rendered.text.encode("utf-8"),
-            "issue.eml": rendered.eml,
-        })
+        written += publish(
+            folder,
+            {
+                "issue.html": rendered.html.encode("utf-8"),
+                "issue.txt": rendered.text.encode("utf-8"),
+                "issue.eml": rendered.eml,
+            },
+        )
         # report.json is rewritten only when the issue changed, so a no-op
         # rebuild touches no file; every run is kept in the state store.
         if drafted or written or not (folder / "report.json").exists():
-            written += publish(folder, {"report.json": json.dumps(
-                report, indent=2, ensure_ascii=False, default=str).encode("utf-8") + b"\n"})
+            written += publish(
+                folder,
+                {
+                    "report.json": json.dumps(
+                        report, indent=2, ensure_ascii=False, default=str
+                    ).encode("utf-8")
+                    + b"\n"
+                },
+            )
     report["timings"] = timer.timings
     store.record_run(issue.date, report)
     return written
@@ -215,7 +269,9 @@ def lint_issue(config: Config, edition: date) -> list[Finding]:
             subject=issue.subject,
         )
     except FileNotFoundError as exc:
-        raise DraftError("not rendered yet; run `newsletter render`", file=str(exc.filename)) from None
+        raise DraftError(
+            "not rendered yet; run `newsletter render`", file=str(exc.filename)
+        ) from None
     return findings + list(lint_email(rendered, config))
 
 
@@ -225,8 +281,13 @@ def render_draft(config: Config, edition: date, *, progress: Progress | None = N
     folder = issue_dir(config, edition)
     sweep_temporary(folder)
     issue = load_issue(config, edition)
-    report: dict[str, Any] = {"newsletter": config.newsletter.name, "date": edition.isoformat(),
-                              "errors": [], "warnings": [], "sources": []}
+    report: dict[str, Any] = {
+        "newsletter": config.newsletter.name,
+        "date": edition.isoformat(),
+        "errors": [],
+        "warnings": [],
+        "sources": [],
+    }
     with open_store(config.state_path) as store:
         written = _finish(config, store, issue, folder, report, timer, "rendered")
     return BuildResult(edition, folder, "rendered", tuple(written), report)
@@ -246,8 +307,10 @@ def build_issue(
     sweep_temporary(folder)
     draft_path = folder / "draft.md"
     report: dict[str, Any] = {
-        "newsletter": config.newsletter.name, "date": edition.isoformat(),
-        "errors": [], "warnings": [],
+        "newsletter": config.newsletter.name,
+        "date": edition.isoformat(),
+        "errors": [],
+        "warnings": [],
     }
     with open_store(config.state_path) as store:
         existing = draft_path.read_text(encoding="utf-8") if draft_path.exists() else None
@@ -260,10 +323,10 @@ def build_issue(
                     raise
         recorded = store.issue(edition)
         frozen = {"approved", "sent"}
-        if not force and ((current and current.status in frozen)
-                          or (recorded and recorded[1] in frozen)):
-            return BuildResult(edition, folder, "frozen",
-                               report={**report, "status": "frozen"})
+        if not force and (
+            (current and current.status in frozen) or (recorded and recorded[1] in frozen)
+        ):
+            return BuildResult(edition, folder, "frozen", report={**report, "status": "frozen"})
 
         with timer.stage("ingest"):
             ingested = ingest(config, store)
@@ -277,7 +340,8 @@ def build_issue(
         if current is not None and edited and not regenerate:
             issue, status = current, "edited-draft-rendered"
             report["warnings"].append(
-                f"{draft_path}: edited by hand; rendered as edited (use --regenerate to replace)")
+                f"{draft_path}: edited by hand; rendered as edited (use --regenerate to replace)"
+            )
         elif current is not None and not edited and not fresh and not regenerate:
             issue, status = current, "unchanged"
         else:
@@ -286,12 +350,16 @@ def build_issue(
                 text = format_draft(issue, newsletter=config.newsletter.name)
                 if existing is not None and existing != text:
                     report["warnings"].append(f"previous draft kept as {_backup(folder)}")
-                ids = [i for a in (*selection.stories, *selection.quick_links)
-                       for i in (a.item_ids or (a.id,))]
+                ids = [
+                    i
+                    for a in (*selection.stories, *selection.quick_links)
+                    for i in (a.item_ids or (a.id,))
+                ]
                 store.commit_draft(edition, draft_sha(text), ids)
                 written += publish(folder, {"draft.md": text.encode("utf-8")})
             status = "built"
 
-        written += _finish(config, store, issue, folder, report, timer, status,
-                           drafted=bool(written))
+        written += _finish(
+            config, store, issue, folder, report, timer, status, drafted=bool(written)
+        )
     return BuildResult(edition, folder, status, tuple(written), report)

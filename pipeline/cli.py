@@ -45,8 +45,12 @@ config_option = click.option(
 )
 
 
-def date_option(help_text: str = "Edition date (YYYY-MM-DD); today in the newsletter's timezone by default.") -> Callable[[F], F]:
-    return click.option("--date", "edition", type=click.DateTime(["%Y-%m-%d"]), default=None, help=help_text)
+def date_option(
+    help_text: str = "Edition date (YYYY-MM-DD); today in the newsletter's timezone by default.",
+) -> Callable[[F], F]:
+    return click.option(
+        "--date", "edition", type=click.DateTime(["%Y-%m-%d"]), default=None, help=help_text
+    )
 
 
 def edition_date(config: Config, edition: Any) -> date:
@@ -90,15 +94,20 @@ def _print_summary(result: Any) -> None:
         click.echo(f"  warning: {w}")
     if report.get("timings"):
         click.echo("  time: " + ", ".join(f"{k} {v:.2f}s" for k, v in report["timings"].items()))
-    click.echo(f"  outbox: {result.outbox}" + (f" (wrote {', '.join(result.written)})"
-                                               if result.written else " (no file changed)"))
+    click.echo(
+        f"  outbox: {result.outbox}"
+        + (f" (wrote {', '.join(result.written)})" if result.written else " (no file changed)")
+    )
 
 
 @cli.command()
 @config_option
 @date_option()
-@click.option("--regenerate", is_flag=True,
-              help="Replace an edited draft (the old one is kept as a numbered backup).")
+@click.option(
+    "--regenerate",
+    is_flag=True,
+    help="Replace an edited draft (the old one is kept as a numbered backup).",
+)
 @click.option("--force", is_flag=True, help="Rebuild even an approved or sent issue.")
 @handle_errors
 def build(config_path: Path, edition: Any, regenerate: bool, force: bool) -> None:
@@ -125,8 +134,14 @@ def render(config_path: Path, edition: Any) -> None:
 @cli.command()
 @config_option
 @date_option()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @handle_errors
 def lint(config_path: Path, edition: Any, fmt: str) -> None:
     """Check the edition: house style and facts per story, then the rendered email.

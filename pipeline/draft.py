@@ -37,7 +37,7 @@ import yaml
 from .errors import DraftError
 from .models import Finding, Image, Issue, QuickLink, SourceRef, StorySummary
 
-__all__ = ["format_draft", "parse_draft", "draft_sha"]
+__all__ = ["draft_sha", "format_draft", "parse_draft"]
 
 QUICK_LINKS_MARK = "<!-- quick-links -->"
 _STORY_MARK = re.compile(r"^<!--\s*story:\s*([\w-]+)\s*-->$")
@@ -102,8 +102,14 @@ def format_draft(issue: Issue, *, newsletter: str = "") -> str:
     front["intro"] = issue.intro
     if issue.generated_at:
         front["generated_at"] = issue.generated_at.isoformat(timespec="seconds")
-    lines = ["---", yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000).strip(),
-             "---", "", _HELP, ""]
+    lines = [
+        "---",
+        yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000).strip(),
+        "---",
+        "",
+        _HELP,
+        "",
+    ]
     for story in issue.stories:
         lines += _story_md(story)
     if issue.quick_links:
@@ -135,8 +141,9 @@ def _front_matter(lines: list[str], file: str) -> tuple[dict[str, Any], int]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
-        raise DraftError(f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}",
-                         file=file, line=line) from None
+        raise DraftError(
+            f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}", file=file, line=line
+        ) from None
     if not isinstance(data, dict):
         raise DraftError("front matter must be key: value lines", file=file, line=2)
     return data, end + 1
@@ -206,7 +213,8 @@ def _parse_story(block: _Block, file: str, index: int) -> StorySummary:
             raise DraftError(
                 f"story '{block.headline}': text after the bullets must be the kicker,"
                 " starting with a bold label like **The Bottom Line:**",
-                file=file, line=lineno,
+                file=file,
+                line=lineno,
             )
         else:
             hook.append(joined)
@@ -221,13 +229,24 @@ def _parse_story(block: _Block, file: str, index: int) -> StorySummary:
     if meta.get("Image"):
         m = _IMAGE.match(meta["Image"])
         if not m:
-            raise DraftError("**Image:** must look like ![alt text](https://...) credit",
-                             file=file, line=block.line)
+            raise DraftError(
+                "**Image:** must look like ![alt text](https://...) credit",
+                file=file,
+                line=block.line,
+            )
         image = Image(url=m.group(2), alt=m.group(1), credit=m.group(3).strip())
     return StorySummary(
-        id=story_id, headline=block.headline, dek=meta.get("Dek", ""), hook="\n\n".join(hook),
-        section=meta.get("Section", ""), lead_in=lead_in, bullets=tuple(bullets),
-        kicker_label=label, kicker=kicker, sources=tuple(sources), image=image,
+        id=story_id,
+        headline=block.headline,
+        dek=meta.get("Dek", ""),
+        hook="\n\n".join(hook),
+        section=meta.get("Section", ""),
+        lead_in=lead_in,
+        bullets=tuple(bullets),
+        kicker_label=label,
+        kicker=kicker,
+        sources=tuple(sources),
+        image=image,
         engine="editor",
     )
 
@@ -250,15 +269,17 @@ def parse_draft(text: str, *, file: str = "draft.md") -> Issue:
         raise DraftError("front matter needs 'date: YYYY-MM-DD'", file=file, line=2) from None
     status = str(front.get("status", "draft"))
     if status not in _STATUSES:
-        raise DraftError(f"status must be one of {', '.join(_STATUSES)} (got {status!r})",
-                         file=file, line=2)
+        raise DraftError(
+            f"status must be one of {', '.join(_STATUSES)} (got {status!r})", file=file, line=2
+        )
     generated = front.get("generated_at")
     if isinstance(generated, str):
         try:
             generated = datetime.fromisoformat(generated)
         except ValueError:
-            raise DraftError(f"generated_at is not a timestamp: {generated!r}", file=file,
-                             line=2) from None
+            raise DraftError(
+                f"generated_at is not a timestamp: {generated!r}", file=file, line=2
+            ) from None
     blocks: list[_Block] = []
     for i in range(body_start, len(lines)):
         if lines[i].startswith("## "):
@@ -275,14 +296,21 @@ def parse_draft(text: str, *, file: str = "draft.md") -> Issue:
                     continue
                 m = _QUICK.match(s)
                 if not m:
-                    raise DraftError("a quick link must look like '- [Title](https://...) — Source'",
-                                     file=file, line=lineno)
+                    raise DraftError(
+                        "a quick link must look like '- [Title](https://...) — Source'",
+                        file=file,
+                        line=lineno,
+                    )
                 links.append(QuickLink(m.group(1).strip(), m.group(2), (m.group(3) or "").strip()))
             continue
         stories.append(_parse_story(block, file, n))
     return Issue(
-        date=edition, subject=str(front.get("subject") or ""), intro=str(front.get("intro") or ""),
-        stories=tuple(stories), quick_links=tuple(links), status=status,  # type: ignore[arg-type]
+        date=edition,
+        subject=str(front.get("subject") or ""),
+        intro=str(front.get("intro") or ""),
+        stories=tuple(stories),
+        quick_links=tuple(links),
+        status=status,  # type: ignore[arg-type]
         generated_at=generated if isinstance(generated, datetime) else None,
     )
 
@@ -291,5 +319,6 @@ def with_findings(issue: Issue, findings: dict[str, tuple[Finding, ...]]) -> Iss
     """The issue with each story's fact findings replaced (for flags in the draft)."""
     from dataclasses import replace
 
-    return replace(issue, stories=tuple(replace(s, facts=findings.get(s.id, s.facts))
-                                        for s in issue.stories))
+    return replace(
+        issue, stories=tuple(replace(s, facts=findings.get(s.id, s.facts)) for s in issue.stories)
+    )

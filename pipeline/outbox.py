@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["publish", "sweep_temporary", "TEMP_PREFIX"]
+__all__ = ["TEMP_PREFIX", "publish", "sweep_temporary"]
 
 TEMP_PREFIX = ".tmp-"
 

@@ -38,8 +38,13 @@ def _edition_end(config: Config, edition: date) -> datetime:
     return local_end.astimezone(UTC)
 
 
-def _score(group: Sequence[tuple[Item, str]], ref: datetime, weights: dict[str, float],
-           inbox: str, inbox_weight: float) -> float:
+def _score(
+    group: Sequence[tuple[Item, str]],
+    ref: datetime,
+    weights: dict[str, float],
+    inbox: str,
+    inbox_weight: float,
+) -> float:
     best = 0.0
     for item, first_seen in group:
         when = item.published or datetime.fromisoformat(first_seen)
@@ -78,16 +83,21 @@ def select(config: Config, store: Store, edition: date) -> Selection:
     ref = _edition_end(config, edition)
     since = ref - timedelta(hours=config.issue.max_age_hours)
     rows = store.candidates(edition, since)
-    rows.sort(key=lambda r: (r[0].published or datetime.min.replace(tzinfo=UTC), r[0].id),
-              reverse=True)
+    rows.sort(
+        key=lambda r: (r[0].published or datetime.min.replace(tzinfo=UTC), r[0].id), reverse=True
+    )
     seen_at = {item.id: first_seen for item, first_seen in rows}
     groups = cluster_items([item for item, _ in rows])
     weights = _weights(config)
     inbox = str(config.path(config.sources.inbox)) if config.sources.inbox else ""
     ranked = sorted(
         groups,
-        key=lambda g: (-_score([(i, seen_at[i.id]) for i in g], ref, weights, inbox,
-                               config.sources.inbox_weight), g[0].id),
+        key=lambda g: (
+            -_score(
+                [(i, seen_at[i.id]) for i in g], ref, weights, inbox, config.sources.inbox_weight
+            ),
+            g[0].id,
+        ),
     )
     stories: list[Article] = []
     links: list[Article] = []

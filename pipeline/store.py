@@ -154,9 +154,23 @@ class Store:
                         "INSERT INTO items (id, guid, url_key, source, origin, title, url, text,"
                         " html, author, published, image, content_hash, first_seen, updated_at)"
                         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (item.id, item.guid, key, item.source, item.origin, item.title,
-                         item.url, item.text, item.html, item.author, published, image,
-                         digest, now, now),
+                        (
+                            item.id,
+                            item.guid,
+                            key,
+                            item.source,
+                            item.origin,
+                            item.title,
+                            item.url,
+                            item.text,
+                            item.html,
+                            item.author,
+                            published,
+                            image,
+                            digest,
+                            now,
+                            now,
+                        ),
                     )
                     new += 1
                 elif row["content_hash"] != digest:
@@ -164,8 +178,18 @@ class Store:
                         "UPDATE items SET title=?, url=?, text=?, html=?, author=?,"
                         " published=COALESCE(?, published), image=COALESCE(?, image),"
                         " content_hash=?, updated_at=? WHERE id=?",
-                        (item.title, item.url, item.text, item.html, item.author, published,
-                         image, digest, now, row["id"]),
+                        (
+                            item.title,
+                            item.url,
+                            item.text,
+                            item.html,
+                            item.author,
+                            published,
+                            image,
+                            digest,
+                            now,
+                            row["id"],
+                        ),
                     )
                     updated += 1
         return new, updated
@@ -197,10 +221,15 @@ class Store:
         if row is None:
             return FeedState(url=url)
         return FeedState(
-            url=row["url"], etag=row["etag"], last_modified=row["last_modified"],
-            last_success=row["last_success"], last_error=row["last_error"],
-            failures=row["failures"], last_new_item=row["last_new_item"],
-            gone=bool(row["gone"]), moved_to=row["moved_to"],
+            url=row["url"],
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            last_success=row["last_success"],
+            last_error=row["last_error"],
+            failures=row["failures"],
+            last_new_item=row["last_new_item"],
+            gone=bool(row["gone"]),
+            moved_to=row["moved_to"],
         )
 
     def record_feed(
@@ -243,16 +272,23 @@ class Store:
         ).fetchone()
         return None if row is None else (row["draft_sha"], row["status"])
 
-    def record_issue(self, edition: date, *, draft_sha: str | None = None,
-                     status: str | None = None) -> None:
+    def record_issue(
+        self, edition: date, *, draft_sha: str | None = None, status: str | None = None
+    ) -> None:
         with self.transaction() as c:
             c.execute(
                 "INSERT INTO issues (date, draft_sha, status, updated_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(date) DO UPDATE SET"
                 " draft_sha = COALESCE(?, draft_sha), status = COALESCE(?, status),"
                 " updated_at = excluded.updated_at",
-                (edition.isoformat(), draft_sha or "", status or "draft", _now(),
-                 draft_sha, status),
+                (
+                    edition.isoformat(),
+                    draft_sha or "",
+                    status or "draft",
+                    _now(),
+                    draft_sha,
+                    status,
+                ),
             )
 
     def commit_draft(self, edition: date, sha: str, item_ids: Iterable[str]) -> None:
@@ -263,8 +299,10 @@ class Store:
         day = edition.isoformat()
         now = _now()
         with self.transaction() as c:
-            c.execute("INSERT OR IGNORE INTO draft_versions (date, sha, written_at)"
-                      " VALUES (?, ?, ?)", (day, sha, now))
+            c.execute(
+                "INSERT OR IGNORE INTO draft_versions (date, sha, written_at) VALUES (?, ?, ?)",
+                (day, sha, now),
+            )
             c.execute(
                 "INSERT INTO issues (date, draft_sha, status, updated_at) VALUES (?, ?, 'draft', ?)"
                 " ON CONFLICT(date) DO UPDATE SET draft_sha = excluded.draft_sha,"
@@ -299,9 +337,17 @@ def _row_item(r: sqlite3.Row) -> Item:
     image = Image(**json.loads(r["image"])) if r["image"] else None
     published = datetime.fromisoformat(r["published"]) if r["published"] else None
     return Item(
-        id=r["id"], source=r["source"], origin=r["origin"], title=r["title"], text=r["text"],
-        url=r["url"], html=r["html"], guid=r["guid"], author=r["author"],
-        published=published, image=image,
+        id=r["id"],
+        source=r["source"],
+        origin=r["origin"],
+        title=r["title"],
+        text=r["text"],
+        url=r["url"],
+        html=r["html"],
+        guid=r["guid"],
+        author=r["author"],
+        published=published,
+        image=image,
     )
 
 

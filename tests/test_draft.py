@@ -18,21 +18,32 @@ STORY = StorySummary(
     section="The Supply Squeeze",
     lead_in="Here is what the order book shows:",
     bullets=(
-        "Per Markets Wire, Quillon booked $2.3 billion in orders in the quarter, up 14% on the year.",
+        "Per Markets Wire, Quillon booked $2.3 billion in orders, up 14% on the year.",
         "Chief executive Maria Okafor said the company plans a second fab in 2027.",
     ),
     kicker_label="Sold Out, Not Sold On:",
     kicker="Analysts expect rivals to cut prices to win the customers left waiting.",
-    sources=(SourceRef("Markets Wire", "https://markets-wire.example/quillon"),
-             SourceRef("Tech Desk", "https://tech-desk.example/q")),
+    sources=(
+        SourceRef("Markets Wire", "https://markets-wire.example/quillon"),
+        SourceRef("Tech Desk", "https://tech-desk.example/q"),
+    ),
     image=Image("https://img.example/q.jpg", "A Quillon wafer", "Photo by A. Lee via Tech Desk"),
-    facts=(Finding(rule="unsupported-number", message='"$4 billion" is not in the source',
-                   part="bullets[0]"),),
+    facts=(
+        Finding(
+            rule="unsupported-number",
+            message='"$4 billion" is not in the source',
+            part="bullets[0]",
+        ),
+    ),
 )
 ISSUE = Issue(
-    date=date(2026, 11, 28), subject="Quillon Sells Out", intro="Good morning.",
-    stories=(STORY,), quick_links=(QuickLink("Halvorsen & Sons buys a rival", "https://x.example/a",
-                                             "Retail Brief"),),
+    date=date(2026, 11, 28),
+    subject="Quillon Sells Out",
+    intro="Good morning.",
+    stories=(STORY,),
+    quick_links=(
+        QuickLink("Halvorsen & Sons buys a rival", "https://x.example/a", "Retail Brief"),
+    ),
 )
 
 
@@ -40,8 +51,12 @@ def test_round_trip_keeps_every_part() -> None:
     text = format_draft(ISSUE, newsletter="The Daily Ledger")
     back = parse_draft(text)
     s = back.stories[0]
-    assert (s.id, s.headline, s.dek, s.section) == (STORY.id, STORY.headline, STORY.dek,
-                                                     STORY.section)
+    assert (s.id, s.headline, s.dek, s.section) == (
+        STORY.id,
+        STORY.headline,
+        STORY.dek,
+        STORY.section,
+    )
     assert s.hook == STORY.hook and s.lead_in == STORY.lead_in
     assert s.bullets == STORY.bullets
     assert (s.kicker_label, s.kicker) == (STORY.kicker_label, STORY.kicker)
@@ -54,7 +69,9 @@ def test_round_trip_keeps_every_part() -> None:
 
 def test_hand_edits_are_read_back() -> None:
     text = format_draft(ISSUE)
-    text = text.replace("- Chief executive", "- A new bullet the editor wrote, with care.\n- Chief executive")
+    text = text.replace(
+        "- Chief executive", "- A new bullet the editor wrote, with care.\n- Chief executive"
+    )
     text = text.replace("## Quillon Sells Out Its Chips", "## Quillon Books Every Chip")
     text = text.replace("status: draft", "status: approved")
     s = parse_draft(text).stories[0]
@@ -64,8 +81,21 @@ def test_hand_edits_are_read_back() -> None:
 
 
 def test_dropping_a_story_by_deleting_its_section() -> None:
-    two = Issue(date=ISSUE.date, subject="s", intro="i", stories=(STORY, STORY.__class__(
-        **{**STORY.__dict__, "id": "g99", "headline": "Second Story Headline Is Here For Tests Today"})))
+    two = Issue(
+        date=ISSUE.date,
+        subject="s",
+        intro="i",
+        stories=(
+            STORY,
+            STORY.__class__(
+                **{
+                    **STORY.__dict__,
+                    "id": "g99",
+                    "headline": "Second Story Headline Is Here For Tests Today",
+                }
+            ),
+        ),
+    )
     text = format_draft(two)
     start = text.index("## Second Story")
     assert len(parse_draft(text[:start]).stories) == 1

@@ -12,9 +12,9 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
+from pipeline.summarize import check_style
 
 from pipeline.draft import parse_draft
-from pipeline.summarize import check_style
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = str(Path(sys.executable).with_name("newsletter"))
@@ -23,8 +23,14 @@ FILES = ("draft.md", "issue.html", "issue.txt", "issue.eml", "report.json")
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "NO_COLOR": "1"})
+    return subprocess.run(
+        [CLI, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
 
 
 @pytest.fixture
@@ -59,7 +65,9 @@ def test_build_writes_a_complete_issue(site: Path) -> None:
 
     html = (out / "issue.html").read_bytes()
     assert len(html) < 102_400
-    assert issue.stories[0].headline.split(".")[0][:30] in html.decode("utf-8").replace("&#39;", "'")
+    assert issue.stories[0].headline.split(".")[0][:30] in html.decode("utf-8").replace(
+        "&#39;", "'"
+    )
 
     msg = email.message_from_bytes((out / "issue.eml").read_bytes())
     assert msg.get_content_type() == "multipart/alternative"
@@ -110,11 +118,17 @@ def test_edited_draft_is_rendered_never_overwritten(site: Path) -> None:
 def test_render_command_rerenders_the_edited_draft(site: Path) -> None:
     assert run("build", "--date", DATE, cwd=site).returncode == 0
     draft = site / "outbox" / DATE / "draft.md"
-    draft.write_text(draft.read_text(encoding="utf-8").replace(
-        "intro: ", "intro: Hand-written intro for readers. "), encoding="utf-8")
+    draft.write_text(
+        draft.read_text(encoding="utf-8").replace(
+            "intro: ", "intro: Hand-written intro for readers. "
+        ),
+        encoding="utf-8",
+    )
     result = run("render", "--date", DATE, cwd=site)
     assert result.returncode == 0, result.stderr
-    assert "Hand-written intro" in (site / "outbox" / DATE / "issue.txt").read_text(encoding="utf-8")
+    assert "Hand-written intro" in (site / "outbox" / DATE / "issue.txt").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_items_are_never_used_twice(site: Path) -> None:
@@ -130,8 +144,9 @@ def test_items_are_never_used_twice(site: Path) -> None:
 
 def test_config_error_is_one_line_with_file_line_and_key(site: Path) -> None:
     cfg = site / "config.yaml"
-    cfg.write_text(cfg.read_text(encoding="utf-8").replace("  stories: 4", "  stories: four"),
-                   encoding="utf-8")
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace("  stories: 4", "  stories: four"), encoding="utf-8"
+    )
     result = run("build", "--date", DATE, cwd=site)
     assert result.returncode == 2
     line = result.stderr.strip()

@@ -30,9 +30,15 @@ BODY = " ".join(["Plenty of words for a story body with figures like 12% and nam
 
 def item(n: int, origin: str, day: int, text: str = BODY) -> Item:
     url = f"https://x.example/{n}"
-    return Item(id=item_id("", url, f"Title {n}", text), source=origin, origin=origin,
-                title=f"Title {n}", text=text, url=url,
-                published=datetime(2026, 11, day, 12, tzinfo=UTC))
+    return Item(
+        id=item_id("", url, f"Title {n}", text),
+        source=origin,
+        origin=origin,
+        title=f"Title {n}",
+        text=text,
+        url=url,
+        published=datetime(2026, 11, day, 12, tzinfo=UTC),
+    )
 
 
 def test_ranks_by_weight_and_recency_and_fills_quick_links(tmp_path: Path) -> None:
@@ -40,9 +46,9 @@ def test_ranks_by_weight_and_recency_and_fills_quick_links(tmp_path: Path) -> No
     config = load_config(tmp_path / "config.yaml")
     origin = {"heavy": str(tmp_path / "heavy.xml"), "light": str(tmp_path / "light.xml")}
     items = [
-        item(1, origin["light"], 28),            # newest but light source
-        item(2, origin["heavy"], 27),            # heavy source, a day old
-        item(3, origin["heavy"], 20),            # too old: outside max_age_hours
+        item(1, origin["light"], 28),  # newest but light source
+        item(2, origin["heavy"], 27),  # heavy source, a day old
+        item(3, origin["heavy"], 20),  # too old: outside max_age_hours
         item(4, origin["light"], 27, "Short teaser only."),  # too short for a story
         item(5, origin["light"], 26),
     ]

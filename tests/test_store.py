@@ -11,15 +11,25 @@ from pipeline.store import open_store
 
 
 def make(title: str, url: str, guid: str = "", text: str = "Body text.") -> Item:
-    return Item(id=item_id(guid, url, title, text), source="Wire", origin="feed.xml",
-                title=title, text=text, url=url, guid=guid,
-                published=datetime(2026, 11, 27, 8, tzinfo=UTC))
+    return Item(
+        id=item_id(guid, url, title, text),
+        source="Wire",
+        origin="feed.xml",
+        title=title,
+        text=text,
+        url=url,
+        guid=guid,
+        published=datetime(2026, 11, 27, 8, tzinfo=UTC),
+    )
 
 
 def test_same_link_with_tracking_params_is_one_item(tmp_path: Path) -> None:
     with open_store(tmp_path / "s.db") as store:
         assert store.upsert_items([make("A", "https://x.example/a?id=1")]) == (1, 0)
-        assert store.upsert_items([make("A", "http://www.x.example/a/?id=1&utm_source=rss")]) == (0, 0)
+        assert store.upsert_items([make("A", "http://www.x.example/a/?id=1&utm_source=rss")]) == (
+            0,
+            0,
+        )
         assert store.count_items() == 1
 
 
@@ -34,7 +44,10 @@ def test_updated_content_updates_the_stored_item(tmp_path: Path) -> None:
     with open_store(tmp_path / "s.db") as store:
         first = make("A", "https://x.example/a", guid="g")
         store.upsert_items([first])
-        assert store.upsert_items([make("A", "https://x.example/a", guid="g", text="New.")]) == (0, 1)
+        assert store.upsert_items([make("A", "https://x.example/a", guid="g", text="New.")]) == (
+            0,
+            1,
+        )
         stored = store.get_item(first.id)
         assert stored is not None and stored.text == "New."
 
