@@ -147,6 +147,13 @@ class Summarizer(_Model):
     llm: LLM = LLM()
 
 
+class Preview(_Model):
+    """The local preview server: loopback by default; port 0 picks a free one."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535)
+
+
 class Config(_Model):
     """The whole configuration, typed. ``root`` is the config file's folder."""
 
@@ -156,6 +163,7 @@ class Config(_Model):
     paths: Paths = Paths()
     fetch: Fetch = Fetch()
     summarizer: Summarizer = Summarizer()
+    preview: Preview = Preview()
     root: str = Field(default=".", exclude=True)
     file: str = Field(default="config.yaml", exclude=True)
 

@@ -1,0 +1,23 @@
+// Live reload: poll the version endpoint and reload when the issue was re-rendered.
+(function () {
+  "use strict";
+  var body = document.body;
+  var url = body.getAttribute("data-version-url");
+  var seen = body.getAttribute("data-version");
+  var live = document.getElementById("live");
+  if (!url) { return; }
+  function tick() {
+    fetch(url, { cache: "no-store", credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) {
+        if (live) { live.className = "live on"; }
+        if (j && j.version !== seen) { window.location.reload(); return; }
+        window.setTimeout(tick, 300);
+      })
+      .catch(function () {
+        if (live) { live.className = "live off"; }
+        window.setTimeout(tick, 1000);
+      });
+  }
+  window.setTimeout(tick, 300);
+})();

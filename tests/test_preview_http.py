@@ -1,0 +1,187 @@
+"""Preview server over real HTTP on 127.0.0.1: security checks, pages, actions, live state."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from preview_site import EDITION, draft_path, make_site
+
+from pipeline.build import issue_dir
+from pipeline.config import Config
+from pipeline.draft import parse_draft
+from pipeline.preview import PreviewServer, make_app
+
+DAY = EDITION.isoformat()
+H = "g1000000000000002"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Config:
+    return make_site(tmp_path)
+
+
+@pytest.fixture
+def server(site: Config) -> Iterator[PreviewServer]:
+    with make_app(site, port=0).start() as srv:
+        yield srv
+
+
+def request(srv: PreviewServer, method: str, path: str, *, host: str | None = None,
+            body: dict[str, str] | None = None,
+            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    data = urlencode(body).encode() if body is not None else None
+    hdrs = {"Host": f"127.0.0.1:{srv.port}" if host is None else host, **(headers or {})}
+    if data is not None:
+        hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request(method, path, body=data, headers=hdrs)
+    resp = conn.getresponse()
+    text = resp.read().decode("utf-8")
+    conn.close()
+    return resp.status, {k.lower(): v for k, v in resp.getheaders()}, text
+
+
+def form(srv: PreviewServer, page: str) -> dict[str, str]:
+    token = re.search(r'name="token" value="([^"]+)"', page)
+    sha = re.search(r'name="sha" value="([^"]+)"', page)
+    assert token and sha
+    return {"token": token.group(1), "sha": sha.group(1)}
+
+
+def test_binds_loopback_and_refuses_a_foreign_host(server: PreviewServer) -> None:
+    assert server.server_address[0] == "127.0.0.1"
+    for host in ("evil.example", f"evil.example:{server.port}", "127.0.0.1:1", ""):
+        status, _, body = request(server, "GET", "/", host=host)
+        assert status == 421, host
+        assert "Newsletter" not in body and "Test Ledger" not in body
+    for host in (f"127.0.0.1:{server.port}", f"localhost:{server.port}"):
+        assert request(server, "GET", "/", host=host)[0] == 200
+
+
+def test_pages_carry_a_strict_content_security_policy(server: PreviewServer) -> None:
+    status, headers, page = request(server, "GET", f"/issue/{DAY}")
+    assert status == 200
+    csp = headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp.split("style-src")[0]
+    assert headers["x-content-type-options"] == "nosniff"
+    # every email frame is sandboxed without scripts
+    frames = re.findall(r"<iframe[^>]*>", page)
+    assert len(frames) == 3
+    for frame in frames:
+        assert 'sandbox="' in frame and "allow-scripts" not in frame
+    _, email_headers, _ = request(server, "GET", f"/issue/{DAY}/email.html")
+    assert "sandbox" in email_headers["content-security-policy"]
+    assert "script-src" not in email_headers["content-security-policy"]
+
+
+def test_feed_markup_is_escaped_in_the_page(server: PreviewServer) -> None:
+    _, _, page = request(server, "GET", f"/issue/{DAY}")
+    assert "<script>document.title" not in page
+    assert "&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;" in page
+    assert "<img src=x onerror" not in page
+
+
+def test_index_lists_issues_with_their_state(server: PreviewServer, site: Config) -> None:
+    _, _, page = request(server, "GET", "/")
+    assert f'data-date="{DAY}" data-state="draft"' in page
+    path = draft_path(site)
+    path.write_text(path.read_text(encoding="utf-8").replace("Two grocers", "Three grocers"),
+                    encoding="utf-8")
+    _, _, page = request(server, "GET", "/")
+    assert f'data-date="{DAY}" data-state="edited"' in page
+
+
+def test_post_needs_the_session_token_and_our_origin(server: PreviewServer,
+                                                     site: Config) -> None:
+    _, _, page = request(server, "GET", f"/issue/{DAY}")
+    good = form(server, page)
+    before = draft_path(site).read_text(encoding="utf-8")
+    path = f"/issue/{DAY}/story/{H}/drop"
+    assert request(server, "POST", path, body={"sha": good["sha"]})[0] == 403
+    assert request(server, "POST", path, body={**good, "token": "x" * 43})[0] == 403
+    assert request(server, "POST", path, body=good,
+                   headers={"Origin": "http://evil.example"})[0] == 403
+    assert request(server, "POST", path, body=good, host="evil.example")[0] == 421
+    assert draft_path(site).read_text(encoding="utf-8") == before
+
+    status, headers, _ = request(server, "POST", path, body=good,
+                                 headers={"Origin": f"http://127.0.0.1:{server.port}"})
+    assert status == 303 and headers["location"] == f"/issue/{DAY}"
+    assert H not in [s.id for s in parse_draft(draft_path(site).read_text()).stories]
+    _, _, page = request(server, "GET", f"/issue/{DAY}")
+    assert "dropped story" in page and "backups/draft-1.md" in page
+
+
+def test_an_action_from_a_stale_page_is_refused(server: PreviewServer, site: Config) -> None:
+    _, _, page = request(server, "GET", f"/issue/{DAY}")
+    stale = form(server, page)
+    path = draft_path(site)
+    path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    status, _, _ = request(server, "POST", f"/issue/{DAY}/story/{H}/drop", body=stale)
+    assert status == 303
+    _, _, page = request(server, "GET", f"/issue/{DAY}")
+    assert "changed on disk" in page
+    assert H in [s.id for s in parse_draft(path.read_text(encoding="utf-8")).stories]
+
+
+def wait_version(srv: PreviewServer, old: str, timeout: float = 2.0) -> str:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        _, _, body = request(srv, "GET", f"/api/version?date={DAY}")
+        version = str(json.loads(body)["version"])
+        if version != old:
+            return version
+        time.sleep(0.05)
+    raise AssertionError(f"version stayed {old} for {timeout} s")
+
+
+def current(srv: PreviewServer) -> str:
+    request(srv, "GET", f"/issue/{DAY}")  # the page registers the edition as open
+    return str(json.loads(request(srv, "GET", f"/api/version?date={DAY}")[2])["version"])
+
+
+def test_a_broken_draft_shows_file_and_line_over_the_last_good_render(
+        server: PreviewServer, site: Config) -> None:
+    good_html = (issue_dir(site, EDITION) / "issue.html").read_text(encoding="utf-8")
+    version = current(server)
+    path = draft_path(site)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("status: draft", "status: maybe"), encoding="utf-8")
+    version = wait_version(server, version)
+    _, _, page = request(server, "GET", f"/issue/{DAY}")
+    assert 'id="render-error"' in page and f"{path}:" in page and "status" in page
+    assert (issue_dir(site, EDITION) / "issue.html").read_text(encoding="utf-8") == good_html
+    path.write_text(text.replace("Two grocers", "Four grocers"), encoding="utf-8")
+    wait_version(server, version)
+    _, _, page = request(server, "GET", f"/issue/{DAY}")
+    assert 'id="render-error"' not in page
+    assert "Four grocers" in (issue_dir(site, EDITION) / "issue.html").read_text(encoding="utf-8")
+
+
+def test_a_broken_config_is_shown_and_the_last_good_one_kept(server: PreviewServer,
+                                                             site: Config) -> None:
+    version = current(server)
+    cfg = Path(site.file)
+    good = cfg.read_text(encoding="utf-8")
+    cfg.write_text(good.replace("timezone: UTC", "timezone: Mars/Olympus"), encoding="utf-8")
+    version = wait_version(server, version)
+    status, _, page = request(server, "GET", f"/issue/{DAY}")
+    assert status == 200 and 'id="config-error"' in page
+    assert "config.yaml:" in page and "newsletter.timezone" in page
+    cfg.write_text(good, encoding="utf-8")
+    wait_version(server, version)
+    assert 'id="config-error"' not in request(server, "GET", f"/issue/{DAY}")[2]
+
+
+def test_unknown_routes_and_dates(server: PreviewServer) -> None:
+    assert request(server, "GET", "/issue/2020-01-01")[0] == 404
+    assert request(server, "GET", "/static/../config.yaml")[0] == 404
+    assert request(server, "GET", "/issue/2026-13-45")[0] == 404
