@@ -23,7 +23,9 @@ __all__ = [
 
 _COMMON = {
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: under no-referrer the browser sends "Origin: null"
+    # with our own form posts, which the origin check must refuse
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 # The preview page: our own script and style only, no inline code, frames only from us.
