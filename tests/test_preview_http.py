@@ -185,3 +185,32 @@ def test_unknown_routes_and_dates(server: PreviewServer) -> None:
     assert request(server, "GET", "/issue/2020-01-01")[0] == 404
     assert request(server, "GET", "/static/../config.yaml")[0] == 404
     assert request(server, "GET", "/issue/2026-13-45")[0] == 404
+
+
+def test_approve_from_the_page(server: PreviewServer, site: Config) -> None:
+    _, _, page = request(server, "GET", f"/issue/{DAY}")
+    assert 'action="/issue/2026-11-28/approve"' in page
+    assert request(server, "POST", f"/issue/{DAY}/approve", body=form(server, page))[0] == 303
+    assert parse_draft(draft_path(site).read_text(encoding="utf-8")).status == "approved"
+    _, _, page = request(server, "GET", f"/issue/{DAY}")
+    assert 'id="state">approved<' in page and "/approve" not in page
+    assert f'data-date="{DAY}" data-state="approved"' in request(server, "GET", "/")[2]
+
+
+def test_regenerate_from_the_page_keeps_an_edited_story_beside_the_new_one(
+        server: PreviewServer, site: Config) -> None:
+    path = draft_path(site)
+    text = path.read_text(encoding="utf-8")
+    old = parse_draft(text).stories[1].headline
+    mine = "Halvorsen Swallows Nordmarket Whole. Editors Wrote This By Hand."
+    path.write_text(text.replace(old, mine), encoding="utf-8")
+    _, _, page = request(server, "GET", f"/issue/{DAY}")
+    status, _, _ = request(server, "POST", f"/issue/{DAY}/story/{H}/regenerate",
+                           body=form(server, page))
+    assert status == 303
+    _, _, page = request(server, "GET", f"/issue/{DAY}")
+    assert "side by side" in page and f'id="story-{H}-regenerated"' in page
+    stories = parse_draft(path.read_text(encoding="utf-8")).stories
+    assert [s.id for s in stories][1:3] == [H, H + "-regenerated"]
+    assert stories[1].headline == mine
+    assert (issue_dir(site, EDITION) / "backups" / "draft-1.md").is_file()
