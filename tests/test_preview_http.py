@@ -214,3 +214,12 @@ def test_regenerate_from_the_page_keeps_an_edited_story_beside_the_new_one(
     assert [s.id for s in stories][1:3] == [H, H + "-regenerated"]
     assert stories[1].headline == mine
     assert (issue_dir(site, EDITION) / "backups" / "draft-1.md").is_file()
+
+
+def test_the_index_version_changes_when_a_draft_is_saved(server: PreviewServer,
+                                                         site: Config) -> None:
+    before = json.loads(request(server, "GET", "/api/version")[2])["version"]
+    time.sleep(0.01)
+    path = draft_path(site)
+    path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert json.loads(request(server, "GET", "/api/version")[2])["version"] != before

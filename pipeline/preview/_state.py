@@ -71,7 +71,16 @@ class PreviewState:
 
     # -- reading ------------------------------------------------------------
     def version(self, edition: date | None = None) -> str:
-        """The token a page compares to know it is stale."""
+        """The token a page compares to know it is stale: for one edition, its render
+        count; for the index, the drafts' modification times."""
+        if edition is None:
+            stamps = []
+            for d in self.dates():
+                try:
+                    stamps.append((issue_dir(self.config, d) / "draft.md").stat().st_mtime_ns)
+                except OSError:
+                    continue
+            return f"{self.global_version}.{hash(tuple(stamps)) & 0xFFFFFFFF:x}"
         with self._lock:
             own = self._editions[edition].version if edition in self._editions else 0
             return f"{self.global_version}.{own}"
