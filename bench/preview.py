@@ -62,8 +62,10 @@ def main(rounds: int) -> dict[str, float]:
                 before = _version(srv)
                 text = path.read_text(encoding="utf-8")
                 start = time.perf_counter()
-                path.write_text(re.sub(r"(?m)^intro: .*$", f"intro: Good morning, round {n}.",
-                                       text), encoding="utf-8")
+                path.write_text(
+                    re.sub(r"(?m)^intro: .*$", f"intro: Good morning, round {n}.", text),
+                    encoding="utf-8",
+                )
                 while _version(srv) == before:
                     if time.perf_counter() - start > 5:
                         raise SystemExit(f"no reload within 5 s (round {n})")

@@ -178,8 +178,12 @@ def _desk_report(result: Any) -> None:
 
 @cli.command()
 @config_option
-@click.option("--port", type=click.IntRange(0, 65535), default=None,
-              help="Port on 127.0.0.1 (default: preview.port in the config).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port on 127.0.0.1 (default: preview.port in the config).",
+)
 @click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser.")
 @handle_errors
 def preview(config_path: Path, port: int | None, open_browser: bool) -> None:
@@ -232,7 +236,9 @@ def _story_command(name: str, help_text: str) -> None:
 _story_command("drop", "Drop STORY_ID from the draft (the old draft is kept as a backup).")
 _story_command("up", "Move STORY_ID one place up.")
 _story_command("down", "Move STORY_ID one place down.")
-_story_command("regenerate",
-               "Write STORY_ID afresh from its source, keeping the other stories and edits.\n\n"
-               "A story edited by hand is kept: the new version goes beside it as\n"
-               "STORY_ID-regenerated; drop the one you do not want.")
+_story_command(
+    "regenerate",
+    "Write STORY_ID afresh from its source, keeping the other stories and edits.\n\n"
+    "A story edited by hand is kept: the new version goes beside it as\n"
+    "STORY_ID-regenerated; drop the one you do not want.",
+)

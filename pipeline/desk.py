@@ -89,8 +89,9 @@ class _Draft:
             if s.story == story_id:
                 return i
         known = ", ".join(self.story_ids()) or "none"
-        raise DraftError(f"no story '{story_id}' in the draft (stories: {known})",
-                         file=str(self.path))
+        raise DraftError(
+            f"no story '{story_id}' in the draft (stories: {known})", file=str(self.path)
+        )
 
     def render(self) -> str:
         parts = ["\n".join(_trimmed(self.head))]
@@ -141,8 +142,9 @@ def read_draft(config: Config, edition: date) -> tuple[Path, str]:
     try:
         return path, path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DraftError("no draft for this date; run `newsletter build` first",
-                         file=str(path)) from None
+        raise DraftError(
+            "no draft for this date; run `newsletter build` first", file=str(path)
+        ) from None
 
 
 def _fingerprint(lines: list[str]) -> str:
@@ -155,31 +157,51 @@ def _load(config: Config, edition: date, expect_sha: str | None) -> _Draft:
     remember_generated(config, edition)
     path, text = read_draft(config, edition)
     if expect_sha is not None and draft_sha(text) != expect_sha:
-        raise DraftError("the draft changed on disk since this page was loaded; nothing was"
-                         " done: look again and retry", file=str(path))
+        raise DraftError(
+            "the draft changed on disk since this page was loaded; nothing was"
+            " done: look again and retry",
+            file=str(path),
+        )
     draft = _split(text, path)
     if draft.status == "sent":
         raise DraftError("this issue was sent; its draft is kept as sent", file=str(path))
     return draft
 
 
-def _save(config: Config, edition: date, before: _Draft, text: str, *,
-          backup: bool) -> str:
+def _save(config: Config, edition: date, before: _Draft, text: str, *, backup: bool) -> str:
     """Write the new draft unless someone else changed it meanwhile; return the backup name."""
     parse_draft(text, file=str(before.path))  # never write a draft that does not read back
     if before.path.read_text(encoding="utf-8") != before.text:
-        raise DraftError("the draft changed on disk while the desk was working; nothing was"
-                         " written: retry", file=str(before.path))
+        raise DraftError(
+            "the draft changed on disk while the desk was working; nothing was written: retry",
+            file=str(before.path),
+        )
     kept = _backup(before.path.parent) if backup else ""
     publish(before.path.parent, {"draft.md": text.encode("utf-8")})
     return kept
 
 
-def _finish(config: Config, edition: date, action: Action, message: str, story: str = "",
-            *, conflict: bool = False, backup: str = "") -> DeskResult:
+def _finish(
+    config: Config,
+    edition: date,
+    action: Action,
+    message: str,
+    story: str = "",
+    *,
+    conflict: bool = False,
+    backup: str = "",
+) -> DeskResult:
     rendered = render_draft(config, edition)
-    return DeskResult(edition, action, message, story, changed=True, conflict=conflict,
-                      backup=backup, rendered=rendered)
+    return DeskResult(
+        edition,
+        action,
+        message,
+        story,
+        changed=True,
+        conflict=conflict,
+        backup=backup,
+        rendered=rendered,
+    )
 
 
 def approve(config: Config, edition: date, *, expect_sha: str | None = None) -> DeskResult:
@@ -204,8 +226,9 @@ def approve(config: Config, edition: date, *, expect_sha: str | None = None) -> 
     return _finish(config, edition, "approve", "approved: a later build leaves it unless forced")
 
 
-def drop_story(config: Config, edition: date, story_id: str, *,
-               expect_sha: str | None = None) -> DeskResult:
+def drop_story(
+    config: Config, edition: date, story_id: str, *, expect_sha: str | None = None
+) -> DeskResult:
     """Remove one story from the draft (the previous draft is kept as a backup).
 
     Dropping a story that has a side-by-side ``<id>-regenerated`` version keeps
@@ -215,23 +238,26 @@ def drop_story(config: Config, edition: date, story_id: str, *,
         draft = _load(config, edition, expect_sha)
         i = draft.index(story_id)
         if len(draft.story_ids()) == 1:
-            raise DraftError(f"story '{story_id}' is the only story; an issue needs one",
-                             file=str(draft.path))
+            raise DraftError(
+                f"story '{story_id}' is the only story; an issue needs one", file=str(draft.path)
+            )
         del draft.sections[i]
         message = f"dropped story {story_id}"
         alt = story_id + REGENERATED_SUFFIX
         if alt in draft.story_ids():
             section = draft.sections[draft.index(alt)]
-            section.lines = _marked([t for t in section.lines
-                                     if not t.startswith(_CONFLICT_NOTE)], story_id)
+            section.lines = _marked(
+                [t for t in section.lines if not t.startswith(_CONFLICT_NOTE)], story_id
+            )
             section.story = story_id
             message += "; the regenerated version takes its place"
         kept = _save(config, edition, draft, draft.render(), backup=True)
     return _finish(config, edition, "drop", message, story_id, backup=kept)
 
 
-def move_story(config: Config, edition: date, story_id: str, delta: int, *,
-               expect_sha: str | None = None) -> DeskResult:
+def move_story(
+    config: Config, edition: date, story_id: str, delta: int, *, expect_sha: str | None = None
+) -> DeskResult:
     """Move one story ``delta`` places (negative is up), clamped to the story list."""
     with _LOCK:
         draft = _load(config, edition, expect_sha)
@@ -247,8 +273,7 @@ def move_story(config: Config, edition: date, story_id: str, delta: int, *,
         for slot, section in zip(slots, order, strict=True):
             draft.sections[slot] = section
         _save(config, edition, draft, draft.render(), backup=False)
-    return _finish(config, edition, "move", f"moved story {story_id} to place {to + 1}",
-                   story_id)
+    return _finish(config, edition, "move", f"moved story {story_id} to place {to + 1}", story_id)
 
 
 def _ledger(folder: Path) -> set[str]:
@@ -262,8 +287,10 @@ def _ledger(folder: Path) -> set[str]:
 def _remember(folder: Path, fingerprints: set[str]) -> None:
     known = _ledger(folder)
     if not fingerprints <= known:
-        publish(folder / "backups",
-                {_LEDGER: json.dumps(sorted(known | fingerprints), indent=0).encode("utf-8")})
+        publish(
+            folder / "backups",
+            {_LEDGER: json.dumps(sorted(known | fingerprints), indent=0).encode("utf-8")},
+        )
 
 
 def _pipeline_sections(config: Config, edition: date, draft: _Draft) -> set[str]:
@@ -271,8 +298,10 @@ def _pipeline_sections(config: Config, edition: date, draft: _Draft) -> set[str]
     from the draft itself or a backup when their fingerprint is a pipeline draft's,
     and from the ledger (the desk's regenerations, pristine drafts seen before)."""
     known = _ledger(draft.path.parent)
-    candidates = [draft.text] + [p.read_text(encoding="utf-8") for p in
-                                 sorted((draft.path.parent / "backups").glob("draft-*.md"))]
+    candidates = [draft.text] + [
+        p.read_text(encoding="utf-8")
+        for p in sorted((draft.path.parent / "backups").glob("draft-*.md"))
+    ]
     with open_store(config.state_path) as store:
         for text in candidates:
             if not store.is_pipeline_draft(edition, draft_sha(text)):
@@ -306,34 +335,44 @@ def _marked(lines: list[str], story_id: str) -> list[str]:
     return [f"<!-- story: {story_id} -->" if _MARK.match(t.strip()) else t for t in lines]
 
 
-def _regenerated_section(config: Config, edition: date, story_id: str,
-                         issue: Issue) -> list[str]:
+def _regenerated_section(config: Config, edition: date, story_id: str, issue: Issue) -> list[str]:
     from .summarize import summarize
 
     current = next(s for s in issue.stories if s.id == story_id)
     with open_store(config.state_path) as store:
         item = store.get_item(story_id.removesuffix(REGENERATED_SUFFIX))
         if item is None:
-            raise DraftError(f"story '{story_id}' has no source item in the state store"
-                             " (written by hand?): nothing to regenerate it from",
-                             file=str(issue_dir(config, edition) / "draft.md"))
+            raise DraftError(
+                f"story '{story_id}' has no source item in the state store"
+                " (written by hand?): nothing to regenerate it from",
+                file=str(issue_dir(config, edition) / "draft.md"),
+            )
         article = Article(
-            id=item.id, title=item.title, text=item.text, url=item.url, source=item.source,
+            id=item.id,
+            title=item.title,
+            text=item.text,
+            url=item.url,
+            source=item.source,
             sources=current.sources or (SourceRef(item.source, item.url),),
-            published=item.published, image=current.image or item.image, item_ids=(item.id,),
+            published=item.published,
+            image=current.image or item.image,
+            item_ids=(item.id,),
         )
         run = summarize((article,), config, store=store)
     if run.errors or not run.stories:
-        raise SummarizeError(f"regenerating story {story_id} failed: "
-                             + ("; ".join(run.errors) or "no story came back"))
+        raise SummarizeError(
+            f"regenerating story {story_id} failed: "
+            + ("; ".join(run.errors) or "no story came back")
+        )
     story = replace(run.stories[0], id=item.id)
     one = Issue(date=edition, subject="", intro="", stories=(story,))
     sections = _split(format_draft(one), Path("regenerated")).sections
     return _marked(sections[0].lines, story_id)
 
 
-def regenerate_story(config: Config, edition: date, story_id: str, *,
-                     expect_sha: str | None = None) -> DeskResult:
+def regenerate_story(
+    config: Config, edition: date, story_id: str, *, expect_sha: str | None = None
+) -> DeskResult:
     """Write one story afresh from its source item, keeping every other story and edit.
 
     The previous draft is kept as ``backups/draft-N.md``. A story edited by hand is
@@ -347,26 +386,31 @@ def regenerate_story(config: Config, edition: date, story_id: str, *,
         base = story_id.removesuffix(REGENERATED_SUFFIX)
         old = draft.sections[i]
         if _fingerprint(old.lines) == _fingerprint(fresh):
-            return DeskResult(edition, "regenerate", f"story {story_id} is already as generated",
-                              story_id)
-        conflict = (story_id == base
-                    and _fingerprint(old.lines) not in _pipeline_sections(config, edition, draft))
+            return DeskResult(
+                edition, "regenerate", f"story {story_id} is already as generated", story_id
+            )
+        conflict = story_id == base and _fingerprint(old.lines) not in _pipeline_sections(
+            config, edition, draft
+        )
         if conflict:
             alt = base + REGENERATED_SUFFIX
             lines = _marked(fresh, alt)
-            lines[2:2] = [f"{_CONFLICT_NOTE} story {base} was edited by hand, so this"
-                          " regenerated version is kept beside it: drop the one you do not want."]
+            lines[2:2] = [
+                f"{_CONFLICT_NOTE} story {base} was edited by hand, so this"
+                " regenerated version is kept beside it: drop the one you do not want."
+            ]
             section = _Section(lines, alt)
             if alt in draft.story_ids():
                 draft.sections[draft.index(alt)] = section
             else:
                 draft.sections.insert(i + 1, section)
-            message = (f"story {base} was edited by hand: both versions are kept side by side"
-                       f" ({base} and {alt}); drop the one you do not want")
+            message = (
+                f"story {base} was edited by hand: both versions are kept side by side"
+                f" ({base} and {alt}); drop the one you do not want"
+            )
         else:
             draft.sections[i] = _Section(fresh, story_id)
             message = f"regenerated story {story_id}"
         kept = _save(config, edition, draft, draft.render(), backup=True)
         _remember(draft.path.parent, {_fingerprint(_marked(fresh, base))})
-    return _finish(config, edition, "regenerate", message, story_id, conflict=conflict,
-                   backup=kept)
+    return _finish(config, edition, "regenerate", message, story_id, conflict=conflict, backup=kept)

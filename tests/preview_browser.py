@@ -22,8 +22,14 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
 )
 
@@ -34,8 +40,9 @@ def available() -> bool:
 
 
 @contextmanager
-def chromium(*, width: int = 1500, height: int = 1100,
-             local_names: tuple[str, ...] = ()) -> Iterator[WebDriver]:
+def chromium(
+    *, width: int = 1500, height: int = 1100, local_names: tuple[str, ...] = ()
+) -> Iterator[WebDriver]:
     """A headless Chromium; ``local_names`` resolve to 127.0.0.1, every other name fails."""
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     options = webdriver.ChromeOptions()

@@ -33,16 +33,37 @@ def fixture_issue() -> tuple[Issue, list[Item]]:
     data: dict[str, Any] = yaml.safe_load((FIXTURES / "issue.yaml").read_text(encoding="utf-8"))
     stories, items = [], []
     for s in data["stories"]:
-        items.append(Item(id=s["id"], source=s["source"], origin=s["source"], title=s["title"],
-                          text=s["text"], url=s["url"]))
-        stories.append(StorySummary(
-            id=s["id"], headline=s["headline"], dek=s["dek"], hook=s["hook"],
-            section=s["section"], lead_in=s["lead_in"], bullets=tuple(s["bullets"]),
-            kicker_label=s["kicker_label"], kicker=s["kicker"],
-            sources=(SourceRef(s["source"], s["url"]),)))
-    issue = Issue(date=data["date"], subject=data["subject"], intro=data["intro"],
-                  stories=tuple(stories),
-                  quick_links=tuple(QuickLink(**q) for q in data["quick_links"]))
+        items.append(
+            Item(
+                id=s["id"],
+                source=s["source"],
+                origin=s["source"],
+                title=s["title"],
+                text=s["text"],
+                url=s["url"],
+            )
+        )
+        stories.append(
+            StorySummary(
+                id=s["id"],
+                headline=s["headline"],
+                dek=s["dek"],
+                hook=s["hook"],
+                section=s["section"],
+                lead_in=s["lead_in"],
+                bullets=tuple(s["bullets"]),
+                kicker_label=s["kicker_label"],
+                kicker=s["kicker"],
+                sources=(SourceRef(s["source"], s["url"]),),
+            )
+        )
+    issue = Issue(
+        date=data["date"],
+        subject=data["subject"],
+        intro=data["intro"],
+        stories=tuple(stories),
+        quick_links=tuple(QuickLink(**q) for q in data["quick_links"]),
+    )
     return issue, items
 
 

@@ -47,7 +47,8 @@ def test_drop_removes_the_story_from_draft_and_email_and_keeps_a_backup(site: Co
 def test_move_keeps_every_byte_the_editor_typed(site: Config) -> None:
     path = draft_path(site)
     edited = path.read_text(encoding="utf-8").replace(
-        "Two grocers walk into a merger", "Two grocers (an editor note stays) walk into a merger")
+        "Two grocers walk into a merger", "Two grocers (an editor note stays) walk into a merger"
+    )
     path.write_text(edited, encoding="utf-8")
     move_story(site, EDITION, H, -1)
     assert ids(site) == [H, Q, B]
@@ -91,8 +92,10 @@ def test_a_stale_page_cannot_act_on_a_changed_draft(site: Config) -> None:
 def test_regenerate_replaces_a_pristine_story_and_keeps_the_others(site: Config) -> None:
     path = draft_path(site)
     remember_generated(site, EDITION)  # as the preview does when it first shows the draft
-    path.write_text(path.read_text(encoding="utf-8").replace(
-        "Two grocers walk", "Two grocers stroll"), encoding="utf-8")  # an edit elsewhere
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("Two grocers walk", "Two grocers stroll"),
+        encoding="utf-8",
+    )  # an edit elsewhere
     original_q = parse_draft(path.read_text(encoding="utf-8")).stories[0]
     result = regenerate_story(site, EDITION, Q)
     assert not result.conflict and result.backup == "backups/draft-1.md"
@@ -105,8 +108,10 @@ def test_regenerate_replaces_a_pristine_story_and_keeps_the_others(site: Config)
 
 def test_regenerate_is_side_by_side_when_no_pristine_version_was_seen(site: Config) -> None:
     path = draft_path(site)
-    path.write_text(path.read_text(encoding="utf-8").replace(
-        "Two grocers walk", "Two grocers stroll"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("Two grocers walk", "Two grocers stroll"),
+        encoding="utf-8",
+    )
     result = regenerate_story(site, EDITION, Q)
     # nothing tells this story was left as generated: keep it, never overwrite
     assert result.conflict
@@ -134,8 +139,9 @@ def test_regenerate_of_an_edited_story_keeps_both_side_by_side(site: Config) -> 
 
 def test_regenerate_needs_the_source_item(site: Config) -> None:
     path = draft_path(site)
-    text = path.read_text(encoding="utf-8").replace(f"<!-- story: {B} -->",
-                                                    "<!-- story: handwritten -->")
+    text = path.read_text(encoding="utf-8").replace(
+        f"<!-- story: {B} -->", "<!-- story: handwritten -->"
+    )
     path.write_text(text, encoding="utf-8")
     with pytest.raises(DraftError, match="no source item"):
         regenerate_story(site, EDITION, "handwritten")
@@ -144,17 +150,22 @@ def test_regenerate_needs_the_source_item(site: Config) -> None:
 
 def test_a_broken_draft_is_refused_with_its_line(site: Config) -> None:
     path = draft_path(site)
-    path.write_text(path.read_text(encoding="utf-8").replace("status: draft", "status: maybe"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("status: draft", "status: maybe"), encoding="utf-8"
+    )
     with pytest.raises(DraftError) as err:
         move_story(site, EDITION, H, 1)
     assert err.value.line is not None and "status" in str(err.value)
 
 
 def run(site: Config, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args, "--config", site.file, "--date", EDITION.isoformat()],
-                          capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "NO_COLOR": "1"})
+    return subprocess.run(
+        [CLI, *args, "--config", site.file, "--date", EDITION.isoformat()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
 
 
 def test_cli_story_commands_and_approve(site: Config) -> None:

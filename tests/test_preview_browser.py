@@ -23,8 +23,7 @@ Q, H, B = "g1000000000000001", "g1000000000000002", "g1000000000000003"
 REBIND = "rebind.test"  # a foreign name the browser resolves to 127.0.0.1
 
 if not available():  # pragma: no cover - .ci/run installs chromium and chromium-driver
-    pytest.fail("install Debian's chromium and chromium-driver (see .ci/run)",
-                pytrace=False)
+    pytest.fail("install Debian's chromium and chromium-driver (see .ci/run)", pytrace=False)
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +65,12 @@ def test_index_lists_issues_with_their_state(browser: WebDriver, server: Preview
     WebDriverWait(browser, 5).until(lambda d: d.current_url.endswith(f"/issue/{DAY}"))
 
 
-def test_issue_page_shows_the_email_and_findings(browser: WebDriver,
-                                                  server: PreviewServer) -> None:
+def test_issue_page_shows_the_email_and_findings(browser: WebDriver, server: PreviewServer) -> None:
     open_issue(browser, server)
-    widths = {f: browser.find_element(By.ID, f"frame-{f}").size["width"]
-              for f in ("desktop", "phone", "dark")}
+    widths = {
+        f: browser.find_element(By.ID, f"frame-{f}").size["width"]
+        for f in ("desktop", "phone", "dark")
+    }
     assert abs(widths["desktop"] - 600) <= 4 and abs(widths["phone"] - 375) <= 4
     for frame in ("desktop", "phone", "dark"):
         assert "Halvorsen & Sons Buys Nordmarket" in email_text(browser, frame), frame
@@ -86,7 +86,8 @@ def test_issue_page_shows_the_email_and_findings(browser: WebDriver,
 
 
 def test_saving_the_draft_refreshes_the_open_page_within_2s(
-        browser: WebDriver, server: PreviewServer, site: Config) -> None:
+    browser: WebDriver, server: PreviewServer, site: Config
+) -> None:
     open_issue(browser, server)
     time.sleep(0.5)  # the page is polling; the watcher is running
     path = draft_path(site)
@@ -95,7 +96,8 @@ def test_saving_the_draft_refreshes_the_open_page_within_2s(
     start = time.monotonic()
     path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
     WebDriverWait(browser, 2.0, poll_frequency=0.05).until(
-        lambda d: new in d.find_element(By.ID, f"story-{H}").text)
+        lambda d: new in d.find_element(By.ID, f"story-{H}").text
+    )
     elapsed = time.monotonic() - start
     assert new in email_text(browser, "desktop")
     assert elapsed < 2.0
@@ -103,13 +105,16 @@ def test_saving_the_draft_refreshes_the_open_page_within_2s(
 
 
 def test_a_broken_draft_shows_its_line_over_the_last_good_render(
-        browser: WebDriver, server: PreviewServer, site: Config) -> None:
+    browser: WebDriver, server: PreviewServer, site: Config
+) -> None:
     open_issue(browser, server)
     path = draft_path(site)
-    path.write_text(path.read_text(encoding="utf-8").replace("status: draft", "status: maybe"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("status: draft", "status: maybe"), encoding="utf-8"
+    )
     WebDriverWait(browser, 2.0, poll_frequency=0.05).until(
-        lambda d: d.find_elements(By.ID, "render-error"))
+        lambda d: d.find_elements(By.ID, "render-error")
+    )
     error = browser.find_element(By.ID, "render-error").text
     assert f"{path}:" in error and "status" in error
     assert "Halvorsen & Sons Buys Nordmarket" in email_text(browser, "desktop")
@@ -117,7 +122,8 @@ def test_a_broken_draft_shows_its_line_over_the_last_good_render(
 
 
 def test_a_story_dropped_in_the_page_leaves_draft_and_email(
-        browser: WebDriver, server: PreviewServer, site: Config) -> None:
+    browser: WebDriver, server: PreviewServer, site: Config
+) -> None:
     open_issue(browser, server)
     story = browser.find_element(By.ID, f"story-{H}")
     story.find_element(By.CSS_SELECTOR, "form.drop button").click()
@@ -132,14 +138,17 @@ def test_a_story_dropped_in_the_page_leaves_draft_and_email(
     screenshot(browser, "preview-dropped")
 
 
-def test_story_order_buttons_move_stories(browser: WebDriver, server: PreviewServer,
-                                          site: Config) -> None:
+def test_story_order_buttons_move_stories(
+    browser: WebDriver, server: PreviewServer, site: Config
+) -> None:
     open_issue(browser, server)
-    browser.find_element(By.ID, f"story-{B}").find_element(By.CSS_SELECTOR,
-                                                           "form.up button").click()
+    browser.find_element(By.ID, f"story-{B}").find_element(
+        By.CSS_SELECTOR, "form.up button"
+    ).click()
     WebDriverWait(browser, 5).until(lambda d: d.find_elements(By.ID, "flash"))
-    order = [e.get_attribute("data-story") for e in browser.find_elements(By.CSS_SELECTOR,
-                                                                           "li.story")]
+    order = [
+        e.get_attribute("data-story") for e in browser.find_elements(By.CSS_SELECTOR, "li.story")
+    ]
     assert order == [Q, B, H]
     ids = [s.id for s in parse_draft(draft_path(site).read_text(encoding="utf-8")).stories]
     assert ids == [Q, B, H]
@@ -153,8 +162,10 @@ def test_feed_script_never_runs(browser: WebDriver, server: PreviewServer) -> No
     story = browser.find_element(By.ID, f"story-{B}").text
     assert "<script>document.title='pwned'</script>" in story  # shown as text
     assert browser.execute_script("return document.querySelectorAll('main script').length") == 0
-    assert browser.execute_script(
-        "return document.querySelectorAll('[onerror], img[src=x]').length") == 0
+    assert (
+        browser.execute_script("return document.querySelectorAll('[onerror], img[src=x]').length")
+        == 0
+    )
     for frame in ("desktop", "dark"):
         browser.switch_to.frame(browser.find_element(By.ID, f"frame-{frame}"))
         try:

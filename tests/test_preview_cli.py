@@ -17,9 +17,13 @@ CLI = str(Path(sys.executable).with_name("newsletter"))
 
 def test_preview_command_serves_the_site_on_loopback(tmp_path: Path) -> None:
     config = make_site(tmp_path)
-    proc = subprocess.Popen([CLI, "preview", "--config", config.file, "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "BROWSER": "false"})
+    proc = subprocess.Popen(
+        [CLI, "preview", "--config", config.file, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "BROWSER": "false"},
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

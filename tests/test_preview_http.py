@@ -33,9 +33,15 @@ def server(site: Config) -> Iterator[PreviewServer]:
         yield srv
 
 
-def request(srv: PreviewServer, method: str, path: str, *, host: str | None = None,
-            body: dict[str, str] | None = None,
-            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+def request(
+    srv: PreviewServer,
+    method: str,
+    path: str,
+    *,
+    host: str | None = None,
+    body: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], str]:
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
     data = urlencode(body).encode() if body is not None else None
     hdrs = {"Host": f"127.0.0.1:{srv.port}" if host is None else host, **(headers or {})}
@@ -93,27 +99,30 @@ def test_index_lists_issues_with_their_state(server: PreviewServer, site: Config
     _, _, page = request(server, "GET", "/")
     assert f'data-date="{DAY}" data-state="draft"' in page
     path = draft_path(site)
-    path.write_text(path.read_text(encoding="utf-8").replace("Two grocers", "Three grocers"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("Two grocers", "Three grocers"), encoding="utf-8"
+    )
     _, _, page = request(server, "GET", "/")
     assert f'data-date="{DAY}" data-state="edited"' in page
 
 
-def test_post_needs_the_session_token_and_our_origin(server: PreviewServer,
-                                                     site: Config) -> None:
+def test_post_needs_the_session_token_and_our_origin(server: PreviewServer, site: Config) -> None:
     _, _, page = request(server, "GET", f"/issue/{DAY}")
     good = form(server, page)
     before = draft_path(site).read_text(encoding="utf-8")
     path = f"/issue/{DAY}/story/{H}/drop"
     assert request(server, "POST", path, body={"sha": good["sha"]})[0] == 403
     assert request(server, "POST", path, body={**good, "token": "x" * 43})[0] == 403
-    assert request(server, "POST", path, body=good,
-                   headers={"Origin": "http://evil.example"})[0] == 403
+    assert (
+        request(server, "POST", path, body=good, headers={"Origin": "http://evil.example"})[0]
+        == 403
+    )
     assert request(server, "POST", path, body=good, host="evil.example")[0] == 421
     assert draft_path(site).read_text(encoding="utf-8") == before
 
-    status, headers, _ = request(server, "POST", path, body=good,
-                                 headers={"Origin": f"http://127.0.0.1:{server.port}"})
+    status, headers, _ = request(
+        server, "POST", path, body=good, headers={"Origin": f"http://127.0.0.1:{server.port}"}
+    )
     assert status == 303 and headers["location"] == f"/issue/{DAY}"
     assert H not in [s.id for s in parse_draft(draft_path(site).read_text()).stories]
     _, _, page = request(server, "GET", f"/issue/{DAY}")
@@ -149,7 +158,8 @@ def current(srv: PreviewServer) -> str:
 
 
 def test_a_broken_draft_shows_file_and_line_over_the_last_good_render(
-        server: PreviewServer, site: Config) -> None:
+    server: PreviewServer, site: Config
+) -> None:
     good_html = (issue_dir(site, EDITION) / "issue.html").read_text(encoding="utf-8")
     version = current(server)
     path = draft_path(site)
@@ -166,8 +176,9 @@ def test_a_broken_draft_shows_file_and_line_over_the_last_good_render(
     assert "Four grocers" in (issue_dir(site, EDITION) / "issue.html").read_text(encoding="utf-8")
 
 
-def test_a_broken_config_is_shown_and_the_last_good_one_kept(server: PreviewServer,
-                                                             site: Config) -> None:
+def test_a_broken_config_is_shown_and_the_last_good_one_kept(
+    server: PreviewServer, site: Config
+) -> None:
     version = current(server)
     cfg = Path(site.file)
     good = cfg.read_text(encoding="utf-8")
@@ -198,15 +209,17 @@ def test_approve_from_the_page(server: PreviewServer, site: Config) -> None:
 
 
 def test_regenerate_from_the_page_keeps_an_edited_story_beside_the_new_one(
-        server: PreviewServer, site: Config) -> None:
+    server: PreviewServer, site: Config
+) -> None:
     path = draft_path(site)
     text = path.read_text(encoding="utf-8")
     old = parse_draft(text).stories[1].headline
     mine = "Halvorsen Swallows Nordmarket Whole. Editors Wrote This By Hand."
     path.write_text(text.replace(old, mine), encoding="utf-8")
     _, _, page = request(server, "GET", f"/issue/{DAY}")
-    status, _, _ = request(server, "POST", f"/issue/{DAY}/story/{H}/regenerate",
-                           body=form(server, page))
+    status, _, _ = request(
+        server, "POST", f"/issue/{DAY}/story/{H}/regenerate", body=form(server, page)
+    )
     assert status == 303
     _, _, page = request(server, "GET", f"/issue/{DAY}")
     assert "side by side" in page and f'id="story-{H}-regenerated"' in page
@@ -216,8 +229,9 @@ def test_regenerate_from_the_page_keeps_an_edited_story_beside_the_new_one(
     assert (issue_dir(site, EDITION) / "backups" / "draft-1.md").is_file()
 
 
-def test_the_index_version_changes_when_a_draft_is_saved(server: PreviewServer,
-                                                         site: Config) -> None:
+def test_the_index_version_changes_when_a_draft_is_saved(
+    server: PreviewServer, site: Config
+) -> None:
     before = json.loads(request(server, "GET", "/api/version")[2])["version"]
     time.sleep(0.01)
     path = draft_path(site)

@@ -22,23 +22,31 @@ from ._state import PreviewState
 __all__ = ["PreviewServer", "make_app", "serve"]
 
 
-def make_app(config: Config, *, host: str | None = None, port: int | None = None,
-             watch: bool = True) -> PreviewServer:
+def make_app(
+    config: Config, *, host: str | None = None, port: int | None = None, watch: bool = True
+) -> PreviewServer:
     """A bound, not yet serving preview server (``port=0`` picks a free port).
 
     Call ``.start()`` to serve in the background (tests) or ``.serve_forever()``.
     """
-    return PreviewServer(PreviewState(config), host or config.preview.host,
-                         config.preview.port if port is None else port, watch=watch)
+    return PreviewServer(
+        PreviewState(config),
+        host or config.preview.host,
+        config.preview.port if port is None else port,
+        watch=watch,
+    )
 
 
-def serve(config: Config, *, host: str = "127.0.0.1", port: int | None = None,
-          open_browser: bool = False) -> None:
+def serve(
+    config: Config, *, host: str = "127.0.0.1", port: int | None = None, open_browser: bool = False
+) -> None:
     """Serve the preview until interrupted; open a browser tab only when asked."""
     server = make_app(config, host=host, port=port)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: serving on {host}: the preview is meant for this machine only",
-              file=sys.stderr)
+        print(
+            f"warning: serving on {host}: the preview is meant for this machine only",
+            file=sys.stderr,
+        )
     print(f"preview: {server.url} (Ctrl-C to stop)", flush=True)
     if server.watcher:
         server.watcher.start()

@@ -46,11 +46,14 @@ from ._watch import Watcher
 __all__ = ["PreviewServer"]
 
 _STATIC = Path(__file__).resolve().parent / "static"
-_STATIC_TYPES = {"preview.js": "text/javascript; charset=utf-8",
-                 "preview.css": "text/css; charset=utf-8"}
+_STATIC_TYPES = {
+    "preview.js": "text/javascript; charset=utf-8",
+    "preview.css": "text/css; charset=utf-8",
+}
 _ISSUE = re.compile(r"^/issue/(\d{4}-\d{2}-\d{2})(/email\.html)?/?$")
 _ACTION = re.compile(
-    r"^/issue/(\d{4}-\d{2}-\d{2})/(?:(approve)|story/([\w-]+)/(drop|up|down|regenerate))$")
+    r"^/issue/(\d{4}-\d{2}-\d{2})/(?:(approve)|story/([\w-]+)/(drop|up|down|regenerate))$"
+)
 _MAX_FORM = 64 * 1024
 
 
@@ -75,10 +78,16 @@ class PreviewServer(ThreadingHTTPServer):
         self._thread: threading.Thread | None = None
         config = state.config
         config.outbox_path.mkdir(parents=True, exist_ok=True)
-        self.watcher = Watcher(outbox=config.outbox_path.resolve(),
-                               templates=config.templates_path.resolve(),
-                               config_file=state.config_file,
-                               on_change=state.changed) if watch else None
+        self.watcher = (
+            Watcher(
+                outbox=config.outbox_path.resolve(),
+                templates=config.templates_path.resolve(),
+                config_file=state.config_file,
+                on_change=state.changed,
+            )
+            if watch
+            else None
+        )
 
     @property
     def url(self) -> str:
@@ -90,8 +99,12 @@ class PreviewServer(ThreadingHTTPServer):
         """Serve and watch in background threads; return self."""
         if self.watcher:
             self.watcher.start()
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1},
-                                        daemon=True, name="preview-http")
+        self._thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            daemon=True,
+            name="preview-http",
+        )
         self._thread.start()
         return self
 
@@ -123,8 +136,9 @@ class _Handler(BaseHTTPRequestHandler):
             sys.stderr.write("preview: " + (format % args) + "\n")
 
     # -- responses ----------------------------------------------------------
-    def _send(self, status: int, body: bytes, content_type: str,
-              headers: Mapping[str, str] = PAGE_HEADERS) -> None:
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] = PAGE_HEADERS
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -152,9 +166,11 @@ class _Handler(BaseHTTPRequestHandler):
         """Refuse a foreign Host (DNS rebinding); True when the request may go on."""
         if host_allowed(self.headers.get("Host"), self.server.allowed):
             return True
-        self._text(HTTPStatus.MISDIRECTED_REQUEST,
-                   "421 Misdirected Request: this preview answers only to "
-                   + " or ".join(sorted(self.server.allowed)))
+        self._text(
+            HTTPStatus.MISDIRECTED_REQUEST,
+            "421 Misdirected Request: this preview answers only to "
+            + " or ".join(sorted(self.server.allowed)),
+        )
         return False
 
     # -- GET ------------------------------------------------------------------
@@ -195,8 +211,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         if not self._guard():
             return
-        if not origin_allowed(self.headers.get("Origin"), self.headers.get("Sec-Fetch-Site"),
-                              self.server.allowed):
+        if not origin_allowed(
+            self.headers.get("Origin"), self.headers.get("Sec-Fetch-Site"), self.server.allowed
+        ):
             self._text(HTTPStatus.FORBIDDEN, "403 Forbidden: cross-site request refused")
             return
         try:
@@ -209,8 +226,10 @@ class _Handler(BaseHTTPRequestHandler):
         form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
         sent = form.get("token", [self.headers.get("X-Preview-Token", "")])[0]
         if not token_ok(sent, self.server.token):
-            self._text(HTTPStatus.FORBIDDEN, "403 Forbidden: missing or wrong session token;"
-                       " reload the page")
+            self._text(
+                HTTPStatus.FORBIDDEN,
+                "403 Forbidden: missing or wrong session token; reload the page",
+            )
             return
         m = _ACTION.match(urlsplit(self.path).path)
         edition = _date(m.group(1)) if m else None
@@ -228,10 +247,12 @@ class _Handler(BaseHTTPRequestHandler):
             elif verb == "regenerate":
                 result = desk.regenerate_story(config, edition, story, expect_sha=expect)
             else:
-                result = desk.move_story(config, edition, story, -1 if verb == "up" else 1,
-                                         expect_sha=expect)
-            message = result.message + (f" (previous draft kept as {result.backup})"
-                                        if result.backup else "")
+                result = desk.move_story(
+                    config, edition, story, -1 if verb == "up" else 1, expect_sha=expect
+                )
+            message = result.message + (
+                f" (previous draft kept as {result.backup})" if result.backup else ""
+            )
         except NewsletterError as exc:
             message = f"Not done: {exc}"
         except Exception as exc:

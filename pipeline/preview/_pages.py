@@ -30,14 +30,19 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_VIEWS = (("desktop", "Desktop · 600 px", 600, ""), ("phone", "Phone · 375 px", 375, ""),
-          ("dark", "Dark mode · 375 px", 375, "dark"))
+_VIEWS = (
+    ("desktop", "Desktop · 600 px", 600, ""),
+    ("phone", "Phone · 375 px", 375, ""),
+    ("dark", "Dark mode · 375 px", 375, "dark"),
+)
 # Dark view: make the email's own dark-mode rules apply, as a dark-mode client would.
 _DARK = re.compile(r"\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.I)
 _LIGHT = re.compile(r"\(\s*prefers-color-scheme\s*:\s*light\s*\)", re.I)
 _HEAD = re.compile(r"<head[^>]*>", re.I)
-_NOT_RENDERED = ("<!doctype html><html lang=\"en\"><body><p>Not rendered yet: fix the error"
-                 " shown above and save.</p></body></html>")
+_NOT_RENDERED = (
+    '<!doctype html><html lang="en"><body><p>Not rendered yet: fix the error'
+    " shown above and save.</p></body></html>"
+)
 
 
 def _base(state: PreviewState, version_date: date | None, flash: str) -> dict[str, Any]:
@@ -54,7 +59,8 @@ def _base(state: PreviewState, version_date: date | None, flash: str) -> dict[st
 def index_page(state: PreviewState, *, flash: str = "") -> str:
     """The list of issues by date with their state."""
     return _ENV.get_template("index.html.j2").render(
-        **_base(state, None, flash), issues=state.rows(), outbox=str(state.config.outbox_path))
+        **_base(state, None, flash), issues=state.rows(), outbox=str(state.config.outbox_path)
+    )
 
 
 def _groups(issue: Issue | None, findings: list[Finding]) -> list[dict[str, Any]]:
@@ -90,22 +96,45 @@ def issue_page(state: PreviewState, edition: date, *, token: str, flash: str = "
     counts: dict[str, int] = {}
     for f in live.findings:
         counts[f.story] = counts.get(f.story, 0) + 1
-    stories = [{"id": s.id, "section": s.section, "headline": s.headline, "dek": s.dek,
-                "findings": counts.get(s.id, 0)} for s in (issue.stories if issue else ())]
+    stories = [
+        {
+            "id": s.id,
+            "section": s.section,
+            "headline": s.headline,
+            "dek": s.dek,
+            "findings": counts.get(s.id, 0),
+        }
+        for s in (issue.stories if issue else ())
+    ]
     try:
         plain = (folder / "issue.txt").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         plain = ""
     day = edition.isoformat()
-    views = [{"key": key, "label": label, "width": width,
-              "src": f"/issue/{day}/email.html" + (f"?view={view}" if view else "")}
-             for key, label, width, view in _VIEWS]
+    views = [
+        {
+            "key": key,
+            "label": label,
+            "width": width,
+            "src": f"/issue/{day}/email.html" + (f"?view={view}" if view else ""),
+        }
+        for key, label, width, view in _VIEWS
+    ]
     return _ENV.get_template("issue.html.j2").render(
         **_base(state, edition, flash),
-        date=day, state=status, issue=issue, sha=sha, token=token, error=error, views=views,
-        stories=stories, editable=issue is not None and status != "sent",
-        findings=_groups(issue, live.findings), findings_total=len(live.findings),
-        findings_error=live.findings_error, text=plain,
+        date=day,
+        state=status,
+        issue=issue,
+        sha=sha,
+        token=token,
+        error=error,
+        views=views,
+        stories=stories,
+        editable=issue is not None and status != "sent",
+        findings=_groups(issue, live.findings),
+        findings_total=len(live.findings),
+        findings_error=live.findings_error,
+        text=plain,
     )
 
 
@@ -117,6 +146,7 @@ def email_page(state: PreviewState, edition: date, *, dark: bool = False) -> str
         return _NOT_RENDERED
     if dark:
         html = _LIGHT.sub("(max-width: 0px)", _DARK.sub("(min-width: 0px)", html))
-        html = _HEAD.sub(lambda m: m.group(0) + '<meta name="color-scheme" content="dark">',
-                         html, count=1)
+        html = _HEAD.sub(
+            lambda m: m.group(0) + '<meta name="color-scheme" content="dark">', html, count=1
+        )
     return html

@@ -109,13 +109,15 @@ class PreviewState:
         rows = []
         for d in self.dates():
             path = issue_dir(self.config, d) / "draft.md"
-            row: dict[str, Any] = {"date": d.isoformat(), "stories": "", "subject": "",
-                                   "error": ""}
+            row: dict[str, Any] = {"date": d.isoformat(), "stories": "", "subject": "", "error": ""}
             try:
                 text = path.read_text(encoding="utf-8")
                 issue = parse_draft(text, file=str(path))
-                row.update(stories=len(issue.stories), subject=issue.subject,
-                           state=issue_state(self.config, d, issue, draft_sha(text)))
+                row.update(
+                    stories=len(issue.stories),
+                    subject=issue.subject,
+                    state=issue_state(self.config, d, issue, draft_sha(text)),
+                )
             except (OSError, UnicodeDecodeError, NewsletterError) as exc:
                 row.update(state="broken", error=_describe(exc))
             rows.append(row)
@@ -182,6 +184,9 @@ class PreviewState:
                 self.global_version += 1
             return
         for p in paths:
-            if (p.name == "draft.md" and p.parent.parent == outbox
-                    and _DATE_DIR.match(p.parent.name)):
+            if (
+                p.name == "draft.md"
+                and p.parent.parent == outbox
+                and _DATE_DIR.match(p.parent.name)
+            ):
                 self.refresh(date.fromisoformat(p.parent.name))

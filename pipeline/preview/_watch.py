@@ -22,17 +22,32 @@ _DEBOUNCE_MS = 120  # small, so a save reaches an open page well within 2 s
 class Watcher:
     """Watch the outbox, the templates and the config file until :meth:`stop`."""
 
-    def __init__(self, *, outbox: Path, templates: Path, config_file: Path,
-                 on_change: Callable[[set[Path]], None]) -> None:
+    def __init__(
+        self,
+        *,
+        outbox: Path,
+        templates: Path,
+        config_file: Path,
+        on_change: Callable[[set[Path]], None],
+    ) -> None:
         self._stop = threading.Event()
         self._on_change = on_change
         self._config_file = config_file
         deep = [p for p in (outbox, templates) if p.is_dir()]
-        self._threads = [threading.Thread(target=self._loop, args=([config_file.parent], False),
-                                          daemon=True, name="preview-watch-config")]
+        self._threads = [
+            threading.Thread(
+                target=self._loop,
+                args=([config_file.parent], False),
+                daemon=True,
+                name="preview-watch-config",
+            )
+        ]
         if deep:
-            self._threads.append(threading.Thread(target=self._loop, args=(deep, True),
-                                                  daemon=True, name="preview-watch-tree"))
+            self._threads.append(
+                threading.Thread(
+                    target=self._loop, args=(deep, True), daemon=True, name="preview-watch-tree"
+                )
+            )
 
     def _wanted(self, change: Change, path: str) -> bool:
         p = Path(path)
@@ -44,9 +59,16 @@ class Watcher:
 
     def _loop(self, paths: list[Path], recursive: bool) -> None:
         try:
-            for changes in watch(*paths, watch_filter=self._wanted, debounce=_DEBOUNCE_MS,
-                                 step=30, stop_event=self._stop, recursive=recursive,
-                                 raise_interrupt=False, rust_timeout=500):
+            for changes in watch(
+                *paths,
+                watch_filter=self._wanted,
+                debounce=_DEBOUNCE_MS,
+                step=30,
+                stop_event=self._stop,
+                recursive=recursive,
+                raise_interrupt=False,
+                rust_timeout=500,
+            ):
                 try:
                     self._on_change({Path(p).resolve() for _, p in changes})
                 except Exception:  # a failed reaction must not end live reload
