@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..models import Finding, StorySummary
+from ..models import Finding, Severity, StorySummary
 from ._style import HouseStyle, default_style, story_parts
 from ._text import SMALL_WORDS, STOPWORDS
 
@@ -75,7 +75,7 @@ _WORD_NUMBER = re.compile(
     + "|".join(_UNITS)
     + r"))?|"
     + "|".join(_UNITS)
-    + r"|dozen|hundred)\b"
+    + r"|dozen|hundred)\b(?:\s(?P<hundred>hundred)\b)?"
     r"(?:\s(?P<scale>thousand|million|billion|trillion)\b)?"
     r"(?:\s(?P<pct>percent\b|per cent\b))?",
     re.IGNORECASE,
@@ -84,7 +84,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’&.\-]*")
 _QUOTE = re.compile(
     r"\"(?P<a>[^\"]+)\"?|“(?P<b>[^”]+)”?|(?<![A-Za-z])‘(?P<c>[^’]+(?:’[A-Za-z][^’]*)*)’"
 )
-_CONNECTORS = frozenset({"of", "de", "du", "la", "van", "von", "der", "and", "&"})
+_CONNECTORS = frozenset({"of", "de", "du", "la", "van", "von", "der", "&"})
 _TITLE_PARTS = ("headline", "section", "kicker_label")
 
 
@@ -117,6 +117,8 @@ def _numbers(text: str) -> list[_Number]:
             value = float(_TENS[tens] + (_UNITS.get(unit) or 1))
         else:
             value = float(_UNITS.get(word) or _TENS[word])
+        if m.group("hundred"):
+            value *= 100
         value *= _SCALES.get((m.group("scale") or "").lower(), 1.0)
         out.append(_Number(value, bool(m.group("pct")), m.start(), m.end()))
     return out
@@ -238,7 +240,7 @@ def _names(part: str, text: str, vocab: frozenset[str]) -> list[tuple[str, int, 
         initial = not before or (before[-1] in ".!?:" and not _abbrev_before(before))
         capital = tok[0].isupper() and tok.rstrip(".'’") not in vocab
         connector = tok.lower() in _CONNECTORS and bool(run)
-        if run and (gap.strip() or not (capital or connector)):
+        if run and (gap.strip() or initial or not (capital or connector)):
             flush()
         if capital and tok != "I" and not tok.isdigit():
             if not run:
@@ -263,17 +265,10 @@ def _check_part(
 ) -> list[Finding]:
     out: list[Finding] = []
 
-    def flag(rule: str, what: str, s: int, e: int) -> None:
+    def flag(rule: str, what: str, s: int, e: int, severity: Severity = "error") -> None:
         out.append(
-            Finding(
-                rule=rule,
-                part=part,
-                text=text[s:e],
-                start=s,
-                end=e,
-                story=story,
-                message=f"{part}: {what} {text[s:e]!r} is not in the source",
-            )
+            Finding(rule=rule, part=part, text=text[s:e], start=s, end=e, story=story,
+                    severity=severity, message=f"{part}: {what} {text[s:e]!r} is not in the source")
         )
 
     for n in _numbers(text):
@@ -298,7 +293,11 @@ def _check_part(
                 and tok.lower() not in STOPWORDS
                 and not _word_known(tok, src)
             ):
-                flag("fact-name", "word", m.start(), m.start() + len(tok))
+                # in title case every word is capitalised, so a new word may be a name or a
+                # paraphrase: acronyms are errors, other words a warning for the editor
+                flag("fact-name", "name" if _is_acronym(tok) else "word (possible name)",
+                     m.start(), m.start() + len(tok),
+                     "error" if _is_acronym(tok) else "warning")
         return out
     for name, s, e in _names(part, text, vocab):
         if not _name_supported(name, src):
