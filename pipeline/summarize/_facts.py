@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from ..models import Finding, Severity, StorySummary
 from ._style import HouseStyle, default_style, story_parts
-from ._text import SMALL_WORDS, STOPWORDS
+from ._text import SMALL_WORDS, STOPWORDS, stem
 
 _SCALES = {
     "thousand": 1e3,
@@ -141,6 +141,7 @@ class _Source:
     lower: str
     nodots: str
     words: frozenset[str]
+    stems: frozenset[str]
     values: frozenset[float]
     percents: frozenset[float]
     initials: frozenset[str]
@@ -172,6 +173,7 @@ def _index(source: str) -> _Source:
         lower=plain.lower(),
         nodots=_nodots(plain),
         words=frozenset(words),
+        stems=frozenset(stem(w) for w in words),
         values=frozenset(_key(n.value) for n in nums),
         percents=frozenset(_key(n.value) for n in nums if n.percent),
         initials=frozenset(initials),

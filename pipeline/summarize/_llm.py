@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ..config import LLM
-from ..models import Article, SourceRef, StorySummary
+from ..models import Article, Finding, SourceRef, StorySummary
 from ..store import Store
 from ._style import HouseStyle
 
@@ -185,6 +185,11 @@ def _story(data: dict[str, Any], article: Article, model: str) -> StorySummary:
     )
 
 
+def _errors(story: StorySummary) -> list[Finding]:
+    """The findings that keep a model's story out of the issue (warnings do not)."""
+    return [f for f in (*story.style, *story.facts) if f.severity == "error"]
+
+
 class _Client:
     """One endpoint: the HTTP client, the prompt, and a flag set when it refuses connections."""
 
@@ -274,7 +279,7 @@ class _Client:
                 ]
                 continue
             story = self.checked(_story(data, article, self.settings.model), article)
-            problems = [f for f in (*story.style, *story.facts) if f.severity == "error"]
+            problems = _errors(story)
             if not problems:
                 out.story, out.answer, out.reason = story, data, ""
                 return out
@@ -344,7 +349,7 @@ def summarize_llm(
         cached = _cache_get(store, key) if store is not None else None
         if cached is not None:
             story = checked(_story(cached, article, settings.model), article)
-            if not story.style and not story.facts:
+            if not _errors(story):
                 stories[i] = story
                 hits += 1
                 continue

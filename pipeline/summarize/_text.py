@@ -157,11 +157,11 @@ def content_words(text: str) -> list[str]:
     for w in words(text):
         low = w.lower().removesuffix("'s").removesuffix("’s")
         if len(low) > 1 and low not in STOPWORDS:
-            out.append(_stem(low))
+            out.append(stem(low))
     return out
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     """A very light stemmer so 'prices' and 'price' count as one word."""
     for suffix in ("ies", "es", "s", "ing", "ed"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
