@@ -20,7 +20,7 @@ _TEXT_WIDTH = 78
 # case matters for TK/TODO: "todo" in running text is a word, "TODO" is an editor's note
 _PLACEHOLDERS = (
     re.compile(r"\b(?:TK|TKTK|TODO|FIXME|XXX)\b"),
-    re.compile(r"lorem ipsum|\{\{|\}\}|\{%|%\}|\[(?:placeholder|insert\b[^\]]*)\]", re.I),
+    re.compile(r"lorem ipsum|\{\{[^{}]*\}\}|\{%[^{}]*%\}|\{\{|\{%|\[(?:placeholder|insert\b[^\]]*)\]", re.I),
 )
 _MARKUP = re.compile(
     r"</?(?:a|b|br|div|em|h[1-6]|i|img|li|ol|p|span|strong|table|td|tr|ul|html|body|style|script)"
