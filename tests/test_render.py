@@ -305,6 +305,7 @@ def test_eml_is_multipart_alternative_with_every_header(
         if not part.is_multipart():
             assert part.get_content_charset() == "utf-8"
     assert all(len(line) <= 998 for line in rendered.eml.split(b"\r\n"))
+    assert rendered.eml.count(b"\n") == rendered.eml.count(b"\r\n")
 
 
 def test_date_header_comes_from_generated_at(config: Config) -> None:
@@ -364,9 +365,9 @@ def _templates_copy(tmp_path: Path, config: Config) -> Config:
     ("old", "new", "lines_in", "message"),
     [
         (
-            "<mj-column>\n        <mj-text>\n",
-            "<mj-column>\n        <mj-txt>\n",
-            1,
+            "<mj-text>\n          <h2>",
+            "<mj-txt>\n          <h2>",
+            0,
             "unknown MJML component <mj-txt>",
         ),
         (
@@ -376,10 +377,10 @@ def _templates_copy(tmp_path: Path, config: Config) -> Config:
             "<mj-image> does not support attribute 'sorce'",
         ),
         (
-            'padding="22px 0 6px"',
-            "padding=22px",
+            'padding-bottom="12px"',
+            "padding-bottom=12px",
             0,
-            "<mj-section> attribute 'padding' must be quoted",
+            "<mj-image> attribute 'padding-bottom' must be quoted",
         ),
     ],
 )

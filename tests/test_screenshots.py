@@ -115,7 +115,7 @@ def test_email_in_chromium(browser: Browser, served: str, width: int, scheme: st
     for h in view["headlines"]:
         assert h["shown"] and h["onTop"], h
         assert h["width"] > 100 and h["height"] > 20, h
-        assert 0 <= h["left"] and h["right"] <= width, h
+        assert h["left"] >= 0 and h["right"] <= width, h
     assert view["images"] and all(i["loaded"] and i["right"] <= width for i in view["images"])
 
     worst = min(view["texts"], key=lambda t: contrast(t["color"], t["background"]))

@@ -57,14 +57,16 @@ def build_eml(*, subject: str, text: str, html: str, sent_at: datetime, config: 
 
 
 def _part(boundary: str, subtype: str, content: str) -> bytes:
-    encoded = binascii.b2a_qp(content.replace("\r\n", "\n").encode("utf-8"), istext=True)
-    encoded += b"\n"  # the line break before the next boundary belongs to the boundary
+    # the final CRLF belongs to the next boundary; CRLF input makes b2a_qp write CRLF
+    # soft breaks too (it copies the style of the first line break it meets)
+    crlf = content.replace("\r\n", "\n").replace("\n", "\r\n") + "\r\n"
+    encoded = binascii.b2a_qp(crlf.encode("utf-8"), istext=True)
     head = (
         f"--{boundary}\r\n"
         f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
         "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
     ).encode("ascii")
-    return head + encoded.replace(b"\n", b"\r\n")
+    return head + encoded
 
 
 def _slug(name: str) -> str:
