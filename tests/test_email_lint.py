@@ -160,7 +160,8 @@ def test_plain_text_must_exist_and_read_as_text(clean: RenderedIssue, config: Co
         ("text-readable", f"text: line {line}", "error")
     ]
     entity = lint_email(
-        dataclasses.replace(clean, text=clean.text.replace("& <PORTS>", "&amp; PORTS")), config
+        dataclasses.replace(clean, text=clean.text.replace("stack up:", "stack up &amp; down:")),
+        config,
     )
     assert rules(entity) == ["text-readable"]
     long_line = clean.text + "\n" + "word " * 20 + "\n" + "https://example.com/" + "x" * 90 + "\n"
@@ -225,3 +226,41 @@ def test_unparseable_message_is_a_finding_not_a_crash(clean: RenderedIssue, conf
     found = lint_email(dataclasses.replace(clean, eml=b"\xff\xfe garbage"), config)
     assert "mime" in rules(found) or "header-missing" in rules(found)
     assert all(f.severity in ("error", "warning") for f in found)
+
+
+def test_footer_needs_a_visible_unsubscribe_link_and_the_postal_address(
+    clean: RenderedIssue, config: Config
+) -> None:
+    no_link = with_html(
+        clean, 'href="https://morningtape.example/leave?list=daily"', "href=https://x.example/"
+    )
+    assert [(f.rule, f.part) for f in lint_email(no_link, config)] == [
+        ("unsubscribe-link", "html: footer")
+    ]
+    no_address = with_html(clean, "12 Harbour Road, Unit 3", "")
+    assert [(f.rule, f.part) for f in lint_email(no_address, config)] == [
+        ("postal-address", "html: footer")
+    ]
+    text = clean.text.replace("Unsubscribe: https://morningtape.example/leave?list=daily", "")
+    text = text.replace("12 Harbour Road, Unit 3, ", "")
+    assert [
+        (f.rule, f.part) for f in lint_email(dataclasses.replace(clean, text=text), config)
+    ] == [
+        ("unsubscribe-link", "text: footer"),
+        ("postal-address", "text: footer"),
+    ]
+
+
+def test_an_issue_without_stories_and_a_text_part_missing_a_story(
+    clean: RenderedIssue, config: Config
+) -> None:
+    headline = fixed_issue().stories[2].headline
+    text = clean.text.replace(headline.upper().split(".")[0], "SOMETHING ELSE")
+    [finding] = lint_email(dataclasses.replace(clean, text=text), config)
+    assert (finding.rule, finding.severity, finding.text) == (
+        "text-incomplete",
+        "warning",
+        headline,
+    )
+    empty = render(dataclasses.replace(fixed_issue(), stories=()), config)
+    assert ("empty-section", "html: body") in [(f.rule, f.part) for f in lint_email(empty, config)]

@@ -20,7 +20,9 @@ _TEXT_WIDTH = 78
 # case matters for TK/TODO: "todo" in running text is a word, "TODO" is an editor's note
 _PLACEHOLDERS = (
     re.compile(r"\b(?:TK|TKTK|TODO|FIXME|XXX)\b"),
-    re.compile(r"lorem ipsum|\{\{[^{}]*\}\}|\{%[^{}]*%\}|\{\{|\{%|\[(?:placeholder|insert\b[^\]]*)\]", re.I),
+    re.compile(
+        r"lorem ipsum|\{\{[^{}]*\}\}|\{%[^{}]*%\}|\{\{|\{%|\[(?:placeholder|insert\b[^\]]*)\]", re.I
+    ),
 )
 _MARKUP = re.compile(
     r"</?(?:a|b|br|div|em|h[1-6]|i|img|li|ol|p|span|strong|table|td|tr|ul|html|body|style|script)"
@@ -52,10 +54,76 @@ def lint_email(rendered: RenderedIssue, config: Config) -> tuple[Finding, ...]:
     """Check the rendered issue; every finding names its rule, place and severity."""
     findings: list[Finding] = []
     findings += _check_size(rendered.html, config.email.max_html_bytes)
-    findings += _HtmlChecks.run(rendered.html)
+    html = _HtmlChecks.run(rendered.html)
+    findings += html.findings
     findings += _check_text(rendered.text)
+    findings += _check_parts(html, rendered.text, config)
     findings += _check_message(rendered.eml, rendered.subject)
     return tuple(findings)
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _check_parts(html: _HtmlChecks, text: str, config: Config) -> list[Finding]:
+    """The parts every issue needs: stories, a visible unsubscribe link, the postal address."""
+    nl = config.newsletter
+    findings: list[Finding] = []
+    if not html.headlines:
+        findings.append(_finding("empty-section", "the issue has no story", "html: body"))
+    if nl.unsubscribe_url not in html.hrefs:
+        findings.append(
+            _finding(
+                "unsubscribe-link",
+                "no visible link to the unsubscribe page",
+                "html: footer",
+                text=nl.unsubscribe_url,
+            )
+        )
+    visible = _squash(" ".join(html.visible))
+    address = _squash(nl.postal_address)
+    if address not in visible:
+        findings.append(
+            _finding(
+                "postal-address",
+                "the postal address is missing",
+                "html: footer",
+                text=nl.postal_address,
+            )
+        )
+    if text.strip():
+        plain = _squash(text)
+        if nl.unsubscribe_url not in text:
+            findings.append(
+                _finding(
+                    "unsubscribe-link",
+                    "no unsubscribe address in the plain text",
+                    "text: footer",
+                    text=nl.unsubscribe_url,
+                )
+            )
+        if address not in plain:
+            findings.append(
+                _finding(
+                    "postal-address",
+                    "the postal address is missing",
+                    "text: footer",
+                    text=nl.postal_address,
+                )
+            )
+        for n, headline in enumerate(html.headlines, 1):
+            if _squash(headline) not in plain:
+                findings.append(
+                    _finding(
+                        "text-incomplete",
+                        f"story {n} is missing from the plain text",
+                        "text",
+                        "warning",
+                        headline,
+                    )
+                )
+    return findings
 
 
 def _finding(
@@ -103,13 +171,18 @@ class _HtmlChecks(HTMLParser):
         self.styles: list[str] = []
         self.lang = ""
         self.color_scheme = False
+        self.hrefs: list[str] = []
+        self.headlines: list[str] = []
+        self.visible: list[str] = []
+        self._in_h2 = False
 
     @classmethod
-    def run(cls, html: str) -> list[Finding]:
+    def run(cls, html: str) -> _HtmlChecks:
         checker = cls()
         checker.feed(html)
         checker.close()
-        return checker.finish()
+        checker.finish()
+        return checker
 
     def _part(self, tag: str) -> str:
         self.counts[tag] = self.counts.get(tag, 0) + 1
@@ -124,6 +197,11 @@ class _HtmlChecks(HTMLParser):
             self.findings.append(_finding("script", "script element in the email", part))
         if tag == "style":
             self.in_style = True
+        if tag == "h2":
+            self._in_h2 = True
+            self.headlines.append("")
+        if tag == "a":
+            self.hrefs.append(values.get("href", ""))
         if tag == "meta" and values.get("name") == "color-scheme":
             self.color_scheme = True
         if tag == "link" and "stylesheet" in values.get("rel", "").lower():
@@ -169,6 +247,8 @@ class _HtmlChecks(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "style":
             self.in_style = False
+        if tag == "h2":
+            self._in_h2 = False
         if tag not in _NEEDS_TEXT:
             return
         while self.open:
@@ -188,6 +268,9 @@ class _HtmlChecks(HTMLParser):
         if self.in_style:
             self.styles.append(data)
             return
+        self.visible.append(data)
+        if self._in_h2:
+            self.headlines[-1] += data
         if data.strip():
             self._mark_content()
             snippet = " ".join(data.split())
@@ -220,7 +303,7 @@ class _HtmlChecks(HTMLParser):
                 _finding("link-scheme", f"{attr} is not an absolute https URL", where, text=u)
             )
 
-    def finish(self) -> list[Finding]:
+    def finish(self) -> None:
         for css in self.styles:
             if "@import" in css:
                 self.findings.append(
@@ -234,7 +317,6 @@ class _HtmlChecks(HTMLParser):
             self.findings.append(
                 _finding("dark-mode", "no color-scheme meta for dark mode", "html: head", "warning")
             )
-        return self.findings
 
 
 def _check_text(text: str) -> list[Finding]:
