@@ -163,6 +163,7 @@ def lint(config_path: Path, edition: Any, fmt: str) -> None:
         blocking = sum(f.severity == "error" for f in findings)
         click.echo(f"{len(findings)} finding(s), {blocking} blocking")
     if any(f.severity == "error" for f in findings):
+        sys.exit(1)
 
 
 def _offline_config() -> Config:
@@ -261,3 +262,50 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
                f" cache hits {run.cache_hits}", err=True)
     if errors:
         sys.exit(1)
+
+
+@cli.command("send")
+@config_option
+@date_option()
+@click.option("--to", "to", multiple=True, required=True, help="Recipient address (repeatable).")
+@click.option("--force", is_flag=True, help="Send even when lint finds blocking problems.")
+@handle_errors
+def send_command(config_path: Path, edition: Any, to: tuple[str, ...], force: bool) -> None:
+    """Send outbox/<date>/issue.eml over SMTP (a test send), after linting it."""
+    from .errors import SendError
+    from .models import RenderedIssue
+    from .render import lint_email
+    from .send import send_issue
+
+    config = get_config(config_path)
+    day = edition_date(config, edition)
+    folder = config.outbox_path / day.isoformat()
+    files: dict[str, bytes] = {}
+    for name in ("issue.html", "issue.txt", "issue.eml"):
+        try:
+            files[name] = (folder / name).read_bytes()
+        except OSError as exc:
+            raise SendError(
+                f"cannot read {folder / name}: {exc.strerror or exc}; "
+                f"run `newsletter build --date {day}` first"
+            ) from None
+    from email import message_from_bytes, policy
+
+    subject = str(message_from_bytes(files["issue.eml"], policy=policy.default).get("Subject", ""))
+    rendered = RenderedIssue(
+        html=files["issue.html"].decode("utf-8", "replace"),
+        text=files["issue.txt"].decode("utf-8", "replace"),
+        eml=files["issue.eml"],
+        subject=subject,
+    )
+    findings = lint_email(rendered, config)
+    blocking = [f for f in findings if f.severity == "error"]
+    for f in findings:
+        click.echo(f"{f.severity}: {f.part}: {f.rule}: {f.message}", err=True)
+    if blocking and not force:
+        raise SendError(
+            f"{len(blocking)} blocking lint finding(s) in {folder}; fix them or use --force"
+        )
+    send_issue(files["issue.eml"], to, config)
+    click.echo(f"sent {folder / 'issue.eml'} ({subject}) to {', '.join(to)} "
+               f"via {config.smtp.host}:{config.smtp.port}")
