@@ -147,6 +147,28 @@ class Summarizer(_Model):
     llm: LLM = LLM()
 
 
+class Smtp(_Model):
+    """SMTP server for ``newsletter send``; credentials are read from the named env vars."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username_env: str = ""
+    password_env: str = ""
+    timeout: float = Field(default=30.0, gt=0, le=600)
+    ca_file: str = Field(default="", description="extra CA bundle to trust (a private relay)")
+
+
+class Email(_Model):
+    """Render options for the HTML email."""
+
+    utm: bool = True
+    utm_source: str = "newsletter"
+    utm_medium: str = "email"
+    max_html_bytes: int = Field(default=102_400, ge=10_000)
+    minify: bool = True
+
+
 class Preview(_Model):
     """The local preview server: loopback by default; port 0 picks a free one."""
 
@@ -163,6 +185,8 @@ class Config(_Model):
     paths: Paths = Paths()
     fetch: Fetch = Fetch()
     summarizer: Summarizer = Summarizer()
+    smtp: Smtp = Smtp()
+    email: Email = Email()
     preview: Preview = Preview()
     root: str = Field(default=".", exclude=True)
     file: str = Field(default="config.yaml", exclude=True)
