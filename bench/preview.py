@@ -3,15 +3,14 @@
 In: nothing (it lays out ``tests/fixtures/preview`` in a temporary folder and serves it on
 127.0.0.1). Out: a table of the time from saving ``draft.md`` to the re-rendered version
 being visible at ``/api/version`` (what open pages poll), the issue page and index
-response times, and a desk move (draft rewrite plus render); then one JSON object of
-the figures (milliseconds) as the last line.
+response times, and a desk move through the page (form post, draft rewrite, render,
+page); then one JSON object of the figures (milliseconds) as the last line.
 
 Usage: ``python bench/preview.py [ROUNDS]``
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 import statistics
@@ -22,24 +21,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from preview_site import EDITION, draft_path, make_site
+from preview_site import DAY, draft_path, make_site, request, serving, version
 
-from pipeline.desk import move_story
-from pipeline.preview import PreviewServer, make_app
-
-DAY = EDITION.isoformat()
+from pipeline.preview import PreviewServer
 
 
-def _get(srv: PreviewServer, path: str) -> str:
-    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
-    conn.request("GET", path, headers={"Host": f"127.0.0.1:{srv.port}"})
-    body = conn.getresponse().read().decode("utf-8")
-    conn.close()
-    return body
-
-
-def _version(srv: PreviewServer) -> str:
-    return str(json.loads(_get(srv, f"/api/version?date={DAY}"))["version"])
+def _move(srv: PreviewServer) -> None:
+    """Move the first story down through the page's form, as the editor does."""
+    page = request(srv, "GET", f"/issue/{DAY}")[2]
+    form = dict(re.findall(r'name="(token|sha)" value="([^"]+)"', page)[:2])
+    path = f"/issue/{DAY}/story/g1000000000000001/down"
+    status = request(srv, "POST", path, body=form)[0]
+    if status != 303:
+        raise SystemExit(f"the move was refused: HTTP {status}")
 
 
 def _timed(fn: object, rounds: int) -> list[float]:
@@ -54,27 +48,26 @@ def _timed(fn: object, rounds: int) -> list[float]:
 def main(rounds: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         config = make_site(Path(tmp))
-        with make_app(config, port=0).start() as srv:
-            _get(srv, f"/issue/{DAY}")
+        with serving(config) as srv:
+            request(srv, "GET", f"/issue/{DAY}")
             path = draft_path(config)
             reload_ms = []
             for n in range(rounds):
-                before = _version(srv)
+                before = version(srv)
                 text = path.read_text(encoding="utf-8")
                 start = time.perf_counter()
                 path.write_text(
                     re.sub(r"(?m)^intro: .*$", f"intro: Good morning, round {n}.", text),
                     encoding="utf-8",
                 )
-                while _version(srv) == before:
+                while version(srv) == before:
                     if time.perf_counter() - start > 5:
                         raise SystemExit(f"no reload within 5 s (round {n})")
                     time.sleep(0.005)
                 reload_ms.append((time.perf_counter() - start) * 1000)
-            page_ms = _timed(lambda: _get(srv, f"/issue/{DAY}"), rounds)
-            index_ms = _timed(lambda: _get(srv, "/"), rounds)
-            ids = ["g1000000000000001", "g1000000000000002"]
-            move_ms = _timed(lambda: move_story(config, EDITION, ids[0], 1), rounds)
+            page_ms = _timed(lambda: request(srv, "GET", f"/issue/{DAY}"), rounds)
+            index_ms = _timed(lambda: request(srv, "GET", "/"), rounds)
+            move_ms = _timed(lambda: _move(srv), rounds)
     figures = {
         "reload_median_ms": round(statistics.median(reload_ms), 1),
         "reload_max_ms": round(max(reload_ms), 1),

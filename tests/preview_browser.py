@@ -1,9 +1,9 @@
-"""Drive Debian's /usr/bin/chromium headless through /usr/bin/chromedriver (selenium).
+"""Headless Chromium for the preview tests, on top of ``tests/browser.py``.
 
-The browser starts with a fresh profile and no background networking, and its
-host resolver maps every name to "not found" except the ones a test maps to
-127.0.0.1, so nothing it loads can leave the machine. Screenshots go to
-``test-artifacts/`` at the project root (ignored by git).
+It uses the same browser, driver and flags as the email tests; the only
+difference is the host resolver: a test may name hosts that resolve to
+127.0.0.1 (to play a DNS-rebinding attacker), every other name still fails, so
+nothing a page loads can leave the machine. Screenshots go to ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -14,29 +14,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from browser import CHROMEDRIVER, CHROMIUM, FLAGS, available
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+__all__ = ["ARTIFACTS", "available", "chromium", "screenshot"]
+
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-)
-
-
-def available() -> bool:
-    """True when Chromium and its driver are installed."""
-    return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
+_RESOLVER = "--host-resolver-rules="
 
 
 @contextmanager
@@ -48,13 +34,18 @@ def chromium(
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in FLAGS:
-        options.add_argument(flag)
+        if not flag.startswith(_RESOLVER):
+            options.add_argument(flag)
+    rules = [f"MAP {name} 127.0.0.1" for name in local_names]
+    rules.append("MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost")
+    options.add_argument(_RESOLVER + ", ".join(rules))
     options.add_argument(f"--user-data-dir={profile}")
     options.add_argument(f"--window-size={width},{height}")
-    rules = [f"MAP {name} 127.0.0.1" for name in local_names]
-    rules.append("MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost")
-    options.add_argument("--host-resolver-rules=" + ", ".join(rules))
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    except Exception:
+        shutil.rmtree(profile, ignore_errors=True)
+        raise
     driver.set_page_load_timeout(15)
     try:
         yield driver

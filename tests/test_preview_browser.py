@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from preview_browser import available, chromium, screenshot
-from preview_site import EDITION, draft_path, make_site
+from preview_site import DAY, EDITION, draft_path, make_site, serving
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -16,9 +17,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 from pipeline.build import issue_dir
 from pipeline.config import Config
 from pipeline.draft import parse_draft
-from pipeline.preview import PreviewServer, make_app
+from pipeline.preview import PreviewServer
 
-DAY = EDITION.isoformat()
 Q, H, B = "g1000000000000001", "g1000000000000002", "g1000000000000003"
 REBIND = "rebind.test"  # a foreign name the browser resolves to 127.0.0.1
 
@@ -39,7 +39,7 @@ def site(tmp_path: Path) -> Config:
 
 @pytest.fixture
 def server(site: Config) -> Iterator[PreviewServer]:
-    with make_app(site, port=0).start() as srv:
+    with serving(site) as srv:
         yield srv
 
 
@@ -95,9 +95,10 @@ def test_saving_the_draft_refreshes_the_open_page_within_2s(
     old = parse_draft(path.read_text(encoding="utf-8")).stories[1].headline
     start = time.monotonic()
     path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
-    WebDriverWait(browser, 2.0, poll_frequency=0.05).until(
-        lambda d: new in d.find_element(By.ID, f"story-{H}").text
-    )
+    # the page reloads itself: an element may go stale while it is read
+    WebDriverWait(
+        browser, 2.0, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(lambda d: new in d.find_element(By.ID, f"story-{H}").text)
     elapsed = time.monotonic() - start
     assert new in email_text(browser, "desktop")
     assert elapsed < 2.0

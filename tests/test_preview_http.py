@@ -1,24 +1,31 @@
-"""Preview server over real HTTP on 127.0.0.1: security checks, pages, actions, live state."""
+"""Preview server over real HTTP on 127.0.0.1: security checks, pages, actions, live reload."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
-from preview_site import EDITION, draft_path, make_site
+from preview_site import (
+    DAY,
+    EDITION,
+    draft_path,
+    make_site,
+    opened,
+    request,
+    serving,
+    wait_page,
+    wait_version,
+)
 
 from pipeline.build import issue_dir
 from pipeline.config import Config
 from pipeline.draft import parse_draft
-from pipeline.preview import PreviewServer, make_app
+from pipeline.preview import PreviewServer
 
-DAY = EDITION.isoformat()
 H = "g1000000000000002"
 
 
@@ -29,29 +36,8 @@ def site(tmp_path: Path) -> Config:
 
 @pytest.fixture
 def server(site: Config) -> Iterator[PreviewServer]:
-    with make_app(site, port=0).start() as srv:
+    with serving(site) as srv:
         yield srv
-
-
-def request(
-    srv: PreviewServer,
-    method: str,
-    path: str,
-    *,
-    host: str | None = None,
-    body: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, str], str]:
-    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
-    data = urlencode(body).encode() if body is not None else None
-    hdrs = {"Host": f"127.0.0.1:{srv.port}" if host is None else host, **(headers or {})}
-    if data is not None:
-        hdrs["Content-Type"] = "application/x-www-form-urlencoded"
-    conn.request(method, path, body=data, headers=hdrs)
-    resp = conn.getresponse()
-    text = resp.read().decode("utf-8")
-    conn.close()
-    return resp.status, {k.lower(): v for k, v in resp.getheaders()}, text
 
 
 def form(srv: PreviewServer, page: str) -> dict[str, str]:
@@ -141,55 +127,33 @@ def test_an_action_from_a_stale_page_is_refused(server: PreviewServer, site: Con
     assert H in [s.id for s in parse_draft(path.read_text(encoding="utf-8")).stories]
 
 
-def wait_version(srv: PreviewServer, old: str, timeout: float = 2.0) -> str:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        _, _, body = request(srv, "GET", f"/api/version?date={DAY}")
-        version = str(json.loads(body)["version"])
-        if version != old:
-            return version
-        time.sleep(0.05)
-    raise AssertionError(f"version stayed {old} for {timeout} s")
-
-
-def current(srv: PreviewServer) -> str:
-    request(srv, "GET", f"/issue/{DAY}")  # the page registers the edition as open
-    return str(json.loads(request(srv, "GET", f"/api/version?date={DAY}")[2])["version"])
-
-
 def test_a_broken_draft_shows_file_and_line_over_the_last_good_render(
     server: PreviewServer, site: Config
 ) -> None:
     good_html = (issue_dir(site, EDITION) / "issue.html").read_text(encoding="utf-8")
-    version = current(server)
+    opened(server)
     path = draft_path(site)
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("status: draft", "status: maybe"), encoding="utf-8")
-    version = wait_version(server, version)
-    _, _, page = request(server, "GET", f"/issue/{DAY}")
-    assert 'id="render-error"' in page and f"{path}:" in page and "status" in page
+    page = wait_page(server, lambda p: 'id="render-error"' in p)
+    assert f"{path}:" in page and "status" in page
     assert (issue_dir(site, EDITION) / "issue.html").read_text(encoding="utf-8") == good_html
     path.write_text(text.replace("Two grocers", "Four grocers"), encoding="utf-8")
-    wait_version(server, version)
-    _, _, page = request(server, "GET", f"/issue/{DAY}")
-    assert 'id="render-error"' not in page
+    wait_page(server, lambda p: 'id="render-error"' not in p)
     assert "Four grocers" in (issue_dir(site, EDITION) / "issue.html").read_text(encoding="utf-8")
 
 
 def test_a_broken_config_is_shown_and_the_last_good_one_kept(
     server: PreviewServer, site: Config
 ) -> None:
-    version = current(server)
+    opened(server)
     cfg = Path(site.file)
     good = cfg.read_text(encoding="utf-8")
     cfg.write_text(good.replace("timezone: UTC", "timezone: Mars/Olympus"), encoding="utf-8")
-    version = wait_version(server, version)
-    status, _, page = request(server, "GET", f"/issue/{DAY}")
-    assert status == 200 and 'id="config-error"' in page
+    page = wait_page(server, lambda p: 'id="config-error"' in p)
     assert "config.yaml:" in page and "newsletter.timezone" in page
     cfg.write_text(good, encoding="utf-8")
-    wait_version(server, version)
-    assert 'id="config-error"' not in request(server, "GET", f"/issue/{DAY}")[2]
+    wait_page(server, lambda p: 'id="config-error"' not in p)
 
 
 def test_unknown_routes_and_dates(server: PreviewServer) -> None:
@@ -237,3 +201,28 @@ def test_the_index_version_changes_when_a_draft_is_saved(
     path = draft_path(site)
     path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert json.loads(request(server, "GET", "/api/version")[2])["version"] != before
+
+
+def test_a_broken_template_shows_its_name_and_line_then_recovers(
+    server: PreviewServer, site: Config
+) -> None:
+    template = site.templates_path / "issue.mjml.j2"
+    good = template.read_text(encoding="utf-8")
+    html_before = (issue_dir(site, EDITION) / "issue.html").read_text(encoding="utf-8")
+    opened(server)
+    template.write_text(good + "\n{% if unfinished\n", encoding="utf-8")
+    page = wait_page(server, lambda p: 'id="render-error"' in p)
+    error = re.search(r'id="render-error">(.*?)</div>', page, re.S)
+    assert error and re.search(r"issue\.mjml\.j2:\d+", error.group(1)), page[:2000]
+    assert (issue_dir(site, EDITION) / "issue.html").read_text(encoding="utf-8") == html_before
+    template.write_text(good, encoding="utf-8")
+    wait_page(server, lambda p: 'id="render-error"' not in p)
+
+
+def test_saving_the_house_style_re_renders(server: PreviewServer, site: Config) -> None:
+    style = site.templates_path / "house-style.yaml"
+    version = opened(server)
+    style.write_text(
+        style.read_text(encoding="utf-8") + "\n# touched by the editor\n", encoding="utf-8"
+    )
+    wait_version(server, version)

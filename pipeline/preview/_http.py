@@ -20,6 +20,7 @@ import json
 import re
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from datetime import date
 from http import HTTPStatus
@@ -28,8 +29,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .. import desk
-from ..errors import NewsletterError
 from ._pages import email_page, index_page, issue_page
 from ._security import (
     EMAIL_HEADERS,
@@ -57,6 +56,23 @@ _ACTION = re.compile(
 _MAX_FORM = 64 * 1024
 
 
+class _Flash:
+    """The outcome of the last action per edition, shown on its page for a few seconds
+    (not popped: the page may be loaded twice, by the redirect and by live reload)."""
+
+    _SECONDS = 8.0
+
+    def __init__(self) -> None:
+        self._messages: dict[date, tuple[float, str]] = {}
+
+    def put(self, edition: date, message: str) -> None:
+        self._messages[edition] = (time.monotonic() + self._SECONDS, message)
+
+    def get(self, edition: date) -> str:
+        until, message = self._messages.get(edition, (0.0, ""))
+        return message if time.monotonic() < until else ""
+
+
 class PreviewServer(ThreadingHTTPServer):
     """The preview: a threaded HTTP server with its live state, token and file watcher.
 
@@ -74,7 +90,7 @@ class PreviewServer(ThreadingHTTPServer):
         self.host = host
         self.port = int(self.server_address[1])
         self.allowed = allowed_hosts(host, self.port)
-        self.flash: dict[str, str] = {}
+        self.flash = _Flash()
         self._thread: threading.Thread | None = None
         config = state.config
         config.outbox_path.mkdir(parents=True, exist_ok=True)
@@ -185,7 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         try:
             if url.path == "/":
-                self._html(index_page(state, flash=self.server.flash.pop("", "")))
+                self._html(index_page(state))
             elif url.path == "/api/version":
                 edition = _date(query.get("date", [""])[0])
                 body = json.dumps({"version": state.version(edition)}).encode("utf-8")
@@ -200,7 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
                 elif edition not in state.dates():
                     self._text(404, f"no draft for {edition.isoformat()} in the outbox")
                 else:
-                    flash = self.server.flash.pop(edition.isoformat(), "")
+                    flash = self.server.flash.get(edition)
                     self._html(issue_page(state, edition, token=self.server.token, flash=flash))
             else:
                 self._text(404, "not found")
@@ -238,27 +254,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         expect = form.get("sha", [None])[0] or None
         story, verb = m.group(3), m.group(4) or "approve"
-        config = self.server.state.config
-        try:
-            if verb == "approve":
-                result = desk.approve(config, edition, expect_sha=expect)
-            elif verb == "drop":
-                result = desk.drop_story(config, edition, story, expect_sha=expect)
-            elif verb == "regenerate":
-                result = desk.regenerate_story(config, edition, story, expect_sha=expect)
-            else:
-                result = desk.move_story(
-                    config, edition, story, -1 if verb == "up" else 1, expect_sha=expect
-                )
-            message = result.message + (
-                f" (previous draft kept as {result.backup})" if result.backup else ""
-            )
-        except NewsletterError as exc:
-            message = f"Not done: {exc}"
-        except Exception as exc:
-            message = f"Not done: {type(exc).__name__}: {exc}"
-        self.server.state.refresh(edition)
-        self.server.flash[edition.isoformat()] = message
+        message = self.server.state.act(edition, verb, story, expect_sha=expect)
+        self.server.flash.put(edition, message)
         anchor = f"#story-{story}" if story and verb in ("up", "down") else ""
         self._redirect(f"/issue/{edition.isoformat()}{anchor}")
 

@@ -15,9 +15,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .. import desk
 from ..build import issue_dir, lint_issue, render_draft
 from ..config import Config, load_config
-from ..desk import remember_generated
 from ..draft import draft_sha, parse_draft
 from ..errors import NewsletterError
 from ..models import Finding, Issue
@@ -136,7 +136,7 @@ class PreviewState:
             if not force and sha == state.sha and state.version:
                 return False
             state.sha = sha
-            remember_generated(self.config, edition)
+            desk.remember_generated(self.config, edition)
             try:
                 render_draft(self.config, edition)
                 state.error = ""
@@ -148,6 +148,30 @@ class PreviewState:
                 state.findings, state.findings_error = [], _describe(exc)
             state.version += 1
             return True
+
+    def act(self, edition: date, verb: str, story: str, *, expect_sha: str | None) -> str:
+        """Run one desk action (approve, drop, up, down, regenerate) and re-render; return
+        the message for the editor. Holding the lock keeps the watcher's render of the
+        same draft from running at the same time."""
+        config = self.config
+        with self._lock:
+            try:
+                if verb == "approve":
+                    result = desk.approve(config, edition, expect_sha=expect_sha)
+                elif verb == "drop":
+                    result = desk.drop_story(config, edition, story, expect_sha=expect_sha)
+                elif verb == "regenerate":
+                    result = desk.regenerate_story(config, edition, story, expect_sha=expect_sha)
+                else:
+                    delta = -1 if verb == "up" else 1
+                    result = desk.move_story(config, edition, story, delta, expect_sha=expect_sha)
+                message = result.message + (
+                    f" (previous draft kept as {result.backup})" if result.backup else ""
+                )
+            except Exception as exc:  # shown to the editor; the server goes on
+                message = f"Not done: {_describe(exc)}"
+            self.refresh(edition)
+        return message
 
     def rerender_all(self) -> None:
         """After a template, house-style or config change: re-render every edition seen."""
