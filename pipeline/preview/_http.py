@@ -158,6 +158,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if status >= 400:
+            # a refused request may leave an unread body behind: never reuse the connection
+            self.send_header("Connection", "close")
+            self.close_connection = True
         for k, v in headers.items():
             self.send_header(k, v)
         self.end_headers()
