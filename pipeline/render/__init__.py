@@ -12,7 +12,7 @@ the text part, placeholders) and returns :class:`Finding` objects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
@@ -96,7 +96,9 @@ def _size(html: str) -> int:
     return len(html.encode("utf-8"))
 
 
-def _trim_quick_links(html_with: Any, total: int, budget: int) -> tuple[int, str]:
+def _trim_quick_links(
+    html_with: Callable[[int], str], total: int, budget: int
+) -> tuple[int, str]:
     """The most quick links that fit the budget (binary search), and that HTML."""
     best = html_with(0)
     if _size(best) > budget:
