@@ -72,11 +72,13 @@ def rendered(config: Config) -> RenderedIssue:
 
 def test_html_matches_golden(rendered: RenderedIssue) -> None:
     # regenerate with: python -m tests.regen_golden (after a deliberate change)
-    assert rendered.html == (GOLDEN / "issue.html").read_text(encoding="utf-8")
+    golden = (GOLDEN / "issue.html").read_text(encoding="utf-8")
+    assert rendered.html == golden, "review the change, then: python -m tests.regen_golden"
 
 
 def test_text_matches_golden(rendered: RenderedIssue) -> None:
-    assert rendered.text == (GOLDEN / "issue.txt").read_text(encoding="utf-8")
+    golden = (GOLDEN / "issue.txt").read_text(encoding="utf-8")
+    assert rendered.text == golden, "review the change, then: python -m tests.regen_golden"
 
 
 def test_render_is_byte_identical_on_a_second_run(config: Config, rendered: RenderedIssue) -> None:
@@ -174,6 +176,18 @@ def test_unsafe_links_and_images_are_left_out_with_a_warning(config: Config) -> 
     assert any("story 1: image" in w for w in out.warnings)
     assert any("story 1: source link" in w for w in out.warnings)
     assert any("quick link 1" in w for w in out.warnings)
+
+
+def test_quotes_and_brackets_in_urls_are_percent_encoded(config: Config) -> None:
+    issue = fixed_issue()
+    story = dataclasses.replace(
+        issue.stories[0],
+        image=Image('https://img.example/a.jpg" onerror="alert(1)', "Alt", ""),
+        sources=(SourceRef("Wire", "https://wire.example/a b/<x>'y'?q=é"),),
+    )
+    html = render(dataclasses.replace(issue, stories=(story, *issue.stories[1:])), config).html
+    assert '<img src="https://img.example/a.jpg%22%20onerror=%22alert(1)" alt=Alt ' in html
+    assert "https://wire.example/a%20b/%3Cx%3E%27y%27?q=%C3%A9&utm_source" in html
 
 
 def test_links_get_utm_parameters_except_unsubscribe(rendered: RenderedIssue) -> None:
