@@ -343,6 +343,19 @@ def test_subject_from_issue_or_config_template(config: Config) -> None:
         render(fixed_issue(), config.model_copy(update={"newsletter": bad}))
 
 
+def test_line_breaks_in_data_cannot_add_headers(config: Config) -> None:
+    nl = config.newsletter.model_copy(
+        update={"reply_to": "a@morningtape.example\r\nBcc: x@evil.example"}
+    )
+    out = render(
+        dataclasses.replace(fixed_issue(), subject="Rates\r\nBcc: y@evil.example"),
+        config.model_copy(update={"newsletter": nl}),
+    )
+    head = out.eml.split(b"\r\n\r\n", 1)[0]
+    assert not [line for line in head.split(b"\r\n") if line.lower().startswith(b"bcc")]
+    assert parts(out.eml)[0]["Subject"] == "Rates Bcc: y@evil.example"
+
+
 def test_plain_text_is_written_for_people(rendered: RenderedIssue) -> None:
     text = rendered.text
     lines = text.splitlines()

@@ -187,21 +187,23 @@ def _utm(url: str, config: Config, content: str) -> str:
     """Add UTM parameters (never overriding ones the link already has)."""
     if not config.email.utm:
         return url
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    have = {k for k, _ in query}
     campaign = config.newsletter.utm_campaign or "-".join(config.newsletter.name.lower().split())
-    extra = [
-        (k, v)
-        for k, v in (
-            ("utm_source", config.email.utm_source),
-            ("utm_medium", config.email.utm_medium),
-            ("utm_campaign", campaign),
-            ("utm_content", content),
-        )
-        if k not in have and v
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query + extra)))
+    wanted: tuple[tuple[str, str], ...] = (
+        ("utm_source", config.email.utm_source),
+        ("utm_medium", config.email.utm_medium),
+        ("utm_campaign", campaign),
+        ("utm_content", content),
+    )
+    parts = urlsplit(url)
+    if "utm_" in parts.query:
+        have = {k for k, _ in parse_qsl(parts.query, keep_blank_values=True)}
+        wanted = tuple((k, v) for k, v in wanted if k not in have)
+    extra = urlencode([(k, v) for k, v in wanted if v])
+    if not extra:
+        return url
+    # appended as text: re-encoding the whole query would rewrite the source's own link
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit(parts._replace(query=query))
 
 
 def _story(story: StorySummary, number: int, config: Config, warnings: list[str]) -> dict[str, Any]:
