@@ -259,6 +259,11 @@ def test_logo_shows_only_when_configured(config: Config) -> None:
     html = render(fixed_issue(), config.model_copy(update={"newsletter": nl})).html
     assert '<img alt="The Morning Tape"' in html
     assert "logo.png" not in render(fixed_issue(), config).html
+    local = brand.model_copy(update={"logo": "images/logo.png"})
+    nl = config.newsletter.model_copy(update={"brand": local})
+    out = render(fixed_issue(), config.model_copy(update={"newsletter": nl}))
+    assert "logo.png" not in out.html
+    assert out.warnings == ("logo 'images/logo.png' left out (not an http(s) URL)",)
 
 
 def test_twenty_story_issue_fits_the_gmail_budget(config: Config) -> None:

@@ -43,7 +43,7 @@ def render(issue: Issue, config: Config) -> RenderedIssue:
     subject = _subject(issue, config)
     stories = [_story(s, i, config, warnings) for i, s in enumerate(issue.stories, 1)]
     links = _quick_links(issue.quick_links, config, warnings)
-    nl = _newsletter(issue, config)
+    nl = _newsletter(issue, config, warnings)
     base: dict[str, Any] = {
         "nl": nl,
         "brand": config.newsletter.brand,
@@ -151,8 +151,10 @@ def _preheader(issue: Issue, config: Config) -> str:
     return issue.intro or config.newsletter.intro or config.newsletter.tagline
 
 
-def _newsletter(issue: Issue, config: Config) -> dict[str, str]:
+def _newsletter(issue: Issue, config: Config, warnings: list[str]) -> dict[str, str]:
     nl = config.newsletter
+    if nl.brand.logo and not _web_url(nl.brand.logo):
+        warnings.append(f"logo {nl.brand.logo!r} left out (not an http(s) URL)")
     web = nl.web_url.replace("{date}", issue.date.isoformat()) if nl.web_url else ""
     return {
         "name": nl.name,
