@@ -41,9 +41,7 @@ class Inbox:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         assert envelope.content is not None
         content = (
             envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
