@@ -17,7 +17,7 @@ from render_samples import GOLDEN, SECRET_FACT, fixed_issue, render_config
 from pipeline.config import Config
 from pipeline.errors import RenderError
 from pipeline.models import Image, QuickLink, RenderedIssue, SourceRef, StorySummary
-from pipeline.render import render
+from pipeline.render import lint_email, render
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 
@@ -272,6 +272,7 @@ def test_twenty_story_issue_fits_the_gmail_budget(config: Config) -> None:
     out = render(dataclasses.replace(base, stories=stories), config)
     assert len(out.html.encode()) < 102_400
     assert out.warnings == ()
+    assert lint_email(out, config) == ()
 
 
 def test_over_budget_trims_quick_links_first_and_warns(config: Config) -> None:
