@@ -6,6 +6,7 @@ request (path and headers) so tests can check what the client sent.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import threading
 import time
@@ -17,6 +18,16 @@ from pathlib import Path
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 
 Route = Callable[[BaseHTTPRequestHandler], None]
+
+# The newsletter block every ingest test config starts with.
+NEWSLETTER_YAML = """\
+newsletter:
+  name: The Ledger
+  sender: {name: The Ledger, email: news@example.com}
+  signup_url: https://example.com/signup
+  unsubscribe_url: https://example.com/unsubscribe
+  postal_address: 1 Main St, Springfield
+"""
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -53,7 +64,9 @@ class FeedServer:
 
         self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     @property
@@ -172,9 +185,14 @@ def huge(declared: bool) -> Route:
     return route
 
 
-def gzip_bomb(expanded: int = 200 * 1024 * 1024) -> Route:
-    """A small gzip body that expands to ``expanded`` bytes of zeros."""
-    body = gzip.compress(b"\0" * expanded, compresslevel=9)
+@functools.lru_cache(maxsize=2)
+def _bomb(expanded: int) -> bytes:
+    return gzip.compress(b"\0" * expanded, compresslevel=6)
+
+
+def gzip_bomb(expanded: int = 64 * 1024 * 1024) -> Route:
+    """A small gzip body (about 64 KB) that expands to ``expanded`` bytes of zeros."""
+    body = _bomb(expanded)
 
     def route(h: BaseHTTPRequestHandler) -> None:
         send(h, 200, body, "application/rss+xml", {"Content-Encoding": "gzip"})
