@@ -324,3 +324,52 @@ def send_command(config_path: Path, edition: Any, to: tuple[str, ...], force: bo
         f"sent {folder / 'issue.eml'} ({rendered.subject}) to {', '.join(to)} "
         f"via {config.smtp.host}:{config.smtp.port}"
     )
+
+
+@cli.command("ingest")
+@config_option
+@click.option(
+    "--source", "sources", multiple=True, metavar="PATH_OR_URL",
+    help="Ingest this feed, story file or folder instead of the configured ones (repeatable).",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one object per source, one per line.")
+@handle_errors
+def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> None:
+    """Fetch feeds and read story files into the state store.
+
+    Failing sources are reported and the rest go on; the exit status is 1 only
+    when every source failed.
+    """
+    import json
+
+    from .ingest import ingest
+    from .store import open_store
+
+    config = get_config(config_path)
+    with open_store(config.state_path) as store:
+        result = ingest(config, store, sources=list(sources) or None)
+    for s in result.sources:
+        if fmt == "json":
+            click.echo(json.dumps({
+                "source": s.source, "status": "error" if s.status == "error" else "ok",
+                "items": len(s.items), "new": s.new, "updated": s.updated,
+                "not_modified": s.status == "not-modified", "error": s.error,
+                "warnings": list(s.warnings),
+            }, ensure_ascii=False))
+        elif s.status == "error":
+            click.echo(f"  FAIL {s.error}")
+        else:
+            what = "not modified" if s.status == "not-modified" else (
+                f"{len(s.items)} items, {s.new} new, {s.updated} updated")
+            click.echo(f"  ok   {s.source}: {what}")
+            for w in s.warnings:
+                click.echo(f"       warning: {w}")
+    failed = len(result.failed)
+    if fmt != "json":
+        click.echo(
+            f"{len(result.sources)} sources, {failed} failed, {result.new} new items"
+            f" in {result.elapsed:.2f} s"
+        )
+    if result.sources and failed == len(result.sources):
+        sys.exit(1)
