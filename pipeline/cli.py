@@ -373,3 +373,7 @@ def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> Non
         )
     if result.sources and failed == len(result.sources):
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
