@@ -13,11 +13,13 @@ import hashlib
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..models import Article, SourceRef, StorySummary
 from ._style import HouseStyle
 from ._text import (
+    QUOTED,
     STOPWORDS,
     clean_text,
     content_words,
@@ -29,7 +31,6 @@ from ._text import (
 
 _QUOTES = re.compile(r"[\"“”]")
 _FIRST_PERSON = re.compile(r"\b(I|[Ww]e|[Oo]ur|[Uu]s|[Mm]y|I'm|I’m|[Ww]e're|[Ww]e’re)\b")
-_QUOTED = re.compile(r"\"[^\"]*\"?|“[^”]*”?|(?<![A-Za-z])‘[^’]*’")
 _NUMBER = re.compile(r"\d")
 _JUNK = re.compile(
     r"»|\bclick here\b|\bscroll down\b|\be-mail to a friend\b|\ball rights reserved\b|"
@@ -62,7 +63,7 @@ class _Sent:
 
 
 def _voice_ok(text: str) -> bool:
-    outside = _QUOTED.sub(" ", text)
+    outside = QUOTED.sub(" ", text)
     if _FIRST_PERSON.search(outside) or "!" in outside:
         return False
     return len(_QUOTES.findall(text)) % 2 == 0 and text.count("‘") <= text.count("’")
@@ -203,7 +204,7 @@ class _Writer:
             n = word_count(raw)
             first = raw.lstrip("\"“‘'(")[:1]
             clean = (_voice_ok(raw) and first.isupper()) or first.isdigit()
-            clean = clean and _voice_ok(raw) and raw[-1] in '.?!"”’)'
+            clean = clean and _voice_ok(raw) and raw[-1] in ".?!\"”’)'"
             out.append(
                 _Sent(
                     len(out),
@@ -260,7 +261,7 @@ class _Writer:
 
     def _room(self, body: str) -> int:
         """Words the attribution prefix will add (none when the body attributes itself)."""
-        return 0 if self.attr_re.search(body) else 3
+        return 0 if self.attr_re.search(body) else word_count(self._attribute("x", 0)) - 1
 
     def _body(self, s: _Sent) -> str | None:
         """The sentence as a bullet body: 15-45 words once attributed."""
@@ -318,25 +319,33 @@ class _Writer:
                 out.append(head)
         return out
 
-    def headline(self) -> str:
+    def _headline_candidates(self) -> Iterator[str]:
         title = " ".join(self.article.title.split())
         title = _SOURCE_SUFFIX.sub("", title) if len(title) > 90 else title
-        if 45 <= len(title) <= 90 and "?" not in title and "!" not in title:
-            return title_case(title.rstrip("."))
-        lead = [s for s in self.sents[:4] if s.clean and not s.text.endswith("?")]
+        yield title.rstrip(".")
+        lead = [s for s in self.sents[:4] if not s.text.rstrip("\"”’)").endswith("?")]
         if lead:
             options = self._clauses(lead[0].text, 45, 90)
-            if options:
-                return title_case(max(options, key=len))
+            yield from sorted(options, key=len, reverse=True)
             if len(lead) > 1 and len(lead[0].text) < 45:  # two short sentences, house form
-                pair = f"{lead[0].text} {lead[1].text}".rstrip(".")
-                if 45 <= len(pair) <= 90:
-                    return title_case(pair)
-        for s in lead[:2]:
-            cut = _word_cut(_main_clause(s.text), 88)
-            if len(cut) >= 45:
-                return title_case(cut)
-        fallback = title or (self.sents[0].text if self.sents else "")
+                yield f"{lead[0].text} {lead[1].text}".rstrip(".")
+        for s in lead[:3]:
+            yield _word_cut(_main_clause(s.text), 88)
+        if title and lead:  # short title: let the lead's first clause complete it
+            yield f"{title}: {_word_cut(_main_clause(lead[0].text), 86 - len(title))}"
+
+    def headline(self, topic: frozenset[str]) -> str:
+        clickbait = self.style.rule("headline-no-clickbait")
+        fallback = ""
+        for raw in self._headline_candidates():
+            text = raw
+            if clickbait is not None and clickbait.pattern is not None:
+                text = " ".join(clickbait.pattern.sub("", text).split()).strip(" :,-")
+            if not text or "?" in text or "!" in text or not _voice_ok(text):
+                continue
+            fallback = fallback or text
+            if 45 <= len(text) <= 90 and topic & set(content_words(text)):
+                return title_case(text[0].upper() + text[1:])
         return title_case(_word_cut(fallback, 90)) if fallback else ""
 
     def dek(self) -> str:
@@ -455,7 +464,7 @@ def write_story(article: Article, style: HouseStyle) -> StorySummary:
     # short texts keep a sentence or two back for the hook and the kicker
     bullets = w.bullets(3 if sum(s.clean for s in w.sents) >= 6 else 2)
     dek = w.dek()
-    headline = w.headline()
+    headline = w.headline(frozenset(content_words(" ".join([dek, *bullets]))))
     topic = frozenset(content_words(" ".join([headline, dek, *bullets])))
     hook = w.hook(dek, topic)
     kicker = w.kicker()

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from ..models import Finding, Severity, StorySummary
 from ._style import HouseStyle, default_style, story_parts
-from ._text import SMALL_WORDS, STOPWORDS, stem
+from ._text import QUOTED, SMALL_WORDS, STOPWORDS, stem
 
 _SCALES = {
     "thousand": 1e3,
@@ -81,9 +81,6 @@ _WORD_NUMBER = re.compile(
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’&.\-]*")
-_QUOTE = re.compile(
-    r"\"(?P<a>[^\"]+)\"?|“(?P<b>[^”]+)”?|(?<![A-Za-z])‘(?P<c>[^’]+(?:’[A-Za-z][^’]*)*)’"
-)
 _CONNECTORS = frozenset({"of", "de", "du", "la", "van", "von", "der", "&"})
 _TITLE_PARTS = ("headline", "section", "kicker_label")
 
@@ -277,8 +274,8 @@ def _check_part(
         pool = src.percents if n.percent else src.values
         if _key(n.value) not in pool:
             flag("fact-number", "number", n.start, n.end)
-    for m in _QUOTE.finditer(text):
-        body = m.group("a") or m.group("b") or m.group("c") or ""
+    for m in QUOTED.finditer(text):
+        body = m.group(0)[1:].rstrip("\"”’'")
         for piece in re.split(r"\.\.\.|…", body):
             q = _norm(piece).strip(" ,.;:?!'\"").lower()
             if len(q) > 1 and q not in src.lower:

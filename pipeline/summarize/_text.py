@@ -60,6 +60,13 @@ _OPENERS = word_set(
 )
 
 _BOUNDARY = re.compile(r"(\.{3}|…|[.!?]+)([\"'”’)\]]*)\s+(?=[\"“‘'(\[]?[A-Z0-9$£€])")
+# Quoted passages: straight and curly double quotes (an unclosed one runs to the end),
+# curly single quotes, and straight single quotes that open after a non-letter and close before
+# one (so apostrophes, as in "don't", stay inside).
+QUOTED = re.compile(
+    r"\"[^\"]*\"?|“[^”]*”?|(?<![A-Za-z])‘(?:[^’]|’(?=[A-Za-z]))*’"
+    r"|(?<![A-Za-z])'(?:[^']|'(?=[A-Za-z]))*'(?![A-Za-z])"
+)
 _ACRONYM_DOTS = re.compile(r"(?:[A-Za-z]\.){2,}$")
 _DATELINE = re.compile(
     r"^\s*(?:[A-Z][A-Za-z.,' -]{0,50}?\s*)?"
