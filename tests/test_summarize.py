@@ -88,7 +88,8 @@ def test_bullets_carry_attribution_and_cite_the_clustered_outlets() -> None:
     merger = next(a for a in _articles() if a.id == "multi-source")
     story = summarize([merger], _config()).stories[0]
     assert story.sources == merger.sources
-    assert all(any(w in b for w in ("Per ", "said", "according to")) for b in story.bullets)
+    assert all(any(w in b for w in ("Markets Wire: ", "said", "according to"))
+               for b in story.bullets)
     assert not any(f.rule == "bullet-attribution" for f in story.style)
 
 

@@ -32,12 +32,11 @@ from ._text import (
 _QUOTES = re.compile(r"[\"“”]")
 _FIRST_PERSON = re.compile(r"\b(I|[Ww]e|[Oo]ur|[Uu]s|[Mm]y|I'm|I’m|[Ww]e're|[Ww]e’re)\b")
 _NUMBER = re.compile(r"\d")
+# Page furniture, not news (matched on the lower-cased sentence, which is much faster).
 _JUNK = re.compile(
-    r"»|\bclick here\b|\bscroll down\b|\be-mail to a friend\b|\ball rights reserved\b|"
-    r"\bcontributed to this report\b|\bread more\b|\bread:|\bwatch:|\bpublished:|\bupdated:|"
-    r"\bfollow @|\bcopyright\b|\bsubscribe\b|\bsign up\b|\beditor's note\b|\bphoto:|"
-    r"\bpictured\b|\bhttps?://|\bwww\.",
-    re.IGNORECASE,
+    r"»|click here|scroll down|e-mail to a friend|all rights reserved|contributed to this report"
+    r"|read more|read:|watch:|published:|updated:|follow @|copyright|subscribe|sign up"
+    r"|editor's note|photo:|pictured|visit site|https?://|www\."
 )
 _CUTS = re.compile(r"(?:,|;| --| —| –)\s")
 _DAYS = word_set(
@@ -62,11 +61,14 @@ class _Sent:
     score: float = 0.0
 
 
-def _voice_ok(text: str) -> bool:
+def _voice_ok(text: str, balanced: bool = True) -> bool:
+    """No first person and no '!' outside quotations; quotes balanced unless not required."""
     outside = QUOTED.sub(" ", text)
     if _FIRST_PERSON.search(outside) or "!" in outside:
         return False
-    return len(_QUOTES.findall(text)) % 2 == 0 and text.count("‘") <= text.count("’")
+    return not balanced or (
+        len(_QUOTES.findall(text)) % 2 == 0 and text.count("‘") <= text.count("’")
+    )
 
 
 def _digest(*parts: str) -> int:
@@ -105,6 +107,22 @@ def _main_clause(text: str) -> str:
         rest = text.split(", ", 1)[1]
         if word_count(rest) >= 6 and rest[:1].isalpha():
             return rest[0].upper() + rest[1:]
+    return text
+
+
+# Light compression: asides a reader can skip. Non-restrictive relative clauses after a
+# comma, appositives after a name (not list items), and dash asides; never inside quotes.
+_ASIDES = (
+    re.compile(r", (?:who|which|whose) [^,\"“”‘’]{3,80},(?= )"),
+    re.compile(r"(?<=[A-Z][\w.'’]), (?:a|an|the) [^,\"“”‘’0-9]{3,60},(?= (?!and |or )[a-z])"),
+    re.compile(r" (?:--|—|–) [^-—–\"“”‘’]{3,80} (?:--|—|–)(?= )"),
+)
+
+
+def _compress(text: str) -> str:
+    """The sentence without its skippable asides (the facts it keeps are the source's own)."""
+    for pattern in _ASIDES:
+        text = pattern.sub("", text)
     return text
 
 
@@ -166,8 +184,10 @@ def _word_cut(text: str, limit: int) -> str:
 
 # Salience weights: position, centrality, has a number, is attributed, shares a title word,
 # and the position decay. Lead sentences dominate, as they do in news writing.
-_WEIGHTS = (1.6, 0.5, 0.12, 0.3, 0.15, 0.35)
+_WEIGHTS = (1.6, 0.5, 0.12, 0.0, 0.15, 0.35)
 _MAX_BULLET_WORDS = 45
+_SHORT_FOLLOW_UP = 10  # words; such a sentence joins the bullet before it
+_SHORT_BULLETS_WORDS = 55
 
 
 class _Writer:
@@ -199,12 +219,12 @@ class _Writer:
     def _sentences(self, text: str) -> list[_Sent]:
         out: list[_Sent] = []
         for raw in split_sentences(text):
-            if _JUNK.search(raw) or not any(c.isalpha() for c in raw):
+            if _JUNK.search(raw.lower()) or not any(c.isalpha() for c in raw):
                 continue
             n = word_count(raw)
             first = raw.lstrip("\"“‘'(")[:1]
-            clean = (_voice_ok(raw) and first.isupper()) or first.isdigit()
-            clean = clean and _voice_ok(raw) and raw[-1] in ".?!\"”’)'"
+            clean = (first.isupper() or first.isdigit()) and _voice_ok(raw, balanced=False)
+            clean = clean and raw[-1] in ".?!\"”’)'"
             out.append(
                 _Sent(
                     len(out),
@@ -248,14 +268,22 @@ class _Writer:
     def _attribute(self, text: str, k: int) -> str:
         if self.attr_re.search(text):
             return text
-        prefixes = self.style.template_list("attribution_prefixes") or ["Per {outlet}, "]
-        outlet = self._outlet_name()
+        prefixes = self.style.template_list("attribution_prefixes") or ["{Outlet}: "]
         prefix = prefixes[k % len(prefixes)]
-        cap = outlet[:1].upper() + outlet[1:]
-        prefix = prefix.replace("{Outlet}", cap).replace("{outlet}", outlet)
+        if self.outlet:
+            cap = self.outlet[:1].upper() + self.outlet[1:]
+            prefix = prefix.replace("{Outlet}", cap).replace("{outlet}", self.outlet)
+        else:
+            prefix = str(self.vocab.get("attribution_fallback", "Report: "))
+        if prefix.rstrip().endswith(":"):
+            return prefix + text  # "Outlet: Sentence." keeps the sentence as written
         first = text.split(" ", 1)[0]
-        if (first.lower() in self.lower_words and first not in self.mid_caps
-                and first.isalpha() and not first.isupper()):
+        if (
+            first.lower() in self.lower_words
+            and first not in self.mid_caps
+            and first.isalpha()
+            and not first.isupper()
+        ):
             text = text[0].lower() + text[1:]
         return prefix + _lower_first(text)
 
@@ -265,9 +293,9 @@ class _Writer:
 
     def _body(self, s: _Sent) -> str | None:
         """The sentence as a bullet body: 15-45 words once attributed."""
-        body = s.text
-        if s.words + self._room(body) > _MAX_BULLET_WORDS:
-            cut = _trim(s.text, _MAX_BULLET_WORDS - 3, 12)
+        body = _compress(s.text)
+        if word_count(body) + self._room(body) > _MAX_BULLET_WORDS:
+            cut = _trim(body, _MAX_BULLET_WORDS - 3, 12)
             if cut is None:
                 return None
             body = cut
@@ -275,20 +303,44 @@ class _Writer:
             nxt = next((t for t in self.sents if t.index == s.index + 1 and t.clean), None)
             if nxt is None or nxt.index in self.used:
                 return None
-            merged = body + " " + nxt.text
+            merged = body + " " + _compress(nxt.text)
             if not 15 <= word_count(merged) + self._room(merged) <= 45:
                 return None
             self.used.add(nxt.index)
             body = merged
+        else:
+            # a very short follow-up ("He was 88.") belongs with the fact before it, and so
+            # does one that carries the attribution the fact lacks
+            nxt = next((t for t in self.sents if t.index == s.index + 1 and t.clean), None)
+            if (
+                nxt is not None
+                and nxt.index not in self.used
+                and (nxt.words <= _SHORT_FOLLOW_UP or (nxt.attributed and self._room(body)))
+                and word_count(body) + nxt.words + self._room(body + " " + nxt.text)
+                <= _MAX_BULLET_WORDS
+            ):
+                self.used.add(nxt.index)
+                body = body + " " + _compress(nxt.text)
         return body
 
     def bullets(self, want: int = 3) -> list[str]:
+        """The leading salient sentences as attributed bullets, in the article's order.
+
+        A fourth bullet is added when the first ``want`` are short (under
+        ``_SHORT_BULLETS_WORDS`` words together), so thin bullets still cover the news.
+        """
         ranked = sorted(
-            (s for s in self.sents if s.clean and s.words >= 6), key=lambda s: (-s.score, s.index)
+            (
+                s
+                for s in self.sents
+                if s.clean and s.words >= 6 and not s.text.rstrip("\"”’')").endswith("?")
+            ),
+            key=lambda s: (-s.score, s.index),
         )
         bodies: list[tuple[int, str]] = []
         for s in ranked:
-            if len(bodies) == want:
+            total = sum(word_count(b) for _, b in bodies)
+            if len(bodies) >= want and (len(bodies) >= 4 or total >= _SHORT_BULLETS_WORDS):
                 break
             if s.index in self.used:
                 continue
@@ -323,7 +375,7 @@ class _Writer:
         title = " ".join(self.article.title.split())
         title = _SOURCE_SUFFIX.sub("", title) if len(title) > 90 else title
         yield title.rstrip(".")
-        lead = [s for s in self.sents[:4] if not s.text.rstrip("\"”’)").endswith("?")]
+        lead = [s for s in self.sents[:4] if not s.text.rstrip('"”’)').endswith("?")]
         if lead:
             options = self._clauses(lead[0].text, 45, 90)
             yield from sorted(options, key=len, reverse=True)
@@ -376,6 +428,7 @@ class _Writer:
             s
             for s in self.sents[:8]
             if s.clean
+            and _voice_ok(s.text)
             and s.index not in self.used
             and 5 <= s.words <= 45
             and s.text not in avoid
@@ -388,6 +441,15 @@ class _Writer:
         pick = (
             engaging
             or pool
+            or [
+                s
+                for s in self.sents
+                if s.clean
+                and s.index not in self.used
+                and 5 <= s.words <= 45
+                and s.terms & topic
+                and _voice_ok(s.text)
+            ]
             or [s for s in self.sents if s.clean and 5 <= s.words <= 45 and s.terms & topic]
             or [s for s in self.sents if s.clean and 5 <= s.words <= 45]
             or self.sents
@@ -404,9 +466,13 @@ class _Writer:
             re.compile(r"\b(" + "|".join(map(re.escape, markers)) + r")\b") if markers else None
         )
         pool = [
-            s for s in self.sents if s.clean and s.index not in self.used and 6 <= s.words <= 60
+            s
+            for s in self.sents
+            if s.clean and s.index not in self.used and 6 <= s.words <= 60 and _voice_ok(s.text)
         ]
+        # analysis, not a quotation, reads best as the last word
         forward = [s for s in pool if future is not None and future.search(s.text)]
+        forward = [s for s in forward if not _QUOTES.search(s.text)] or forward
         best = max(
             forward or pool or [s for s in self.sents if s.clean] or self.sents,
             key=lambda s: (s.score * 0.5 + s.index / max(len(self.sents), 1), -s.index),
@@ -426,10 +492,10 @@ class _Writer:
         for m in _CAP_RUN.finditer(text):
             toks = m.group(0).split()
             before = text[: m.start()].rstrip()
-            if not before or before[-1] in ".!?\"”":  # sentence start: the first word may be common
+            if not before or before[-1] in '.!?"”':  # sentence start: the first word may be common
                 toks = toks[1:] if toks[0].lower() in STOPWORDS or len(toks) == 1 else toks
             toks = [t.removesuffix("'s").removesuffix("’s") for t in toks]
-            name = " ".join(toks[:3])
+            name = " ".join(toks if len(toks) <= 3 else toks[-2:])  # "Fed Chair Jerome Powell"
             if not name or name in banned or toks[0].lower() in STOPWORDS:
                 continue
             counts[name] += 1

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from ..models import Finding, Severity, StorySummary
 from ._style import HouseStyle, default_style, story_parts
-from ._text import QUOTED, SMALL_WORDS, STOPWORDS, stem
+from ._text import ABBREVIATIONS, QUOTED, SMALL_WORDS, STOPWORDS, stem
 
 _SCALES = {
     "thousand": 1e3,
@@ -256,7 +256,11 @@ def _abbrev_before(before: str) -> bool:
     """Whether the period just before is an abbreviation like 'Sen.' or 'U.S.' (no new sentence)."""
     last = before.rsplit(None, 1)[-1] if before.split() else ""
     core = last.rstrip(".")
-    return bool(core) and core[0].isupper() and (len(core) <= 4 or "." in core)
+    return (
+        bool(core)
+        and core[0].isupper()
+        and (len(core) == 1 or "." in core or core.lower() in ABBREVIATIONS)
+    )
 
 
 def _check_part(
@@ -266,8 +270,16 @@ def _check_part(
 
     def flag(rule: str, what: str, s: int, e: int, severity: Severity = "error") -> None:
         out.append(
-            Finding(rule=rule, part=part, text=text[s:e], start=s, end=e, story=story,
-                    severity=severity, message=f"{part}: {what} {text[s:e]!r} is not in the source")
+            Finding(
+                rule=rule,
+                part=part,
+                text=text[s:e],
+                start=s,
+                end=e,
+                story=story,
+                severity=severity,
+                message=f"{part}: {what} {text[s:e]!r} is not in the source",
+            )
         )
 
     for n in _numbers(text):
@@ -294,9 +306,13 @@ def _check_part(
             ):
                 # in title case every word is capitalised, so a new word may be a name or a
                 # paraphrase: acronyms are errors, other words a warning for the editor
-                flag("fact-name", "name" if _is_acronym(tok) else "word (possible name)",
-                     m.start(), m.start() + len(tok),
-                     "error" if _is_acronym(tok) else "warning")
+                flag(
+                    "fact-name",
+                    "name" if _is_acronym(tok) else "word (possible name)",
+                    m.start(),
+                    m.start() + len(tok),
+                    "error" if _is_acronym(tok) else "warning",
+                )
         return out
     for name, s, e in _names(part, text, vocab):
         if not _name_supported(name, src):

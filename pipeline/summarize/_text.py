@@ -51,6 +51,7 @@ _MAYBE_END = word_set(
     mich minn tenn tex okla ore wis ky md mo nev mass
     """
 )
+ABBREVIATIONS = _NEVER_END | _MAYBE_END
 _OPENERS = word_set(
     """
     the a an he she it they we i but and in on at this that these those his her their
