@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..models import Article, SourceRef, StorySummary
 from ._style import HouseStyle
@@ -61,6 +62,7 @@ class _Sent:
     score: float = 0.0
 
 
+@lru_cache(maxsize=8192)
 def _voice_ok(text: str, balanced: bool = True) -> bool:
     """No first person and no '!' outside quotations; quotes balanced unless not required."""
     outside = QUOTED.sub(" ", text)

@@ -8,6 +8,7 @@ abbreviations (U.S., Inc., Mr., Jan.), decimals ($2.3 billion, 4.5%), initials
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 
 def word_set(text: str) -> frozenset[str]:
@@ -74,6 +75,7 @@ _DATELINE = re.compile(
     r"\((?P<agency>[A-Z][A-Za-z.&' ]{1,40})\)\s*(?:--|—|–|-|:)?\s*"
 )
 _CAPS_DATELINE = re.compile(r"^\s*[A-Z][A-Z .,'-]{2,40}\s(?:--|—|–)\s+")
+_LOWER_WORD = re.compile(r"[a-z0-9][a-z0-9'’\-&]*")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.\-&]*")
 _JUNK = re.compile(
     r"»|\bclick here\b|\bscroll down\b|\bE-mail to a friend\b|\ball rights reserved\b|"
@@ -162,13 +164,14 @@ def words(text: str) -> list[str]:
 def content_words(text: str) -> list[str]:
     """Lower-cased words that carry meaning (no stopwords, no one-letter words)."""
     out = []
-    for w in words(text):
-        low = w.lower().removesuffix("'s").removesuffix("’s")
+    for w in _LOWER_WORD.findall(text.lower()):
+        low = w.rstrip("'’-").removesuffix("'s").removesuffix("’s")
         if len(low) > 1 and low not in STOPWORDS:
             out.append(stem(low))
     return out
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A very light stemmer so 'prices' and 'price' count as one word."""
     for suffix in ("ies", "es", "s", "ing", "ed"):
