@@ -46,7 +46,7 @@ _DAYS = word_set(
     April May June July August September October November December
     """
 )
-_CAP_RUN = re.compile(r"(?<![\w'’-])(?:[A-Z][a-zA-Z'’&-]+ )*[A-Z][a-zA-Z'’&-]+")
+_CAP_RUN = re.compile(r"(?<![\w'’-])(?:[A-Z][a-zA-Z'’&-]+ )*[A-Z][a-zA-Z'’&-]+(?![\w'’-])")
 _SOURCE_SUFFIX = re.compile(r"\s+(?:[-|–—:]\s+[^-|–—:]{2,40})$")
 
 
@@ -201,8 +201,10 @@ class _Writer:
         self.vocab = style.vocabulary
         text, agency = clean_text(article.text)
         self.outlet = (
-            article.source or (article.sources[0].name if article.sources else "") or agency
-        ).strip()
+            (article.source or (article.sources[0].name if article.sources else "") or agency)
+            .strip()
+            .replace("!", "")
+        )  # "Yahoo!" reads as "Yahoo" in our voice
         self.sents = self._sentences(text)
         attribution = style.rule("bullet-attribution")
         self.attr_re = (
@@ -402,28 +404,38 @@ class _Writer:
                 return title_case(text[0].upper() + text[1:])
         return title_case(_word_cut(fallback, 90)) if fallback else ""
 
+    def _dek_candidates(self) -> Iterator[str]:
+        plain = [
+            s
+            for s in self.sents
+            if s.clean and _voice_ok(s.text) and not s.text.rstrip("\"”’')").endswith("?")
+        ]
+        for s in plain[:6]:
+            yield from (
+                c + "." for c in sorted(self._clauses(s.text, 79, 179), key=len, reverse=True)
+            )
+        for s in plain[:6]:  # a long lead sentence, cut at a clean word boundary
+            yield _word_cut(_main_clause(s.text), 178) + "."
+        if len(plain) >= 2:  # two short lead sentences joined into one
+            a, b = plain[0].text.rstrip(".!? "), plain[1].text.rstrip(".!? ")
+            yield f"{a}; {_lower_first(b)}."
+        for s in plain[:3]:
+            yield f"{s.text.rstrip('.!? ')}, per {self._outlet_name()}."
+        title = " ".join(self.article.title.split()).rstrip(".!?")
+        if title and _voice_ok(title):
+            yield f"{title}, per {self._outlet_name()}."
+        for s in plain[6:]:
+            yield from (c + "." for c in self._clauses(s.text, 79, 179))
+
     def dek(self) -> str:
-        for s in self.sents[:6]:
-            if not s.clean:
+        fallback = ""
+        for text in self._dek_candidates():
+            if len(text) < 3 or "?" in text[-3:]:
                 continue
-            options = [
-                c
-                for c in self._clauses(s.text, 79, 179)
-                if not _QUOTES.search(c) or len(_QUOTES.findall(c)) % 2 == 0
-            ]
-            if options:
-                return max(options, key=len) + "."
-        short = [s for s in self.sents[:3] if s.clean]
-        if len(short) >= 2:
-            a, b = short[0].text.rstrip(".!? "), short[1].text.rstrip(".!? ")
-            joined = f"{a}; {_lower_first(b)}."
-            if len(joined) <= 180 and len(split_sentences(joined)) == 1:
-                return joined
-        if short:
-            base = short[0].text.rstrip(".!? ")
-            padded = f"{base}, per {self._outlet_name()}."
-            return padded if len(padded) <= 180 else base[:178].rsplit(" ", 1)[0] + "."
-        return ""
+            fallback = fallback or text
+            if 80 <= len(text) <= 180 and len(split_sentences(text)) == 1 and _voice_ok(text):
+                return text
+        return fallback
 
     def hook(self, avoid: str, topic: frozenset[str]) -> str:
         pool = [
@@ -496,9 +508,14 @@ class _Writer:
             before = text[: m.start()].rstrip()
             if not before or before[-1] in '.!?"”':  # sentence start: the first word may be common
                 toks = toks[1:] if toks[0].lower() in STOPWORDS or len(toks) == 1 else toks
-            toks = [t.removesuffix("'s").removesuffix("’s") for t in toks]
+            toks = [t.replace("’", "'").removesuffix("'s") for t in toks]
             name = " ".join(toks if len(toks) <= 3 else toks[-2:])  # "Fed Chair Jerome Powell"
-            if not name or name in banned or toks[0].lower() in STOPWORDS:
+            if (
+                not name
+                or name in banned
+                or toks[0].lower() in STOPWORDS
+                or _FIRST_PERSON.search(name)
+            ):
                 continue
             counts[name] += 1
             first.setdefault(name, m.start())

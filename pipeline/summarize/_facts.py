@@ -158,6 +158,7 @@ def _index(source: str) -> _Source:
         low = t.lower().removesuffix("'s")
         words.add(low)
         words.add(_nodots(low))
+        words.update(p for p in low.split(".") if p)  # "RSS.com" also supports "RSS"
     # initials of capitalised runs, so "FT" is supported by "Financial Times"
     initials: set[str] = set()
     for run in re.findall(
@@ -168,7 +169,7 @@ def _index(source: str) -> _Source:
     return _Source(
         plain=plain,
         lower=plain.lower(),
-        nodots=_nodots(plain),
+        nodots=_nodots(plain).replace("!", ""),  # "Yahoo!" supports "Yahoo"
         words=frozenset(words),
         stems=frozenset(stem(w) for w in words),
         values=frozenset(_key(n.value) for n in nums),
@@ -178,7 +179,7 @@ def _index(source: str) -> _Source:
 
 
 def _word_known(word: str, src: _Source) -> bool:
-    low = word.lower().removesuffix("'s").removesuffix("’s").strip(".'’-")
+    low = word.lower().replace("’", "'").removesuffix("'s").strip(".'-")
     if not low or low in src.words or _nodots(low) in src.words:
         return True
     return any(

@@ -218,7 +218,7 @@ def is_title_case(text: str) -> list[tuple[int, int]]:
         if not tok or not tok[0].isalpha():
             continue
         core = tok.rstrip(".,:;!?\"”’')]").lower()
-        if core in SMALL_WORDS:
+        if core in SMALL_WORDS or any(c.isdigit() for c in tok):
             continue
         if tok[0].islower() and not any(c.isupper() for c in tok[1:]):
             bad.append((m.start(), m.end()))
