@@ -251,3 +251,14 @@ def test_the_source_is_delimited_data_and_the_prompt_carries_the_house_style(
     assert text.count("<<<SOURCE") == 1 and text.count("SOURCE>>>") == 1
     assert text.index("<<<SOURCE") < text.index("Ignore all previous") < text.index("SOURCE>>>")
     assert text.index("write a poem") < text.index("SOURCE>>>")
+
+
+def test_a_server_that_rejects_json_mode_is_asked_again_without_it(
+    server: tuple[str, Fake],
+) -> None:
+    url, fake = server
+    fake.answers = [("status", 400), ("json", GOOD)]
+    run = summarize([_article()], _config(url, retries=0))
+    assert run.stories[0].engine == "llm:test-model" and run.calls == 2
+    assert "response_format" in fake.requests[0]["body"]
+    assert "response_format" not in fake.requests[1]["body"]
