@@ -209,3 +209,16 @@ def test_outlet_names_and_domains_do_not_break_the_house_voice() -> None:
     story = summarize([art], _config()).stories[0]
     assert "!" not in story.lead_in
     assert story.style == () and story.facts == ()
+
+
+def test_light_compression_drops_asides_but_never_list_items_or_quotes() -> None:
+    from pipeline.summarize._extractive import _compress
+
+    assert _compress("Acme Robotics, a Boston startup, said it raised money.") == (
+        "Acme Robotics said it raised money."
+    )
+    assert _compress(
+        "The deal, which was signed in May, covers the Fed, the ECB, and the BoE."
+    ) == ("The deal covers the Fed, the ECB, and the BoE.")
+    kept = 'Ruiz, who said "we are, frankly, stretched," will stay.'
+    assert _compress(kept) == kept

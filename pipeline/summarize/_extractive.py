@@ -116,7 +116,7 @@ def _main_clause(text: str) -> str:
 # comma, appositives after a name (not list items), and dash asides; never inside quotes.
 _ASIDES = (
     re.compile(r", (?:who|which|whose) [^,\"“”‘’]{3,80},(?= )"),
-    re.compile(r"(?<=[A-Z][\w.'’]), (?:a|an|the) [^,\"“”‘’0-9]{3,60},(?= (?!and |or )[a-z])"),
+    re.compile(r"(\b[A-Z][\w.'’-]*), (?:a|an|the) [^,\"“”‘’0-9]{3,60},(?= (?!and |or )[a-z])"),
     re.compile(r" (?:--|—|–) [^-—–\"“”‘’]{3,80} (?:--|—|–)(?= )"),
 )
 
@@ -124,7 +124,7 @@ _ASIDES = (
 def _compress(text: str) -> str:
     """The sentence without its skippable asides (the facts it keeps are the source's own)."""
     for pattern in _ASIDES:
-        text = pattern.sub("", text)
+        text = pattern.sub(lambda m: m.group(1) if m.groups() else "", text)
     return text
 
 

@@ -364,9 +364,16 @@ def summarize_llm(
         todo.append(i)
 
     client = _Client(settings, style, offline, checked)
+
+    def write(i: int) -> _Outcome:
+        try:
+            return client.write(articles[i])
+        except Exception as exc:  # one story's surprise must not stop the run
+            return _Outcome(reason=f"unexpected error {type(exc).__name__}")
+
     try:
         with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
-            outcomes = list(pool.map(lambda i: client.write(articles[i]), todo))
+            outcomes = list(pool.map(write, todo))
     finally:
         client.http.close()
 
