@@ -222,3 +222,21 @@ def test_light_compression_drops_asides_but_never_list_items_or_quotes() -> None
     ) == ("The deal covers the Fed, the ECB, and the BoE.")
     kept = 'Ruiz, who said "we are, frankly, stretched," will stay.'
     assert _compress(kept) == kept
+
+
+def test_a_shouting_title_becomes_house_title_case_keeping_acronyms() -> None:
+    text = (
+        "Global semiconductor sales reached a record in October, the SIA industry group said on "
+        "Monday, as demand for AI chips used in data centers kept climbing. Sales rose 12% from "
+        "a year earlier to $58.2 billion, the group said. Memory chips led the gains, while "
+        "chips for cars and factories were flat. The group expects growth to slow next year."
+    )
+    art = Article(
+        id="caps",
+        title="AI CHIP SALES HIT A RECORD IN OCTOBER, SIA SAYS",
+        text=text,
+        source="Markets Wire",
+    )
+    story = summarize([art], _config()).stories[0]
+    assert story.headline == "AI Chip Sales Hit a Record in October, SIA Says"
+    assert story.style == () and story.facts == ()

@@ -378,6 +378,9 @@ class _Writer:
     def _headline_candidates(self) -> Iterator[str]:
         title = " ".join(self.article.title.split())
         title = _SOURCE_SUFFIX.sub("", title) if len(title) > 90 else title
+        if title.isupper():  # a shouting title: keep only the acronyms the text also writes so
+            caps = set(re.findall(r"\b[A-Z][A-Z0-9&]+\b", self.article.text))
+            title = " ".join(w if w.strip(",.:;'\"") in caps else w.lower() for w in title.split())
         yield title.rstrip(".")
         lead = [s for s in self.sents[:4] if not s.text.rstrip('"”’)').endswith("?")]
         if lead:
