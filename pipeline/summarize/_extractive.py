@@ -490,6 +490,7 @@ class _Writer:
         # analysis, not a quotation, reads best as the last word
         forward = [s for s in pool if future is not None and future.search(s.text)]
         forward = [s for s in forward if not _QUOTES.search(s.text)] or forward
+        forward = [s for s in forward if not s.text.rstrip("\"”’')").endswith("?")] or forward
         best = max(
             forward or pool or [s for s in self.sents if s.clean] or self.sents,
             key=lambda s: (s.score * 0.5 + s.index / max(len(self.sents), 1), -s.index),
