@@ -17,6 +17,7 @@ import click
 
 from .config import Config, load_config
 from .errors import NewsletterError
+from .models import RenderedIssue
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -153,7 +154,8 @@ def lint(config_path: Path, edition: Any, fmt: str) -> None:
     from .build import lint_issue
 
     config = get_config(config_path)
-    findings = lint_issue(config, edition_date(config, edition))
+    day = edition_date(config, edition)
+    findings = lint_issue(config, day, rendered_from_outbox(config, day))
     if fmt == "json":
         click.echo(_json.dumps([f.as_dict() for f in findings], indent=2, ensure_ascii=False))
     else:
@@ -264,21 +266,16 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
         sys.exit(1)
 
 
-@cli.command("send")
-@config_option
-@date_option()
-@click.option("--to", "to", multiple=True, required=True, help="Recipient address (repeatable).")
-@click.option("--force", is_flag=True, help="Send even when lint finds blocking problems.")
-@handle_errors
-def send_command(config_path: Path, edition: Any, to: tuple[str, ...], force: bool) -> None:
-    """Send outbox/<date>/issue.eml over SMTP (a test send), after linting it."""
-    from .errors import SendError
-    from .models import RenderedIssue
-    from .render import lint_email
-    from .send import send_issue
+def rendered_from_outbox(config: Config, day: date) -> RenderedIssue:
+    """Rebuild the :class:`RenderedIssue` of one edition from its outbox files.
 
-    config = get_config(config_path)
-    day = edition_date(config, edition)
+    Used by ``send`` (and meant for ``lint``) so both check the files as they are
+    on disk. Raises :class:`SendError` naming the missing file.
+    """
+    from email import message_from_bytes, policy
+
+    from .errors import SendError
+
     folder = config.outbox_path / day.isoformat()
     files: dict[str, bytes] = {}
     for name in ("issue.html", "issue.txt", "issue.eml"):
@@ -289,26 +286,97 @@ def send_command(config_path: Path, edition: Any, to: tuple[str, ...], force: bo
                 f"cannot read {folder / name}: {exc.strerror or exc}; "
                 f"run `newsletter build --date {day}` first"
             ) from None
-    from email import message_from_bytes, policy
-
-    subject = str(message_from_bytes(files["issue.eml"], policy=policy.default).get("Subject", ""))
-    rendered = RenderedIssue(
+    subject = message_from_bytes(files["issue.eml"], policy=policy.default).get("Subject", "")
+    return RenderedIssue(
         html=files["issue.html"].decode("utf-8", "replace"),
         text=files["issue.txt"].decode("utf-8", "replace"),
         eml=files["issue.eml"],
-        subject=subject,
+        subject=str(subject),
     )
+
+
+@cli.command("send")
+@config_option
+@date_option()
+@click.option("--to", "to", multiple=True, required=True, help="Recipient address (repeatable).")
+@click.option("--force", is_flag=True, help="Send even when lint finds blocking problems.")
+@handle_errors
+def send_command(config_path: Path, edition: Any, to: tuple[str, ...], force: bool) -> None:
+    """Send outbox/<date>/issue.eml over SMTP (a test send), after linting it."""
+    from .errors import SendError
+    from .render import lint_email
+    from .send import send_issue
+
+    config = get_config(config_path)
+    day = edition_date(config, edition)
+    rendered = rendered_from_outbox(config, day)
     findings = lint_email(rendered, config)
-    blocking = [f for f in findings if f.severity == "error"]
     for f in findings:
         click.echo(f"{f.severity}: {f.part}: {f.rule}: {f.message}", err=True)
+    blocking = [f for f in findings if f.severity == "error"]
+    folder = config.outbox_path / day.isoformat()
     if blocking and not force:
         raise SendError(
             f"{len(blocking)} blocking lint finding(s) in {folder}; fix them or use --force"
         )
-    send_issue(files["issue.eml"], to, config)
-    click.echo(f"sent {folder / 'issue.eml'} ({subject}) to {', '.join(to)} "
-               f"via {config.smtp.host}:{config.smtp.port}")
+    send_issue(rendered.eml, to, config)
+    click.echo(
+        f"sent {folder / 'issue.eml'} ({rendered.subject}) to {', '.join(to)} "
+        f"via {config.smtp.host}:{config.smtp.port}"
+    )
+
+
+@cli.command("ingest")
+@config_option
+@click.option(
+    "--source", "sources", multiple=True, metavar="PATH_OR_URL",
+    help="Ingest this feed, story file or folder instead of the configured ones (repeatable).",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one object per source, one per line.")
+@handle_errors
+def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> None:
+    """Fetch feeds and read story files into the state store.
+
+    Failing sources are reported and the rest go on; the exit status is 1 only
+    when every source failed.
+    """
+    import json
+
+    from .ingest import ingest
+    from .store import open_store
+
+    config = get_config(config_path)
+    with open_store(config.state_path) as store:
+        result = ingest(config, store, sources=list(sources) or None)
+    for s in result.sources:
+        if fmt == "json":
+            click.echo(json.dumps({
+                "source": s.source, "status": "error" if s.status == "error" else "ok",
+                "items": len(s.items), "new": s.new, "updated": s.updated,
+                "not_modified": s.status == "not-modified", "error": s.error,
+                "warnings": list(s.warnings),
+            }, ensure_ascii=False))
+        elif s.status == "error":
+            click.echo(f"  FAIL {s.error}")
+        else:
+            what = "not modified" if s.status == "not-modified" else (
+                f"{len(s.items)} items, {s.new} new, {s.updated} updated")
+            click.echo(f"  ok   {s.source}: {what}")
+            for w in s.warnings:
+                click.echo(f"       warning: {w}")
+    failed = len(result.failed)
+    if fmt != "json":
+        click.echo(
+            f"{len(result.sources)} sources, {failed} failed, {result.new} new items"
+            f" in {result.elapsed:.2f} s"
+        )
+    if result.sources and failed == len(result.sources):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
 
 
 def _desk_report(result: Any) -> None:

@@ -126,6 +126,16 @@ class Fetch(_Model):
     retries: int = Field(default=2, ge=0, le=10)
     user_agent: str = "newsletter-pipeline/0.1 (+https://github.com/)"
     alert_after_failures: int = Field(default=3, ge=1, le=100)
+    # ``timeout`` above is the hard deadline for one source, retries included.
+    connect_timeout: float = Field(default=10.0, gt=0, le=600)
+    read_timeout: float = Field(default=15.0, gt=0, le=600)
+    max_redirects: int = Field(default=5, ge=0, le=5)
+    retry_backoff: float = Field(default=0.5, ge=0, le=60)
+    retry_after_max: float = Field(default=30.0, ge=0, le=3600)
+    max_compression_ratio: int = Field(default=100, ge=2, le=100_000)
+    stale_after_days: float = Field(default=7.0, gt=0)
+    full_text: bool = False
+    teaser_chars: int = Field(default=300, ge=0, le=100_000)
 
 
 class LLM(_Model):

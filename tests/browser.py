@@ -12,6 +12,7 @@ is pinned to loopback so a page can never reach the network.
         b.viewport(375, dark=True)
         b.open(url)
         b.evaluate("return document.title")
+        b.wait_for("return document.readyState === 'complete'")
         b.screenshot(Path("test-artifacts/page.png"))
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import base64
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -93,6 +95,17 @@ class Browser:
     def evaluate(self, script: str, *args: Any) -> Any:
         """Run JavaScript in the page; ``return`` a value to get it back."""
         return self.driver.execute_script(script, *args)
+
+    def wait_for(self, script: str, *, timeout: float = 5.0, interval: float = 0.05) -> Any:
+        """Evaluate ``script`` until it returns something truthy; that value, or TimeoutError."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.evaluate(script)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not true after {timeout} s: {script}")
+            time.sleep(interval)
 
     def screenshot(self, path: Path, *, full_page: bool = True) -> Path:
         """Write a PNG of the viewport, or of the whole page height."""

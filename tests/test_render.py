@@ -17,7 +17,7 @@ from render_samples import GOLDEN, SECRET_FACT, fixed_issue, render_config
 from pipeline.config import Config
 from pipeline.errors import RenderError
 from pipeline.models import Image, QuickLink, RenderedIssue, SourceRef, StorySummary
-from pipeline.render import render
+from pipeline.render import lint_email, render
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 
@@ -72,11 +72,13 @@ def rendered(config: Config) -> RenderedIssue:
 
 def test_html_matches_golden(rendered: RenderedIssue) -> None:
     # regenerate with: python -m tests.regen_golden (after a deliberate change)
-    assert rendered.html == (GOLDEN / "issue.html").read_text(encoding="utf-8")
+    golden = (GOLDEN / "issue.html").read_text(encoding="utf-8")
+    assert rendered.html == golden, "review the change, then: python -m tests.regen_golden"
 
 
 def test_text_matches_golden(rendered: RenderedIssue) -> None:
-    assert rendered.text == (GOLDEN / "issue.txt").read_text(encoding="utf-8")
+    golden = (GOLDEN / "issue.txt").read_text(encoding="utf-8")
+    assert rendered.text == golden, "review the change, then: python -m tests.regen_golden"
 
 
 def test_render_is_byte_identical_on_a_second_run(config: Config, rendered: RenderedIssue) -> None:
@@ -176,6 +178,18 @@ def test_unsafe_links_and_images_are_left_out_with_a_warning(config: Config) -> 
     assert any("quick link 1" in w for w in out.warnings)
 
 
+def test_quotes_and_brackets_in_urls_are_percent_encoded(config: Config) -> None:
+    issue = fixed_issue()
+    story = dataclasses.replace(
+        issue.stories[0],
+        image=Image('https://img.example/a.jpg" onerror="alert(1)', "Alt", ""),
+        sources=(SourceRef("Wire", "https://wire.example/a b/<x>'y'?q=é"),),
+    )
+    html = render(dataclasses.replace(issue, stories=(story, *issue.stories[1:])), config).html
+    assert '<img src="https://img.example/a.jpg%22%20onerror=%22alert(1)" alt=Alt ' in html
+    assert "https://wire.example/a%20b/%3Cx%3E%27y%27?q=%C3%A9&utm_source" in html
+
+
 def test_links_get_utm_parameters_except_unsubscribe(rendered: RenderedIssue) -> None:
     hrefs = re.findall(r'href="?([^" >]+)', rendered.html)
     story_link = next(h for h in hrefs if h.startswith("https://harborledger.example"))
@@ -245,6 +259,11 @@ def test_logo_shows_only_when_configured(config: Config) -> None:
     html = render(fixed_issue(), config.model_copy(update={"newsletter": nl})).html
     assert '<img alt="The Morning Tape"' in html
     assert "logo.png" not in render(fixed_issue(), config).html
+    local = brand.model_copy(update={"logo": "images/logo.png"})
+    nl = config.newsletter.model_copy(update={"brand": local})
+    out = render(fixed_issue(), config.model_copy(update={"newsletter": nl}))
+    assert "logo.png" not in out.html
+    assert out.warnings == ("logo 'images/logo.png' left out (not an http(s) URL)",)
 
 
 def test_twenty_story_issue_fits_the_gmail_budget(config: Config) -> None:
@@ -253,6 +272,7 @@ def test_twenty_story_issue_fits_the_gmail_budget(config: Config) -> None:
     out = render(dataclasses.replace(base, stories=stories), config)
     assert len(out.html.encode()) < 102_400
     assert out.warnings == ()
+    assert lint_email(out, config) == ()
 
 
 def test_over_budget_trims_quick_links_first_and_warns(config: Config) -> None:
@@ -327,6 +347,19 @@ def test_subject_from_issue_or_config_template(config: Config) -> None:
     bad = config.newsletter.model_copy(update={"subject": "{headline}"})
     with pytest.raises(RenderError, match=r"newsletter\.subject"):
         render(fixed_issue(), config.model_copy(update={"newsletter": bad}))
+
+
+def test_line_breaks_in_data_cannot_add_headers(config: Config) -> None:
+    nl = config.newsletter.model_copy(
+        update={"reply_to": "a@morningtape.example\r\nBcc: x@evil.example"}
+    )
+    out = render(
+        dataclasses.replace(fixed_issue(), subject="Rates\r\nBcc: y@evil.example"),
+        config.model_copy(update={"newsletter": nl}),
+    )
+    head = out.eml.split(b"\r\n\r\n", 1)[0]
+    assert not [line for line in head.split(b"\r\n") if line.lower().startswith(b"bcc")]
+    assert parts(out.eml)[0]["Subject"] == "Rates Bcc: y@evil.example"
 
 
 def test_plain_text_is_written_for_people(rendered: RenderedIssue) -> None:

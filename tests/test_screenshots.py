@@ -106,6 +106,7 @@ def browser() -> Iterator[Browser]:
 def test_email_in_chromium(browser: Browser, served: str, width: int, scheme: str) -> None:
     browser.viewport(width, 900, dark=scheme == "dark")
     browser.open(served)
+    browser.wait_for("return [...document.images].every(i => i.complete)")
     view = browser.evaluate(_PROBE)
     browser.screenshot(ARTIFACTS / f"email-{width}-{scheme}.png")
 

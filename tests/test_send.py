@@ -19,7 +19,7 @@ from render_samples import FIXTURES, fixed_issue, render_config
 
 from pipeline.cli import cli
 from pipeline.config import Config
-from pipeline.errors import SendError
+from pipeline.errors import ConfigError, SendError
 from pipeline.render import render
 from pipeline.send import send_issue
 
@@ -41,9 +41,7 @@ class Inbox:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         assert envelope.content is not None
         content = (
             envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
@@ -239,6 +237,17 @@ def test_server_errors_become_send_errors(start: Any, eml: bytes) -> None:
     closed = _free_port()
     with pytest.raises(SendError, match=rf"SMTP 127\.0\.0\.1:{closed}: ConnectionRefusedError"):
         send_issue(eml, ["editor@morningtape.example"], smtp_config(closed))
+
+
+def test_smtp_config_errors_name_file_line_and_key(tmp_path: Path) -> None:
+    config_file = tmp_path / "config.yaml"
+    text = (FIXTURES / "config.yaml").read_text()
+    config_file.write_text(text.replace("security: none", "security: ssl"))
+    with pytest.raises(ConfigError) as info:
+        render_config(config_file)
+    line = text.splitlines().index("  security: none") + 1
+    assert str(info.value).startswith(f"{config_file}:{line}: key 'smtp.security': ")
+    assert "'ssl'" in str(info.value)
 
 
 @pytest.mark.parametrize("address", ["", "not-an-address", "a@b.example\r\nBcc: x@y.example"])

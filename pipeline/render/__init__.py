@@ -12,11 +12,11 @@ the text part, placeholders) and returns :class:`Finding` objects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from ..config import Config
 from ..errors import RenderError
@@ -29,6 +29,8 @@ from ._text import render_text
 __all__ = ["lint_email", "render"]
 
 _SEND_HOUR = time(6, 0)
+# RFC 3986 reserved and unreserved characters, and % for escapes already made
+_URL_SAFE = ":/?#[]@!$&()*+,;=%~-._"
 
 
 def render(issue: Issue, config: Config) -> RenderedIssue:
@@ -41,7 +43,7 @@ def render(issue: Issue, config: Config) -> RenderedIssue:
     subject = _subject(issue, config)
     stories = [_story(s, i, config, warnings) for i, s in enumerate(issue.stories, 1)]
     links = _quick_links(issue.quick_links, config, warnings)
-    nl = _newsletter(issue, config)
+    nl = _newsletter(issue, config, warnings)
     base: dict[str, Any] = {
         "nl": nl,
         "brand": config.newsletter.brand,
@@ -96,7 +98,7 @@ def _size(html: str) -> int:
     return len(html.encode("utf-8"))
 
 
-def _trim_quick_links(html_with: Any, total: int, budget: int) -> tuple[int, str]:
+def _trim_quick_links(html_with: Callable[[int], str], total: int, budget: int) -> tuple[int, str]:
     """The most quick links that fit the budget (binary search), and that HTML."""
     best = html_with(0)
     if _size(best) > budget:
@@ -137,7 +139,8 @@ def _subject(issue: Issue, config: Config) -> str:
         )
     except (KeyError, IndexError, ValueError) as exc:
         raise RenderError(
-            f"bad subject template {template!r} in {config.file} (key newsletter.subject): {exc!r}; "
+            f"bad subject template {template!r} in {config.file}"
+            f" (key newsletter.subject): {exc!r}; "
             "use {lead_headline}, {date} or {name}"
         ) from None
     return " ".join(subject.split())
@@ -149,13 +152,15 @@ def _preheader(issue: Issue, config: Config) -> str:
     return issue.intro or config.newsletter.intro or config.newsletter.tagline
 
 
-def _newsletter(issue: Issue, config: Config) -> dict[str, str]:
+def _newsletter(issue: Issue, config: Config, warnings: list[str]) -> dict[str, str]:
     nl = config.newsletter
+    if nl.brand.logo and not _web_url(nl.brand.logo):
+        warnings.append(f"logo {nl.brand.logo!r} left out (not an http(s) URL)")
     web = nl.web_url.replace("{date}", issue.date.isoformat()) if nl.web_url else ""
     return {
         "name": nl.name,
         "tagline": nl.tagline,
-        "logo": nl.brand.logo if _web_url(nl.brand.logo) else "",
+        "logo": _web_url(nl.brand.logo),
         "date_label": _date_label(issue),
         "intro": issue.intro or nl.intro,
         "signup_invitation": nl.signup_invitation,
@@ -164,44 +169,53 @@ def _newsletter(issue: Issue, config: Config) -> dict[str, str]:
         "unsubscribe_url": nl.unsubscribe_url,
         "unsubscribe_mailto": nl.unsubscribe_mailto,
         "postal_address": nl.postal_address,
-        "web_url": web if _web_url(web) else "",
+        "web_url": _web_url(web),
     }
 
 
-def _web_url(url: str) -> bool:
-    """True for an absolute http(s) URL with a host; nothing else may become a link."""
-    parts = urlsplit(url.strip())
-    return parts.scheme in ("https", "http") and bool(parts.netloc)
+def _web_url(url: str) -> str:
+    """The URL when it is absolute http(s) with a host, else "": nothing else becomes a link.
+
+    Quotes, angle brackets, spaces and non-ASCII are percent-encoded, so a URL
+    from a feed can never close its attribute, whatever the minifier's quoting.
+    """
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("https", "http") or not parts.netloc:
+        return ""
+    return quote(url, safe=_URL_SAFE)
 
 
 def _utm(url: str, config: Config, content: str) -> str:
     """Add UTM parameters (never overriding ones the link already has)."""
     if not config.email.utm:
         return url
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    have = {k for k, _ in query}
     campaign = config.newsletter.utm_campaign or "-".join(config.newsletter.name.lower().split())
-    extra = [
-        (k, v)
-        for k, v in (
-            ("utm_source", config.email.utm_source),
-            ("utm_medium", config.email.utm_medium),
-            ("utm_campaign", campaign),
-            ("utm_content", content),
-        )
-        if k not in have and v
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query + extra)))
+    wanted: tuple[tuple[str, str], ...] = (
+        ("utm_source", config.email.utm_source),
+        ("utm_medium", config.email.utm_medium),
+        ("utm_campaign", campaign),
+        ("utm_content", content),
+    )
+    parts = urlsplit(url)
+    if "utm_" in parts.query:
+        have = {k for k, _ in parse_qsl(parts.query, keep_blank_values=True)}
+        wanted = tuple((k, v) for k, v in wanted if k not in have)
+    extra = urlencode([(k, v) for k, v in wanted if v])
+    if not extra:
+        return url
+    # appended as text: re-encoding the whole query would rewrite the source's own link
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit(parts._replace(query=query))
 
 
 def _story(story: StorySummary, number: int, config: Config, warnings: list[str]) -> dict[str, Any]:
     # StorySummary.facts are for editors: they never reach the email
     image = None
     if story.image is not None:
-        if _web_url(story.image.url):
+        if image_url := _web_url(story.image.url):
             image = {
-                "url": story.image.url,
+                "url": image_url,
                 "alt": story.image.alt.strip() or story.headline,
                 "credit": story.image.credit.strip(),
             }
@@ -213,14 +227,15 @@ def _story(story: StorySummary, number: int, config: Config, warnings: list[str]
     for ref in story.sources:
         if not ref.url:
             continue
-        if not _web_url(ref.url):
+        url = _web_url(ref.url)
+        if not url:
             warnings.append(
                 f"story {number}: source link {ref.url!r} left out (not an http(s) URL)"
             )
             continue
-        name = ref.name or urlsplit(ref.url).netloc
-        links.append({"name": name, "url": _utm(ref.url, config, f"story-{number}")})
-        text_links.append({"name": name, "url": ref.url})
+        name = ref.name or urlsplit(url).netloc
+        links.append({"name": name, "url": _utm(url, config, f"story-{number}")})
+        text_links.append({"name": name, "url": url})
     return {
         "headline": story.headline,
         "dek": story.dek,
@@ -247,11 +262,10 @@ def _quick_links(
 ) -> list[_Link]:
     out = []
     for n, q in enumerate(quick_links, 1):
-        if not _web_url(q.url):
+        url = _web_url(q.url)
+        if not url:
             warnings.append(f"quick link {n}: {q.url!r} left out (not an http(s) URL)")
             continue
         base = {"title": q.title, "source": q.source}
-        out.append(
-            _Link({**base, "url": _utm(q.url, config, "quick-links")}, {**base, "url": q.url})
-        )
+        out.append(_Link({**base, "url": _utm(url, config, "quick-links")}, {**base, "url": url}))
     return out

@@ -2,9 +2,10 @@
 
 Deterministic by construction: the Date comes from the issue, the Message-ID
 and the MIME boundary from a hash of the content, so the same issue gives the
-same bytes. Lines end in CRLF, as SMTP wants them. Headers go through the
-email package (folding, RFC 2047 words); the two parts are quoted-printable
-encoded with binascii, several times faster than the email package's encoder.
+same bytes. Lines end in CRLF, as SMTP wants them. Long or non-ASCII headers
+go through the email package (folding, RFC 2047 words); the two parts are
+quoted-printable encoded with binascii, several times faster than the email
+package's own encoder.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import binascii
 import hashlib
 from datetime import datetime
 from email import policy
-from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 from ..config import Config
@@ -36,24 +36,33 @@ def build_eml(*, subject: str, text: str, html: str, sent_at: datetime, config: 
     ).hexdigest()
     domain = nl.sender.email.rpartition("@")[2]
     boundary = f"=_alt_{digest[32:56]}"
-    msg = EmailMessage(policy=policy.SMTP)
-    msg["Subject"] = subject
-    msg["From"] = formataddr((nl.sender.name, nl.sender.email))
-    if nl.reply_to:
-        msg["Reply-To"] = nl.reply_to
-    msg["Date"] = format_datetime(sent_at)
-    msg["Message-ID"] = f"<{sent_at:%Y%m%d}.{digest[:32]}@{domain}>"
-    msg["List-Id"] = f"{nl.name} <{_slug(nl.name)}.{domain}>"
-    msg["List-Unsubscribe"] = unsubscribe_header(config)
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg["MIME-Version"] = "1.0"
-    # serialised without a body, then the multipart type and the parts are added by hand
-    head = msg.as_bytes().rstrip(b"\r\n") + b"\r\n"
-    head += f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode("ascii")
+    headers = [
+        ("Subject", subject),
+        ("From", formataddr((nl.sender.name, nl.sender.email))),
+        ("Reply-To", nl.reply_to),
+        ("Date", format_datetime(sent_at)),
+        ("Message-ID", f"<{sent_at:%Y%m%d}.{digest[:32]}@{domain}>"),
+        ("List-Id", formataddr((nl.name, f"{_slug(nl.name)}.{domain}"))),
+        ("List-Unsubscribe", unsubscribe_header(config)),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ("MIME-Version", "1.0"),
+        ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+    ]
+    head = b"".join(_header(name, value) for name, value in headers if value) + b"\r\n"
     body = b"".join(
         _part(boundary, subtype, content) for subtype, content in (("plain", text), ("html", html))
     )
     return head + body + f"--{boundary}--\r\n".encode("ascii")
+
+
+def _header(name: str, value: str) -> bytes:
+    """One header line; the email package folds and encodes only what needs it."""
+    value = " ".join(value.split())  # no line break from data may start a new header
+    line = f"{name}: {value}\r\n"
+    if value.isascii() and len(line) <= 80:
+        return line.encode("ascii")
+    folded: str = policy.SMTP.header_factory(name, value).fold(policy=policy.SMTP)
+    return folded.encode("ascii")
 
 
 def _part(boundary: str, subtype: str, content: str) -> bytes:
