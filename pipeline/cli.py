@@ -375,9 +375,6 @@ def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> Non
         sys.exit(1)
 
 
-if __name__ == "__main__":
-    main()
-
 
 def _desk_report(result: Any) -> None:
     """Print what a desk action did, and the re-render's one-line outcome."""
@@ -455,3 +452,7 @@ _story_command(
     "A story edited by hand is kept: the new version goes beside it as\n"
     "STORY_ID-regenerated; drop the one you do not want.",
 )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,7 @@
 """The preview's live state: the config and the outbox in, per-issue versions, errors and views out.
 
-Each edition the editor looks at is re-rendered (through :func:`render_draft`)
+Each edition the editor looks at is re-rendered (through :func:`render_draft`,
+whose report carries the style, fact and email-lint findings)
 when its draft, a template, the house style or the config changes. A render that
 fails keeps the last good files on disk and records the error (with file and
 line) to show above them; a version counter per edition tells open pages to reload.
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import desk
-from ..build import issue_dir, lint_issue, render_draft
+from ..build import issue_dir, render_draft
 from ..config import Config, load_config
 from ..draft import draft_sha, parse_draft
 from ..errors import NewsletterError
@@ -33,6 +34,16 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, NewsletterError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+def _findings(report: dict[str, Any]) -> tuple[list[Finding], str]:
+    """The render's findings (style and facts per story, then email lint) from its report."""
+    try:
+        rows = [f for s in report.get("stories", []) for f in s.get("findings", [])]
+        rows += report.get("email", {}).get("findings", [])
+        return [Finding(**row) for row in rows], ""
+    except (TypeError, AttributeError) as exc:
+        return [], f"cannot read the findings of the render report: {exc}"
 
 
 @dataclass
@@ -138,14 +149,13 @@ class PreviewState:
             state.sha = sha
             desk.remember_generated(self.config, edition)
             try:
-                render_draft(self.config, edition)
+                report = render_draft(self.config, edition).report
                 state.error = ""
             except Exception as exc:  # a broken draft or template must not stop the server
+                # the findings of the last good render stay, like its files
                 state.error = _describe(exc)
-            try:
-                state.findings, state.findings_error = lint_issue(self.config, edition), ""
-            except Exception as exc:
-                state.findings, state.findings_error = [], _describe(exc)
+            else:
+                state.findings, state.findings_error = _findings(report)
             state.version += 1
             return True
 
