@@ -56,6 +56,23 @@ def email_text(browser: WebDriver, frame: str) -> str:
         browser.switch_to.default_content()
 
 
+_HEADLINE_LIGHTNESS = """
+const leaf = [...document.querySelectorAll("body *")].find(
+    (e) => e.childElementCount === 0 && e.textContent.includes(arguments[0]));
+const rgb = getComputedStyle(leaf).color.match(/[0-9.]+/g).map(Number);
+return (rgb[0] + rgb[1] + rgb[2]) / 3;
+"""
+
+
+def headline_lightness(browser: WebDriver, frame: str) -> float:
+    """How light (0-255) the lead headline's text is drawn in one email frame."""
+    browser.switch_to.frame(browser.find_element(By.ID, f"frame-{frame}"))
+    try:
+        return float(browser.execute_script(_HEADLINE_LIGHTNESS, "Quillon Sells Out"))
+    finally:
+        browser.switch_to.default_content()
+
+
 def test_index_lists_issues_with_their_state(browser: WebDriver, server: PreviewServer) -> None:
     browser.get(server.url)
     row = browser.find_element(By.CSS_SELECTOR, f'#issues tr[data-date="{DAY}"]')
@@ -74,6 +91,8 @@ def test_issue_page_shows_the_email_and_findings(browser: WebDriver, server: Pre
     assert abs(widths["desktop"] - 600) <= 4 and abs(widths["phone"] - 375) <= 4
     for frame in ("desktop", "phone", "dark"):
         assert "Halvorsen & Sons Buys Nordmarket" in email_text(browser, frame), frame
+    # the dark view applies the email's own dark-mode rules: light text on dark
+    assert headline_lightness(browser, "dark") > 128 > headline_lightness(browser, "desktop")
     text_part = browser.find_element(By.ID, "text-part").text
     assert "HALVORSEN & SONS BUYS NORDMARKET" in text_part.upper()
     # the deliberate fact fault (600 where the source says 500) is linked to its story
