@@ -163,7 +163,9 @@ def _load(config: Config, edition: date, expect_sha: str | None) -> _Draft:
             file=str(path),
         )
     draft = _split(text, path)
-    if draft.status == "sent":
+    with open_store(config.state_path) as store:
+        recorded = store.issue(edition)
+    if draft.status == "sent" or (recorded is not None and recorded[1] == "sent"):
         raise DraftError("this issue was sent; its draft is kept as sent", file=str(path))
     return draft
 

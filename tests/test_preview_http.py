@@ -25,6 +25,7 @@ from pipeline.build import issue_dir
 from pipeline.config import Config
 from pipeline.draft import parse_draft
 from pipeline.preview import PreviewServer
+from pipeline.store import open_store
 
 H = "g1000000000000002"
 
@@ -226,3 +227,19 @@ def test_saving_the_house_style_re_renders(server: PreviewServer, site: Config) 
         style.read_text(encoding="utf-8") + "\n# touched by the editor\n", encoding="utf-8"
     )
     wait_version(server, version)
+
+
+def test_a_sent_issue_is_shown_as_sent_and_cannot_change(
+    server: PreviewServer, site: Config
+) -> None:
+    _, _, page = request(server, "GET", f"/issue/{DAY}")
+    stale_form = form(server, page)
+    with open_store(site.state_path) as store:
+        store.record_issue(EDITION, status="sent")
+    assert f'data-date="{DAY}" data-state="sent"' in request(server, "GET", "/")[2]
+    _, _, page = request(server, "GET", f"/issue/{DAY}")
+    assert 'id="state">sent<' in page and 'class="action' not in page
+    before = draft_path(site).read_text(encoding="utf-8")
+    request(server, "POST", f"/issue/{DAY}/story/{H}/drop", body=stale_form)
+    assert draft_path(site).read_text(encoding="utf-8") == before
+    assert "was sent" in request(server, "GET", f"/issue/{DAY}")[2]
