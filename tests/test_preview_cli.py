@@ -6,6 +6,7 @@ import http.client
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,20 @@ def test_preview_command_serves_the_site_on_loopback(tmp_path: Path) -> None:
 def test_preview_help_names_its_options() -> None:
     out = subprocess.run([CLI, "preview", "--help"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and "--port" in out.stdout and "--open" in out.stdout
+
+
+def test_a_busy_port_is_a_one_line_error(tmp_path: Path) -> None:
+    config = make_site(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = subprocess.run(
+            [CLI, "preview", "--config", config.file, "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert out.returncode == 1
+    assert out.stderr.count("\n") == 1 and f"127.0.0.1:{port}" in out.stderr
+    assert "--port" in out.stderr

@@ -16,6 +16,7 @@ import sys
 import webbrowser
 
 from ..config import Config
+from ..errors import NewsletterError
 from ._http import PreviewServer
 from ._state import PreviewState
 
@@ -28,13 +29,17 @@ def make_app(
     """A bound, not yet serving preview server (``port=0`` picks a free port).
 
     Call ``.start()`` to serve in the background (tests) or ``.serve_forever()``.
+    Raises :class:`NewsletterError` when the address cannot be bound (port in use).
     """
-    return PreviewServer(
-        PreviewState(config),
-        host or config.preview.host,
-        config.preview.port if port is None else port,
-        watch=watch,
-    )
+    bind_host = host or config.preview.host
+    bind_port = config.preview.port if port is None else port
+    try:
+        return PreviewServer(PreviewState(config), bind_host, bind_port, watch=watch)
+    except OSError as exc:
+        raise NewsletterError(
+            f"cannot serve the preview on {bind_host}:{bind_port}: {exc.strerror or exc};"
+            f" choose another port with --port or preview.port in {config.file}"
+        ) from None
 
 
 def serve(
