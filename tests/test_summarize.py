@@ -116,7 +116,7 @@ def test_bullets_carry_attribution_and_cite_the_clustered_outlets() -> None:
     story = summarize([merger], _config()).stories[0]
     assert story.sources == merger.sources
     assert all(
-        any(w in b for w in ("Markets Wire: ", "said", "according to")) for b in story.bullets
+        any(w in b for w in ("Per Markets Wire, ", "said", "according to")) for b in story.bullets
     )
     assert not any(f.rule == "bullet-attribution" for f in story.style)
 

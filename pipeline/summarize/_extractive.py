@@ -121,10 +121,18 @@ _ASIDES = (
 )
 
 
+# A trailing circumstance after the main clause (", as demand slows ...") is context a
+# bullet can drop when what is left still carries the fact.
+_TAIL = re.compile(r", (?:as|after|amid|while|following|despite|even as|with) [^\"“”‘’]{12,}[.!]?$")
+
+
 def _compress(text: str) -> str:
     """The sentence without its skippable asides (the facts it keeps are the source's own)."""
     for pattern in _ASIDES:
         text = pattern.sub(lambda m: m.group(1) if m.groups() else "", text)
+    tail = _TAIL.search(text)
+    if tail and word_count(text[: tail.start()]) >= 12 and text.count('"') % 2 == 0:
+        text = text[: tail.start()] + "."
     return text
 
 
