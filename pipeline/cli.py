@@ -375,7 +375,6 @@ def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> Non
         sys.exit(1)
 
 
-
 def _desk_report(result: Any) -> None:
     """Print what a desk action did, and the re-render's one-line outcome."""
     click.echo(f"{result.edition.isoformat()}: {result.message}")
