@@ -139,6 +139,8 @@ def test_a_broken_draft_shows_file_and_line_over_the_last_good_render(
     page = wait_page(server, lambda p: 'id="render-error"' in p)
     assert f"{path}:" in page and "status" in page
     assert (issue_dir(site, EDITION) / "issue.html").read_text(encoding="utf-8") == good_html
+    index = request(server, "GET", "/")[2]
+    assert f'data-date="{DAY}" data-state="broken"' in index and "status must be one of" in index
     path.write_text(text.replace("Two grocers", "Four grocers"), encoding="utf-8")
     wait_page(server, lambda p: 'id="render-error"' not in p)
     assert "Four grocers" in (issue_dir(site, EDITION) / "issue.html").read_text(encoding="utf-8")
