@@ -170,7 +170,7 @@ def _load(config: Config, edition: date, expect_sha: str | None) -> _Draft:
     return draft
 
 
-def _save(config: Config, edition: date, before: _Draft, text: str, *, backup: bool) -> str:
+def _save(before: _Draft, text: str, *, backup: bool) -> str:
     """Write the new draft unless someone else changed it meanwhile; return the backup name."""
     parse_draft(text, file=str(before.path))  # never write a draft that does not read back
     if before.path.read_text(encoding="utf-8") != before.text:
@@ -224,7 +224,7 @@ def approve(config: Config, edition: date, *, expect_sha: str | None = None) -> 
         else:
             head.insert(close, "status: approved")
         draft.head = head
-        _save(config, edition, draft, draft.render(), backup=False)
+        _save(draft, draft.render(), backup=False)
     return _finish(config, edition, "approve", "approved: a later build leaves it unless forced")
 
 
@@ -253,7 +253,7 @@ def drop_story(
             )
             section.story = story_id
             message += "; the regenerated version takes its place"
-        kept = _save(config, edition, draft, draft.render(), backup=True)
+        kept = _save(draft, draft.render(), backup=True)
     return _finish(config, edition, "drop", message, story_id, backup=kept)
 
 
@@ -274,7 +274,7 @@ def move_story(
         order.insert(to, order.pop(at))
         for slot, section in zip(slots, order, strict=True):
             draft.sections[slot] = section
-        _save(config, edition, draft, draft.render(), backup=False)
+        _save(draft, draft.render(), backup=False)
     return _finish(config, edition, "move", f"moved story {story_id} to place {to + 1}", story_id)
 
 
@@ -413,6 +413,6 @@ def regenerate_story(
         else:
             draft.sections[i] = _Section(fresh, story_id)
             message = f"regenerated story {story_id}"
-        kept = _save(config, edition, draft, draft.render(), backup=True)
+        kept = _save(draft, draft.render(), backup=True)
         _remember(draft.path.parent, {_fingerprint(_marked(fresh, base))})
     return _finish(config, edition, "regenerate", message, story_id, conflict=conflict, backup=kept)
