@@ -300,9 +300,14 @@ def rendered_from_outbox(config: Config, day: date) -> RenderedIssue:
 @date_option()
 @click.option("--to", "to", multiple=True, required=True, help="Recipient address (repeatable).")
 @click.option("--force", is_flag=True, help="Send even when lint finds blocking problems.")
+@click.option("--test", "test_send", is_flag=True,
+              help="A test send: do not mark the issue as sent (sent issues are frozen).")
 @handle_errors
-def send_command(config_path: Path, edition: Any, to: tuple[str, ...], force: bool) -> None:
-    """Send outbox/<date>/issue.eml over SMTP (a test send), after linting it."""
+def send_command(
+    config_path: Path, edition: Any, to: tuple[str, ...], force: bool, test_send: bool
+) -> None:
+    """Send outbox/<date>/issue.eml over SMTP after linting it; the issue is then marked
+    sent (and frozen) unless --test is given."""
     from .errors import SendError
     from .render import lint_email
     from .send import send_issue
@@ -320,6 +325,11 @@ def send_command(config_path: Path, edition: Any, to: tuple[str, ...], force: bo
             f"{len(blocking)} blocking lint finding(s) in {folder}; fix them or use --force"
         )
     send_issue(rendered.eml, to, config)
+    if not test_send:
+        from .store import open_store
+
+        with open_store(config.state_path) as store:
+            store.record_issue(day, status="sent")
     click.echo(
         f"sent {folder / 'issue.eml'} ({rendered.subject}) to {', '.join(to)} "
         f"via {config.smtp.host}:{config.smtp.port}"

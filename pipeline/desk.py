@@ -24,7 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from .build import BuildResult, _backup, issue_dir, render_draft
+from .build import BuildResult, backup_draft, issue_dir, render_draft
 from .config import Config
 from .draft import QUICK_LINKS_MARK, draft_sha, format_draft, parse_draft
 from .errors import DraftError, SummarizeError
@@ -178,7 +178,7 @@ def _save(before: _Draft, text: str, *, backup: bool) -> str:
             "the draft changed on disk while the desk was working; nothing was written: retry",
             file=str(before.path),
         )
-    kept = _backup(before.path.parent) if backup else ""
+    kept = backup_draft(before.path.parent) if backup else ""
     publish(before.path.parent, {"draft.md": text.encode("utf-8")})
     return kept
 
