@@ -126,16 +126,19 @@ class Store:
 
     # -- items -------------------------------------------------------------
     def _find(self, item: Item, key: str) -> sqlite3.Row | None:
+        # "!= ''" lets SQLite use the partial indexes (else every lookup scans the table)
         row: sqlite3.Row | None = self.conn.execute(
             "SELECT id, content_hash FROM items WHERE id = ?", (item.id,)
         ).fetchone()
         if row is None and item.guid:
             row = self.conn.execute(
-                "SELECT id, content_hash FROM items WHERE guid = ? LIMIT 1", (item.guid,)
+                "SELECT id, content_hash FROM items WHERE guid = ? AND guid != '' LIMIT 1",
+                (item.guid,),
             ).fetchone()
         if row is None and key:
             row = self.conn.execute(
-                "SELECT id, content_hash FROM items WHERE url_key = ? LIMIT 1", (key,)
+                "SELECT id, content_hash FROM items WHERE url_key = ? AND url_key != '' LIMIT 1",
+                (key,),
             ).fetchone()
         return row
 

@@ -74,7 +74,12 @@ class _NeedsReference(Exception):
 
 @dataclass
 class Entry:
-    """One feed entry, unsanitized: ``html`` is raw, ``text`` its plain text."""
+    """One feed entry, unsanitized: ``html`` is raw, ``text`` its plain text.
+
+    ``text`` is worked out from ``html`` on first use only (``plain`` holds it
+    when the source gave plain text), so parsing costs nothing for entries the
+    caller skips.
+    """
 
     title: str = ""
     link: str = ""
@@ -83,8 +88,14 @@ class Entry:
     updated: datetime | None = None
     author: str = ""
     html: str = ""
-    text: str = ""
+    plain: str | None = None
     image: Image | None = None
+
+    @property
+    def text(self) -> str:
+        if self.plain is None:
+            self.plain = html_to_text(self.html)
+        return self.plain
 
 
 @dataclass
@@ -254,7 +265,6 @@ def _finish(e: Entry, html: str, extra: dict[str, str]) -> None:
         if not html and extra.get("other"):
             raise _NeedsReference
     e.html = html
-    e.text = html_to_text(html)
     if not e.title and extra.get("title"):
         e.title = _plain_title(extra["title"])
 
@@ -429,11 +439,10 @@ def _json_feed(data: bytes, where: str) -> ParsedFeed:
         summary = raw.get("summary")
         if isinstance(html, str) and html.strip():
             e.html = html
-            e.text = html_to_text(html)
         elif isinstance(text, str) and text.strip():
-            e.text = "\n\n".join(p.strip() for p in text.split("\n") if p.strip())
+            e.plain = "\n\n".join(p.strip() for p in text.split("\n") if p.strip())
         elif isinstance(summary, str):
-            e.text = squash(summary)
+            e.plain = squash(summary)
         e.published = _date(str(raw.get("date_published", "") or ""))
         e.updated = _date(str(raw.get("date_modified", "") or ""))
         authors = raw.get("authors")
@@ -504,7 +513,6 @@ def _feedparser(data: bytes, url: str, content_type: str, where: str) -> ParsedF
         if kind == "text/plain":
             html = html.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         e.html = html
-        e.text = html_to_text(html)
         e.image = _fp_image(raw)
         out.entries.append(e)
     return out
