@@ -137,6 +137,13 @@ def _store(store: Store, src: _Source, kind: Literal["feed", "file"], items: lis
     )
 
 
+def _as_source_error(ref: str, exc: Exception) -> SourceError:
+    """A SourceError as is; anything else is a bug, reported for this source only."""
+    if isinstance(exc, SourceError):
+        return exc
+    return SourceError(ref, f"unexpected {type(exc).__name__}: {exc} (a bug: please report it)")
+
+
 def _error(src: _Source, kind: Literal["feed", "file"], exc: Exception, t0: float) -> SourceResult:
     return SourceResult(
         source=src.ref, kind=kind, status="error", error=str(exc),
@@ -159,9 +166,10 @@ def _read_feed_file(config: Config, store: Store, src: _Source) -> SourceResult:
         parsed = parse_feed(data, where=label, max_bytes=config.fetch.max_bytes)
         items, warnings = _items(parsed, src, label)
         result = _store(store, src, "feed", items, warnings, t0)
-    except SourceError as exc:
-        store.record_feed(label, ok=False, error=str(exc))
-        return _error(src, "feed", exc, t0)
+    except Exception as exc:  # one source never stops the run
+        err = _as_source_error(label, exc)
+        store.record_feed(label, ok=False, error=str(err))
+        return _error(src, "feed", err, t0)
     store.record_feed(label, ok=True, new_items=result.new)
     return result
 
@@ -189,10 +197,9 @@ def _read_stories(config: Config, store: Store, src: _Source) -> list[SourceResu
                 path, label=str(path), default_source=config.newsletter.name,
                 tz=config.newsletter.tz, max_bytes=config.fetch.max_bytes,
             )
-        except SourceError as exc:
-            out.append(_error(one, "file", exc, t0))
-            continue
-        out.append(_store(store, one, "file", [item], [], t0))
+            out.append(_store(store, one, "file", [item], [], t0))
+        except Exception as exc:  # one file never stops the run
+            out.append(_error(one, "file", _as_source_error(str(path), exc), t0))
     return out
 
 
@@ -242,9 +249,10 @@ async def _fetch_feeds(
             if cfg.full_text:
                 items = await with_full_text(items, store, cfg)
             result = _store(store, src, "feed", items, warnings + more, t0)
-        except SourceError as exc:
-            store.record_feed(src.ref, ok=False, error=str(exc))
-            results[src.ref] = _error(src, "feed", exc, t0)
+        except Exception as exc:  # one feed never stops the run
+            err = _as_source_error(src.ref, exc)
+            store.record_feed(src.ref, ok=False, error=str(err))
+            results[src.ref] = _error(src, "feed", err, t0)
             return
         store.record_feed(src.ref, ok=True, etag=res.etag, last_modified=res.last_modified,
                           new_items=result.new, moved_to=moved)
