@@ -91,7 +91,9 @@ def _reference(data: bytes) -> list[dict[str, object]]:
             "link": r.get("link", ""),
             "guid": r.get("id", ""),
             "texts": texts,
-            "date": _struct_date(r.get("published_parsed") or r.get("updated_parsed")),
+            "date": _struct_date(
+                dict.get(r, "published_parsed") or dict.get(r, "updated_parsed")
+            ),
         })
     return out
 

@@ -213,6 +213,31 @@ def _media_extras(el: Any, e: Entry, extra: dict[str, str]) -> None:
         extra.setdefault("itunes", _text(el))
 
 
+_TITLE, _LINK, _GUID, _PUBDATE, _DCDATE, _DESC, _BODY, _AUTHOR, _ENCLOSURE = range(1, 10)
+_ATOMLINK, _MEDIA, _OTHER = 10, 11, 12
+_RSS_KINDS: dict[str, int] = {
+    "title": _TITLE, _RSS1 + "title": _TITLE, "link": _LINK, _RSS1 + "link": _LINK,
+    "guid": _GUID, "pubDate": _PUBDATE, _DC + "date": _DCDATE, "description": _DESC,
+    _RSS1 + "description": _DESC, _CONTENT: _BODY, "author": _AUTHOR, _DC + "creator": _AUTHOR,
+    "enclosure": _ENCLOSURE, _ATOM + "link": _ATOMLINK, _ITUNES + "summary": _MEDIA,
+}
+
+
+def _rss_kind(tag: str) -> int:
+    """What an item child is (0: ignored), worked out once per distinct tag."""
+    kind = _RSS_KINDS.get(tag)
+    if kind is None:
+        if "search.yahoo.com/mrss" in tag:
+            kind = _MEDIA
+        elif tag.rsplit("}", 1)[-1] in _OTHER_BODIES:
+            kind = _OTHER
+        else:
+            kind = 0
+        if len(_RSS_KINDS) < 10_000:  # bounded: tags come from untrusted documents
+            _RSS_KINDS[tag] = kind
+    return kind
+
+
 def _rss_item(item: Any, base: str) -> Entry:
     e = Entry()
     desc = content = ""
@@ -222,30 +247,34 @@ def _rss_item(item: Any, base: str) -> Entry:
         tag = child.tag
         if not isinstance(tag, str):
             continue
-        if tag == "title" or tag == _RSS1 + "title":
+        kind = _rss_kind(tag)
+        if not kind:
+            continue
+        if kind == _TITLE:
             e.title = _plain_title(_text(child))
-        elif tag == "link" or tag == _RSS1 + "link":
+        elif kind == _LINK:
             e.link = e.link or _text(child).strip()
-        elif tag == "guid":
+        elif kind == _GUID:
             e.guid = _text(child).strip()
             permalink = child.get("isPermaLink", "true").strip().lower() != "false"
-        elif tag == "pubDate":
+        elif kind == _PUBDATE:
             e.published = e.published or _date(child.text)
-        elif tag == _DC + "date":
+        elif kind == _DCDATE:
             e.updated = e.updated or _date(child.text)
-        elif tag == "description" or tag == _RSS1 + "description":
+        elif kind == _DESC:
             desc = _text(child)
-        elif tag == _CONTENT:
+        elif kind == _BODY:
             content = _text(child)
-        elif tag == "author" or tag == _DC + "creator":
+        elif kind == _AUTHOR:
             e.author = e.author or squash(_text(child))
-        elif tag == "enclosure":
+        elif kind == _ENCLOSURE:
             e.image = e.image or _media_image(child, "enclosure")
-        elif tag == _ATOM + "link" and child.get("rel", "alternate") == "alternate":
-            extra.setdefault("link", child.get("href", ""))
-        elif "search.yahoo.com/mrss" in tag or tag == _ITUNES + "summary":
+        elif kind == _ATOMLINK:
+            if child.get("rel", "alternate") == "alternate":
+                extra.setdefault("link", child.get("href", ""))
+        elif kind == _MEDIA:
             _media_extras(child, e, extra)
-        elif tag.rsplit("}", 1)[-1] in _OTHER_BODIES:
+        else:
             extra["other"] = "yes"
     if not e.guid:
         e.guid = item.get(_RDF + "about", "")
@@ -501,8 +530,9 @@ def _feedparser(data: bytes, url: str, content_type: str, where: str) -> ParsedF
         e.title = _plain_title(title, "html" if "html" in kind else ("text" if kind else ""))
         e.link = str(raw.get("link", "") or "")
         e.guid = str(raw.get("id", "") or "")
-        e.published = _struct_date(raw.get("published_parsed"))
-        e.updated = _struct_date(raw.get("updated_parsed"))
+        # dict.get: feedparser's own get() maps a missing published to updated, noisily
+        e.published = _struct_date(dict.get(raw, "published_parsed"))
+        e.updated = _struct_date(dict.get(raw, "updated_parsed"))
         e.author = squash(str(raw.get("author", "") or ""))
         content = raw.get("content") or []
         html = ""
