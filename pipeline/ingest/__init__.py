@@ -110,19 +110,23 @@ def _items(parsed: ParsedFeed, src: _Source, origin: str) -> tuple[list[Item], l
             warnings.append(f"{src.ref}: entry {n + 1} has no title, text or link; skipped")
             continue
         title = title or e.link
+        link = e.link if _is_url(e.link) else ""  # no javascript:, data:, file: links
+        if e.link and not link:
+            warnings.append(f"{src.ref}: entry {n + 1}: dropped a non-web link {e.link[:60]!r}")
+        image = e.image if e.image is not None and _is_url(e.image.url) else None
         items.append(
             Item(
-                id=item_id(e.guid, e.link, title, e.text),
+                id=item_id(e.guid, link, title, e.text),
                 source=source,
                 origin=origin,
                 title=title,
                 text=e.text,
-                url=canonical_url(e.link),  # tracking parameters dropped
+                url=canonical_url(link),  # tracking parameters dropped
                 html=sanitize(e.html),
                 guid=e.guid,
                 author=e.author,
                 published=e.published or e.updated,
-                image=e.image,
+                image=image,
             )
         )
     return items, warnings

@@ -182,6 +182,9 @@ def read_story(path: Path, *, label: str, default_source: str, tz: ZoneInfo,
     body = str(fields.get("text") or "")
     image = None
     if fields.get("image"):
+        if urlsplit(str(fields["image"])).scheme not in ("http", "https"):
+            got = fields["image"]
+            raise SourceError(label, f"key 'image': must be an http(s) link (got {got!r})")
         image = Image(
             url=str(fields["image"]), alt=squash(str(fields.get("image_alt") or "")),
             credit=squash(str(fields.get("image_credit") or "")),
