@@ -22,7 +22,7 @@ import re
 import time
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -110,6 +110,14 @@ class ParsedFeed:
 
 
 # -- dates ------------------------------------------------------------------
+_MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+_ZONES = {"Z": 0, "GMT": 0, "UT": 0, "UTC": 0, "EST": -300, "EDT": -240, "CST": -360,
+          "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420}
+_RFC822 = re.compile(
+    r"(?:[A-Za-z]{3},?\s+)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?"
+    r"\s*(Z|[A-Za-z]{1,3}T?|[+-]\d{4})?\s*$"
+)
 def _utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
@@ -124,8 +132,18 @@ def _date(value: str | None) -> datetime | None:
     try:
         if value[:4].isdigit():
             return _utc(datetime.fromisoformat(value))
+        m = _RFC822.match(value)
+        if m:  # the common shape, without the email package's general parser
+            day, mon, year, hh, mm, ss, zone = m.groups()
+            offset = _ZONES.get(zone.upper()) if zone else 0
+            if offset is None:
+                sign = -1 if zone[0] == "-" else 1
+                offset = sign * (int(zone[1:3]) * 60 + int(zone[3:5]))
+            dt = datetime(int(year), _MONTHS[mon.lower()], int(day), int(hh), int(mm),
+                          int(ss or 0), tzinfo=UTC)
+            return dt - timedelta(minutes=offset)
         return _utc(parsedate_to_datetime(value))
-    except (ValueError, TypeError, IndexError, OverflowError):
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError):
         pass
     parsed = feedparser.datetimes._parse_date(value)
     return _struct_date(parsed)
