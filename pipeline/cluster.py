@@ -126,7 +126,7 @@ def cluster_items(items: Sequence[Item]) -> list[tuple[Item, ...]]:
         for j, count in shared.items():
             if count >= need:  # score candidates exactly
                 other = vecs[j]
-                if sum(w * other.get(t, 0.0) for t, w in vec.items()) >= THRESHOLD:
+                if sum(vec[t] * other[t] for t in vec.keys() & other.keys()) >= THRESHOLD:
                     parent[find(j)] = find(i)
     groups: dict[int, list[Item]] = {}
     for i, item in enumerate(items):  # dicts keep insertion order: first item first
