@@ -36,9 +36,6 @@ from ._sanitize import sanitize
 
 __all__ = ["FeedHealth", "feed_health", "ingest"]
 
-_FEED_SUFFIXES = frozenset({".xml", ".rss", ".atom", ".rdf", ".json", ".feed", ".gz"})
-
-
 @dataclass(frozen=True)
 class _Source:
     """One planned source: what to read, and how to name it."""
@@ -276,7 +273,11 @@ def _named(src: _Source, exc: FetchError) -> FetchError:
 def ingest(config: Config, store: Store, *, sources: Sequence[str] | None = None) -> IngestResult:
     """Read every configured feed and story file (or just ``sources``: paths or
     URLs) into the store; return one result per source. Never raises for a bad
-    source: its :class:`SourceResult` has ``status="error"`` and the reason."""
+    source: its :class:`SourceResult` has ``status="error"`` and the reason.
+
+    A path ending in .md/.markdown/.txt/.html/.htm is a story file, a folder is
+    read as an inbox, any other path is a feed file. Call it from synchronous
+    code (it runs its own event loop for the HTTP fetches)."""
     t0 = time.perf_counter()
     plan = _plan(config, sources)
     by_ref: dict[str, list[SourceResult]] = {}
