@@ -123,7 +123,8 @@ class Fetch(_Model):
     retries: int = Field(default=2, ge=0, le=10)
     user_agent: str = "newsletter-pipeline/0.1 (+https://github.com/)"
     alert_after_failures: int = Field(default=3, ge=1, le=100)
-    # ``timeout`` above is the hard deadline for one source, retries included.
+    # ``timeout`` above is the hard deadline for one source, retries included,
+    # counted from when its connection slots are free.
     connect_timeout: float = Field(default=10.0, gt=0, le=600)
     read_timeout: float = Field(default=15.0, gt=0, le=600)
     max_redirects: int = Field(default=5, ge=0, le=5)

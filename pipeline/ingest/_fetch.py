@@ -164,19 +164,36 @@ def _size(n: int) -> str:
 
 
 class _Limits:
-    """Connection slots overall and per host."""
+    """Connection slots overall and per host.
+
+    A fetch waits for its slots before its deadline starts (a feed queued
+    behind slow feeds of the same host is not timed out for waiting) and holds
+    them through its retries. A redirect to another host also takes a slot there.
+    """
 
     def __init__(self, cfg: Fetch) -> None:
         self.total = asyncio.Semaphore(cfg.concurrency)
         self.per_host_n = cfg.per_host
         self.hosts: dict[str, asyncio.Semaphore] = {}
 
-    @asynccontextmanager
-    async def slot(self, url: str) -> AsyncIterator[None]:
+    def _host(self, url: str) -> asyncio.Semaphore:
         host = (urlsplit(url).hostname or "").lower()
-        sem = self.hosts.setdefault(host, asyncio.Semaphore(self.per_host_n))
-        async with sem, self.total:
+        return self.hosts.setdefault(host, asyncio.Semaphore(self.per_host_n))
+
+    @asynccontextmanager
+    async def fetch(self, url: str) -> AsyncIterator[None]:
+        async with self.total, self._host(url):
             yield
+
+    @asynccontextmanager
+    async def hop(self, url: str, first: str) -> AsyncIterator[None]:
+        """A redirect hop: a slot on its host unless it is the first URL's host."""
+        same = (urlsplit(url).hostname or "").lower() == (urlsplit(first).hostname or "").lower()
+        if same:
+            yield
+        else:
+            async with self._host(url):
+                yield
 
 
 async def _attempt(
@@ -195,7 +212,7 @@ async def _attempt(
         if urlsplit(url).scheme not in ("http", "https"):
             raise FetchError(req.url, f"refusing non-HTTP URL {url}")
         try:
-            async with limits.slot(url), client.stream("GET", url, headers=headers) as r:
+            async with limits.hop(url, req.url), client.stream("GET", url, headers=headers) as r:
                 status = r.status_code
                 if status in _REDIRECTS and "location" in r.headers:
                     target = urljoin(url, r.headers["location"])
@@ -260,7 +277,15 @@ async def _attempt(
 async def _fetch_one(
     client: httpx.AsyncClient, req: FetchRequest, cfg: Fetch, limits: _Limits
 ) -> FetchResponse:
-    """Fetch with retries inside a hard deadline of ``cfg.timeout`` seconds."""
+    """Wait for connection slots, then fetch with retries inside a hard deadline
+    of ``cfg.timeout`` seconds."""
+    async with limits.fetch(req.url):
+        return await _fetch_timed(client, req, cfg, limits)
+
+
+async def _fetch_timed(
+    client: httpx.AsyncClient, req: FetchRequest, cfg: Fetch, limits: _Limits
+) -> FetchResponse:
     loop = asyncio.get_running_loop()
     start = loop.time()
     deadline = start + cfg.timeout
