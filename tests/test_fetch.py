@@ -204,3 +204,18 @@ def test_waiting_for_a_host_slot_does_not_count_against_the_timeout(server: Feed
     out = fetch_sync([FetchRequest(u) for u in urls], cfg)
     assert [getattr(r, "status", str(r)) for r in out] == [200, 200, 200]
     assert time.perf_counter() - t0 >= 1.4  # they really were serialized
+
+
+def test_memory_stays_bounded_on_huge_bodies_and_bombs(server: FeedServer) -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        out = fetch_sync(
+            [FetchRequest(server.url(p)) for p in ("/huge-stream", "/bomb", "/huge")], CFG
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert all(isinstance(r, FetchError) for r in out)
+    assert peak < 8 * CFG.max_bytes  # a few caps' worth, not 1 GB or 64 MB
