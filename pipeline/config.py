@@ -122,11 +122,12 @@ class Fetch(_Model):
     timeout: float = Field(default=20.0, gt=0, le=600)
     max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     concurrency: int = Field(default=16, ge=1, le=256)
-    per_host: int = Field(default=4, ge=1, le=64)
+    per_host: int = Field(default=4, ge=1, le=256)
     retries: int = Field(default=2, ge=0, le=10)
     user_agent: str = "newsletter-pipeline/0.1 (+https://github.com/)"
     alert_after_failures: int = Field(default=3, ge=1, le=100)
-    # ``timeout`` above is the hard deadline for one source, retries included.
+    # ``timeout`` above is the hard deadline for one source, retries included,
+    # counted from when its connection slots are free.
     connect_timeout: float = Field(default=10.0, gt=0, le=600)
     read_timeout: float = Field(default=15.0, gt=0, le=600)
     max_redirects: int = Field(default=5, ge=0, le=5)

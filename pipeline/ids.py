@@ -50,14 +50,13 @@ def canonical_url(url: str) -> str:
         return ""
     try:
         parts = urlsplit(url)
-    except ValueError:
+        port = parts.port
+    except ValueError:  # "http://x.c[o/", a port out of range...: keep it as given
         return url
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    if parts.port and not (
-        (scheme == "http" and parts.port == 80) or (scheme == "https" and parts.port == 443)
-    ):
-        host = f"{host}:{parts.port}"
+    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
+        host = f"{host}:{port}"
     query = [
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
@@ -72,7 +71,10 @@ def url_key(url: str) -> str:
     canon = canonical_url(url)
     if not canon:
         return ""
-    parts = urlsplit(canon)
+    try:
+        parts = urlsplit(canon)
+    except ValueError:
+        return canon
     host = parts.netloc.removeprefix("www.")
     path = parts.path.rstrip("/") or "/"
     return host + path + (("?" + parts.query) if parts.query else "")

@@ -139,11 +139,13 @@ class Store:
         ).fetchone()
         if row is None and item.guid:
             row = self.conn.execute(
-                "SELECT id, content_hash FROM items WHERE guid = ? LIMIT 1", (item.guid,)
+                "SELECT id, content_hash FROM items WHERE guid = ? LIMIT 1",
+                (item.guid,),
             ).fetchone()
         if row is None and key:
             row = self.conn.execute(
-                "SELECT id, content_hash FROM items WHERE url_key = ? LIMIT 1", (key,)
+                "SELECT id, content_hash FROM items WHERE url_key = ? LIMIT 1",
+                (key,),
             ).fetchone()
         return row
 

@@ -158,6 +158,16 @@ def drip(h: BaseHTTPRequestHandler) -> None:
         time.sleep(1)
 
 
+def slow(seconds: float, then: Route) -> Route:
+    """Think for ``seconds``, then answer as ``then``."""
+
+    def route(h: BaseHTTPRequestHandler) -> None:
+        time.sleep(seconds)
+        then(h)
+
+    return route
+
+
 def stall_headers(h: BaseHTTPRequestHandler) -> None:
     """Accept the connection, then say nothing for a long time."""
     time.sleep(30)

@@ -21,6 +21,7 @@ from feedserver import (
     huge,
     redirect,
     serve,
+    slow,
     stall_headers,
     status,
 )
@@ -59,6 +60,7 @@ def server() -> Iterator[FeedServer]:
         "/huge": huge(declared=True),
         "/huge-stream": huge(declared=False),
         "/bomb": gzip_bomb(),
+        "/slow-ok": slow(0.5, feed_route(RSS)),
     }
     for i in range(7):
         routes[f"/hop{i}"] = redirect(f"/hop{i + 1}")
@@ -191,3 +193,29 @@ def test_concurrent_fetches_respect_per_host_bound(server: FeedServer) -> None:
     out = fetch_sync([FetchRequest(u) for u in urls], cfg)
     assert all(isinstance(r, FetchResponse) and r.status == 200 for r in out)
     assert time.perf_counter() - t0 < 1.0
+
+
+def test_waiting_for_a_host_slot_does_not_count_against_the_timeout(server: FeedServer) -> None:
+    # per_host 1: three 0.5 s answers from one host take 1.5 s in a row, more than the
+    # 1.2 s timeout, yet each fetch itself is quick
+    cfg = CFG.model_copy(update={"per_host": 1, "timeout": 1.2, "retries": 0})
+    urls = [server.url("/slow-ok") + f"?n={i}" for i in range(3)]
+    t0 = time.perf_counter()
+    out = fetch_sync([FetchRequest(u) for u in urls], cfg)
+    assert [getattr(r, "status", str(r)) for r in out] == [200, 200, 200]
+    assert time.perf_counter() - t0 >= 1.4  # they really were serialized
+
+
+def test_memory_stays_bounded_on_huge_bodies_and_bombs(server: FeedServer) -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        out = fetch_sync(
+            [FetchRequest(server.url(p)) for p in ("/huge-stream", "/bomb", "/huge")], CFG
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert all(isinstance(r, FetchError) for r in out)
+    assert peak < 8 * CFG.max_bytes  # a few caps' worth, not 1 GB or 64 MB

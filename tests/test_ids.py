@@ -42,3 +42,9 @@ def test_guid_wins_then_link_then_content() -> None:
 def test_different_paths_are_different_stories() -> None:
     assert url_key(LINK) != url_key(LINK + "-update")
     assert url_key("https://desk.example/A") != url_key("https://desk.example/a")
+
+
+def test_malformed_links_never_raise() -> None:
+    for bad in ("http://example.c[o.test/", "http://x.example:99999/a", "http://[::1/x", "::"):
+        assert item_id("", bad, "T", "x")
+        assert isinstance(url_key(bad), str) and isinstance(canonical_url(bad), str)

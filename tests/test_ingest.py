@@ -376,3 +376,19 @@ def test_interrupted_ingest_keeps_what_it_stored(tmp_path: Path, server: FeedSer
     with open_store(cfg.state_path) as store:
         again = ingest(cfg, store).sources[0]
     assert again.new == 0 and again.status in ("ok", "not-modified")
+
+
+def test_hostile_links_and_images_are_dropped(tmp_path: Path) -> None:
+    feed = tmp_path / "evil.xml"
+    feed.write_bytes(
+        b'<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/">'
+        b"<channel><title>Evil</title><item><title>Click me</title>"
+        b"<link>javascript:alert(document.cookie)</link><description>x</description>"
+        b'<media:content url="javascript:alert(2)" medium="image"/></item></channel></rss>'
+    )
+    cfg = make_config(tmp_path, [str(feed)])
+    with open_store(cfg.state_path) as store:
+        [res] = ingest(cfg, store).sources
+    [item] = res.items
+    assert item.url == "" and item.image is None
+    assert any("dropped a non-web link" in w for w in res.warnings)

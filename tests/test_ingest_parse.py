@@ -14,7 +14,7 @@ import feedparser
 import pytest
 
 from pipeline.errors import SourceError
-from pipeline.ingest._feeds import _fast, _plain_title, _struct_date, parse_feed
+from pipeline.ingest._feeds import _date, _fast, _plain_title, _struct_date, parse_feed
 from pipeline.ingest._sanitize import html_to_text, sanitize
 
 HERE = Path(__file__).parent / "fixtures" / "ingest"
@@ -91,7 +91,9 @@ def _reference(data: bytes) -> list[dict[str, object]]:
             "link": r.get("link", ""),
             "guid": r.get("id", ""),
             "texts": texts,
-            "date": _struct_date(r.get("published_parsed") or r.get("updated_parsed")),
+            "date": _struct_date(
+                dict.get(r, "published_parsed") or dict.get(r, "updated_parsed")
+            ),
         })
     return out
 
@@ -204,3 +206,17 @@ def test_xxe_entities_are_not_resolved() -> None:
     data = (CORPUS / "laminas-feed/_files/Reader/xxe-atom10.xml").read_bytes()
     feed = parse_feed(data)
     assert "root:" not in feed.title and all("root:" not in e.text for e in feed.entries)
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("Fri, 27 Nov 2026 14:30:00 +0200", datetime(2026, 11, 27, 12, 30, tzinfo=UTC)),
+    ("27 Nov 2026 14:30 EST", datetime(2026, 11, 27, 19, 30, tzinfo=UTC)),
+    ("Thu, 14 May 2020 10:00:18 Z", datetime(2020, 5, 14, 10, 0, 18, tzinfo=UTC)),
+    ("2026-11-27T08:15:00+01:00", datetime(2026, 11, 27, 7, 15, tzinfo=UTC)),
+    ("2026-11-27", datetime(2026, 11, 27, tzinfo=UTC)),
+    ("Fri, 27 Foo 2026 14:30:00 GMT", None),
+    ("Sat, 30 Feb 2026 10:00:00 GMT", None),
+    ("soon", None),
+])
+def test_dates_are_aware_utc_or_none(value: str, expected: datetime | None) -> None:
+    assert _date(value) == expected

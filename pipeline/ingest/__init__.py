@@ -36,9 +36,6 @@ from ._sanitize import sanitize
 
 __all__ = ["FeedHealth", "feed_health", "ingest"]
 
-_FEED_SUFFIXES = frozenset({".xml", ".rss", ".atom", ".rdf", ".json", ".feed", ".gz"})
-
-
 @dataclass(frozen=True)
 class _Source:
     """One planned source: what to read, and how to name it."""
@@ -110,19 +107,23 @@ def _items(parsed: ParsedFeed, src: _Source, origin: str) -> tuple[list[Item], l
             warnings.append(f"{src.ref}: entry {n + 1} has no title, text or link; skipped")
             continue
         title = title or e.link
+        link = e.link if _is_url(e.link) else ""  # no javascript:, data:, file: links
+        if e.link and not link:
+            warnings.append(f"{src.ref}: entry {n + 1}: dropped a non-web link {e.link[:60]!r}")
+        image = e.image if e.image is not None and _is_url(e.image.url) else None
         items.append(
             Item(
-                id=item_id(e.guid, e.link, title, e.text),
+                id=item_id(e.guid, link, title, e.text),
                 source=source,
                 origin=origin,
                 title=title,
                 text=e.text,
-                url=canonical_url(e.link),  # tracking parameters dropped
+                url=canonical_url(link),  # tracking parameters dropped
                 html=sanitize(e.html),
                 guid=e.guid,
                 author=e.author,
                 published=e.published or e.updated,
-                image=e.image,
+                image=image,
             )
         )
     return items, warnings
@@ -135,6 +136,13 @@ def _store(store: Store, src: _Source, kind: Literal["feed", "file"], items: lis
         source=src.ref, kind=kind, status="ok", items=tuple(items), new=new, updated=updated,
         warnings=tuple(warnings), elapsed=time.perf_counter() - t0,
     )
+
+
+def _as_source_error(ref: str, exc: Exception) -> SourceError:
+    """A SourceError as is; anything else is a bug, reported for this source only."""
+    if isinstance(exc, SourceError):
+        return exc
+    return SourceError(ref, f"unexpected {type(exc).__name__}: {exc} (a bug: please report it)")
 
 
 def _error(src: _Source, kind: Literal["feed", "file"], exc: Exception, t0: float) -> SourceResult:
@@ -159,9 +167,10 @@ def _read_feed_file(config: Config, store: Store, src: _Source) -> SourceResult:
         parsed = parse_feed(data, where=label, max_bytes=config.fetch.max_bytes)
         items, warnings = _items(parsed, src, label)
         result = _store(store, src, "feed", items, warnings, t0)
-    except SourceError as exc:
-        store.record_feed(label, ok=False, error=str(exc))
-        return _error(src, "feed", exc, t0)
+    except Exception as exc:  # one source never stops the run
+        err = _as_source_error(label, exc)
+        store.record_feed(label, ok=False, error=str(err))
+        return _error(src, "feed", err, t0)
     store.record_feed(label, ok=True, new_items=result.new)
     return result
 
@@ -189,10 +198,9 @@ def _read_stories(config: Config, store: Store, src: _Source) -> list[SourceResu
                 path, label=str(path), default_source=config.newsletter.name,
                 tz=config.newsletter.tz, max_bytes=config.fetch.max_bytes,
             )
-        except SourceError as exc:
-            out.append(_error(one, "file", exc, t0))
-            continue
-        out.append(_store(store, one, "file", [item], [], t0))
+            out.append(_store(store, one, "file", [item], [], t0))
+        except Exception as exc:  # one file never stops the run
+            out.append(_error(one, "file", _as_source_error(str(path), exc), t0))
     return out
 
 
@@ -242,9 +250,10 @@ async def _fetch_feeds(
             if cfg.full_text:
                 items = await with_full_text(items, store, cfg)
             result = _store(store, src, "feed", items, warnings + more, t0)
-        except SourceError as exc:
-            store.record_feed(src.ref, ok=False, error=str(exc))
-            results[src.ref] = _error(src, "feed", exc, t0)
+        except Exception as exc:  # one feed never stops the run
+            err = _as_source_error(src.ref, exc)
+            store.record_feed(src.ref, ok=False, error=str(err))
+            results[src.ref] = _error(src, "feed", err, t0)
             return
         store.record_feed(src.ref, ok=True, etag=res.etag, last_modified=res.last_modified,
                           new_items=result.new, moved_to=moved)
@@ -264,7 +273,11 @@ def _named(src: _Source, exc: FetchError) -> FetchError:
 def ingest(config: Config, store: Store, *, sources: Sequence[str] | None = None) -> IngestResult:
     """Read every configured feed and story file (or just ``sources``: paths or
     URLs) into the store; return one result per source. Never raises for a bad
-    source: its :class:`SourceResult` has ``status="error"`` and the reason."""
+    source: its :class:`SourceResult` has ``status="error"`` and the reason.
+
+    A path ending in .md/.markdown/.txt/.html/.htm is a story file, a folder is
+    read as an inbox, any other path is a feed file. Call it from synchronous
+    code (it runs its own event loop for the HTTP fetches)."""
     t0 = time.perf_counter()
     plan = _plan(config, sources)
     by_ref: dict[str, list[SourceResult]] = {}

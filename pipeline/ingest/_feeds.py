@@ -22,7 +22,7 @@ import re
 import time
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -74,7 +74,12 @@ class _NeedsReference(Exception):
 
 @dataclass
 class Entry:
-    """One feed entry, unsanitized: ``html`` is raw, ``text`` its plain text."""
+    """One feed entry, unsanitized: ``html`` is raw, ``text`` its plain text.
+
+    ``text`` is worked out from ``html`` on first use only (``plain`` holds it
+    when the source gave plain text), so parsing costs nothing for entries the
+    caller skips.
+    """
 
     title: str = ""
     link: str = ""
@@ -83,8 +88,14 @@ class Entry:
     updated: datetime | None = None
     author: str = ""
     html: str = ""
-    text: str = ""
+    plain: str | None = None
     image: Image | None = None
+
+    @property
+    def text(self) -> str:
+        if self.plain is None:
+            self.plain = html_to_text(self.html)
+        return self.plain
 
 
 @dataclass
@@ -99,6 +110,14 @@ class ParsedFeed:
 
 
 # -- dates ------------------------------------------------------------------
+_MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+_ZONES = {"Z": 0, "GMT": 0, "UT": 0, "UTC": 0, "EST": -300, "EDT": -240, "CST": -360,
+          "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420}
+_RFC822 = re.compile(
+    r"(?:[A-Za-z]{3},?\s+)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?"
+    r"\s*(Z|[A-Za-z]{1,3}T?|[+-]\d{4})?\s*$"
+)
 def _utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
@@ -113,8 +132,18 @@ def _date(value: str | None) -> datetime | None:
     try:
         if value[:4].isdigit():
             return _utc(datetime.fromisoformat(value))
+        m = _RFC822.match(value)
+        if m:  # the common shape, without the email package's general parser
+            day, mon, year, hh, mm, ss, zone = m.groups()
+            offset = _ZONES.get(zone.upper()) if zone else 0
+            if offset is None:
+                sign = -1 if zone[0] == "-" else 1
+                offset = sign * (int(zone[1:3]) * 60 + int(zone[3:5]))
+            dt = datetime(int(year), _MONTHS[mon.lower()], int(day), int(hh), int(mm),
+                          int(ss or 0), tzinfo=UTC)
+            return dt - timedelta(minutes=offset)
         return _utc(parsedate_to_datetime(value))
-    except (ValueError, TypeError, IndexError, OverflowError):
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError):
         pass
     parsed = feedparser.datetimes._parse_date(value)
     return _struct_date(parsed)
@@ -202,6 +231,31 @@ def _media_extras(el: Any, e: Entry, extra: dict[str, str]) -> None:
         extra.setdefault("itunes", _text(el))
 
 
+_TITLE, _LINK, _GUID, _PUBDATE, _DCDATE, _DESC, _BODY, _AUTHOR, _ENCLOSURE = range(1, 10)
+_ATOMLINK, _MEDIA, _OTHER = 10, 11, 12
+_RSS_KINDS: dict[str, int] = {
+    "title": _TITLE, _RSS1 + "title": _TITLE, "link": _LINK, _RSS1 + "link": _LINK,
+    "guid": _GUID, "pubDate": _PUBDATE, _DC + "date": _DCDATE, "description": _DESC,
+    _RSS1 + "description": _DESC, _CONTENT: _BODY, "author": _AUTHOR, _DC + "creator": _AUTHOR,
+    "enclosure": _ENCLOSURE, _ATOM + "link": _ATOMLINK, _ITUNES + "summary": _MEDIA,
+}
+
+
+def _rss_kind(tag: str) -> int:
+    """What an item child is (0: ignored), worked out once per distinct tag."""
+    kind = _RSS_KINDS.get(tag)
+    if kind is None:
+        if "search.yahoo.com/mrss" in tag:
+            kind = _MEDIA
+        elif tag.rsplit("}", 1)[-1] in _OTHER_BODIES:
+            kind = _OTHER
+        else:
+            kind = 0
+        if len(_RSS_KINDS) < 10_000:  # bounded: tags come from untrusted documents
+            _RSS_KINDS[tag] = kind
+    return kind
+
+
 def _rss_item(item: Any, base: str) -> Entry:
     e = Entry()
     desc = content = ""
@@ -211,30 +265,34 @@ def _rss_item(item: Any, base: str) -> Entry:
         tag = child.tag
         if not isinstance(tag, str):
             continue
-        if tag == "title" or tag == _RSS1 + "title":
+        kind = _rss_kind(tag)
+        if not kind:
+            continue
+        if kind == _TITLE:
             e.title = _plain_title(_text(child))
-        elif tag == "link" or tag == _RSS1 + "link":
+        elif kind == _LINK:
             e.link = e.link or _text(child).strip()
-        elif tag == "guid":
+        elif kind == _GUID:
             e.guid = _text(child).strip()
             permalink = child.get("isPermaLink", "true").strip().lower() != "false"
-        elif tag == "pubDate":
+        elif kind == _PUBDATE:
             e.published = e.published or _date(child.text)
-        elif tag == _DC + "date":
+        elif kind == _DCDATE:
             e.updated = e.updated or _date(child.text)
-        elif tag == "description" or tag == _RSS1 + "description":
+        elif kind == _DESC:
             desc = _text(child)
-        elif tag == _CONTENT:
+        elif kind == _BODY:
             content = _text(child)
-        elif tag == "author" or tag == _DC + "creator":
+        elif kind == _AUTHOR:
             e.author = e.author or squash(_text(child))
-        elif tag == "enclosure":
+        elif kind == _ENCLOSURE:
             e.image = e.image or _media_image(child, "enclosure")
-        elif tag == _ATOM + "link" and child.get("rel", "alternate") == "alternate":
-            extra.setdefault("link", child.get("href", ""))
-        elif "search.yahoo.com/mrss" in tag or tag == _ITUNES + "summary":
+        elif kind == _ATOMLINK:
+            if child.get("rel", "alternate") == "alternate":
+                extra.setdefault("link", child.get("href", ""))
+        elif kind == _MEDIA:
             _media_extras(child, e, extra)
-        elif tag.rsplit("}", 1)[-1] in _OTHER_BODIES:
+        else:
             extra["other"] = "yes"
     if not e.guid:
         e.guid = item.get(_RDF + "about", "")
@@ -254,7 +312,6 @@ def _finish(e: Entry, html: str, extra: dict[str, str]) -> None:
         if not html and extra.get("other"):
             raise _NeedsReference
     e.html = html
-    e.text = html_to_text(html)
     if not e.title and extra.get("title"):
         e.title = _plain_title(extra["title"])
 
@@ -429,11 +486,10 @@ def _json_feed(data: bytes, where: str) -> ParsedFeed:
         summary = raw.get("summary")
         if isinstance(html, str) and html.strip():
             e.html = html
-            e.text = html_to_text(html)
         elif isinstance(text, str) and text.strip():
-            e.text = "\n\n".join(p.strip() for p in text.split("\n") if p.strip())
+            e.plain = "\n\n".join(p.strip() for p in text.split("\n") if p.strip())
         elif isinstance(summary, str):
-            e.text = squash(summary)
+            e.plain = squash(summary)
         e.published = _date(str(raw.get("date_published", "") or ""))
         e.updated = _date(str(raw.get("date_modified", "") or ""))
         authors = raw.get("authors")
@@ -492,8 +548,9 @@ def _feedparser(data: bytes, url: str, content_type: str, where: str) -> ParsedF
         e.title = _plain_title(title, "html" if "html" in kind else ("text" if kind else ""))
         e.link = str(raw.get("link", "") or "")
         e.guid = str(raw.get("id", "") or "")
-        e.published = _struct_date(raw.get("published_parsed"))
-        e.updated = _struct_date(raw.get("updated_parsed"))
+        # dict.get: feedparser's own get() maps a missing published to updated, noisily
+        e.published = _struct_date(dict.get(raw, "published_parsed"))
+        e.updated = _struct_date(dict.get(raw, "updated_parsed"))
         e.author = squash(str(raw.get("author", "") or ""))
         content = raw.get("content") or []
         html = ""
@@ -504,7 +561,6 @@ def _feedparser(data: bytes, url: str, content_type: str, where: str) -> ParsedF
         if kind == "text/plain":
             html = html.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         e.html = html
-        e.text = html_to_text(html)
         e.image = _fp_image(raw)
         out.entries.append(e)
     return out

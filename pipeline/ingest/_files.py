@@ -103,7 +103,7 @@ def _front_matter(path: Path, text: str) -> tuple[dict[str, Any], str, int]:
     return data, text[close.end() :], body_line
 
 
-def _markdown(path: Path, text: str, tz: ZoneInfo) -> dict[str, Any]:
+def _markdown(path: Path, text: str) -> dict[str, Any]:
     meta, body, _ = _front_matter(path, text)
     fields = dict(meta)
     lines = body.strip().splitlines()
@@ -166,7 +166,7 @@ def read_story(path: Path, *, label: str, default_source: str, tz: ZoneInfo,
     text = _decode(Path(label), data)
     suffix = path.suffix.lower()
     if suffix in (".md", ".markdown"):
-        fields = _markdown(Path(label), text, tz)
+        fields = _markdown(Path(label), text)
     elif suffix == ".txt":
         fields = _plain(text)
     elif suffix in (".html", ".htm"):
@@ -182,6 +182,9 @@ def read_story(path: Path, *, label: str, default_source: str, tz: ZoneInfo,
     body = str(fields.get("text") or "")
     image = None
     if fields.get("image"):
+        if urlsplit(str(fields["image"])).scheme not in ("http", "https"):
+            got = fields["image"]
+            raise SourceError(label, f"key 'image': must be an http(s) link (got {got!r})")
         image = Image(
             url=str(fields["image"]), alt=squash(str(fields.get("image_alt") or "")),
             credit=squash(str(fields.get("image_credit") or "")),

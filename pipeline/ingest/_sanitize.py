@@ -31,14 +31,19 @@ _ATTRS = {
 _SCHEMES = {"http", "https", "mailto"}
 
 _DROP = re.compile(r"<(script|style|template|noscript|iframe|object)\b.*?</\1\s*>", re.S | re.I)
+_DROP_HINT = re.compile(r"<(?:script|style|template|noscript|iframe|object)\b", re.I)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
+# block elements end a paragraph; the alternation is nested by first letter so
+# the many inline tags (<a>, <span>...) fail fast
 _BLOCK = re.compile(
-    r"<\s*/?\s*(?:p|div|br|li|ul|ol|h[1-6]|blockquote|tr|table|section|article|figure"
-    r"|figcaption|pre|hr|dd|dt|td|th|header|footer|aside)\b[^>]*>",
+    r"<\s*/?\s*(?:p|d(?:iv|d|t)|b(?:r|lockquote)|li|ul|ol|h(?:[1-6r]|eader)|t(?:[rdh]|able)"
+    r"|section|a(?:rticle|side)|f(?:ig(?:ure|caption)|ooter)|pre)\b[^>]*>",
     re.I,
 )
 _TAG = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
+# runs of blanks, or any blank but a plain space: single spaces stay as they are
+_BLANK = r"[ \t\r\f\v\u00a0\u200b]"
+_SPACE = re.compile(rf"(?: {_BLANK}|[\t\r\f\v\u00a0\u200b]){_BLANK}*")
 _BREAKS = re.compile(r"\s*\n\s*")
 # known element names only, so "<gorilla>" in a plain title stays text
 _HTMLISH = re.compile(
@@ -83,10 +88,12 @@ def html_to_text(html: str) -> str:
     """HTML -> plain text: scripts and styles dropped, blocks become blank lines."""
     if not html:
         return ""
-    text = _COMMENT.sub("", html)
+    text = _COMMENT.sub("", html) if "<!--" in html else html
     if "<" in text:
-        text = _DROP.sub(" ", text)
-        text = _BLOCK.sub("\n", text)
+        if _DROP_HINT.search(text):
+            text = _DROP.sub(" ", text)
+        # in HTML a line break in the source is a space; only blocks break lines
+        text = _BLOCK.sub("\n", text.replace("\r", " ").replace("\n", " "))
         text = _TAG.sub("", text)
     text = _html.unescape(text)
     if _HAS_C1.search(text):

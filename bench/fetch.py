@@ -1,0 +1,146 @@
+"""Fetch speed: 200 feeds on 127.0.0.1, each answer delayed 100 ms.
+
+Usage: .venv/bin/python bench/fetch.py [--feeds 200] [--latency 0.1]
+
+A server process on 127.0.0.1 serves N distinct RSS feeds (20 items each),
+waiting ``latency`` seconds before every answer and honouring If-None-Match.
+Run 1 ingests all of them into a fresh state store (fetch, parse, store, feed
+health); run 2 repeats with the stored ETags, so every feed answers 304.
+Targets: run 1 under 2 s, run 2 under 0.5 s. The client config raises the
+connection bounds (concurrency 200, per_host 200) since every feed shares one
+host here; with the defaults (16 / 4 per host) one host is rate limited on
+purpose. Prints a table, then one JSON object of the figures as the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.config import Config  # noqa: E402
+from pipeline.ingest import ingest  # noqa: E402
+from pipeline.store import open_store  # noqa: E402
+
+
+def _feed(n: int) -> bytes:
+    items = "".join(
+        f"<item><title>Feed {n} story {i}: Harbour Freight adds route {i}</title>"
+        f"<link>https://feed{n}.example/story/{i}</link><guid>feed{n}-{i}</guid>"
+        f"<pubDate>Fri, 27 Nov 2026 {i % 24:02d}:00:00 GMT</pubDate>"
+        f"<description>&lt;p&gt;Story {i} of feed {n}: the company said the new route "
+        f"starts in spring and adds {i * 10} jobs.&lt;/p&gt;</description></item>"
+        for i in range(20)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Feed {n}</title><link>https://feed{n}.example/</link>{items}</channel></rss>"
+    ).encode()
+
+
+def _serve(port_q: multiprocessing.Queue[int], feeds: int, latency: float) -> None:
+    bodies = [_feed(n) for n in range(feeds)]
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                path = lines[0].split(" ")[1]
+                headers = {
+                    k.strip().lower(): v.strip()
+                    for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)
+                }
+                n = int(path.strip("/").split(".")[0])
+                etag = f'"f{n}"'
+                await asyncio.sleep(latency)
+                if headers.get("if-none-match") == etag:
+                    writer.write(f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n"
+                                 "Content-Length: 0\r\n\r\n".encode())
+                else:
+                    body = bodies[n]
+                    writer.write(
+                        f"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+                        f"ETag: {etag}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+                    )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        port_q.put(server.sockets[0].getsockname()[1])
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--feeds", type=int, default=200)
+    ap.add_argument("--latency", type=float, default=0.1)
+    args = ap.parse_args()
+    port_q: multiprocessing.Queue[int] = multiprocessing.Queue()
+    proc = multiprocessing.Process(target=_serve, args=(port_q, args.feeds, args.latency),
+                                   daemon=True)
+    proc.start()
+    try:
+        port = port_q.get(timeout=10)
+        urls = [f"http://127.0.0.1:{port}/{n}.xml" for n in range(args.feeds)]
+        with tempfile.TemporaryDirectory() as tmp:
+            config = Config.model_validate({
+                "newsletter": {
+                    "name": "Bench", "sender": {"name": "B", "email": "b@example.com"},
+                    "signup_url": "https://example.com/s",
+                    "unsubscribe_url": "https://example.com/u", "postal_address": "1 Main St",
+                },
+                "fetch": {"concurrency": 200, "per_host": 200, "timeout": 10},
+                "root": tmp,
+            })
+            runs = []
+            with open_store(Path(tmp) / "state.sqlite3") as store:
+                for label in ("first (200)", "second (304)"):
+                    t0 = time.perf_counter()
+                    result = ingest(config, store, sources=urls)
+                    elapsed = time.perf_counter() - t0
+                    statuses: dict[str, int] = {}
+                    for s in result.sources:
+                        statuses[s.status] = statuses.get(s.status, 0) + 1
+                    runs.append((label, elapsed, statuses, result.new))
+    finally:
+        proc.terminate()
+        proc.join(5)
+    print(f"{args.feeds} feeds on 127.0.0.1, {args.latency * 1000:.0f} ms latency each,"
+          " concurrency 200, per_host 200")
+    print(f"{'run':14} {'seconds':>8} {'new items':>10}  statuses")
+    for label, elapsed, statuses, new in runs:
+        print(f"{label:14} {elapsed:8.3f} {new:10d}  {statuses}")
+    (_, first, st1, new1), (_, second, st2, _) = runs
+    figures = {
+        "feeds": args.feeds,
+        "latency_ms": round(args.latency * 1000),
+        "first_run_s": round(first, 3),
+        "first_run_ok": st1.get("ok", 0),
+        "first_run_new_items": new1,
+        "second_run_s": round(second, 3),
+        "second_run_not_modified": st2.get("not-modified", 0),
+        "first_under_2s": first < 2.0,
+        "second_under_0_5s": second < 0.5,
+    }
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
