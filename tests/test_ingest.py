@@ -227,7 +227,11 @@ def test_sources_override_and_story_files(tmp_path: Path, server: FeedServer) ->
         encoding="utf-8",
     )
     (inbox / "c-page.html").write_text(
-        "<html><head><title>Site</title></head><body><nav>Home | About</nav><article>"
+        "<html><head><title>Site</title>"
+        '<meta property="og:site_name" content="Power Post">'
+        '<link rel="canonical" href="https://power-post.example/marlow-wind">'
+        '<meta property="article:published_time" content="2026-11-26">'
+        "</head><body><nav>Home | About</nav><article>"
         "<h1>Marlow Energy signs wind deal</h1><p>Marlow Energy agreed to buy power from three"
         " offshore wind farms for fifteen years, the utility said on Thursday, in a deal that"
         " covers a quarter of its demand.</p><p>Terms were not disclosed.</p></article>"
@@ -255,6 +259,9 @@ def test_sources_override_and_story_files(tmp_path: Path, server: FeedServer) ->
     page = res[str(inbox / "c-page.html")].items[0]
     assert page.title == "Marlow Energy signs wind deal"
     assert "offshore wind farms" in page.text and "About" not in page.text
+    # a saved page's own metadata names the outlet, the link and the date
+    assert page.source == "Power Post" and page.url == "https://power-post.example/marlow-wind"
+    assert page.published is not None and page.published.date() == date(2026, 11, 26)
     broken = res[str(inbox / "d-broken.md")]
     assert broken.status == "error" and broken.error.startswith(f"{inbox / 'd-broken.md'}:3: ")
     assert "malformed front matter" in broken.error

@@ -143,11 +143,19 @@ def _html_page(text: str) -> dict[str, Any]:
     paras = [squash(p) for p in body.split("\n") if p.strip()]
     if paras and squash(paras[0]) == squash(title):
         paras = paras[1:]
-    return {
+    fields: dict[str, Any] = {
         "title": title,
         "text": "\n\n".join(paras),
         "html": "".join(f"<p>{_html.escape(p)}</p>" for p in paras),
     }
+    # a saved article page names its outlet, link, date and picture in its metadata
+    meta = trafilatura.extract_metadata(text)
+    if meta is not None:
+        for key, value in (("source", meta.sitename), ("url", meta.url), ("date", meta.date),
+                           ("image", meta.image)):
+            if value and urlsplit(str(value)).scheme in ("", "http", "https"):
+                fields[key] = value
+    return fields
 
 
 def read_story(path: Path, *, label: str, default_source: str, tz: ZoneInfo,
