@@ -1,0 +1,86 @@
+"""Shared helpers for the scheduler, lock, alert and crash tests (not a test module).
+
+``make_config`` copies ``fixtures/schedule/base-config.yaml`` into a temporary folder,
+merges the test's own keys over it and loads it through the real config loader.
+``AlertServer`` is a real HTTP server on 127.0.0.1 that records the JSON it is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.config import Config, load_config
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def make_config(folder: Path, extra: dict[str, Any] | None = None,
+                base: Path = FIXTURES / "schedule" / "base-config.yaml") -> Config:
+    """Write a config into ``folder`` (the base fixture plus ``extra``) and load it."""
+    data = _merge(yaml.safe_load(base.read_text(encoding="utf-8")), extra or {})
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return load_config(path)
+
+
+class AlertServer:
+    """Records every POST body; answers with ``status`` after ``delay`` seconds."""
+
+    def __init__(self, status: int = 200, delay: float = 0.0) -> None:
+        self.status = status
+        self.delay = delay
+        self.received: list[dict[str, Any]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                owner.received.append(
+                    {"path": self.path, "type": self.headers.get("Content-Type"),
+                     "json": json.loads(body)}
+                )
+                time.sleep(owner.delay)
+                try:
+                    self.send_response(owner.status)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"no")
+                except OSError:
+                    pass  # the client gave up (timeout test)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    @contextmanager
+    def running(self) -> Iterator[AlertServer]:
+        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.server.shutdown()
+            self.server.server_close()
