@@ -23,7 +23,7 @@ from pathlib import Path
 from .config import Config
 from .errors import LockedError
 
-__all__ = ["build_lock", "lock_path"]
+__all__ = ["build_lock", "file_lock", "lock_path"]
 
 # Paths this thread already holds: a nested build_lock (the scheduler's job calling
 # build_issue) must not wait on its own lock.
@@ -57,13 +57,12 @@ def _try_lock(fd: int) -> bool:
 
 
 @contextmanager
-def build_lock(config: Config, *, wait: float) -> Iterator[None]:
-    """Hold the newsletter's build lock for the body, waiting at most ``wait`` seconds.
+def file_lock(path: Path, *, wait: float, what: str) -> Iterator[None]:
+    """Hold an exclusive flock on ``path`` for the body, waiting at most ``wait`` seconds.
 
-    Raises :class:`LockedError` (exit code 3) naming the lock file and the pid
-    of the run that holds it. Re-entrant within one thread.
+    ``what`` names the lock's purpose in the :class:`LockedError` message, which
+    also names the file and the holder's pid. Re-entrant within one thread.
     """
-    path = lock_path(config)
     held: set[Path] = getattr(_held, "paths", set())
     _held.paths = held
     if path in held:
@@ -78,7 +77,7 @@ def build_lock(config: Config, *, wait: float) -> Iterator[None]:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise LockedError(
-                    f"another run of this newsletter holds the lock {path} ({_holder(path)});"
+                    f"{what} holds the lock {path} ({_holder(path)});"
                     f" gave up after waiting {wait:g} s"
                 )
             # poll with a growing pause: flock has no timed wait
@@ -95,3 +94,14 @@ def build_lock(config: Config, *, wait: float) -> Iterator[None]:
             held.discard(path)
     finally:
         os.close(fd)  # closing the descriptor releases the flock
+
+
+@contextmanager
+def build_lock(config: Config, *, wait: float) -> Iterator[None]:
+    """Hold the newsletter's build lock for the body, waiting at most ``wait`` seconds.
+
+    Raises :class:`LockedError` (exit code 3) naming the lock file and the pid
+    of the run that holds it. Re-entrant within one thread.
+    """
+    with file_lock(lock_path(config), wait=wait, what="another run of this newsletter"):
+        yield
