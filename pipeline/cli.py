@@ -45,8 +45,12 @@ config_option = click.option(
 )
 
 
-def date_option(help_text: str = "Edition date (YYYY-MM-DD); today in the newsletter's timezone by default.") -> Callable[[F], F]:
-    return click.option("--date", "edition", type=click.DateTime(["%Y-%m-%d"]), default=None, help=help_text)
+def date_option(
+    help_text: str = "Edition date (YYYY-MM-DD); today in the newsletter's timezone by default.",
+) -> Callable[[F], F]:
+    return click.option(
+        "--date", "edition", type=click.DateTime(["%Y-%m-%d"]), default=None, help=help_text
+    )
 
 
 def edition_date(config: Config, edition: Any) -> date:
@@ -71,3 +75,92 @@ def cli() -> None:
 def main() -> None:
     """Console-script entry point."""
     cli()
+
+
+def _print_summary(result: Any) -> None:
+    """A short run summary: status, stories, sources, warnings, timings."""
+    report = result.report
+    click.echo(f"{report.get('newsletter', '')} {result.edition.isoformat()}: {result.status}")
+    for n, story in enumerate(report.get("stories", []), 1):
+        flags = len(story.get("findings", []))
+        click.echo(f"  {n}. {story['headline']}" + (f"  [{flags} finding(s)]" if flags else ""))
+    sources = report.get("sources", [])
+    if sources:
+        failed = [s for s in sources if s["status"] == "error"]
+        click.echo(f"  sources: {len(sources) - len(failed)} ok, {len(failed)} failed")
+        for s in failed:
+            click.echo(f"    failed: {s['error']}")
+    for w in report.get("warnings", []):
+        click.echo(f"  warning: {w}")
+    if report.get("timings"):
+        click.echo("  time: " + ", ".join(f"{k} {v:.2f}s" for k, v in report["timings"].items()))
+    click.echo(
+        f"  outbox: {result.outbox}"
+        + (f" (wrote {', '.join(result.written)})" if result.written else " (no file changed)")
+    )
+
+
+@cli.command()
+@config_option
+@date_option()
+@click.option(
+    "--regenerate",
+    is_flag=True,
+    help="Replace an edited draft (the old one is kept as a numbered backup).",
+)
+@click.option("--force", is_flag=True, help="Rebuild even an approved or sent issue.")
+@handle_errors
+def build(config_path: Path, edition: Any, regenerate: bool, force: bool) -> None:
+    """Ingest, select, summarize, draft and render the day's issue into the outbox."""
+    from .build import build_issue
+
+    config = get_config(config_path)
+    result = build_issue(config, edition_date(config, edition), regenerate=regenerate, force=force)
+    _print_summary(result)
+
+
+@cli.command()
+@config_option
+@date_option()
+@handle_errors
+def render(config_path: Path, edition: Any) -> None:
+    """Re-render the edition's draft, as edited, into HTML, text and .eml."""
+    from .build import render_draft
+
+    config = get_config(config_path)
+    _print_summary(render_draft(config, edition_date(config, edition)))
+
+
+@cli.command()
+@config_option
+@date_option()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@handle_errors
+def lint(config_path: Path, edition: Any, fmt: str) -> None:
+    """Check the edition: house style and facts per story, then the rendered email.
+
+    Exits 1 when any blocking finding remains.
+    """
+    import json as _json
+
+    from .build import lint_issue
+
+    config = get_config(config_path)
+    findings = lint_issue(config, edition_date(config, edition))
+    if fmt == "json":
+        click.echo(_json.dumps([f.as_dict() for f in findings], indent=2, ensure_ascii=False))
+    else:
+        for f in findings:
+            where = f"story {f.story} " if f.story else ""
+            click.echo(f"{f.severity}: {where}{f.part}: [{f.rule}] {f.message}")
+        blocking = sum(f.severity == "error" for f in findings)
+        click.echo(f"{len(findings)} finding(s), {blocking} blocking")
+    if any(f.severity == "error" for f in findings):
+        sys.exit(1)

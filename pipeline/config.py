@@ -86,7 +86,9 @@ class Newsletter(_Model):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {v!r} (use an IANA name like Europe/London)") from exc
+            raise ValueError(
+                f"unknown timezone {v!r} (use an IANA name like Europe/London)"
+            ) from exc
         return v
 
     @field_validator("signup_url", "unsubscribe_url")
@@ -110,6 +112,7 @@ class Feed(_Model):
 class Sources(_Model):
     feeds: tuple[Feed, ...] = ()
     inbox: str = ""
+    inbox_weight: float = Field(default=1.5, ge=0.0, le=10.0)
 
 
 class IssueSpec(_Model):
@@ -308,7 +311,9 @@ class Config(_Model):
         return Path(__file__).resolve().parent.parent / "templates"
 
 
-def _line_map(node: yaml.Node, prefix: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:
+def _line_map(
+    node: yaml.Node, prefix: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]
+) -> None:
     out[prefix] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:

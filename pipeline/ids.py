@@ -15,9 +15,30 @@ __all__ = ["canonical_url", "item_id", "url_key"]
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_", "itm_", "_hs", "vero_")
 _TRACKING_KEYS = frozenset(
     {
-        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid",
-        "mkt_tok", "ref", "ref_src", "cmpid", "ncid", "sr_share", "spm", "_ga", "oly_enc_id",
-        "oly_anon_id", "rss", "rssfeed", "cid", "s_cid", "smid", "mbid",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mkt_tok",
+        "ref",
+        "ref_src",
+        "cmpid",
+        "ncid",
+        "sr_share",
+        "spm",
+        "_ga",
+        "oly_enc_id",
+        "oly_anon_id",
+        "rss",
+        "rssfeed",
+        "cid",
+        "s_cid",
+        "smid",
+        "mbid",
     }
 )
 

@@ -63,6 +63,12 @@ CREATE TABLE IF NOT EXISTS issues (
     status TEXT NOT NULL DEFAULT 'draft',
     updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS draft_versions (
+    date TEXT NOT NULL,
+    sha TEXT NOT NULL,
+    written_at TEXT NOT NULL,
+    PRIMARY KEY (date, sha)
+);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     date TEXT NOT NULL,
@@ -93,7 +99,7 @@ def _now() -> str:
 
 def _content_hash(item: Item) -> str:
     h = hashlib.sha256()
-    for part in (item.title, item.text, item.url, item.author):
+    for part in (item.title, item.text, url_key(item.url), item.author):
         h.update(part.encode("utf-8", "surrogatepass") + b"\x1f")
     return h.hexdigest()[:16]
 
@@ -141,16 +147,30 @@ class Store:
                 key = url_key(item.url)
                 digest = _content_hash(item)
                 image = json.dumps(item.image.__dict__) if item.image else None
-                published = item.published.isoformat() if item.published else None
+                published = item.published.astimezone(UTC).isoformat() if item.published else None
                 row = self._find(item, key)
                 if row is None:
                     c.execute(
                         "INSERT INTO items (id, guid, url_key, source, origin, title, url, text,"
                         " html, author, published, image, content_hash, first_seen, updated_at)"
                         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (item.id, item.guid, key, item.source, item.origin, item.title,
-                         item.url, item.text, item.html, item.author, published, image,
-                         digest, now, now),
+                        (
+                            item.id,
+                            item.guid,
+                            key,
+                            item.source,
+                            item.origin,
+                            item.title,
+                            item.url,
+                            item.text,
+                            item.html,
+                            item.author,
+                            published,
+                            image,
+                            digest,
+                            now,
+                            now,
+                        ),
                     )
                     new += 1
                 elif row["content_hash"] != digest:
@@ -158,33 +178,35 @@ class Store:
                         "UPDATE items SET title=?, url=?, text=?, html=?, author=?,"
                         " published=COALESCE(?, published), image=COALESCE(?, image),"
                         " content_hash=?, updated_at=? WHERE id=?",
-                        (item.title, item.url, item.text, item.html, item.author, published,
-                         image, digest, now, row["id"]),
+                        (
+                            item.title,
+                            item.url,
+                            item.text,
+                            item.html,
+                            item.author,
+                            published,
+                            image,
+                            digest,
+                            now,
+                            row["id"],
+                        ),
                     )
                     updated += 1
         return new, updated
 
     def candidates(self, edition: date, since: datetime) -> list[tuple[Item, str]]:
-        """Items unused by any other issue and seen or published since ``since``,
-        with their first-seen time. Items already reserved for ``edition`` count."""
+        """Items unused by any other issue and published (else first seen) since
+        ``since``, with their first-seen time. Items reserved for ``edition`` count."""
         rows = self.conn.execute(
             "SELECT * FROM items WHERE (used_in IS NULL OR used_in = ?)"
-            " AND (first_seen >= ? OR published >= ? OR used_in = ?)",
-            (edition.isoformat(), since.isoformat(), since.isoformat(), edition.isoformat()),
+            " AND (COALESCE(published, first_seen) >= ? OR used_in = ?)",
+            (edition.isoformat(), since.isoformat(), edition.isoformat()),
         ).fetchall()
         return [(_row_item(r), r["first_seen"]) for r in rows]
 
-    def reserve(self, edition: date, item_ids: Iterable[str]) -> None:
-        """Mark items as used by ``edition``; release ones reserved before but dropped."""
-        ids = list(item_ids)
-        with self.transaction() as c:
-            c.execute(
-                "UPDATE items SET used_in = NULL WHERE used_in = ?", (edition.isoformat(),)
-            )
-            c.executemany(
-                "UPDATE items SET used_in = ? WHERE id = ? AND (used_in IS NULL OR used_in = ?)",
-                [(edition.isoformat(), i, edition.isoformat()) for i in ids],
-            )
+    def get_item(self, item_id: str) -> Item | None:
+        row = self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+        return None if row is None else _row_item(row)
 
     def used_in(self, item_id: str) -> str | None:
         row = self.conn.execute("SELECT used_in FROM items WHERE id = ?", (item_id,)).fetchone()
@@ -199,10 +221,15 @@ class Store:
         if row is None:
             return FeedState(url=url)
         return FeedState(
-            url=row["url"], etag=row["etag"], last_modified=row["last_modified"],
-            last_success=row["last_success"], last_error=row["last_error"],
-            failures=row["failures"], last_new_item=row["last_new_item"],
-            gone=bool(row["gone"]), moved_to=row["moved_to"],
+            url=row["url"],
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            last_success=row["last_success"],
+            last_error=row["last_error"],
+            failures=row["failures"],
+            last_new_item=row["last_new_item"],
+            gone=bool(row["gone"]),
+            moved_to=row["moved_to"],
         )
 
     def record_feed(
@@ -245,17 +272,55 @@ class Store:
         ).fetchone()
         return None if row is None else (row["draft_sha"], row["status"])
 
-    def record_issue(self, edition: date, *, draft_sha: str | None = None,
-                     status: str | None = None) -> None:
+    def record_issue(
+        self, edition: date, *, draft_sha: str | None = None, status: str | None = None
+    ) -> None:
         with self.transaction() as c:
             c.execute(
                 "INSERT INTO issues (date, draft_sha, status, updated_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(date) DO UPDATE SET"
                 " draft_sha = COALESCE(?, draft_sha), status = COALESCE(?, status),"
                 " updated_at = excluded.updated_at",
-                (edition.isoformat(), draft_sha or "", status or "draft", _now(),
-                 draft_sha, status),
+                (
+                    edition.isoformat(),
+                    draft_sha or "",
+                    status or "draft",
+                    _now(),
+                    draft_sha,
+                    status,
+                ),
             )
+
+    def commit_draft(self, edition: date, sha: str, item_ids: Iterable[str]) -> None:
+        """Before a generated draft is written: remember its fingerprint as the
+        pipeline's own and reserve its items, in one transaction. A crash after
+        this and before the file lands leaves nothing a re-run cannot redo."""
+        ids = list(item_ids)
+        day = edition.isoformat()
+        now = _now()
+        with self.transaction() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO draft_versions (date, sha, written_at) VALUES (?, ?, ?)",
+                (day, sha, now),
+            )
+            c.execute(
+                "INSERT INTO issues (date, draft_sha, status, updated_at) VALUES (?, ?, 'draft', ?)"
+                " ON CONFLICT(date) DO UPDATE SET draft_sha = excluded.draft_sha,"
+                " updated_at = excluded.updated_at",
+                (day, sha, now),
+            )
+            c.execute("UPDATE items SET used_in = NULL WHERE used_in = ?", (day,))
+            c.executemany(
+                "UPDATE items SET used_in = ? WHERE id = ? AND used_in IS NULL",
+                [(day, i) for i in ids],
+            )
+
+    def is_pipeline_draft(self, edition: date, sha: str) -> bool:
+        """True when a draft with this fingerprint was written by the pipeline (unedited)."""
+        row = self.conn.execute(
+            "SELECT 1 FROM draft_versions WHERE date = ? AND sha = ?", (edition.isoformat(), sha)
+        ).fetchone()
+        return row is not None
 
     def record_run(self, edition: date, report: dict[str, object]) -> None:
         with self.transaction() as c:
@@ -272,9 +337,17 @@ def _row_item(r: sqlite3.Row) -> Item:
     image = Image(**json.loads(r["image"])) if r["image"] else None
     published = datetime.fromisoformat(r["published"]) if r["published"] else None
     return Item(
-        id=r["id"], source=r["source"], origin=r["origin"], title=r["title"], text=r["text"],
-        url=r["url"], html=r["html"], guid=r["guid"], author=r["author"],
-        published=published, image=image,
+        id=r["id"],
+        source=r["source"],
+        origin=r["origin"],
+        title=r["title"],
+        text=r["text"],
+        url=r["url"],
+        html=r["html"],
+        guid=r["guid"],
+        author=r["author"],
+        published=published,
+        image=image,
     )
 
 

@@ -63,7 +63,10 @@ def test_bad_value_names_line_key_and_value(tmp_path: Path) -> None:
 
 
 def test_wrong_type_in_list_item(tmp_path: Path) -> None:
-    p = write(tmp_path, MINIMAL + "sources:\n  feeds:\n    - url: a.xml\n    - url: b.xml\n      weight: heavy\n")
+    p = write(
+        tmp_path,
+        MINIMAL + "sources:\n  feeds:\n    - url: a.xml\n    - url: b.xml\n      weight: heavy\n",
+    )
     with pytest.raises(ConfigError) as info:
         load_config(p)
     assert info.value.key == "sources.feeds[1].weight"

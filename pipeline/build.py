@@ -1,0 +1,365 @@
+"""Build: a config and an edition date in, ``outbox/<date>/`` out.
+
+This is the one entry point the CLI, the scheduler and the preview server call.
+It runs ingest -> select -> summarize -> draft -> render -> outbox and returns a
+:class:`BuildResult` whose ``report`` is also written as ``report.json``.
+
+The draft belongs to the editor: when ``draft.md`` differs from every version the
+pipeline wrote, the build renders the edited draft and generates nothing; an
+explicit ``regenerate`` keeps the old draft as a numbered backup. A pristine draft
+with no new items is re-rendered as it is, so a rebuild changes no file.
+Approved or sent issues are frozen unless ``force`` is given.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from .config import Config
+from .draft import draft_sha, format_draft, parse_draft
+from .errors import DraftError, NoIssueError
+from .ingest import ingest
+from .models import (
+    Finding,
+    IngestResult,
+    Issue,
+    QuickLink,
+    RenderedIssue,
+    Selection,
+    StorySummary,
+)
+from .outbox import publish, sweep_temporary
+from .render import lint_email, render
+from .select import select
+from .store import Store, open_store
+from .summarize import check_facts, check_style, summarize
+
+__all__ = [
+    "BuildResult",
+    "build_issue",
+    "issue_dir",
+    "lint_issue",
+    "load_issue",
+    "render_draft",
+    "source_text",
+]
+
+BuildStatus = Literal["built", "unchanged", "edited-draft-rendered", "frozen", "rendered"]
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What one build did: its status, the outbox folder, files written, the report."""
+
+    edition: date
+    outbox: Path
+    status: BuildStatus
+    written: tuple[str, ...] = ()
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+class _Timer:
+    def __init__(self, progress: Progress | None) -> None:
+        self.timings: dict[str, float] = {}
+        self._progress = progress
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if self._progress:
+            self._progress(name)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(time.perf_counter() - start, 4)
+
+
+def issue_dir(config: Config, edition: date) -> Path:
+    """The outbox folder of one edition."""
+    return config.outbox_path / edition.isoformat()
+
+
+def load_issue(config: Config, edition: date) -> Issue:
+    """Read the edition's draft (as edited) into an :class:`Issue`."""
+    path = issue_dir(config, edition) / "draft.md"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DraftError(
+            "no draft for this date; run `newsletter build` first", file=str(path)
+        ) from None
+    return parse_draft(text, file=str(path))
+
+
+def source_text(store: Store, story: StorySummary) -> str | None:
+    """The text a story's facts must come from: its item's title, text and outlets."""
+    item = store.get_item(story.id)
+    if item is None:
+        return None
+    names = " ".join(s.name for s in story.sources)
+    return f"{item.title}\n{item.text}\n{item.source} {names}"
+
+
+def _subject(config: Config, issue_date: date, stories: tuple[StorySummary, ...]) -> str:
+    lead = stories[0].headline if stories else config.newsletter.name
+    try:
+        return config.newsletter.subject.format(
+            lead_headline=lead, date=issue_date.isoformat(), name=config.newsletter.name
+        )
+    except (KeyError, IndexError, ValueError):
+        return lead
+
+
+def _backup(folder: Path) -> str:
+    backups = folder / "backups"
+    backups.mkdir(exist_ok=True)
+    n = 1 + max(
+        (
+            int(p.stem.split("-")[-1])
+            for p in backups.glob("draft-*.md")
+            if p.stem.split("-")[-1].isdigit()
+        ),
+        default=0,
+    )
+    target = backups / f"draft-{n}.md"
+    publish(backups, {target.name: (folder / "draft.md").read_bytes()})
+    return f"backups/{target.name}"
+
+
+def _generate(
+    config: Config, store: Store, edition: date, timer: _Timer, report: dict[str, Any]
+) -> tuple[Issue, Selection]:
+    with timer.stage("select"):
+        selection = select(config, store, edition)
+    if not selection.stories:
+        raise NoIssueError(f"no fresh stories for {edition.isoformat()}: nothing to build")
+    with timer.stage("summarize"):
+        run = summarize(selection.stories, config, store=store)
+    report["summarizer"] = {
+        "engine": config.summarizer.engine,
+        "calls": run.calls,
+        "tokens": run.tokens,
+        "cache_hits": run.cache_hits,
+        "errors": list(run.errors),
+    }
+    report["errors"] += list(run.errors)
+    tz = config.newsletter.tz
+    issue = Issue(
+        date=edition,
+        subject=_subject(config, edition, run.stories),
+        intro=config.newsletter.intro or "Good morning. Here is what matters in business today.",
+        stories=run.stories,
+        quick_links=tuple(QuickLink(a.title, a.url, a.source) for a in selection.quick_links),
+        generated_at=datetime.now(tz).replace(microsecond=0),
+    )
+    return issue, selection
+
+
+def _findings(config: Config, store: Store, issue: Issue) -> list[Finding]:
+    out: list[Finding] = []
+    for story in issue.stories:
+        out += [replace(f, story=story.id) for f in check_style(story)]
+        source = source_text(store, story)
+        if source is not None:
+            out += [replace(f, story=story.id) for f in check_facts(story, source)]
+    return out
+
+
+def _sources_report(result: IngestResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "source": s.source,
+            "kind": s.kind,
+            "status": s.status,
+            "items": len(s.items),
+            "new": s.new,
+            "updated": s.updated,
+            "error": s.error,
+            "warnings": list(s.warnings),
+        }
+        for s in result.sources
+    ]
+
+
+def _finish(
+    config: Config,
+    store: Store,
+    issue: Issue,
+    folder: Path,
+    report: dict[str, Any],
+    timer: _Timer,
+    status: BuildStatus,
+    *,
+    drafted: bool = False,
+) -> list[str]:
+    """Render the issue, check it, write the outbox files and record the run."""
+    written: list[str] = []
+    with timer.stage("render"):
+        rendered = render(issue, config)
+        findings = _findings(config, store, issue) + list(lint_email(rendered, config))
+    report["warnings"] += list(rendered.warnings)
+    report.update(
+        status=status,
+        subject=rendered.subject,
+        stories=[
+            {
+                "id": s.id,
+                "headline": s.headline,
+                "section": s.section,
+                "engine": s.engine,
+                "sources": [{"name": r.name, "url": r.url} for r in s.sources],
+                "findings": [f.as_dict() for f in findings if f.story == s.id],
+            }
+            for s in issue.stories
+        ],
+        quick_links=len(issue.quick_links),
+        email={
+            "html_bytes": len(rendered.html.encode("utf-8")),
+            "text_bytes": len(rendered.text.encode("utf-8")),
+            "eml_bytes": len(rendered.eml),
+            "findings": [f.as_dict() for f in findings if not f.story],
+        },
+        timings=timer.timings,
+    )
+    with timer.stage("write"):
+        written += publish(
+            folder,
+            {
+                "issue.html": rendered.html.encode("utf-8"),
+                "issue.txt": rendered.text.encode("utf-8"),
+                "issue.eml": rendered.eml,
+            },
+        )
+        # report.json is rewritten only when the issue changed, so a no-op
+        # rebuild touches no file; every run is kept in the state store.
+        if drafted or written or not (folder / "report.json").exists():
+            written += publish(
+                folder,
+                {
+                    "report.json": json.dumps(
+                        report, indent=2, ensure_ascii=False, default=str
+                    ).encode("utf-8")
+                    + b"\n"
+                },
+            )
+    report["timings"] = timer.timings
+    store.record_run(issue.date, report)
+    return written
+
+
+def lint_issue(config: Config, edition: date) -> list[Finding]:
+    """Every finding on the edition: style and facts per story, then the rendered email."""
+    issue = load_issue(config, edition)
+    with open_store(config.state_path) as store:
+        findings = _findings(config, store, issue)
+    folder = issue_dir(config, edition)
+    try:
+        rendered = RenderedIssue(
+            html=(folder / "issue.html").read_text(encoding="utf-8"),
+            text=(folder / "issue.txt").read_text(encoding="utf-8"),
+            eml=(folder / "issue.eml").read_bytes(),
+            subject=issue.subject,
+        )
+    except FileNotFoundError as exc:
+        raise DraftError(
+            "not rendered yet; run `newsletter render`", file=str(exc.filename)
+        ) from None
+    return findings + list(lint_email(rendered, config))
+
+
+def render_draft(config: Config, edition: date, *, progress: Progress | None = None) -> BuildResult:
+    """Re-render the edition's draft as edited, without ingesting or generating."""
+    timer = _Timer(progress)
+    folder = issue_dir(config, edition)
+    sweep_temporary(folder)
+    issue = load_issue(config, edition)
+    report: dict[str, Any] = {
+        "newsletter": config.newsletter.name,
+        "date": edition.isoformat(),
+        "errors": [],
+        "warnings": [],
+        "sources": [],
+    }
+    with open_store(config.state_path) as store:
+        written = _finish(config, store, issue, folder, report, timer, "rendered")
+    return BuildResult(edition, folder, "rendered", tuple(written), report)
+
+
+def build_issue(
+    config: Config,
+    edition: date,
+    *,
+    regenerate: bool = False,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Build (or rebuild) the issue of ``edition`` into the outbox; see the module doc."""
+    timer = _Timer(progress)
+    folder = issue_dir(config, edition)
+    sweep_temporary(folder)
+    draft_path = folder / "draft.md"
+    report: dict[str, Any] = {
+        "newsletter": config.newsletter.name,
+        "date": edition.isoformat(),
+        "errors": [],
+        "warnings": [],
+    }
+    with open_store(config.state_path) as store:
+        existing = draft_path.read_text(encoding="utf-8") if draft_path.exists() else None
+        current: Issue | None = None
+        if existing is not None:
+            try:
+                current = parse_draft(existing, file=str(draft_path))
+            except DraftError:
+                if not regenerate:
+                    raise
+        recorded = store.issue(edition)
+        frozen = {"approved", "sent"}
+        if not force and (
+            (current and current.status in frozen) or (recorded and recorded[1] in frozen)
+        ):
+            return BuildResult(edition, folder, "frozen", report={**report, "status": "frozen"})
+
+        with timer.stage("ingest"):
+            ingested = ingest(config, store)
+        report["sources"] = _sources_report(ingested)
+        report["errors"] += [s.error for s in ingested.failed]
+
+        edited = existing is not None and not store.is_pipeline_draft(edition, draft_sha(existing))
+        fresh = ingested.new > 0 or any(s.updated for s in ingested.sources)
+        written: list[str] = []
+        status: BuildStatus
+        if current is not None and edited and not regenerate:
+            issue, status = current, "edited-draft-rendered"
+            report["warnings"].append(
+                f"{draft_path}: edited by hand; rendered as edited (use --regenerate to replace)"
+            )
+        elif current is not None and not edited and not fresh and not regenerate:
+            issue, status = current, "unchanged"
+        else:
+            issue, selection = _generate(config, store, edition, timer, report)
+            with timer.stage("draft"):
+                text = format_draft(issue, newsletter=config.newsletter.name)
+                if existing is not None and existing != text:
+                    report["warnings"].append(f"previous draft kept as {_backup(folder)}")
+                ids = [
+                    i
+                    for a in (*selection.stories, *selection.quick_links)
+                    for i in (a.item_ids or (a.id,))
+                ]
+                store.commit_draft(edition, draft_sha(text), ids)
+                written += publish(folder, {"draft.md": text.encode("utf-8")})
+            status = "built"
+
+        written += _finish(
+            config, store, issue, folder, report, timer, status, drafted=bool(written)
+        )
+    return BuildResult(edition, folder, status, tuple(written), report)

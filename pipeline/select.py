@@ -1,0 +1,110 @@
+"""Select: the state store's fresh items in, the edition's :class:`Selection` out.
+
+Candidates are items not used by another issue and seen within ``issue.max_age_hours``.
+Items covering the same event are clustered into one candidate citing every outlet.
+Candidates are ranked by recency (against the end of the edition day, so a rebuild
+on the same date ranks the same way), source weight and coverage; the top
+``issue.stories`` become stories, the next ``issue.quick_links`` quick links.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+
+from .cluster import cluster_items
+from .config import Config
+from .models import Article, Item, Selection, SourceRef
+from .store import Store
+
+__all__ = ["select"]
+
+_HALF_LIFE_HOURS = 24.0
+_MIN_STORY_WORDS = 40  # a story needs enough text for bullets; shorter items become links
+
+
+def _weights(config: Config) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    for feed in config.sources.feeds:
+        weights[feed.url] = feed.weight
+        if not feed.url.startswith(("http://", "https://")):
+            weights[str(config.path(feed.url))] = feed.weight
+    return weights
+
+
+def _edition_end(config: Config, edition: date) -> datetime:
+    local_end = datetime.combine(edition, time(23, 59, 59), tzinfo=config.newsletter.tz)
+    return local_end.astimezone(UTC)
+
+
+def _score(
+    group: Sequence[tuple[Item, str]],
+    ref: datetime,
+    weights: dict[str, float],
+    inbox: str,
+    inbox_weight: float,
+) -> float:
+    best = 0.0
+    for item, first_seen in group:
+        when = item.published or datetime.fromisoformat(first_seen)
+        age_h = max(0.0, (ref - when).total_seconds() / 3600)
+        recency = math.pow(0.5, age_h / _HALF_LIFE_HOURS)
+        from_inbox = bool(inbox) and item.origin.startswith(inbox)
+        weight = weights.get(item.origin, inbox_weight if from_inbox else 1.0)
+        best = max(best, weight * (0.25 + recency))
+    coverage = 1.0 + 0.25 * (len({i.source for i, _ in group}) - 1)
+    return best * coverage
+
+
+def _article(group: Sequence[Item]) -> Article:
+    lead = max(group, key=lambda i: (len(i.text.split()), i.id))
+    first = group[0]
+    refs: list[SourceRef] = []
+    for item in (lead, *[i for i in group if i is not lead]):
+        ref = SourceRef(item.source, item.url)
+        if ref not in refs:
+            refs.append(ref)
+    return Article(
+        id=first.id,
+        title=lead.title,
+        text=lead.text,
+        url=lead.url,
+        source=lead.source,
+        sources=tuple(refs),
+        published=lead.published,
+        image=next((i.image for i in group if i.image), None),
+        item_ids=tuple(i.id for i in group),
+    )
+
+
+def select(config: Config, store: Store, edition: date) -> Selection:
+    """Choose the stories and quick links for ``edition`` from the state store."""
+    ref = _edition_end(config, edition)
+    since = ref - timedelta(hours=config.issue.max_age_hours)
+    rows = store.candidates(edition, since)
+    rows.sort(
+        key=lambda r: (r[0].published or datetime.min.replace(tzinfo=UTC), r[0].id), reverse=True
+    )
+    seen_at = {item.id: first_seen for item, first_seen in rows}
+    groups = cluster_items([item for item, _ in rows])
+    weights = _weights(config)
+    inbox = str(config.path(config.sources.inbox)) if config.sources.inbox else ""
+    ranked = sorted(
+        groups,
+        key=lambda g: (
+            -_score(
+                [(i, seen_at[i.id]) for i in g], ref, weights, inbox, config.sources.inbox_weight
+            ),
+            g[0].id,
+        ),
+    )
+    stories: list[Article] = []
+    links: list[Article] = []
+    for group in ranked:
+        article = _article(group)
+        if len(stories) < config.issue.stories and len(article.text.split()) >= _MIN_STORY_WORDS:
+            stories.append(article)
+        elif len(links) < config.issue.quick_links and article.url:
+            links.append(article)
+    return Selection(date=edition, stories=tuple(stories), quick_links=tuple(links))

@@ -1,0 +1,160 @@
+"""End to end: the installed `newsletter` CLI builds an issue from the bundled sources."""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import shutil
+import subprocess
+import sys
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from pipeline.summarize import check_style
+
+from pipeline.draft import parse_draft
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = str(Path(sys.executable).with_name("newsletter"))
+DATE = "2026-11-28"
+FILES = ("draft.md", "issue.html", "issue.txt", "issue.eml", "report.json")
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A copy of the shipped config and bundled sources in a scratch folder."""
+    for name in ("samples", "inbox"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    return tmp_path
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()}
+
+
+def test_build_writes_a_complete_issue(site: Path) -> None:
+    result = run("build", "--date", DATE, cwd=site)
+    assert result.returncode == 0, result.stderr + result.stdout
+    out = site / "outbox" / DATE
+    for name in FILES:
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+
+    issue = parse_draft((out / "draft.md").read_text(encoding="utf-8"))
+    assert len(issue.stories) >= 3
+    for story in issue.stories:
+        for part in ("headline", "dek", "hook", "section", "lead_in", "kicker_label", "kicker"):
+            assert getattr(story, part), f"{story.id} lacks {part}"
+        assert 2 <= len(story.bullets) <= 4
+        errors = [f for f in check_style(story) if f.severity == "error"]
+        assert errors == [], errors
+    assert issue.quick_links, "items past the top N become quick links"
+
+    html = (out / "issue.html").read_bytes()
+    assert len(html) < 102_400
+    assert issue.stories[0].headline.split(".")[0][:30] in html.decode("utf-8").replace(
+        "&#39;", "'"
+    )
+
+    msg = email.message_from_bytes((out / "issue.eml").read_bytes())
+    assert msg.get_content_type() == "multipart/alternative"
+    parts: dict[str, Message] = {p.get_content_type(): p for p in msg.get_payload()}  # type: ignore[union-attr]
+    assert set(parts) == {"text/plain", "text/html"}
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "https://" in msg["List-Unsubscribe"]
+    for header in ("Subject", "From", "Date", "Message-ID"):
+        assert msg[header], header
+
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["status"] == "built" and len(report["stories"]) == len(issue.stories)
+    assert {s["status"] for s in report["sources"]} == {"ok"}
+    assert set(report["timings"]) >= {"ingest", "select", "summarize", "render"}
+
+
+def test_rebuild_with_no_new_items_changes_no_file(site: Path) -> None:
+    assert run("build", "--date", DATE, cwd=site).returncode == 0
+    out = site / "outbox" / DATE
+    before = snapshot(out)
+    again = run("build", "--date", DATE, cwd=site)
+    assert again.returncode == 0, again.stderr
+    assert snapshot(out) == before
+    assert "unchanged" in again.stdout
+
+
+def test_edited_draft_is_rendered_never_overwritten(site: Path) -> None:
+    assert run("build", "--date", DATE, cwd=site).returncode == 0
+    out = site / "outbox" / DATE
+    draft = out / "draft.md"
+    text = draft.read_text(encoding="utf-8")
+    first = parse_draft(text).stories[0]
+    edited = text.replace(first.headline, "Editors Rewrote This Headline By Hand Today. It Stays.")
+    draft.write_text(edited, encoding="utf-8")
+
+    result = run("build", "--date", DATE, cwd=site)
+    assert result.returncode == 0, result.stderr
+    assert draft.read_text(encoding="utf-8") == edited
+    assert "Editors Rewrote This Headline" in (out / "issue.html").read_text(encoding="utf-8")
+    assert "Editors Rewrote This Headline" in (out / "issue.txt").read_text(encoding="utf-8")
+
+    regen = run("build", "--date", DATE, "--regenerate", cwd=site)
+    assert regen.returncode == 0, regen.stderr
+    assert (out / "backups" / "draft-1.md").read_text(encoding="utf-8") == edited
+    assert "Editors Rewrote This Headline" not in draft.read_text(encoding="utf-8")
+
+
+def test_render_command_rerenders_the_edited_draft(site: Path) -> None:
+    assert run("build", "--date", DATE, cwd=site).returncode == 0
+    draft = site / "outbox" / DATE / "draft.md"
+    draft.write_text(
+        draft.read_text(encoding="utf-8").replace(
+            "intro: ", "intro: Hand-written intro for readers. "
+        ),
+        encoding="utf-8",
+    )
+    result = run("render", "--date", DATE, cwd=site)
+    assert result.returncode == 0, result.stderr
+    assert "Hand-written intro" in (site / "outbox" / DATE / "issue.txt").read_text(
+        encoding="utf-8"
+    )
+
+
+def test_items_are_never_used_twice(site: Path) -> None:
+    assert run("build", "--date", DATE, cwd=site).returncode == 0
+    result = run("build", "--date", "2026-11-29", cwd=site)
+    first = parse_draft((site / "outbox" / DATE / "draft.md").read_text(encoding="utf-8"))
+    if result.returncode == 0:
+        second = parse_draft((site / "outbox/2026-11-29/draft.md").read_text(encoding="utf-8"))
+        assert not {s.id for s in first.stories} & {s.id for s in second.stories}
+    else:
+        assert result.returncode == 4 and "no fresh stories" in result.stderr
+
+
+def test_config_error_is_one_line_with_file_line_and_key(site: Path) -> None:
+    cfg = site / "config.yaml"
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace("  stories: 4", "  stories: four"), encoding="utf-8"
+    )
+    result = run("build", "--date", DATE, cwd=site)
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert "\n" not in line
+    assert "config.yaml:" in line and "issue.stories" in line and "'four'" in line
+
+
+def test_every_command_has_help(site: Path) -> None:
+    for cmd in ("build", "ingest", "render", "summarize", "lint"):
+        result = run(cmd, "--help", cwd=site)
+        assert result.returncode == 0 and "Usage:" in result.stdout, cmd
