@@ -1,4 +1,10 @@
-"""Alerts: an event (a dict) in, the configured hook run, an error string or None out.
+"""Alerts: a run's outcome in, events for the configured hook out, delivered or not.
+
+:func:`build_alerts` turns one build's outcome (its report, or the error that
+stopped it, and each failed feed's count of failures in a row) into events:
+``build-failed``, ``few-stories`` (fewer than ``alerts.min_stories``) and
+``feeds-failing`` (a feed failing ``fetch.alert_after_failures`` times in a row).
+:func:`fire_alert` delivers one event and returns an error string or None.
 
 The hook is ``alerts.command`` (run without a shell; the event as JSON on stdin
 and its ``kind`` and ``message`` in ``NEWSLETTER_ALERT_KIND`` and
@@ -14,13 +20,15 @@ import json
 import logging
 import os
 import subprocess
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 
 import httpx
 
 from .config import Config
+from .errors import NewsletterError
 
-__all__ = ["fire_alert"]
+__all__ = ["build_alerts", "fire_alert"]
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +49,13 @@ def _run_command(config: Config, body: bytes, event: dict[str, object]) -> str |
     }
     try:
         done = subprocess.run(
-            argv, input=body, capture_output=True, timeout=config.alerts.timeout,
-            cwd=config.root, env=env, check=False,
+            argv,
+            input=body,
+            capture_output=True,
+            timeout=config.alerts.timeout,
+            cwd=config.root,
+            env=env,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         return f"alert command {argv[0]!r} timed out after {config.alerts.timeout:g} s"
@@ -60,9 +73,7 @@ def _post(config: Config, body: bytes) -> str | None:
     url = config.alerts.url
     try:
         with httpx.Client(timeout=config.alerts.timeout, follow_redirects=False) as client:
-            response = client.post(
-                url, content=body, headers={"Content-Type": "application/json"}
-            )
+            response = client.post(url, content=body, headers={"Content-Type": "application/json"})
     except httpx.TimeoutException:
         return f"alert POST to {url} timed out after {config.alerts.timeout:g} s"
     except httpx.HTTPError as exc:
@@ -101,3 +112,63 @@ def fire_alert(config: Config, event: dict[str, object]) -> str | None:
         return message
     log.info("alert %s delivered", full.get("kind", "event"))
     return None
+
+
+def build_alerts(
+    config: Config,
+    edition: date,
+    *,
+    report: Mapping[str, object] | None = None,
+    error: BaseException | None = None,
+    feed_failures: Mapping[str, tuple[int, str]] | None = None,
+) -> list[dict[str, object]]:
+    """The alert events one build deserves (an empty list for a healthy run).
+
+    ``feed_failures`` maps each feed that failed in this run to (failures in a
+    row, last error). A frozen (approved or sent) issue raises no story alert.
+    """
+    day = edition.isoformat()
+    events: list[dict[str, object]] = []
+    if error is not None:
+        code = error.exit_code if isinstance(error, NewsletterError) else 1
+        events.append(
+            {
+                "kind": "build-failed",
+                "edition": day,
+                "exit_code": code,
+                "error": type(error).__name__,
+                "message": f"the build of {day} failed: {error}",
+            }
+        )
+    elif report is not None and report.get("status") != "frozen":
+        stories = report.get("stories")
+        count = len(stories) if isinstance(stories, list | tuple) else 0
+        if count < config.alerts.min_stories:
+            events.append(
+                {
+                    "kind": "few-stories",
+                    "edition": day,
+                    "stories": count,
+                    "min_stories": config.alerts.min_stories,
+                    "message": f"the issue of {day} has {count} stories,"
+                    f" fewer than the minimum of {config.alerts.min_stories}",
+                }
+            )
+    threshold = config.fetch.alert_after_failures
+    failing = [
+        {"source": source, "failures": n, "error": last}
+        for source, (n, last) in sorted((feed_failures or {}).items())
+        if n >= threshold
+    ]
+    if failing:
+        names = ", ".join(f"{f['source']} ({f['failures']}x)" for f in failing)
+        events.append(
+            {
+                "kind": "feeds-failing",
+                "edition": day,
+                "feeds": failing,
+                "message": f"{len(failing)} feed(s) failed {threshold} or more times"
+                f" in a row: {names}",
+            }
+        )
+    return events

@@ -12,6 +12,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -33,8 +35,11 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def make_config(folder: Path, extra: dict[str, Any] | None = None,
-                base: Path = FIXTURES / "schedule" / "base-config.yaml") -> Config:
+def make_config(
+    folder: Path,
+    extra: dict[str, Any] | None = None,
+    base: Path = FIXTURES / "schedule" / "base-config.yaml",
+) -> Config:
     """Write a config into ``folder`` (the base fixture plus ``extra``) and load it."""
     data = _merge(yaml.safe_load(base.read_text(encoding="utf-8")), extra or {})
     path = folder / "config.yaml"
@@ -56,8 +61,11 @@ class AlertServer:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 owner.received.append(
-                    {"path": self.path, "type": self.headers.get("Content-Type"),
-                     "json": json.loads(body)}
+                    {
+                        "path": self.path,
+                        "type": self.headers.get("Content-Type"),
+                        "json": json.loads(body),
+                    }
                 )
                 time.sleep(owner.delay)
                 try:
@@ -77,10 +85,40 @@ class AlertServer:
 
     @contextmanager
     def running(self) -> Iterator[AlertServer]:
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         thread.start()
         try:
             yield self
         finally:
             self.server.shutdown()
             self.server.server_close()
+
+
+def make_site(folder: Path, extra: dict[str, Any] | None = None) -> Config:
+    """A newsletter folder whose one feed has five items published in the last hours,
+    so a build for today's edition has stories whatever the clock says."""
+    now = datetime.now(UTC)
+    values = {f"published_{i}": format_datetime(now - timedelta(hours=i)) for i in range(1, 6)}
+    template = (FIXTURES / "schedule" / "fresh-feed.xml.tmpl").read_text(encoding="utf-8")
+    (folder / "feed.xml").write_text(template.format(**values), encoding="utf-8")
+    site = {
+        "sources": {"feeds": [{"url": "feed.xml", "name": "Harbor Street Journal"}]},
+        "issue": {"stories": 3, "quick_links": 2, "max_age_hours": 48},
+    }
+    return make_config(folder, _merge(site, extra or {}))
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def copy_shipped_site(folder: Path) -> Path:
+    """The shipped config.yaml with its bundled sources, copied into ``folder``."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("samples", "inbox"):
+        shutil.copytree(REPO / name, folder / name)
+    shutil.copy(REPO / "config.yaml", folder / "config.yaml")
+    return folder

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from _schedule_helpers import FIXTURES, AlertServer, make_config
+from _schedule_helpers import FIXTURES, AlertServer, make_config, make_site
 
 from pipeline.alerts import fire_alert
+from pipeline.config import Config
 from pipeline.errors import ConfigError
 
 RECORDER = FIXTURES / "alerts" / "record_alert.py"
-EVENT: dict[str, object] = {"kind": "build-failed", "edition": "2026-03-08",
-                            "message": "render failed: template issue.mjml.j2:12"}
+CLI = str(Path(sys.executable).with_name("newsletter"))
+EVENT: dict[str, object] = {
+    "kind": "build-failed",
+    "edition": "2026-03-08",
+    "message": "render failed: template issue.mjml.j2:12",
+}
 
 
 def test_no_hook_configured_does_nothing(tmp_path: Path) -> None:
@@ -95,8 +101,15 @@ def test_failing_command_reports_exit_code_and_stderr(tmp_path: Path) -> None:
 
 
 def test_hanging_command_is_killed_at_the_timeout(tmp_path: Path) -> None:
-    config = make_config(tmp_path, {"alerts": {
-        "command": [sys.executable, "-c", "import time; time.sleep(30)"], "timeout": 0.3}})
+    config = make_config(
+        tmp_path,
+        {
+            "alerts": {
+                "command": [sys.executable, "-c", "import time; time.sleep(30)"],
+                "timeout": 0.3,
+            }
+        },
+    )
     start = time.monotonic()
     error = fire_alert(config, EVENT)
     assert error is not None and "timed out after 0.3 s" in error
@@ -112,8 +125,10 @@ def test_missing_command_is_an_error_string(tmp_path: Path) -> None:
 def test_command_and_url_both_fire(tmp_path: Path) -> None:
     out = tmp_path / "alerts.jsonl"
     with AlertServer().running() as server:
-        config = make_config(tmp_path, {"alerts": {
-            "url": server.url, "command": [sys.executable, str(RECORDER), str(out)]}})
+        config = make_config(
+            tmp_path,
+            {"alerts": {"url": server.url, "command": [sys.executable, str(RECORDER), str(out)]}},
+        )
         assert fire_alert(config, EVENT) is None
     assert len(server.received) == 1
     assert out.exists()
@@ -123,3 +138,72 @@ def test_bad_alert_url_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         make_config(tmp_path, {"alerts": {"url": "hooks.example/alert"}})
     assert "alerts.url" in str(info.value) and "hooks.example/alert" in str(info.value)
+
+
+# -- alerts fired by real builds ------------------------------------------------------
+
+
+def build(config: Config) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, "build", "--config", str(Path(config.root) / "config.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_healthy_build_fires_nothing(tmp_path: Path) -> None:
+    with AlertServer().running() as server:
+        config = make_site(tmp_path, {"alerts": {"url": server.url}})
+        assert build(config).returncode == 0
+    assert server.received == []
+
+
+def test_a_build_with_no_issue_fires_build_failed(tmp_path: Path) -> None:
+    with AlertServer().running() as server:
+        config = make_config(
+            tmp_path,
+            {
+                "sources": {"feeds": [{"url": "missing-feed.xml", "name": "Gone Gazette"}]},
+                "alerts": {"url": server.url},
+            },
+        )
+        done = build(config)
+    assert done.returncode == 4, done.stderr
+    assert [r["json"]["kind"] for r in server.received] == ["build-failed"]
+    event = server.received[0]["json"]
+    assert event["exit_code"] == 4 and event["error"] == "NoIssueError"
+    assert "nothing to build" in event["message"]
+
+
+def test_fewer_stories_than_the_minimum_fires_few_stories(tmp_path: Path) -> None:
+    out = tmp_path / "alerts.jsonl"
+    config = make_site(
+        tmp_path,
+        {"alerts": {"min_stories": 5, "command": [sys.executable, str(RECORDER), str(out)]}},
+    )
+    assert build(config).returncode == 0
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [line["kind"] for line in lines] == ["few-stories"]
+    assert lines[0]["event"]["stories"] == 3 and lines[0]["event"]["min_stories"] == 5
+
+
+def test_a_feed_failing_past_its_threshold_fires_feeds_failing(tmp_path: Path) -> None:
+    with AlertServer().running() as server:
+        config = make_site(
+            tmp_path, {"alerts": {"url": server.url}, "fetch": {"alert_after_failures": 2}}
+        )
+        path = Path(config.root) / "config.yaml"
+        path.write_text(
+            path.read_text(encoding="utf-8").replace(
+                "  feeds:\n", "  feeds:\n  - url: missing-feed.xml\n    name: Gone Gazette\n"
+            ),
+            encoding="utf-8",
+        )
+        assert build(config).returncode == 0
+        assert server.received == [], "one failure is below the threshold of 2"
+        assert build(config).returncode == 0
+    assert [r["json"]["kind"] for r in server.received] == ["feeds-failing"]
+    feeds = server.received[0]["json"]["feeds"]
+    assert len(feeds) == 1 and feeds[0]["failures"] == 2
+    assert "missing-feed.xml" in feeds[0]["source"]

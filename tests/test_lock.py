@@ -11,13 +11,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from _schedule_helpers import FIXTURES, make_config
+from _schedule_helpers import FIXTURES, make_config, make_site
 
 from pipeline.config import Config
 from pipeline.errors import LockedError
 from pipeline.lock import build_lock, lock_path
 
 HOLDER = FIXTURES / "schedule" / "hold_lock.py"
+CLI = str(Path(sys.executable).with_name("newsletter"))
 
 
 @contextmanager
@@ -25,7 +26,8 @@ def held_elsewhere(config: Config, seconds: float) -> Iterator[subprocess.Popen[
     """Another process holding the lock for ``seconds``."""
     proc = subprocess.Popen(
         [sys.executable, str(HOLDER), str(Path(config.root) / "config.yaml"), str(seconds)],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -92,3 +94,34 @@ def test_lock_is_per_newsletter(tmp_path: Path) -> None:
     one, two = make_config(tmp_path / "one"), make_config(tmp_path / "two")
     with held_elsewhere(one, 30), build_lock(two, wait=0):
         assert lock_path(one) != lock_path(two)
+
+
+def test_newsletter_build_locked_out_exits_3_naming_the_holder(tmp_path: Path) -> None:
+    config = make_site(tmp_path, {"schedule": {"lock_wait_seconds": 0.3}})
+    with held_elsewhere(config, 30) as holder:
+        done = subprocess.run(
+            [CLI, "build", "--config", str(tmp_path / "config.yaml")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.startswith("error: another run of this newsletter holds the lock")
+    assert f"pid {holder.pid}" in done.stderr and "0.3 s" in done.stderr
+    # locked out before touching anything: nothing ingested, nothing written
+    assert not config.outbox_path.exists()
+    assert not config.state_path.exists()
+
+
+def test_newsletter_build_waits_for_a_short_holder_then_builds(tmp_path: Path) -> None:
+    config = make_site(tmp_path, {"schedule": {"lock_wait_seconds": 20}})
+    with held_elsewhere(config, 0.7):
+        done = subprocess.run(
+            [CLI, "build", "--config", str(tmp_path / "config.yaml")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 0, done.stderr
+    edition = next(config.outbox_path.iterdir())
+    assert (edition / "issue.eml").is_file()

@@ -21,10 +21,10 @@ from pipeline.schedule import DailyTrigger
 
 # (zone, first day, last day) spanning each 2026 change by a few weeks
 WINDOWS = [
-    ("America/New_York", date(2026, 2, 20), date(2026, 3, 25)),   # spring: Mar 8, 02:00 -> 03:00
+    ("America/New_York", date(2026, 2, 20), date(2026, 3, 25)),  # spring: Mar 8, 02:00 -> 03:00
     ("America/New_York", date(2026, 10, 15), date(2026, 11, 20)),  # autumn: Nov 1, 02:00 -> 01:00
-    ("Europe/London", date(2026, 3, 10), date(2026, 4, 15)),       # spring: Mar 29, 01:00 -> 02:00
-    ("Europe/London", date(2026, 10, 10), date(2026, 11, 10)),     # autumn: Oct 25, 02:00 -> 01:00
+    ("Europe/London", date(2026, 3, 10), date(2026, 4, 15)),  # spring: Mar 29, 01:00 -> 02:00
+    ("Europe/London", date(2026, 10, 10), date(2026, 11, 10)),  # autumn: Oct 25, 02:00 -> 01:00
 ]
 # ordinary times, and the ones the changes skip or repeat in either zone
 TIMES = ["06:00", "00:00", "23:59", "00:30", "01:00", "01:30", "01:59", "02:00", "02:30"]
