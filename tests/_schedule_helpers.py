@@ -8,6 +8,8 @@ merges the test's own keys over it and loads it through the real config loader.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -122,3 +124,16 @@ def copy_shipped_site(folder: Path) -> Path:
         shutil.copytree(REPO / name, folder / name)
     shutil.copy(REPO / "config.yaml", folder / "config.yaml")
     return folder
+
+
+CLI = str(Path(sys.executable).with_name("newsletter"))
+
+
+def run_build(config: Config, *args: str) -> subprocess.CompletedProcess[str]:
+    """`newsletter build` of ``config`` through the installed CLI."""
+    return subprocess.run(
+        [CLI, "build", "--config", str(Path(config.root) / "config.yaml"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from _schedule_helpers import FIXTURES, AlertServer, make_config, make_site
+from _schedule_helpers import FIXTURES, AlertServer, make_config, make_site, run_build
 
 from pipeline.alerts import fire_alert
-from pipeline.config import Config
 from pipeline.errors import ConfigError
 
 RECORDER = FIXTURES / "alerts" / "record_alert.py"
-CLI = str(Path(sys.executable).with_name("newsletter"))
 EVENT: dict[str, object] = {
     "kind": "build-failed",
     "edition": "2026-03-08",
@@ -143,19 +140,10 @@ def test_bad_alert_url_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
 # -- alerts fired by real builds ------------------------------------------------------
 
 
-def build(config: Config) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CLI, "build", "--config", str(Path(config.root) / "config.yaml")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_a_healthy_build_fires_nothing(tmp_path: Path) -> None:
     with AlertServer().running() as server:
         config = make_site(tmp_path, {"alerts": {"url": server.url}})
-        assert build(config).returncode == 0
+        assert run_build(config).returncode == 0
     assert server.received == []
 
 
@@ -168,7 +156,7 @@ def test_a_build_with_no_issue_fires_build_failed(tmp_path: Path) -> None:
                 "alerts": {"url": server.url},
             },
         )
-        done = build(config)
+        done = run_build(config)
     assert done.returncode == 4, done.stderr
     assert [r["json"]["kind"] for r in server.received] == ["build-failed"]
     event = server.received[0]["json"]
@@ -182,7 +170,7 @@ def test_fewer_stories_than_the_minimum_fires_few_stories(tmp_path: Path) -> Non
         tmp_path,
         {"alerts": {"min_stories": 5, "command": [sys.executable, str(RECORDER), str(out)]}},
     )
-    assert build(config).returncode == 0
+    assert run_build(config).returncode == 0
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [line["kind"] for line in lines] == ["few-stories"]
     assert lines[0]["event"]["stories"] == 3 and lines[0]["event"]["min_stories"] == 5
@@ -200,9 +188,9 @@ def test_a_feed_failing_past_its_threshold_fires_feeds_failing(tmp_path: Path) -
             ),
             encoding="utf-8",
         )
-        assert build(config).returncode == 0
+        assert run_build(config).returncode == 0
         assert server.received == [], "one failure is below the threshold of 2"
-        assert build(config).returncode == 0
+        assert run_build(config).returncode == 0
     assert [r["json"]["kind"] for r in server.received] == ["feeds-failing"]
     feeds = server.received[0]["json"]["feeds"]
     assert len(feeds) == 1 and feeds[0]["failures"] == 2

@@ -11,14 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from _schedule_helpers import FIXTURES, make_config, make_site
+from _schedule_helpers import FIXTURES, make_config, make_site, run_build
 
 from pipeline.config import Config
 from pipeline.errors import LockedError
 from pipeline.lock import build_lock, lock_path
 
 HOLDER = FIXTURES / "schedule" / "hold_lock.py"
-CLI = str(Path(sys.executable).with_name("newsletter"))
 
 
 @contextmanager
@@ -99,12 +98,7 @@ def test_lock_is_per_newsletter(tmp_path: Path) -> None:
 def test_newsletter_build_locked_out_exits_3_naming_the_holder(tmp_path: Path) -> None:
     config = make_site(tmp_path, {"schedule": {"lock_wait_seconds": 0.3}})
     with held_elsewhere(config, 30) as holder:
-        done = subprocess.run(
-            [CLI, "build", "--config", str(tmp_path / "config.yaml")],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_build(config)
     assert done.returncode == 3, done.stderr
     assert done.stderr.startswith("error: another run of this newsletter holds the lock")
     assert f"pid {holder.pid}" in done.stderr and "0.3 s" in done.stderr
@@ -116,12 +110,7 @@ def test_newsletter_build_locked_out_exits_3_naming_the_holder(tmp_path: Path) -
 def test_newsletter_build_waits_for_a_short_holder_then_builds(tmp_path: Path) -> None:
     config = make_site(tmp_path, {"schedule": {"lock_wait_seconds": 20}})
     with held_elsewhere(config, 0.7):
-        done = subprocess.run(
-            [CLI, "build", "--config", str(tmp_path / "config.yaml")],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_build(config)
     assert done.returncode == 0, done.stderr
     edition = next(config.outbox_path.iterdir())
     assert (edition / "issue.eml").is_file()

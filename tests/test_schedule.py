@@ -111,6 +111,16 @@ def remember_due(config: Config, due: datetime) -> None:
     store.shutdown()
 
 
+def missed_build_site(tmp_path: Path, zone: str, *, minutes_ago: int, grace: int) -> Config:
+    """A site whose daily build was due ``minutes_ago`` minutes ago, with no scheduler up."""
+    schedule = {
+        "build_at": at(zone, -minutes_ago),
+        "ingest_every_minutes": 0,
+        "misfire_grace_seconds": grace,
+    }
+    return make_site(tmp_path, {"newsletter": {"timezone": zone}, "schedule": schedule})
+
+
 def runs(config: Config) -> int:
     with sqlite3.connect(config.state_path) as conn:
         return int(conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
@@ -171,17 +181,7 @@ def test_day_numbers_in_the_schedule_are_a_config_error(tmp_path: Path) -> None:
 
 def test_a_build_missed_within_the_grace_time_runs_once_per_date(tmp_path: Path) -> None:
     zone = local_zone()
-    config = make_site(
-        tmp_path,
-        {
-            "newsletter": {"timezone": zone},
-            "schedule": {
-                "build_at": at(zone, -5),
-                "ingest_every_minutes": 0,
-                "misfire_grace_seconds": 3600,
-            },
-        },
-    )
+    config = missed_build_site(tmp_path, zone, minutes_ago=5, grace=3600)
     due = DailyTrigger.from_config(config).previous_fire_time(datetime.now(ZoneInfo(zone)))
     assert due is not None
     edition = due.date().isoformat()
@@ -219,17 +219,7 @@ def test_a_build_missed_within_the_grace_time_runs_once_per_date(tmp_path: Path)
 
 def test_a_build_missed_by_more_than_the_grace_time_waits_for_tomorrow(tmp_path: Path) -> None:
     zone = local_zone()
-    config = make_site(
-        tmp_path,
-        {
-            "newsletter": {"timezone": zone},
-            "schedule": {
-                "build_at": at(zone, -10),
-                "ingest_every_minutes": 0,
-                "misfire_grace_seconds": 60,
-            },
-        },
-    )
+    config = missed_build_site(tmp_path, zone, minutes_ago=10, grace=60)
     sched = Scheduler(config, "--stop-after", "0.3")
     assert sched.finish(timeout=60) == 0
     assert not config.outbox_path.exists() or not any(config.outbox_path.iterdir())
