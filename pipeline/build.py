@@ -284,23 +284,12 @@ def _finish(
     return written
 
 
-def lint_issue(config: Config, edition: date) -> list[Finding]:
-    """Every finding on the edition: style and facts per story, then the rendered email."""
+def lint_issue(config: Config, edition: date, rendered: RenderedIssue) -> list[Finding]:
+    """Every finding on the edition: style and facts per story of the draft, then the
+    rendered email (as read back from the outbox)."""
     issue = load_issue(config, edition)
     with open_store(config.state_path) as store:
         findings = _findings(config, store, issue)
-    folder = issue_dir(config, edition)
-    try:
-        rendered = RenderedIssue(
-            html=(folder / "issue.html").read_text(encoding="utf-8"),
-            text=(folder / "issue.txt").read_text(encoding="utf-8"),
-            eml=(folder / "issue.eml").read_bytes(),
-            subject=issue.subject,
-        )
-    except FileNotFoundError as exc:
-        raise DraftError(
-            "not rendered yet; run `newsletter render`", file=str(exc.filename)
-        ) from None
     return findings + list(lint_email(rendered, config))
 
 

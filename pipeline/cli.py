@@ -17,6 +17,7 @@ import click
 
 from .config import Config, load_config
 from .errors import NewsletterError
+from .models import RenderedIssue
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -153,7 +154,8 @@ def lint(config_path: Path, edition: Any, fmt: str) -> None:
     from .build import lint_issue
 
     config = get_config(config_path)
-    findings = lint_issue(config, edition_date(config, edition))
+    day = edition_date(config, edition)
+    findings = lint_issue(config, day, rendered_from_outbox(config, day))
     if fmt == "json":
         click.echo(_json.dumps([f.as_dict() for f in findings], indent=2, ensure_ascii=False))
     else:
@@ -163,6 +165,213 @@ def lint(config_path: Path, edition: Any, fmt: str) -> None:
         blocking = sum(f.severity == "error" for f in findings)
         click.echo(f"{len(findings)} finding(s), {blocking} blocking")
     if any(f.severity == "error" for f in findings):
+        sys.exit(1)
+
+
+def _offline_config() -> Config:
+    """Defaults for `summarize` run outside a newsletter folder (offline engine, no store)."""
+    from .config import Newsletter, Sender
+
+    return Config(
+        newsletter=Newsletter(
+            name="newsletter", sender=Sender(name="newsletter", email="news@localhost"),
+            signup_url="http://localhost/", unsubscribe_url="http://localhost/",
+            postal_address="-",
+        )
+    )
+
+
+def _read_articles(path: Path) -> tuple[list[Any], list[str]]:
+    """Articles from a JSONL file, and one precise error per bad line."""
+    import json
+
+    from .models import Article
+
+    articles: list[Any] = []
+    errors: list[str] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NewsletterError(f"{path}: cannot read: {exc}") from None
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(f"{path}:{n}: invalid JSON: {exc.msg} (column {exc.colno})")
+            continue
+        if not isinstance(row, dict):
+            errors.append(f"{path}:{n}: expected a JSON object")
+            continue
+        bad = [k for k in ("id", "title", "text") if not isinstance(row.get(k), str)]
+        bad += [k for k in ("url", "source") if k in row and not isinstance(row[k], str)]
+        if bad:
+            errors.append(f"{path}:{n}: key '{bad[0]}' must be a string (got {row.get(bad[0])!r})")
+            continue
+        articles.append(Article(id=row["id"], title=row["title"], text=row["text"],
+                                url=row.get("url", ""), source=row.get("source", "")))
+    return articles, errors
+
+
+@cli.command()
+@click.argument("in_path", metavar="IN.jsonl", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out_path", metavar="OUT.jsonl", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--config", "config_path", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Config file (default ./config.yaml if present, else the offline engine).")
+@handle_errors
+def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
+    """Summarize articles from IN.jsonl into house-style stories in OUT.jsonl.
+
+    Each input line is {"id","title","text","url"?,"source"?}; each output line has the story
+    parts plus "style" and "facts" findings (empty lists when the story passes).
+    """
+    import json
+    from contextlib import ExitStack
+
+    from .store import open_store
+    from .summarize import summarize as run_summarize
+
+    if config_path is None and Path("config.yaml").exists():
+        config_path = Path("config.yaml")
+    config = get_config(config_path) if config_path is not None else _offline_config()
+    articles, errors = _read_articles(in_path)
+    with ExitStack() as stack:
+        store = None
+        if config_path is not None and config.summarizer.engine == "llm":
+            store = stack.enter_context(open_store(config.state_path))
+        run = run_summarize(articles, config, store=store)
+    lines = []
+    for story in run.stories:
+        lines.append(json.dumps({
+            "id": story.id, "headline": story.headline, "dek": story.dek, "hook": story.hook,
+            "section": story.section, "lead_in": story.lead_in, "bullets": list(story.bullets),
+            "kicker_label": story.kicker_label, "kicker": story.kicker,
+            "style": [f.as_dict() for f in story.style],
+            "facts": [f.as_dict() for f in story.facts],
+            "engine": story.engine,
+        }, ensure_ascii=False))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(out_path.name + ".tmp")
+    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    tmp.replace(out_path)
+    for message in [*errors, *run.errors]:
+        click.echo(f"error: {message}" if message in errors else f"warning: {message}", err=True)
+    flagged = sum(1 for s in run.stories if s.style or s.facts)
+    click.echo(f"{len(run.stories)} stories written to {out_path}; {flagged} with findings;"
+               f" {len(errors)} bad input lines; LLM calls {run.calls}, tokens {run.tokens},"
+               f" cache hits {run.cache_hits}", err=True)
+    if errors:
+        sys.exit(1)
+
+
+def rendered_from_outbox(config: Config, day: date) -> RenderedIssue:
+    """Rebuild the :class:`RenderedIssue` of one edition from its outbox files.
+
+    Used by ``send`` (and meant for ``lint``) so both check the files as they are
+    on disk. Raises :class:`SendError` naming the missing file.
+    """
+    from email import message_from_bytes, policy
+
+    from .errors import SendError
+
+    folder = config.outbox_path / day.isoformat()
+    files: dict[str, bytes] = {}
+    for name in ("issue.html", "issue.txt", "issue.eml"):
+        try:
+            files[name] = (folder / name).read_bytes()
+        except OSError as exc:
+            raise SendError(
+                f"cannot read {folder / name}: {exc.strerror or exc}; "
+                f"run `newsletter build --date {day}` first"
+            ) from None
+    subject = message_from_bytes(files["issue.eml"], policy=policy.default).get("Subject", "")
+    return RenderedIssue(
+        html=files["issue.html"].decode("utf-8", "replace"),
+        text=files["issue.txt"].decode("utf-8", "replace"),
+        eml=files["issue.eml"],
+        subject=str(subject),
+    )
+
+
+@cli.command("send")
+@config_option
+@date_option()
+@click.option("--to", "to", multiple=True, required=True, help="Recipient address (repeatable).")
+@click.option("--force", is_flag=True, help="Send even when lint finds blocking problems.")
+@handle_errors
+def send_command(config_path: Path, edition: Any, to: tuple[str, ...], force: bool) -> None:
+    """Send outbox/<date>/issue.eml over SMTP (a test send), after linting it."""
+    from .errors import SendError
+    from .render import lint_email
+    from .send import send_issue
+
+    config = get_config(config_path)
+    day = edition_date(config, edition)
+    rendered = rendered_from_outbox(config, day)
+    findings = lint_email(rendered, config)
+    for f in findings:
+        click.echo(f"{f.severity}: {f.part}: {f.rule}: {f.message}", err=True)
+    blocking = [f for f in findings if f.severity == "error"]
+    folder = config.outbox_path / day.isoformat()
+    if blocking and not force:
+        raise SendError(
+            f"{len(blocking)} blocking lint finding(s) in {folder}; fix them or use --force"
+        )
+    send_issue(rendered.eml, to, config)
+    click.echo(
+        f"sent {folder / 'issue.eml'} ({rendered.subject}) to {', '.join(to)} "
+        f"via {config.smtp.host}:{config.smtp.port}"
+    )
+
+
+@cli.command("ingest")
+@config_option
+@click.option(
+    "--source", "sources", multiple=True, metavar="PATH_OR_URL",
+    help="Ingest this feed, story file or folder instead of the configured ones (repeatable).",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one object per source, one per line.")
+@handle_errors
+def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> None:
+    """Fetch feeds and read story files into the state store.
+
+    Failing sources are reported and the rest go on; the exit status is 1 only
+    when every source failed.
+    """
+    import json
+
+    from .ingest import ingest
+    from .store import open_store
+
+    config = get_config(config_path)
+    with open_store(config.state_path) as store:
+        result = ingest(config, store, sources=list(sources) or None)
+    for s in result.sources:
+        if fmt == "json":
+            click.echo(json.dumps({
+                "source": s.source, "status": "error" if s.status == "error" else "ok",
+                "items": len(s.items), "new": s.new, "updated": s.updated,
+                "not_modified": s.status == "not-modified", "error": s.error,
+                "warnings": list(s.warnings),
+            }, ensure_ascii=False))
+        elif s.status == "error":
+            click.echo(f"  FAIL {s.error}")
+        else:
+            what = "not modified" if s.status == "not-modified" else (
+                f"{len(s.items)} items, {s.new} new, {s.updated} updated")
+            click.echo(f"  ok   {s.source}: {what}")
+            for w in s.warnings:
+                click.echo(f"       warning: {w}")
+    failed = len(result.failed)
+    if fmt != "json":
+        click.echo(
+            f"{len(result.sources)} sources, {failed} failed, {result.new} new items"
+            f" in {result.elapsed:.2f} s"
+        )
+    if result.sources and failed == len(result.sources):
         sys.exit(1)
 
 

@@ -1,14 +1,123 @@
-"""Same-event clustering (placeholder until the ingest work lands): each item alone."""
+"""Same-event clustering: items in, groups of items covering one event out.
+
+Several outlets covering one event should become one story citing all of them.
+Each item becomes a TF-IDF vector of its title (weighted up) and the start of
+its text, with idf taken over the batch so shared names and numbers ("Northwind",
+"1.2") count for much more than shared common words. Items whose cosine
+similarity passes a threshold are joined (single link, union-find).
+
+Order-stable: groups come in the order of their first item, and items keep
+their input order inside a group. Every item is in exactly one group. Pairs are
+only scored when they share a term that is not too common, so 10,000 items
+cluster in well under a second.
+"""
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from .models import Item
 
-__all__ = ["cluster_items"]
+__all__ = ["cluster_items", "similarity"]
+
+THRESHOLD = 0.3
+_TITLE_WEIGHT = 3
+_TEXT_TOKENS = 120
+_WORD = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*", re.UNICODE)
+_STOP_WORDS = (
+    """a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each few
+    for from further had has have having he her here hers him his how i if in into is it its
+    itself just me more most my new no nor not now of off on once only or other our out over
+    own said same says she should so some such than that the their them then there these they
+    this those through to too under until up very was we were what when where which while who
+    whom why will with would year years you your week today yesterday tomorrow monday tuesday
+    wednesday thursday friday saturday sunday per cent percent mr ms mrs"""
+)
+_STOP = frozenset(_STOP_WORDS.split())
+
+
+def _stem(word: str) -> str:
+    """A crude suffix strip, enough to meet "buys"/"buy" and "operators"/"operator"."""
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith("ed"):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _terms(text: str) -> list[str]:
+    out = []
+    for m in _WORD.finditer(text.lower()):
+        w = m.group(0).replace("’", "'").rstrip("'s") if "'" in m.group(0) else m.group(0)
+        w = w.replace(",", "")
+        if w and w not in _STOP and (len(w) > 1 or w.isdigit()):
+            out.append(w if w[0].isdigit() else _stem(w))
+    return out
+
+
+def _bag(item: Item) -> Counter[str]:
+    bag: Counter[str] = Counter()
+    for t in _terms(item.title):
+        bag[t] += _TITLE_WEIGHT
+    bag.update(_terms(item.text)[:_TEXT_TOKENS])
+    return bag
+
+
+def _vectors(items: Sequence[Item]) -> tuple[list[dict[str, float]], dict[str, int]]:
+    bags = [_bag(it) for it in items]
+    df: Counter[str] = Counter()
+    for bag in bags:
+        df.update(bag.keys())
+    n = len(items)
+    vecs = []
+    for bag in bags:
+        vec = {t: (1 + math.log(c)) * math.log(1 + n / df[t]) for t, c in bag.items()}
+        norm = math.sqrt(sum(w * w for w in vec.values())) or 1.0
+        vecs.append({t: w / norm for t, w in vec.items()})
+    return vecs, dict(df)
+
+
+def similarity(a: Item, b: Item) -> float:
+    """Cosine similarity of two items (idf over just the pair, so names weigh most)."""
+    va, vb = _vectors([a, b])[0]
+    return sum(w * vb.get(t, 0.0) for t, w in va.items())
 
 
 def cluster_items(items: Sequence[Item]) -> list[tuple[Item, ...]]:
-    """Group items that cover the same event; order-stable."""
-    return [(item,) for item in items]
+    """Group items that cover the same event; order-stable, each item in one group."""
+    n = len(items)
+    if n == 0:
+        return []
+    vecs, df = _vectors(items)
+    # terms in more than this many items say little and make scoring quadratic
+    cap = max(8, int(n * 0.05))
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, vec in enumerate(vecs):
+        for t in vec:
+            if df[t] <= cap:
+                postings[t].append(i)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, vec in enumerate(vecs):
+        # candidates share at least one telling term; score them exactly
+        candidates = {j for t in vec for j in postings.get(t, ()) if j > i}
+        for j in candidates:
+            other = vecs[j]
+            if sum(w * other.get(t, 0.0) for t, w in vec.items()) >= THRESHOLD:
+                parent[find(j)] = find(i)
+    groups: dict[int, list[Item]] = {}
+    for i, item in enumerate(items):  # dicts keep insertion order: first item first
+        groups.setdefault(find(i), []).append(item)
+    return [tuple(g) for g in groups.values()]

@@ -136,6 +136,16 @@ class Fetch(_Model):
     retries: int = Field(default=2, ge=0, le=10)
     user_agent: str = "newsletter-pipeline/0.1 (+https://github.com/)"
     alert_after_failures: int = Field(default=3, ge=1, le=100)
+    # ``timeout`` above is the hard deadline for one source, retries included.
+    connect_timeout: float = Field(default=10.0, gt=0, le=600)
+    read_timeout: float = Field(default=15.0, gt=0, le=600)
+    max_redirects: int = Field(default=5, ge=0, le=5)
+    retry_backoff: float = Field(default=0.5, ge=0, le=60)
+    retry_after_max: float = Field(default=30.0, ge=0, le=3600)
+    max_compression_ratio: int = Field(default=100, ge=2, le=100_000)
+    stale_after_days: float = Field(default=7.0, gt=0)
+    full_text: bool = False
+    teaser_chars: int = Field(default=300, ge=0, le=100_000)
 
 
 class LLM(_Model):
@@ -269,6 +279,28 @@ class Alerts(_Model):
         return shlex.split(self.command) if isinstance(self.command, str) else list(self.command)
 
 
+class Smtp(_Model):
+    """SMTP server for ``newsletter send``; credentials are read from the named env vars."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username_env: str = ""
+    password_env: str = ""
+    timeout: float = Field(default=30.0, gt=0, le=600)
+    ca_file: str = Field(default="", description="extra CA bundle to trust (a private relay)")
+
+
+class Email(_Model):
+    """Render options for the HTML email."""
+
+    utm: bool = True
+    utm_source: str = "newsletter"
+    utm_medium: str = "email"
+    max_html_bytes: int = Field(default=102_400, ge=10_000)
+    minify: bool = True
+
+
 class Config(_Model):
     """The whole configuration, typed. ``root`` is the config file's folder."""
 
@@ -280,6 +312,8 @@ class Config(_Model):
     summarizer: Summarizer = Summarizer()
     schedule: Schedule = Schedule()
     alerts: Alerts = Alerts()
+    smtp: Smtp = Smtp()
+    email: Email = Email()
     root: str = Field(default=".", exclude=True)
     file: str = Field(default="config.yaml", exclude=True)
 

@@ -57,6 +57,13 @@ CREATE TABLE IF NOT EXISTS feeds (
     gone INTEGER NOT NULL DEFAULT 0,
     moved_to TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS extracts (
+    url_key TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    text TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT '',
+    fetched_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS issues (
     date TEXT PRIMARY KEY,
     draft_sha TEXT NOT NULL DEFAULT '',
@@ -91,6 +98,7 @@ class FeedState:
     last_new_item: str | None = None
     gone: bool = False
     moved_to: str = ""
+    last_error_at: str | None = None
 
 
 def _now() -> str:
@@ -217,20 +225,32 @@ class Store:
 
     # -- feeds -------------------------------------------------------------
     def feed_state(self, url: str) -> FeedState:
+        """What the store remembers of one feed (an empty state if never seen)."""
         row = self.conn.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
-        if row is None:
-            return FeedState(url=url)
-        return FeedState(
-            url=row["url"],
-            etag=row["etag"],
-            last_modified=row["last_modified"],
-            last_success=row["last_success"],
-            last_error=row["last_error"],
-            failures=row["failures"],
-            last_new_item=row["last_new_item"],
-            gone=bool(row["gone"]),
-            moved_to=row["moved_to"],
-        )
+        return FeedState(url=url) if row is None else _row_feed(row)
+
+    def feed_states(self) -> list[FeedState]:
+        """Every feed the store has a health record for, by URL."""
+        rows = self.conn.execute("SELECT * FROM feeds ORDER BY url").fetchall()
+        return [_row_feed(r) for r in rows]
+
+    # -- full-text cache ---------------------------------------------------
+    def cached_extract(self, url: str) -> tuple[str, str] | None:
+        """(text, error) extracted earlier from an article page, if any."""
+        row = self.conn.execute(
+            "SELECT text, error FROM extracts WHERE url_key = ?", (url_key(url),)
+        ).fetchone()
+        return None if row is None else (row["text"], row["error"])
+
+    def save_extract(self, url: str, text: str, error: str = "") -> None:
+        """Remember an article page's main text (or why it could not be had)."""
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO extracts (url_key, url, text, error, fetched_at) VALUES (?,?,?,?,?)"
+                " ON CONFLICT(url_key) DO UPDATE SET url=excluded.url, text=excluded.text,"
+                " error=excluded.error, fetched_at=excluded.fetched_at",
+                (url_key(url), url, text, error, _now()),
+            )
 
     def record_feed(
         self,
@@ -331,6 +351,15 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _row_feed(row: sqlite3.Row) -> FeedState:
+    return FeedState(
+        url=row["url"], etag=row["etag"], last_modified=row["last_modified"],
+        last_success=row["last_success"], last_error=row["last_error"],
+        failures=row["failures"], last_new_item=row["last_new_item"],
+        gone=bool(row["gone"]), moved_to=row["moved_to"], last_error_at=row["last_error_at"],
+    )
 
 
 def _row_item(r: sqlite3.Row) -> Item:

@@ -1,0 +1,352 @@
+"""Ingest: configured feeds and story files in, items in the state store out.
+
+:func:`ingest` reads every source (``config.sources.feeds`` and the inbox, or
+the ``sources`` given instead), stores each source's items as soon as that
+source is done (so an interrupted run keeps what it stored) and returns an
+:class:`IngestResult` with one :class:`SourceResult` per source. A failing
+source is recorded with a precise error and never stops the run.
+
+:func:`feed_health` reads the store's feed-health ledger for the run report:
+failing, stale and gone feeds, and alerts for feeds that failed
+``fetch.alert_after_failures`` runs in a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from ..config import Config
+from ..errors import FetchError, SourceError
+from ..ids import canonical_url, item_id
+from ..models import IngestResult, Item, SourceResult
+from ..store import FeedState, Store
+from ._extract import with_full_text
+from ._feeds import Entry, ParsedFeed, parse_feed
+from ._fetch import FetchRequest, FetchResponse, GoneError, fetch_all
+from ._files import STORY_SUFFIXES, read_story
+from ._sanitize import sanitize
+
+__all__ = ["FeedHealth", "feed_health", "ingest"]
+
+_FEED_SUFFIXES = frozenset({".xml", ".rss", ".atom", ".rdf", ".json", ".feed", ".gz"})
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One planned source: what to read, and how to name it."""
+
+    ref: str  # as configured or given: the URL or path shown in results
+    kind: Literal["url", "feed-file", "story", "inbox"]
+    name: str = ""
+    path: Path | None = None
+
+
+def _is_url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
+
+
+def _plan(config: Config, sources: Sequence[str] | None) -> list[_Source]:
+    """The sources to read, each named once (a repeated one is read once)."""
+    out = _planned(config, sources)
+    seen: set[str] = set()
+    unique = []
+    for src in out:
+        if src.ref not in seen:
+            seen.add(src.ref)
+            unique.append(src)
+    return unique
+
+
+def _planned(config: Config, sources: Sequence[str] | None) -> list[_Source]:
+    out: list[_Source] = []
+    if sources is None:
+        for feed in config.sources.feeds:
+            if _is_url(feed.url):
+                out.append(_Source(feed.url, "url", feed.name))
+            else:
+                out.append(_Source(feed.url, "feed-file", feed.name, config.path(feed.url)))
+        if config.sources.inbox:
+            inbox = config.sources.inbox
+            out.append(_Source(inbox, "inbox", path=config.path(inbox)))
+        return out
+    for ref in sources:
+        if _is_url(ref):
+            out.append(_Source(ref, "url"))
+            continue
+        path = Path(ref).expanduser()
+        if path.is_dir():
+            out.append(_Source(ref, "inbox", path=path))
+        elif path.suffix.lower() in STORY_SUFFIXES:
+            out.append(_Source(ref, "story", path=path))
+        else:
+            out.append(_Source(ref, "feed-file", path=path))
+    return out
+
+
+def _untitled(entry: Entry) -> str:
+    """A title for an entry that has none: its first sentence, shortened."""
+    first = entry.text.split("\n", 1)[0]
+    first = first.split(". ", 1)[0]
+    return first if len(first) <= 90 else first[:87].rsplit(" ", 1)[0] + "..."
+
+
+def _items(parsed: ParsedFeed, src: _Source, origin: str) -> tuple[list[Item], list[str]]:
+    """Entries -> stored items: plain text, sanitized HTML, stable ids, UTC dates."""
+    host = (urlsplit(origin).hostname or "").removeprefix("www.") if _is_url(origin) else ""
+    source = src.name or parsed.title or host or Path(origin).stem
+    items: list[Item] = []
+    warnings = list(parsed.warnings)
+    for n, e in enumerate(parsed.entries):
+        title = e.title or _untitled(e)
+        if not title and not e.link:
+            warnings.append(f"{src.ref}: entry {n + 1} has no title, text or link; skipped")
+            continue
+        title = title or e.link
+        items.append(
+            Item(
+                id=item_id(e.guid, e.link, title, e.text),
+                source=source,
+                origin=origin,
+                title=title,
+                text=e.text,
+                url=canonical_url(e.link),  # tracking parameters dropped
+                html=sanitize(e.html),
+                guid=e.guid,
+                author=e.author,
+                published=e.published or e.updated,
+                image=e.image,
+            )
+        )
+    return items, warnings
+
+
+def _store(store: Store, src: _Source, kind: Literal["feed", "file"], items: list[Item],
+           warnings: list[str], t0: float) -> SourceResult:
+    new, updated = store.upsert_items(items)
+    return SourceResult(
+        source=src.ref, kind=kind, status="ok", items=tuple(items), new=new, updated=updated,
+        warnings=tuple(warnings), elapsed=time.perf_counter() - t0,
+    )
+
+
+def _error(src: _Source, kind: Literal["feed", "file"], exc: Exception, t0: float) -> SourceResult:
+    return SourceResult(
+        source=src.ref, kind=kind, status="error", error=str(exc),
+        elapsed=time.perf_counter() - t0,
+    )
+
+
+def _read_feed_file(config: Config, store: Store, src: _Source) -> SourceResult:
+    t0 = time.perf_counter()
+    assert src.path is not None
+    label = str(src.path)
+    try:
+        try:
+            size, cap = src.path.stat().st_size, config.fetch.max_bytes
+            if size > cap:
+                raise SourceError(label, f"file of {size} bytes is over the {cap} byte cap")
+            data = src.path.read_bytes()
+        except OSError as exc:
+            raise SourceError(label, f"cannot read: {exc.strerror or exc}") from None
+        parsed = parse_feed(data, where=label, max_bytes=config.fetch.max_bytes)
+        items, warnings = _items(parsed, src, label)
+        result = _store(store, src, "feed", items, warnings, t0)
+    except SourceError as exc:
+        store.record_feed(label, ok=False, error=str(exc))
+        return _error(src, "feed", exc, t0)
+    store.record_feed(label, ok=True, new_items=result.new)
+    return result
+
+
+def _read_stories(config: Config, store: Store, src: _Source) -> list[SourceResult]:
+    """Each story file is its own source: one bad file never hides the others."""
+    assert src.path is not None
+    if src.kind == "story":
+        files = [src.path]
+    elif not src.path.is_dir():
+        err = SourceError(str(src.path), "inbox folder not found")
+        return [_error(src, "file", err, time.perf_counter())]
+    else:
+        files = sorted(
+            p for p in src.path.iterdir()
+            if p.is_file() and p.suffix.lower() in STORY_SUFFIXES
+            and not p.name.startswith((".", "_")) and not p.stem.upper().startswith("README")
+        )
+    out = []
+    for path in files:
+        t0 = time.perf_counter()
+        one = _Source(str(path), "story", path=path)
+        try:
+            item = read_story(
+                path, label=str(path), default_source=config.newsletter.name,
+                tz=config.newsletter.tz, max_bytes=config.fetch.max_bytes,
+            )
+        except SourceError as exc:
+            out.append(_error(one, "file", exc, t0))
+            continue
+        out.append(_store(store, one, "file", [item], [], t0))
+    return out
+
+
+async def _fetch_feeds(
+    config: Config, store: Store, srcs: list[_Source]
+) -> dict[str, SourceResult]:
+    cfg = config.fetch
+    results: dict[str, SourceResult] = {}
+    requests: list[FetchRequest] = []
+    by_url: dict[str, tuple[_Source, FeedState, float]] = {}
+    for src in srcs:
+        state = store.feed_state(src.ref)
+        t0 = time.perf_counter()
+        if state.gone:
+            gone = FetchError(src.ref, f"feed is gone (HTTP 410 at {state.last_error_at});"
+                              " remove it from the config")
+            results[src.ref] = _error(src, "feed", gone, t0)
+            continue
+        url = state.moved_to or src.ref
+        # validators only make sense for the URL they came from
+        req = FetchRequest(url, state.etag, state.last_modified)
+        requests.append(req)
+        by_url[url] = (src, state, t0)
+
+    async def done(req: FetchRequest, res: FetchResponse | FetchError) -> None:
+        src, state, t0 = by_url[req.url]
+        if isinstance(res, FetchError):
+            store.record_feed(src.ref, ok=False, error=str(res), gone=isinstance(res, GoneError))
+            results[src.ref] = _error(src, "feed", _named(src, res), t0)
+            return
+        warnings = []
+        if res.moved_to and res.moved_to != state.moved_to:
+            warnings.append(f"{src.ref}: moved permanently to {res.moved_to}; update the config")
+        moved = res.moved_to or None
+        if res.status == 304:
+            store.record_feed(src.ref, ok=True, etag=res.etag or None,
+                              last_modified=res.last_modified or None, moved_to=moved)
+            results[src.ref] = SourceResult(
+                source=src.ref, kind="feed", status="not-modified", warnings=tuple(warnings),
+                elapsed=time.perf_counter() - t0,
+            )
+            return
+        try:
+            parsed = parse_feed(res.body, url=res.final_url, content_type=res.content_type,
+                                where=src.ref, max_bytes=cfg.max_bytes)
+            items, more = _items(parsed, src, src.ref)
+            if cfg.full_text:
+                items = await with_full_text(items, store, cfg)
+            result = _store(store, src, "feed", items, warnings + more, t0)
+        except SourceError as exc:
+            store.record_feed(src.ref, ok=False, error=str(exc))
+            results[src.ref] = _error(src, "feed", exc, t0)
+            return
+        store.record_feed(src.ref, ok=True, etag=res.etag, last_modified=res.last_modified,
+                          new_items=result.new, moved_to=moved)
+        results[src.ref] = result
+
+    await fetch_all(requests, cfg, done)
+    return results
+
+
+def _named(src: _Source, exc: FetchError) -> FetchError:
+    """Errors name the configured URL even when a stored new location was fetched."""
+    if exc.source == src.ref:
+        return exc
+    return FetchError(src.ref, f"{exc.detail} (fetching its new location {exc.source})")
+
+
+def ingest(config: Config, store: Store, *, sources: Sequence[str] | None = None) -> IngestResult:
+    """Read every configured feed and story file (or just ``sources``: paths or
+    URLs) into the store; return one result per source. Never raises for a bad
+    source: its :class:`SourceResult` has ``status="error"`` and the reason."""
+    t0 = time.perf_counter()
+    plan = _plan(config, sources)
+    by_ref: dict[str, list[SourceResult]] = {}
+    urls = [s for s in plan if s.kind == "url"]
+    for src in plan:
+        if src.kind == "feed-file":
+            by_ref[src.ref] = [_read_feed_file(config, store, src)]
+        elif src.kind in ("story", "inbox"):
+            by_ref[src.ref] = _read_stories(config, store, src)
+    if urls:
+        fetched = asyncio.run(_fetch_feeds(config, store, urls))
+        for src in urls:
+            by_ref[src.ref] = [fetched[src.ref]]
+    ordered = [r for src in plan for r in by_ref[src.ref]]
+    return IngestResult(sources=tuple(ordered), elapsed=time.perf_counter() - t0)
+
+
+# -- feed health --------------------------------------------------------------
+HealthStatus = Literal["ok", "failing", "stale", "gone", "never-fetched"]
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """One configured feed's health for the run report.
+
+    ``alert`` is true once the feed failed ``fetch.alert_after_failures`` runs
+    in a row (one bad fetch is not an alert).
+    """
+
+    url: str
+    name: str
+    status: HealthStatus
+    failures: int = 0
+    last_success: str | None = None
+    last_error: str = ""
+    last_error_at: str | None = None
+    last_new_item: str | None = None
+    moved_to: str = ""
+    alert: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+def _older(stamp: str | None, limit: datetime) -> bool:
+    if not stamp:
+        return True
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        return True
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)) < limit
+
+
+def feed_health(config: Config, store: Store, *, now: datetime | None = None) -> list[FeedHealth]:
+    """The health of every configured feed, in config order.
+
+    ``failing``: the last fetch failed; ``stale``: fetched fine but no new item
+    for ``fetch.stale_after_days``; ``gone``: answered 410. ``alert`` marks
+    feeds failing ``fetch.alert_after_failures`` runs in a row.
+    """
+    limit = (now or datetime.now(UTC)) - timedelta(days=config.fetch.stale_after_days)
+    out = []
+    for feed in config.sources.feeds:
+        key = feed.url if _is_url(feed.url) else str(config.path(feed.url))
+        st = store.feed_state(key)
+        status: HealthStatus
+        if st.gone:
+            status = "gone"
+        elif st.failures:
+            status = "failing"
+        elif st.last_success is None:
+            status = "never-fetched"
+        elif _older(st.last_new_item, limit):
+            status = "stale"
+        else:
+            status = "ok"
+        out.append(FeedHealth(
+            url=feed.url, name=feed.name, status=status, failures=st.failures,
+            last_success=st.last_success, last_error=st.last_error,
+            last_error_at=st.last_error_at, last_new_item=st.last_new_item,
+            moved_to=st.moved_to,
+            alert=st.gone or st.failures >= config.fetch.alert_after_failures,
+        ))
+    return out

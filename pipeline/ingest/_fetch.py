@@ -1,0 +1,358 @@
+"""Bounded HTTP fetching for feeds and article pages.
+
+In: :class:`FetchRequest` objects (URL plus the ETag / Last-Modified remembered
+for it) and the ``fetch`` section of the config. Out: one :class:`FetchResponse`
+or one :class:`~pipeline.errors.FetchError` per request, never a hang.
+
+Every fetch is bounded: connections overall and per host, connect and read
+timeouts, a hard total deadline per request (retries included), a body cap
+enforced while streaming, a decompression-bomb guard (we decode gzip/deflate
+ourselves, in bounded steps), at most ``max_redirects`` redirects with loop
+detection, and retries with exponential backoff for timeouts, 429 and 5xx that
+honour ``Retry-After`` up to a cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from ..config import Fetch
+from ..errors import FetchError
+
+__all__ = ["FetchRequest", "FetchResponse", "GoneError", "fetch_all", "fetch_sync"]
+
+_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml,"
+    " application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, text/html;q=0.5, */*;q=0.3"
+)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024
+_BOMB_CHECK_AFTER = 256 * 1024  # ratios of small bodies say nothing
+
+
+class GoneError(FetchError):
+    """The server answered 410 Gone: the feed should be dropped from the config."""
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """One URL to fetch, with the validators remembered from its last fetch."""
+
+    url: str
+    etag: str = ""
+    last_modified: str = ""
+
+
+@dataclass(frozen=True)
+class FetchResponse:
+    """A finished fetch. ``status`` is 200 (body holds the decoded bytes) or 304.
+
+    ``moved_to`` is set when every redirect on the way was permanent (301/308),
+    so the caller may remember the new URL.
+    """
+
+    url: str
+    final_url: str
+    status: int
+    body: bytes = b""
+    content_type: str = ""
+    etag: str = ""
+    last_modified: str = ""
+    moved_to: str = ""
+    attempts: int = 1
+    elapsed: float = 0.0
+
+
+class _Retryable(Exception):
+    """A failure worth another attempt (timeout, 429, 5xx)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class _Decoder:
+    """Decode a Content-Encoding in bounded steps so a bomb never fills memory."""
+
+    def __init__(self, url: str, encoding: str, cfg: Fetch) -> None:
+        self.url = url
+        self.cfg = cfg
+        self.raw = 0
+        self.out = 0
+        enc = encoding.strip().lower()
+        self.obj: zlib._Decompress | None
+        if enc in ("", "identity"):
+            self.obj = None
+        elif enc in ("gzip", "x-gzip"):
+            self.obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif enc == "deflate":
+            self.obj = zlib.decompressobj()
+        else:
+            raise FetchError(url, f"unsupported Content-Encoding {encoding!r}")
+        self.encoding = enc
+
+    def _count(self, n: int, pending: int = 0) -> None:
+        self.out += n
+        used = self.raw - pending  # compressed bytes actually consumed so far
+        cap = self.cfg.max_bytes
+        if self.out > cap:
+            what = "decompressed body" if self.obj is not None else "body"
+            raise FetchError(self.url, f"{what} exceeds the {_size(cap)} cap")
+        ratio = self.cfg.max_compression_ratio
+        if self.obj is not None and self.out > _BOMB_CHECK_AFTER and self.out > ratio * used:
+            raise FetchError(
+                self.url,
+                f"decompression bomb: {self.encoding} body expands {self.out // max(used, 1)}x"
+                f" (over {ratio}x) after {_size(used)} compressed",
+            )
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        self.raw += len(chunk)
+        if self.obj is None:
+            self._count(len(chunk))
+            return [chunk]
+        pieces: list[bytes] = []
+        data = chunk
+        while data:
+            try:
+                piece = self.obj.decompress(data, _CHUNK)
+            except zlib.error as exc:
+                if self.encoding == "deflate" and self.out == 0 and not pieces:
+                    # some servers send raw deflate without the zlib header
+                    self.obj = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise FetchError(self.url, f"corrupt {self.encoding} body: {exc}") from None
+            data = self.obj.unconsumed_tail
+            self._count(len(piece), len(data))
+            pieces.append(piece)
+            if self.obj.eof:
+                break
+        return pieces
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:g} MB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
+class _Limits:
+    """Connection slots overall and per host."""
+
+    def __init__(self, cfg: Fetch) -> None:
+        self.total = asyncio.Semaphore(cfg.concurrency)
+        self.per_host_n = cfg.per_host
+        self.hosts: dict[str, asyncio.Semaphore] = {}
+
+    @asynccontextmanager
+    async def slot(self, url: str) -> AsyncIterator[None]:
+        host = (urlsplit(url).hostname or "").lower()
+        sem = self.hosts.setdefault(host, asyncio.Semaphore(self.per_host_n))
+        async with sem, self.total:
+            yield
+
+
+async def _attempt(
+    client: httpx.AsyncClient, req: FetchRequest, cfg: Fetch, limits: _Limits
+) -> FetchResponse:
+    """One attempt: follow redirects by hand, then read the body within the caps."""
+    url = req.url
+    chain = [url]
+    permanent = True
+    headers = {}
+    if req.etag:
+        headers["If-None-Match"] = req.etag
+    if req.last_modified:
+        headers["If-Modified-Since"] = req.last_modified
+    while True:
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise FetchError(req.url, f"refusing non-HTTP URL {url}")
+        try:
+            async with limits.slot(url), client.stream("GET", url, headers=headers) as r:
+                status = r.status_code
+                if status in _REDIRECTS and "location" in r.headers:
+                    target = urljoin(url, r.headers["location"])
+                    if target in chain:
+                        loop = " -> ".join([*chain[chain.index(target):], target])
+                        raise FetchError(req.url, f"redirect loop: {loop}")
+                    chain.append(target)
+                    if len(chain) - 1 > cfg.max_redirects:
+                        raise FetchError(
+                            req.url, f"more than {cfg.max_redirects} redirects (last to {target})"
+                        )
+                    permanent = permanent and status in (301, 308)
+                    url = target
+                    continue
+                moved = url if permanent and len(chain) > 1 else ""
+                if status == 304:
+                    return FetchResponse(
+                        req.url, url, 304, etag=r.headers.get("etag", req.etag),
+                        last_modified=r.headers.get("last-modified", req.last_modified),
+                        moved_to=moved,
+                    )
+                if status == 410:
+                    raise GoneError(req.url, "HTTP 410 Gone: the feed was removed")
+                if status == 429 or status >= 500:
+                    raise _Retryable(
+                        f"HTTP {status} {r.reason_phrase}".rstrip(),
+                        _retry_after(r.headers.get("retry-after")),
+                    )
+                if status != 200:
+                    raise FetchError(req.url, f"HTTP {status} {r.reason_phrase}".rstrip())
+                declared = r.headers.get("content-length", "")
+                enc = r.headers.get("content-encoding", "")
+                if declared.isdigit() and not enc and int(declared) > cfg.max_bytes:
+                    raise FetchError(
+                        req.url,
+                        f"body of {int(declared)} bytes declared, over the"
+                        f" {_size(cfg.max_bytes)} cap",
+                    )
+                decoder = _Decoder(req.url, enc, cfg)
+                parts: list[bytes] = []
+                async for chunk in r.aiter_raw(_CHUNK):
+                    parts.extend(decoder.feed(chunk))
+                return FetchResponse(
+                    req.url, url, 200, b"".join(parts),
+                    content_type=r.headers.get("content-type", ""),
+                    etag=r.headers.get("etag", ""),
+                    last_modified=r.headers.get("last-modified", ""),
+                    moved_to=moved,
+                )
+        except httpx.ConnectTimeout:
+            raise _Retryable(f"connect timeout after {cfg.connect_timeout:g} s") from None
+        except httpx.ReadTimeout:
+            raise _Retryable(f"read timeout: no data for {cfg.read_timeout:g} s") from None
+        except httpx.TimeoutException as exc:
+            raise _Retryable(f"timeout: {type(exc).__name__}") from None
+        except httpx.ConnectError as exc:
+            raise FetchError(req.url, f"cannot connect: {exc or type(exc).__name__}") from None
+        except httpx.HTTPError as exc:
+            raise FetchError(req.url, f"{type(exc).__name__}: {exc}") from None
+
+
+async def _fetch_one(
+    client: httpx.AsyncClient, req: FetchRequest, cfg: Fetch, limits: _Limits
+) -> FetchResponse:
+    """Fetch with retries inside a hard deadline of ``cfg.timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    deadline = start + cfg.timeout
+    attempt = 0
+    try:
+        async with asyncio.timeout(cfg.timeout):
+            while True:
+                attempt += 1
+                try:
+                    resp = await _attempt(client, req, cfg, limits)
+                except _Retryable as exc:
+                    if attempt > cfg.retries:
+                        tries = f" (after {attempt} attempts)" if attempt > 1 else ""
+                        raise FetchError(req.url, exc.reason + tries) from None
+                    if exc.retry_after is not None:
+                        if exc.retry_after > cfg.retry_after_max:
+                            raise FetchError(
+                                req.url,
+                                f"{exc.reason}, Retry-After {exc.retry_after:g} s is over the"
+                                f" {cfg.retry_after_max:g} s cap",
+                            ) from None
+                        delay = exc.retry_after
+                    else:
+                        delay = cfg.retry_backoff * 2 ** (attempt - 1)
+                        delay *= 1 + random.random() / 4  # spread retries of many feeds
+                    if loop.time() + delay > deadline:
+                        raise FetchError(
+                            req.url,
+                            f"{exc.reason}; a retry in {delay:g} s would pass the"
+                            f" {cfg.timeout:g} s total timeout",
+                        ) from None
+                    await asyncio.sleep(delay)
+                    continue
+                return FetchResponse(
+                    resp.url, resp.final_url, resp.status, resp.body, resp.content_type,
+                    resp.etag, resp.last_modified, resp.moved_to, attempt,
+                    loop.time() - start,
+                )
+    except TimeoutError:
+        raise FetchError(
+            req.url, f"no complete answer within the {cfg.timeout:g} s total timeout"
+        ) from None
+
+
+def _client(cfg: Fetch) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        trust_env=False,  # never route through an environment proxy by surprise
+        timeout=httpx.Timeout(
+            connect=cfg.connect_timeout, read=cfg.read_timeout, write=cfg.read_timeout,
+            pool=cfg.timeout,
+        ),
+        limits=httpx.Limits(
+            max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency
+        ),
+        headers={
+            "User-Agent": cfg.user_agent,
+            "Accept": _ACCEPT,
+            "Accept-Encoding": "gzip, deflate",
+        },
+    )
+
+
+OnDone = Callable[[FetchRequest, FetchResponse | FetchError], Awaitable[None] | None]
+
+
+async def fetch_all(
+    requests: Sequence[FetchRequest], cfg: Fetch, on_done: OnDone | None = None
+) -> list[FetchResponse | FetchError]:
+    """Fetch every request concurrently within the bounds of ``cfg``.
+
+    Returns one response or error per request, in request order. ``on_done`` is
+    called as each one finishes, so the caller can store results early (an
+    interrupted run keeps what finished).
+    """
+    limits = _Limits(cfg)
+    results: list[FetchResponse | FetchError] = [FetchError(r.url, "not fetched") for r in requests]
+    async with _client(cfg) as client:
+
+        async def run(i: int, req: FetchRequest) -> None:
+            try:
+                res: FetchResponse | FetchError = await _fetch_one(client, req, cfg, limits)
+            except FetchError as exc:
+                res = exc
+            results[i] = res
+            if on_done is not None:
+                maybe = on_done(req, res)
+                if maybe is not None:
+                    await maybe
+
+        await asyncio.gather(*(run(i, r) for i, r in enumerate(requests)))
+    return results
+
+
+def fetch_sync(requests: Sequence[FetchRequest], cfg: Fetch) -> list[FetchResponse | FetchError]:
+    """:func:`fetch_all` for callers without an event loop."""
+    return asyncio.run(fetch_all(requests, cfg))

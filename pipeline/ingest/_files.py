@@ -1,0 +1,206 @@
+"""Story files dropped by editors in, :class:`Item` objects out.
+
+Kinds: Markdown (``.md``) with an optional YAML front matter (title, url,
+source, date, image, image_alt, image_credit, author), plain text (``.txt``,
+first line is the title) and HTML (``.html``: title from ``<title>`` or the
+first ``<h1>``, main text by trafilatura). A malformed or unknown front matter
+key raises :class:`SourceError` naming ``file:line``.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import markdown
+import trafilatura
+import yaml
+
+from ..errors import SourceError
+from ..ids import item_id
+from ..models import Image, Item
+from ._sanitize import html_to_text, sanitize, squash
+
+__all__ = ["STORY_SUFFIXES", "read_story"]
+
+STORY_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".html", ".htm"})
+_KEYS = frozenset(
+    {"title", "url", "source", "date", "image", "image_alt", "image_credit", "author"}
+)
+_FENCE = re.compile(r"^---[ \t]*$", re.M)
+_H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.I | re.S)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_MD_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SourceError(f"{path}:{line}", f"not UTF-8 text (byte {exc.start})") from None
+
+
+def _when(value: Any, where: str, tz: ZoneInfo) -> datetime | None:
+    """A front matter date: YAML date/datetime or an ISO string; naive = newsletter tz."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime.combine(value, time(0, 0))
+    else:
+        try:
+            dt = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise SourceError(
+                where, f"key 'date': not a date like 2026-11-27 or 2026-11-27T09:30:00Z"
+                f" (got {value!r})"
+            ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)
+    return dt.astimezone(UTC)
+
+
+def _front_matter(path: Path, text: str) -> tuple[dict[str, Any], str, int]:
+    """(fields, body, line number of the body's first line)."""
+    if not text.startswith("---"):
+        return {}, text, 1
+    first_nl = text.find("\n")
+    if first_nl < 0 or text[:first_nl].strip() != "---":
+        return {}, text, 1
+    close = _FENCE.search(text, first_nl + 1)
+    if close is None:
+        raise SourceError(f"{path}:1", "front matter opened with '---' is never closed")
+    raw = text[first_nl + 1 : close.start()]
+    body_line = text[: close.end()].count("\n") + 2
+    try:
+        node = yaml.compose(raw, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        # the context mark points at the construct left open, the problem mark
+        # often at the end of the front matter
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 2
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SourceError(f"{path}:{line}", f"malformed front matter: {problem}") from None
+    if data is None:
+        return {}, text[close.end() :], body_line
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
+        raise SourceError(f"{path}:2", "front matter must be 'key: value' lines")
+    for key_node, _ in node.value:
+        if key_node.value not in _KEYS:
+            raise SourceError(
+                f"{path}:{key_node.start_mark.line + 2}",
+                f"unknown front matter key {key_node.value!r}"
+                f" (known: {', '.join(sorted(_KEYS))})",
+            )
+    return data, text[close.end() :], body_line
+
+
+def _markdown(path: Path, text: str, tz: ZoneInfo) -> dict[str, Any]:
+    meta, body, _ = _front_matter(path, text)
+    fields = dict(meta)
+    lines = body.strip().splitlines()
+    if not fields.get("title") and lines:
+        m = _MD_H1.match(lines[0])
+        if m:
+            fields["title"] = m.group(1)
+            body = "\n".join(lines[1:])
+    html = markdown.markdown(body.strip(), output_format="html")
+    fields["html"] = html
+    fields["text"] = html_to_text(html)
+    return fields
+
+
+def _plain(text: str) -> dict[str, Any]:
+    lines = text.strip().splitlines()
+    title = lines[0] if lines else ""
+    paras = re.split(r"\n\s*\n", "\n".join(lines[1:]).strip())
+    body = [squash(p) for p in paras if p.strip()]
+    return {
+        "title": title,
+        "text": "\n\n".join(body),
+        "html": "".join(f"<p>{_html.escape(p)}</p>" for p in body),
+    }
+
+
+def _html_page(text: str) -> dict[str, Any]:
+    m = _TITLE.search(text) or _H1.search(text)
+    title = html_to_text(m.group(1)) if m else ""
+    h1 = _H1.search(text)
+    if h1:  # the headline beats a <title> carrying the site name
+        title = html_to_text(h1.group(1)) or title
+    main = trafilatura.extract(
+        text, output_format="txt", include_comments=False, favor_precision=True
+    )
+    body = main if main else html_to_text(text)
+    paras = [squash(p) for p in body.split("\n") if p.strip()]
+    if paras and squash(paras[0]) == squash(title):
+        paras = paras[1:]
+    return {
+        "title": title,
+        "text": "\n\n".join(paras),
+        "html": "".join(f"<p>{_html.escape(p)}</p>" for p in paras),
+    }
+
+
+def read_story(path: Path, *, label: str, default_source: str, tz: ZoneInfo,
+               max_bytes: int) -> Item:
+    """One story file -> one :class:`Item`; raise :class:`SourceError` if unusable.
+
+    ``label`` is how the file is named in errors and in ``Item.origin``.
+    """
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise SourceError(label, f"file of {size} bytes is over the {max_bytes} byte cap")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(label, f"cannot read: {exc.strerror or exc}") from None
+    text = _decode(Path(label), data)
+    suffix = path.suffix.lower()
+    if suffix in (".md", ".markdown"):
+        fields = _markdown(Path(label), text, tz)
+    elif suffix == ".txt":
+        fields = _plain(text)
+    elif suffix in (".html", ".htm"):
+        fields = _html_page(text)
+    else:
+        raise SourceError(label, f"not a story file (use {', '.join(sorted(STORY_SUFFIXES))})")
+    title = squash(str(fields.get("title") or ""))
+    if not title:
+        raise SourceError(label, "no title (add 'title:' to the front matter or a first line)")
+    url = str(fields.get("url") or "").strip()
+    if url and urlsplit(url).scheme not in ("http", "https"):
+        raise SourceError(label, f"key 'url': must be an http(s) link (got {url!r})")
+    body = str(fields.get("text") or "")
+    image = None
+    if fields.get("image"):
+        image = Image(
+            url=str(fields["image"]), alt=squash(str(fields.get("image_alt") or "")),
+            credit=squash(str(fields.get("image_credit") or "")),
+        )
+    source = squash(str(fields.get("source") or "")) or (
+        (urlsplit(url).hostname or "").removeprefix("www.") if url else default_source
+    )
+    # a file without a link keeps its identity by name, so edits update it
+    guid = "" if url else f"file:{path.name}"
+    return Item(
+        id=item_id(guid, url, title, body),
+        source=source,
+        origin=label,
+        title=title,
+        text=body,
+        url=url,
+        html=sanitize(str(fields.get("html") or "")),
+        guid=guid,
+        author=squash(str(fields.get("author") or "")),
+        published=_when(fields.get("date"), label, tz),
+        image=image,
+    )

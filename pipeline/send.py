@@ -1,0 +1,110 @@
+"""Send stage: ``.eml`` bytes and recipient addresses in, one SMTP delivery out.
+
+``send_issue`` speaks SMTP to the server in ``config.smtp``: STARTTLS (the
+default; refused if the server does not offer it), implicit TLS, or plain for a
+local relay. Credentials come from the environment variables the config names,
+never from the file. Every failure becomes a :class:`SendError` naming the
+server and what went wrong. A ``To`` header is added when the message has none.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import smtplib
+import ssl
+from collections.abc import Sequence
+
+from .config import Config
+from .errors import SendError
+
+__all__ = ["send_issue"]
+
+_ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
+
+
+def send_issue(eml: bytes, to: Sequence[str], config: Config) -> None:
+    """Deliver the message to ``to`` through the configured SMTP server.
+
+    Raises :class:`SendError` on a bad address, a missing credential variable,
+    a refused connection, a failed TLS handshake or a rejection by the server.
+    """
+    smtp = config.smtp
+    where = f"SMTP {smtp.host}:{smtp.port}"
+    recipients = [a.strip() for a in to if a.strip()]
+    if not recipients:
+        raise SendError("no recipient given (use --to ADDRESS)")
+    for address in recipients:
+        if not _ADDRESS.fullmatch(address):
+            raise SendError(f"not an email address: {address!r}")
+    credentials = _credentials(config)
+    message = (
+        eml if _has_to_header(eml) else b"To: " + ", ".join(recipients).encode() + b"\r\n" + eml
+    )
+    context = ssl.create_default_context(cafile=config.path(smtp.ca_file) if smtp.ca_file else None)
+    try:
+        client: smtplib.SMTP
+        if smtp.security == "tls":
+            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
+        else:
+            client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+        with client:
+            client.ehlo()
+            if smtp.security == "starttls":
+                if not client.has_extn("starttls"):
+                    raise SendError(
+                        f"{where} does not offer STARTTLS; refusing to send in clear text "
+                        "(set smtp.security to 'none' only for a local relay)"
+                    )
+                client.starttls(context=context)
+                client.ehlo()
+            if credentials is not None:
+                client.login(*credentials)
+            refused = client.sendmail(config.newsletter.sender.email, recipients, message)
+    except SendError:
+        raise
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise SendError(f"{where} refused every recipient: {_codes(exc.recipients)}") from None
+    except smtplib.SMTPAuthenticationError as exc:
+        raise SendError(
+            f"{where} rejected the login: {exc.smtp_code} {_text(exc.smtp_error)}"
+        ) from None
+    except smtplib.SMTPResponseException as exc:
+        raise SendError(f"{where} answered {exc.smtp_code} {_text(exc.smtp_error)}") from None
+    except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
+        raise SendError(f"{where}: {exc.__class__.__name__}: {exc}") from None
+    if refused:
+        raise SendError(f"{where} refused some recipients: {_codes(refused)}")
+
+
+def _credentials(config: Config) -> tuple[str, str] | None:
+    smtp = config.smtp
+    if not smtp.username_env and not smtp.password_env:
+        return None
+    values = []
+    for key, name in (
+        ("smtp.username_env", smtp.username_env),
+        ("smtp.password_env", smtp.password_env),
+    ):
+        if not name:
+            raise SendError(f"{config.file}: {key} is not set but the other credential is")
+        value = os.environ.get(name)
+        if value is None:
+            raise SendError(
+                f"environment variable {name} (named by {key} in {config.file}) is not set"
+            )
+        values.append(value)
+    return values[0], values[1]
+
+
+def _has_to_header(eml: bytes) -> bool:
+    head = eml.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    return re.search(rb"(?im)^to:", head) is not None
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def _codes(refused: dict[str, tuple[int, bytes]]) -> str:
+    return "; ".join(f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in refused.items())

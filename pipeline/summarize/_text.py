@@ -1,0 +1,214 @@
+"""Text helpers for the summarizer: cleaning, sentence splitting, words, title case.
+
+In: plain article text (already sanitized). Out: cleaned sentences that survive
+abbreviations (U.S., Inc., Mr., Jan.), decimals ($2.3 billion, 4.5%), initials
+(B.B. King) and quotations; word tokens; house title case.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def word_set(text: str) -> frozenset[str]:
+    """The whitespace-separated words of a literal, as a set."""
+    return frozenset(text.split())
+
+
+STOPWORDS = word_set(
+    """
+    a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each
+    few for from further had has have having he her here hers herself him himself his
+    how i if in into is it its itself just me more most my myself no nor not now of off
+    on once only or other our ours ourselves out over own same she should so some such
+    than that the their theirs them themselves then there these they this those through
+    to too under until up very was we were what when where which while who whom why will
+    with would you your yours yourself yourselves said says say told tells according per
+    new one two also last first year years time week day mr mrs ms dr s t re ve ll d m
+    """
+)
+
+# Title-case "small words": lower case inside a headline unless first or last.
+SMALL_WORDS = word_set(
+    """
+    a an the and but or nor for so yet as at by in of off on per to up via vs
+    """
+)
+
+# Abbreviations after which a period never ends a sentence (titles, months, "No. 1").
+_NEVER_END = word_set(
+    """
+    mr mrs ms dr prof gen gov sen rep rev st mt lt col capt sgt maj cmdr adm pres supt
+    det insp hon jan feb mar apr jun jul aug sep sept oct nov dec no nos vol vs fig
+    approx dept ave blvd ft
+    """
+)
+# Abbreviations that end a sentence only when a typical sentence opener follows.
+_MAYBE_END = word_set(
+    """
+    inc corp co ltd llc plc bros jr sr etc calif fla ill wash conn penn pa va ariz colo
+    mich minn tenn tex okla ore wis ky md mo nev mass
+    """
+)
+_OPENERS = word_set(
+    """
+    the a an he she it they we i but and in on at this that these those his her their
+    its there when while after before as if so some many most other one two three its
+    our its however meanwhile yet still then now officials police shares
+    """
+)
+
+_BOUNDARY = re.compile(r"(\.{3}|…|[.!?]+)([\"'”’)\]]*)\s+(?=[\"“‘'(\[]?[A-Z0-9$£€])")
+_ACRONYM_DOTS = re.compile(r"(?:[A-Za-z]\.){2,}$")
+_DATELINE = re.compile(
+    r"^\s*(?:[A-Z][A-Za-z.,' -]{0,50}?\s*)?"
+    r"\((?P<agency>[A-Z][A-Za-z.&' ]{1,40})\)\s*(?:--|—|–|-|:)?\s*"
+)
+_CAPS_DATELINE = re.compile(r"^\s*[A-Z][A-Z .,'-]{2,40}\s(?:--|—|–)\s+")
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.\-&]*")
+_JUNK = re.compile(
+    r"»|\bclick here\b|\bscroll down\b|\bE-mail to a friend\b|\ball rights reserved\b|"
+    r"\bcontributed to this report\b|\bREAD MORE\b|\bREAD:|\bWATCH:|\bPUBLISHED:|\bUPDATED:|"
+    r"\bFollow @|\bcopyright\b|\bsubscribe\b|\bnewsletter\b|\bsign up\b",
+    re.IGNORECASE,
+)
+
+
+def clean_text(text: str) -> tuple[str, str]:
+    """Strip a leading news dateline; return (text, agency named in it or "")."""
+    text = text.replace("\xa0", " ").replace("\r\n", "\n").replace("\r", "\n")
+    agency = ""
+    m = _DATELINE.match(text[:120])
+    if m:
+        agency = m.group("agency").strip()
+        text = text[m.end() :]
+    else:
+        m2 = _CAPS_DATELINE.match(text[:60])
+        if m2:
+            text = text[m2.end() :]
+    return text.strip(), agency
+
+
+def _lines(text: str) -> list[str]:
+    """Lines of the text, joining hard-wrapped lines that continue a sentence."""
+    out: list[str] = []
+    for raw in text.split("\n"):
+        line = " ".join(raw.split())
+        if not line:
+            if out and out[-1]:
+                out.append("")
+            continue
+        if (
+            out
+            and out[-1]
+            and not out[-1].endswith((".", "!", "?", ":", '"', "”", "’"))
+            and line[0].islower()
+        ):
+            out[-1] += " " + line
+        else:
+            out.append(line)
+    return [line for line in out if line]
+
+
+def _ends_here(before: str, punct: str, after: str) -> bool:
+    """Whether a period (or other terminal mark) at this point ends a sentence."""
+    if punct != ".":
+        return True
+    token = before.rsplit(None, 1)[-1] if before.strip() else ""
+    token = token.lstrip("\"“‘'([")
+    low = token.lower().rstrip(".")
+    nxt = after.lstrip("\"“‘'([").split(" ", 1)[0].strip(",;:").lower()
+    if low in _NEVER_END:
+        return low in ("no", "nos") and not nxt[:1].isdigit()  # "said no." ends; "No. 1" not
+    if len(token) == 1 and token.isupper():
+        return False  # an initial, as in "Harry S. Truman"
+    if _ACRONYM_DOTS.search(token + ".") or low in _MAYBE_END:
+        return nxt in _OPENERS
+    return True
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split plain text into sentences; paragraph and line breaks always split."""
+    sentences: list[str] = []
+    for line in _lines(text):
+        start = 0
+        for m in _BOUNDARY.finditer(line):
+            end = m.end(2)
+            if _ends_here(line[: m.start(1)], m.group(1), line[m.end() :]):
+                piece = line[start:end].strip()
+                if piece:
+                    sentences.append(piece)
+                start = m.end()
+        rest = line[start:].strip()
+        if rest:
+            sentences.append(rest)
+    return sentences
+
+
+def words(text: str) -> list[str]:
+    """Word tokens (letters, digits, inner apostrophes, dots and hyphens)."""
+    return [w.rstrip(".'’-") for w in _WORD.findall(text)]
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words that carry meaning (no stopwords, no one-letter words)."""
+    out = []
+    for w in words(text):
+        low = w.lower().removesuffix("'s").removesuffix("’s")
+        if len(low) > 1 and low not in STOPWORDS:
+            out.append(stem(low))
+    return out
+
+
+def stem(word: str) -> str:
+    """A very light stemmer so 'prices' and 'price' count as one word."""
+    for suffix in ("ies", "es", "s", "ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def word_count(text: str) -> int:
+    """Words as a reader counts them: whitespace-separated tokens."""
+    return len(text.split())
+
+
+def title_case(text: str) -> str:
+    """House title case: capitalise every word except small words inside the line.
+
+    Words with inner capitals or digits (iPhone, McHenry, 123rd) and acronyms are kept.
+    """
+    tokens = text.split()
+    out: list[str] = []
+    for i, tok in enumerate(tokens):
+        lead = len(tok) - len(tok.lstrip("\"“‘'([$£€"))
+        head, body = tok[:lead], tok[lead:]
+        core = body.rstrip(".,:;!?\"”’')]")
+        if not body or not body[0].isalpha():
+            out.append(tok)
+            continue
+        if any(c.isupper() for c in body[1:]) or any(c.isdigit() for c in body):
+            out.append(tok)
+            continue
+        if 0 < i < len(tokens) - 1 and core.lower() in SMALL_WORDS:
+            out.append(head + body.lower())
+            continue
+        parts = body.split("-")
+        out.append(head + "-".join(p[:1].upper() + p[1:] for p in parts))
+    return " ".join(out)
+
+
+def is_title_case(text: str) -> list[tuple[int, int]]:
+    """Spans of words that break house title case (empty when the text complies)."""
+    bad: list[tuple[int, int]] = []
+    for m in re.finditer(r"\S+", text):
+        tok = m.group(0).lstrip("\"“‘'([$£€")
+        if not tok or not tok[0].isalpha():
+            continue
+        core = tok.rstrip(".,:;!?\"”’')]").lower()
+        if core in SMALL_WORDS:
+            continue
+        if tok[0].islower() and not any(c.isupper() for c in tok[1:]):
+            bad.append((m.start(), m.end()))
+    return bad

@@ -1,0 +1,44 @@
+"""Stable ids: the same story keeps its id across link and guid variations."""
+
+from __future__ import annotations
+
+from pipeline.ids import canonical_url, item_id, url_key
+
+LINK = "https://www.desk.example/2026/11/northwind-rail"
+
+
+def test_tracking_parameters_scheme_www_slash_and_fragment_do_not_matter() -> None:
+    variants = [
+        LINK,
+        LINK + "/",
+        LINK.replace("https://", "http://"),
+        LINK.replace("www.", ""),
+        LINK + "?utm_source=rss&utm_medium=feed&utm_campaign=x",
+        LINK + "?fbclid=abc&gclid=def",
+        LINK + "#comments",
+        LINK.replace("desk.example", "DESK.example"),
+        LINK.replace("desk.example", "desk.example:443"),
+    ]
+    ids = {item_id("", v, "Title", "Text") for v in variants}
+    assert len(ids) == 1
+    assert {url_key(v) for v in variants} == {"desk.example/2026/11/northwind-rail"}
+
+
+def test_real_query_parameters_are_kept_and_sorted() -> None:
+    a = "https://desk.example/article?id=7&page=2&utm_source=x"
+    assert canonical_url(a) == "https://desk.example/article?id=7&page=2"
+    assert url_key(a) == url_key("https://desk.example/article?page=2&id=7")
+    assert url_key(a) != url_key("https://desk.example/article?id=8&page=2")
+
+
+def test_guid_wins_then_link_then_content() -> None:
+    assert item_id("g-1", LINK, "A", "x") == item_id("g-1", "https://other.example/", "B", "y")
+    assert item_id("g-1", LINK, "A", "x") != item_id("g-2", LINK, "A", "x")
+    assert item_id("", "", "Title", "Body text") == item_id("", "", " title ", "Body   text")
+    assert item_id("", "", "Title", "Body") != item_id("", "", "Title", "Other body")
+    assert item_id("", LINK, "A", "x")[0] == "u" and item_id("g", "", "", "")[0] == "g"
+
+
+def test_different_paths_are_different_stories() -> None:
+    assert url_key(LINK) != url_key(LINK + "-update")
+    assert url_key("https://desk.example/A") != url_key("https://desk.example/a")
