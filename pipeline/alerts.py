@@ -3,7 +3,8 @@
 :func:`build_alerts` turns one build's outcome (its report, or the error that
 stopped it, and each failed feed's count of failures in a row) into events:
 ``build-failed``, ``few-stories`` (fewer than ``alerts.min_stories``) and
-``feeds-failing`` (a feed failing ``fetch.alert_after_failures`` times in a row).
+``feeds-failing`` (a feed failing ``fetch.alert_after_failures`` runs in a row,
+or gone).
 :func:`fire_alert` delivers one event and returns an error string or None.
 
 The hook is ``alerts.command`` (run without a shell; the event as JSON on stdin
@@ -20,7 +21,7 @@ import json
 import logging
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 
 import httpx
@@ -120,12 +121,13 @@ def build_alerts(
     *,
     report: Mapping[str, object] | None = None,
     error: BaseException | None = None,
-    feed_failures: Mapping[str, tuple[int, str]] | None = None,
+    failing_feeds: Sequence[Mapping[str, object]] = (),
 ) -> list[dict[str, object]]:
     """The alert events one build deserves (an empty list for a healthy run).
 
-    ``feed_failures`` maps each feed that failed in this run to (failures in a
-    row, last error). A frozen (approved or sent) issue raises no story alert.
+    ``failing_feeds`` are the feeds past their alert threshold (``source``,
+    ``failures`` in a row, last ``error``), as :func:`pipeline.ingest.feed_health`
+    flags them. A frozen (approved or sent) issue raises no story alert.
     """
     day = edition.isoformat()
     events: list[dict[str, object]] = []
@@ -154,21 +156,15 @@ def build_alerts(
                     f" fewer than the minimum of {config.alerts.min_stories}",
                 }
             )
-    threshold = config.fetch.alert_after_failures
-    failing = [
-        {"source": source, "failures": n, "error": last}
-        for source, (n, last) in sorted((feed_failures or {}).items())
-        if n >= threshold
-    ]
-    if failing:
-        names = ", ".join(f"{f['source']} ({f['failures']}x)" for f in failing)
+    if failing_feeds:
+        names = ", ".join(f"{f.get('source')} ({f.get('failures')}x)" for f in failing_feeds)
         events.append(
             {
                 "kind": "feeds-failing",
                 "edition": day,
-                "feeds": failing,
-                "message": f"{len(failing)} feed(s) failed {threshold} or more times"
-                f" in a row: {names}",
+                "feeds": [dict(f) for f in failing_feeds],
+                "message": f"{len(failing_feeds)} feed(s) failing"
+                f" {config.fetch.alert_after_failures} or more times in a row: {names}",
             }
         )
     return events

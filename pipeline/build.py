@@ -32,7 +32,7 @@ from .alerts import build_alerts, fire_alert
 from .config import Config
 from .draft import draft_sha, format_draft, parse_draft
 from .errors import DraftError, NoIssueError
-from .ingest import ingest
+from .ingest import feed_health, ingest
 from .lock import build_lock
 from .models import (
     Finding,
@@ -323,19 +323,23 @@ def _alert(config: Config, events: list[dict[str, object]], report: dict[str, An
         )
 
 
-def _feed_failures(config: Config, report: dict[str, Any]) -> dict[str, tuple[int, str]]:
-    failed = [
-        s
-        for s in report.get("sources", [])
-        if s.get("kind") == "feed" and s.get("status") == "error"
-    ]
-    if not failed:
-        return {}
+def _failing_feeds(config: Config, report: dict[str, Any]) -> list[dict[str, object]]:
+    """Feeds past their alert threshold after this run (none when nothing was fetched)."""
+    if report.get("status") == "frozen" or not config.sources.feeds:
+        return []
     with open_store(config.state_path) as store:
-        return {
-            s["source"]: (max(store.feed_state(s["source"]).failures, 1), s.get("error", ""))
-            for s in failed
+        health = feed_health(config, store)
+    return [
+        {
+            "source": h.url,
+            "name": h.name,
+            "failures": h.failures,
+            "error": h.last_error,
+            "status": h.status,
         }
+        for h in health
+        if h.alert
+    ]
 
 
 def build_issue(
@@ -359,7 +363,7 @@ def build_issue(
             _alert(config, build_alerts(config, edition, error=exc), {})
             raise
     events = build_alerts(
-        config, edition, report=result.report, feed_failures=_feed_failures(config, result.report)
+        config, edition, report=result.report, failing_feeds=_failing_feeds(config, result.report)
     )
     _alert(config, events, result.report)
     return result
