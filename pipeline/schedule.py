@@ -350,11 +350,13 @@ def run_scheduler(config: Config, *, stop_after: float | None = None) -> None:
             replace_existing=True,
             **extra,
         )
+        triggers: dict[str, BaseTrigger] = {"build": trigger}
         every = config.schedule.ingest_every_minutes
         if every:
+            triggers["ingest"] = IntervalTrigger(minutes=every, timezone=tz)
             scheduler.add_job(
                 _ingest_job,
-                IntervalTrigger(minutes=every, timezone=tz),
+                triggers["ingest"],
                 args=[config],
                 id="ingest",
                 name="ingest",
@@ -378,9 +380,14 @@ def run_scheduler(config: Config, *, stop_after: float | None = None) -> None:
             _log_next_runs(scheduler)
 
         def on_job(event: JobExecutionEvent) -> None:
-            job = scheduler.get_job(event.job_id)
-            if job is not None and job.next_run_time is not None:
-                log.info("next %s: %s", job.id, job.next_run_time.isoformat("T", "seconds"))
+            # computed from the trigger, not asked of the scheduler: this runs in the
+            # worker thread, and a shutdown waiting for that thread holds the scheduler's
+            # locks (asking it here deadlocks a stop that lands during a build)
+            job_trigger = triggers.get(event.job_id)
+            if job_trigger is not None:
+                nxt = job_trigger.get_next_fire_time(event.scheduled_run_time, datetime.now(tz))
+                if nxt is not None:
+                    log.info("next %s: %s", event.job_id, nxt.isoformat("T", "seconds"))
 
         def on_missed(event: JobEvent) -> None:
             late = f"the {event.job_id} run due at {event.scheduled_run_time.isoformat()}"

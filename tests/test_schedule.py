@@ -217,6 +217,20 @@ def test_a_build_missed_within_the_grace_time_runs_once_per_date(tmp_path: Path)
     assert before == {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
 
 
+def test_sigterm_during_a_build_stops_after_the_build_finishes(tmp_path: Path) -> None:
+    zone = local_zone()
+    config = missed_build_site(tmp_path, zone, minutes_ago=5, grace=3600)
+    sched = Scheduler(config)
+    line = sched.wait_for("building the issue of ")
+    edition = line["message"].rsplit(" ", 1)[1]
+    sched.proc.send_signal(signal.SIGTERM)
+    assert sched.finish(timeout=60) == 0
+    messages = sched.messages()
+    assert messages[-1] == "scheduler stopped"
+    assert f"Issue {edition}: built" in messages, messages
+    assert all((config.outbox_path / edition / name).is_file() for name in FILES)
+
+
 def test_a_build_missed_by_more_than_the_grace_time_waits_for_tomorrow(tmp_path: Path) -> None:
     zone = local_zone()
     config = missed_build_site(tmp_path, zone, minutes_ago=10, grace=60)
