@@ -48,7 +48,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from .alerts import fire_alert
 from .config import Config
-from .errors import ConfigError, LockedError, NewsletterError
+from .errors import LockedError, NewsletterError, SendError
 from .lock import build_lock, file_lock
 from .store import open_store
 
@@ -156,17 +156,40 @@ def _issue_complete(config: Config, edition: date) -> str | None:
 
 
 def _build_job(config: Config) -> None:
-    """The daily job: build the edition of the latest scheduled time, once per date."""
-    from .build import build_issue
-    from .log import summary_lines
-
+    """The daily job: build (and send) the edition of the latest scheduled time, once."""
     tz = config.newsletter.tz
     due = DailyTrigger.from_config(config).previous_fire_time(datetime.now(tz))
     edition = (due or datetime.now(tz)).astimezone(tz).date()
     status = _issue_complete(config, edition)
-    if status is not None:
+    if status == "sent" or (status is not None and not config.schedule.send):
         log.info("edition %s already has a complete issue (%s): nothing to do", edition, status)
         return
+    if status is None and not _build(config, edition):
+        return
+    if config.schedule.send:
+        _send(config, edition)
+
+
+def _fail(config: Config, kind: str, what: str, exc: NewsletterError, edition: date) -> None:
+    """Log a scheduled job's failure and fire the alert hook about it."""
+    log.error("%s: %s", what, exc)
+    fire_alert(
+        config,
+        {
+            "kind": kind,
+            "edition": edition.isoformat(),
+            "exit_code": exc.exit_code,
+            "error": type(exc).__name__,
+            "message": f"{what}: {exc}",
+        },
+    )
+
+
+def _build(config: Config, edition: date) -> bool:
+    """Build one edition, logging its summary; False (logged, alerted) when it failed."""
+    from .build import build_issue
+    from .log import summary_lines
+
     log.info("building the issue of %s", edition)
     try:
         result = build_issue(
@@ -174,39 +197,50 @@ def _build_job(config: Config) -> None:
         )
     except LockedError as exc:
         # build_issue alerts on its own failures; being locked out is the scheduler's
-        log.error("scheduled build of %s did not run: %s", edition, exc)
-        fire_alert(
-            config,
-            {
-                "kind": "build-failed",
-                "edition": edition.isoformat(),
-                "exit_code": exc.exit_code,
-                "error": "LockedError",
-                "message": f"the scheduled build of {edition} did not run: {exc}",
-            },
-        )
-        return
+        _fail(config, "build-failed", f"the scheduled build of {edition} did not run", exc, edition)
+        return False
     except NewsletterError as exc:
         log.error("scheduled build of %s failed: %s", edition, exc)
-        return
+        return False
     except Exception:
         log.exception("scheduled build of %s crashed", edition)
-        return
+        return False
     for line in summary_lines(
         {**result.report, "status": result.status, "outbox": str(result.outbox)}
     ):
         log.info("%s", line)
-    if config.schedule.send:
-        _send(config, edition)
+    return True
 
 
-def _send(config: Config, edition: date) -> None:  # pragma: no cover - needs a send stage
-    raise ConfigError(
-        "sending from the scheduler needs a send stage, which this version lacks;"
-        " set schedule.send to false",
-        file=config.file,
-        key="schedule.send",
-    )
+def _send(config: Config, edition: date) -> None:
+    """Send the edition's outbox files to ``schedule.send_to`` and mark it sent.
+
+    Lint findings that block ``newsletter send`` block this too; a refused or
+    failed send is logged and alerted, and the issue stays unsent.
+    """
+    # rendered_from_outbox is the one reader of an issue's files that `newsletter
+    # send` uses too, so the scheduler sends exactly what a person would
+    from .cli import rendered_from_outbox
+    from .render import lint_email
+    from .send import send_issue
+
+    to = config.schedule.send_to
+    try:
+        with build_lock(config, wait=config.schedule.lock_wait_seconds):
+            rendered = rendered_from_outbox(config, edition)
+            blocking = [f for f in lint_email(rendered, config) if f.severity == "error"]
+            if blocking:
+                raise SendError(
+                    f"{len(blocking)} blocking lint finding(s), first: {blocking[0].message};"
+                    " not sent (fix the draft and run `newsletter render`)"
+                )
+            send_issue(rendered.eml, to, config)
+            with open_store(config.state_path) as store:
+                store.record_issue(edition, status="sent")
+    except NewsletterError as exc:
+        _fail(config, "send-failed", f"the issue of {edition} was not sent", exc, edition)
+        return
+    log.info("sent the issue of %s to %s", edition, ", ".join(to))
 
 
 def _ingest_job(config: Config) -> None:
@@ -315,11 +349,8 @@ def _log_next_runs(scheduler: BlockingScheduler) -> None:
 def run_scheduler(config: Config, *, stop_after: float | None = None) -> None:
     """Run the newsletter's jobs in the foreground until SIGINT/SIGTERM (or ``stop_after`` s).
 
-    Raises :class:`LockedError` when another scheduler already uses the job store
-    and :class:`ConfigError` when ``schedule.send`` asks for a missing send stage.
+    Raises :class:`LockedError` when another scheduler already uses the job store.
     """
-    if config.schedule.send:
-        _send(config, date.today())
     tz = config.newsletter.tz
     path = config.jobstore_path
     what = "another `newsletter schedule` process using the same job store"

@@ -7,6 +7,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,7 +19,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from _schedule_helpers import make_config, make_site
+from _schedule_helpers import AlertServer, make_config, make_site
+from aiosmtpd.controller import Controller
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -111,14 +113,17 @@ def remember_due(config: Config, due: datetime) -> None:
     store.shutdown()
 
 
-def missed_build_site(tmp_path: Path, zone: str, *, minutes_ago: int, grace: int) -> Config:
+def missed_build_site(
+    tmp_path: Path, zone: str, *, minutes_ago: int, grace: int, **extra: Any
+) -> Config:
     """A site whose daily build was due ``minutes_ago`` minutes ago, with no scheduler up."""
     schedule = {
+        **extra.pop("schedule", {}),
         "build_at": at(zone, -minutes_ago),
         "ingest_every_minutes": 0,
         "misfire_grace_seconds": grace,
     }
-    return make_site(tmp_path, {"newsletter": {"timezone": zone}, "schedule": schedule})
+    return make_site(tmp_path, {"newsletter": {"timezone": zone}, "schedule": schedule, **extra})
 
 
 def runs(config: Config) -> int:
@@ -268,3 +273,77 @@ def test_plain_log_lines_when_not_on_a_terminal(tmp_path: Path) -> None:
     lines = done.stderr.splitlines()
     assert any(" INFO schedule: next build: " in line for line in lines), lines
     assert all(line[:4].isdigit() and line[19] == "Z" for line in lines), lines
+
+
+class Inbox:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it is sent."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_scheduled_send_goes_out_once_and_marks_the_issue_sent(tmp_path: Path) -> None:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        zone = local_zone()
+        config = missed_build_site(
+            tmp_path,
+            zone,
+            minutes_ago=5,
+            grace=3600,
+            schedule={"send": True, "send_to": "desk@ledger.example"},
+            smtp={"host": "127.0.0.1", "port": port, "security": "none", "timeout": 5},
+        )
+        sched = Scheduler(config, "--stop-after", "0.5")
+        assert sched.finish(timeout=60) == 0
+        assert len(inbox.messages) == 1, sched.messages()
+        rcpt, content = inbox.messages[0]
+        assert rcpt == ["desk@ledger.example"]
+        edition = next(config.outbox_path.iterdir())
+        eml = (edition / "issue.eml").read_bytes()
+        assert content.split(b"\r\n\r\n", 1)[1] == eml.split(b"\r\n\r\n", 1)[1]
+        with sqlite3.connect(config.state_path) as conn:
+            status = conn.execute("SELECT status FROM issues").fetchone()[0]
+        assert status == "sent"
+        # the remembered run fires again: a sent issue is never sent twice
+        due = DailyTrigger.from_config(config).previous_fire_time(datetime.now(ZoneInfo(zone)))
+        assert due is not None
+        remember_due(config, due)
+        again = Scheduler(config, "--stop-after", "0.5")
+        assert again.finish(timeout=60) == 0
+        assert any("already has a complete issue (sent)" in m for m in again.messages())
+        assert len(inbox.messages) == 1
+    finally:
+        controller.stop()
+
+
+def test_a_failed_send_is_alerted_and_the_issue_stays_unsent(tmp_path: Path) -> None:
+    with AlertServer().running() as server:
+        config = missed_build_site(
+            tmp_path,
+            local_zone(),
+            minutes_ago=5,
+            grace=3600,
+            schedule={"send": True, "send_to": "desk@ledger.example"},
+            smtp={"host": "127.0.0.1", "port": free_port(), "security": "none", "timeout": 2},
+            alerts={"url": server.url},
+        )
+        sched = Scheduler(config, "--stop-after", "0.5")
+        assert sched.finish(timeout=60) == 0
+    assert [r["json"]["kind"] for r in server.received] == ["send-failed"]
+    assert "was not sent" in server.received[0]["json"]["message"]
+    with sqlite3.connect(config.state_path) as conn:
+        assert conn.execute("SELECT status FROM issues").fetchone()[0] != "sent"
