@@ -347,3 +347,23 @@ def test_a_failed_send_is_alerted_and_the_issue_stays_unsent(tmp_path: Path) -> 
     assert "was not sent" in server.received[0]["json"]["message"]
     with sqlite3.connect(config.state_path) as conn:
         assert conn.execute("SELECT status FROM issues").fetchone()[0] != "sent"
+
+
+def test_a_remembered_run_later_than_the_grace_time_is_skipped_and_alerted(
+    tmp_path: Path,
+) -> None:
+    zone = local_zone()
+    with AlertServer().running() as server:
+        config = missed_build_site(
+            tmp_path, zone, minutes_ago=10, grace=60, alerts={"url": server.url}
+        )
+        first = Scheduler(config, "--stop-after", "0.3")  # creates the job store
+        assert first.finish(timeout=60) == 0
+        due = DailyTrigger.from_config(config).previous_fire_time(datetime.now(ZoneInfo(zone)))
+        assert due is not None
+        remember_due(config, due)  # the scheduler was down when the build was due
+        sched = Scheduler(config, "--stop-after", "0.5")
+        assert sched.finish(timeout=60) == 0
+    assert any("was missed by more than 60 s" in m for m in sched.messages()), sched.messages()
+    assert [r["json"]["kind"] for r in server.received] == ["build-missed"]
+    assert not config.outbox_path.exists() or not any(config.outbox_path.iterdir())
