@@ -407,3 +407,7 @@ def schedule(config_path: Path, log_format: str, verbose: bool, stop_after: floa
     config = get_config(config_path)
     setup_logging(log_format, verbose=verbose)  # type: ignore[arg-type]
     run_scheduler(config, stop_after=stop_after)
+
+
+if __name__ == "__main__":
+    main()

@@ -22,6 +22,8 @@ __all__ = ["select"]
 
 _HALF_LIFE_HOURS = 24.0
 _MIN_STORY_WORDS = 40  # a story needs enough text for bullets; shorter items become links
+_MAX_SOURCES = 5  # outlets cited per story
+_POOL_PER_SLOT = 10  # candidates clustered per story or link slot: bounds the work on big days
 
 
 def _weights(config: Config) -> dict[str, float]:
@@ -59,14 +61,13 @@ def _score(
 
 def _article(group: Sequence[Item]) -> Article:
     lead = max(group, key=lambda i: (len(i.text.split()), i.id))
-    first = group[0]
     refs: list[SourceRef] = []
     for item in (lead, *[i for i in group if i is not lead]):
         ref = SourceRef(item.source, item.url)
-        if ref not in refs:
+        if ref not in refs and len(refs) < _MAX_SOURCES:
             refs.append(ref)
     return Article(
-        id=first.id,
+        id=lead.id,  # the item whose text is summarized: facts are checked against it
         title=lead.title,
         text=lead.text,
         url=lead.url,
@@ -82,23 +83,26 @@ def select(config: Config, store: Store, edition: date) -> Selection:
     """Choose the stories and quick links for ``edition`` from the state store."""
     ref = _edition_end(config, edition)
     since = ref - timedelta(hours=config.issue.max_age_hours)
+    weights = _weights(config)
+    inbox = str(config.path(config.sources.inbox)) if config.sources.inbox else ""
+
+    def score(group: Sequence[tuple[Item, str]]) -> float:
+        return _score(group, ref, weights, inbox, config.sources.inbox_weight)
+
     rows = store.candidates(edition, since)
-    rows.sort(
-        key=lambda r: (r[0].published or datetime.min.replace(tzinfo=UTC), r[0].id), reverse=True
+    # Rank items alone first and cluster only the best of them: a group's score is
+    # its best member's times a coverage bonus, so an item past the pool could only
+    # have added a source to a chosen story, never made the issue on its own.
+    rows.sort(key=lambda r: (-score([r]), r[0].id))
+    pool = max(200, _POOL_PER_SLOT * (config.issue.stories + config.issue.quick_links))
+    rows = sorted(
+        rows[:pool],
+        key=lambda r: (r[0].published or datetime.min.replace(tzinfo=UTC), r[0].id),
+        reverse=True,
     )
     seen_at = {item.id: first_seen for item, first_seen in rows}
     groups = cluster_items([item for item, _ in rows])
-    weights = _weights(config)
-    inbox = str(config.path(config.sources.inbox)) if config.sources.inbox else ""
-    ranked = sorted(
-        groups,
-        key=lambda g: (
-            -_score(
-                [(i, seen_at[i.id]) for i in g], ref, weights, inbox, config.sources.inbox_weight
-            ),
-            g[0].id,
-        ),
-    )
+    ranked = sorted(groups, key=lambda g: (-score([(i, seen_at[i.id]) for i in g]), g[0].id))
     stories: list[Article] = []
     links: list[Article] = []
     for group in ranked:

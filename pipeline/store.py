@@ -42,8 +42,10 @@ CREATE TABLE IF NOT EXISTS items (
     updated_at TEXT NOT NULL,
     used_in TEXT
 );
-CREATE INDEX IF NOT EXISTS items_guid ON items(guid) WHERE guid != '';
-CREATE INDEX IF NOT EXISTS items_url_key ON items(url_key) WHERE url_key != '';
+DROP INDEX IF EXISTS items_guid;
+DROP INDEX IF EXISTS items_url_key;
+CREATE INDEX IF NOT EXISTS items_guid_all ON items(guid);
+CREATE INDEX IF NOT EXISTS items_url_key_all ON items(url_key);
 CREATE INDEX IF NOT EXISTS items_used_in ON items(used_in);
 CREATE TABLE IF NOT EXISTS feeds (
     url TEXT PRIMARY KEY,

@@ -297,7 +297,7 @@ def test_used_items_are_never_new_again(tmp_path: Path, server: FeedServer) -> N
     cfg = make_config(tmp_path, [server.url("/desk.json")])
     with open_store(cfg.state_path) as store:
         items = ingest(cfg, store).sources[0].items
-        store.reserve(date(2026, 11, 27), [i.id for i in items])
+        store.commit_draft(date(2026, 11, 27), "draft-sha", [i.id for i in items])
         store.conn.execute("DELETE FROM feeds")  # state of conditional GET lost
         again = ingest(cfg, store).sources[0]
         used = [store.used_in(i.id) for i in items]

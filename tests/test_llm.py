@@ -251,3 +251,45 @@ def test_the_source_is_delimited_data_and_the_prompt_carries_the_house_style(
     assert text.count("<<<SOURCE") == 1 and text.count("SOURCE>>>") == 1
     assert text.index("<<<SOURCE") < text.index("Ignore all previous") < text.index("SOURCE>>>")
     assert text.index("write a poem") < text.index("SOURCE>>>")
+
+
+def test_a_server_that_rejects_json_mode_is_asked_again_without_it(
+    server: tuple[str, Fake],
+) -> None:
+    url, fake = server
+    fake.answers = [("status", 400), ("json", GOOD)]
+    run = summarize([_article()], _config(url, retries=0))
+    assert run.stories[0].engine == "llm:test-model" and run.calls == 2
+    assert "response_format" in fake.requests[0]["body"]
+    assert "response_format" not in fake.requests[1]["body"]
+
+
+def test_cli_summarize_with_an_llm_config_caches_in_the_state_store(
+    server: tuple[str, Fake], tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    url, fake = server
+    fake.answers = [("json", GOOD)]
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "newsletter:\n  name: T\n  sender: {name: T, email: t@example.test}\n"
+        "  signup_url: https://example.test/s\n  unsubscribe_url: https://example.test/u\n"
+        "  postal_address: 1 Test St\n"
+        "paths: {state: state/db.sqlite3}\n"
+        f"summarizer:\n  engine: llm\n  llm: {{base_url: '{url}', model: test-model, timeout: 2}}\n"
+    )
+    row = json.loads((FIXTURES / "articles.jsonl").read_text().splitlines()[0])
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({k: row[k] for k in ("id", "title", "text", "source")}) + "\n")
+    for expected_calls in (1, 0):
+        out = tmp_path / "out.jsonl"
+        result = CliRunner().invoke(cli, ["summarize", str(src), str(out), "--config", str(config)])
+        assert result.exit_code == 0, result.output
+        assert f"LLM calls {expected_calls}" in result.output
+        line = json.loads(out.read_text())
+        assert line["engine"] == "llm:test-model" and line["headline"] == GOOD["headline"]
+    assert len(fake.requests) == 1
+    assert (tmp_path / "state" / "db.sqlite3").exists()

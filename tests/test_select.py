@@ -25,16 +25,31 @@ sources:
     - {url: light.xml, weight: 0.5}
 issue: {stories: 2, quick_links: 2, max_age_hours: 72}
 """
-BODY = " ".join(["Plenty of words for a story body with figures like 12% and names."] * 6)
+TOPICS = [
+    "Quillon chip exports to Asia climbed sharply as foundries expanded wafer output",
+    "Halvorsen grocery prices fell after supermarkets trimmed frozen meal margins",
+    "Corrin airline orders for jets surged with transatlantic routes opening",
+    "Calloway bank dividends rose while capital ratios beat regulatory minimums",
+    "Meridian freight rates slumped because container ships outnumber cargo",
+    "Pemberton cloud outages knocked online shops offline during checkout peaks",
+    "Oakhaven insurance premiums jumped along hurricane coasts after storm claims",
+    "Sundial coffee beans cost more once drought hit Brazilian harvests",
+]
 
 
-def item(n: int, origin: str, day: int, text: str = BODY) -> Item:
+def body(n: int) -> str:
+    """A distinct story body per item, so no two items cluster as one event."""
+    return " ".join([TOPICS[n % len(TOPICS)] + "."] * 5)
+
+
+def item(n: int, origin: str, day: int, text: str = "") -> Item:
+    text = text or body(n)
     url = f"https://x.example/{n}"
     return Item(
-        id=item_id("", url, f"Title {n}", text),
+        id=item_id("", url, TOPICS[n % len(TOPICS)][:40], text),
         source=origin,
         origin=origin,
-        title=f"Title {n}",
+        title=TOPICS[n % len(TOPICS)][:40],
         text=text,
         url=url,
         published=datetime(2026, 11, day, 12, tzinfo=UTC),

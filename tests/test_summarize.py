@@ -18,35 +18,60 @@ FIXTURES = Path(__file__).parent / "fixtures" / "summarize"
 
 
 def _config() -> Config:
-    return Config(newsletter=Newsletter(
-        name="Test", sender=Sender(name="Test", email="t@example.test"),
-        signup_url="https://example.test/s", unsubscribe_url="https://example.test/u",
-        postal_address="1 Test Street"))
+    return Config(
+        newsletter=Newsletter(
+            name="Test",
+            sender=Sender(name="Test", email="t@example.test"),
+            signup_url="https://example.test/s",
+            unsubscribe_url="https://example.test/u",
+            postal_address="1 Test Street",
+        )
+    )
 
 
 def _articles() -> list[Article]:
     out = []
     for line in (FIXTURES / "articles.jsonl").read_text().splitlines():
         r = json.loads(line)
-        out.append(Article(id=r["id"], title=r["title"], text=r["text"], url=r.get("url", ""),
-                           source=r.get("source", ""),
-                           sources=tuple(SourceRef(*s) for s in r.get("sources", []))))
+        out.append(
+            Article(
+                id=r["id"],
+                title=r["title"],
+                text=r["text"],
+                url=r.get("url", ""),
+                source=r.get("source", ""),
+                sources=tuple(SourceRef(*s) for s in r.get("sources", [])),
+            )
+        )
     return out
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Shares of Acme Inc. rose 4.5% on Monday. The U.S. market fell.",
-     ["Shares of Acme Inc. rose 4.5% on Monday.", "The U.S. market fell."]),
-    ("Mr. Smith met Dr. Jones in Jan. 2024 in Washington. They spoke for an hour.",
-     ["Mr. Smith met Dr. Jones in Jan. 2024 in Washington.", "They spoke for an hour."]),
-    ("Revenue hit $2.3 billion. Profit was 12.5 cents a share.",
-     ["Revenue hit $2.3 billion.", "Profit was 12.5 cents a share."]),
-    ('"We are done," she said. "Really?" he asked. B.B. King played on.',
-     ['"We are done," she said.', '"Really?" he asked.', "B.B. King played on."]),
-    ("It moved to the U.S. The plan worked.", ["It moved to the U.S.", "The plan worked."]),
-    ("U.S. officials said no. First para\n\nSecond para without stop",
-     ["U.S. officials said no.", "First para", "Second para without stop"]),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Shares of Acme Inc. rose 4.5% on Monday. The U.S. market fell.",
+            ["Shares of Acme Inc. rose 4.5% on Monday.", "The U.S. market fell."],
+        ),
+        (
+            "Mr. Smith met Dr. Jones in Jan. 2024 in Washington. They spoke for an hour.",
+            ["Mr. Smith met Dr. Jones in Jan. 2024 in Washington.", "They spoke for an hour."],
+        ),
+        (
+            "Revenue hit $2.3 billion. Profit was 12.5 cents a share.",
+            ["Revenue hit $2.3 billion.", "Profit was 12.5 cents a share."],
+        ),
+        (
+            '"We are done," she said. "Really?" he asked. B.B. King played on.',
+            ['"We are done," she said.', '"Really?" he asked.', "B.B. King played on."],
+        ),
+        ("It moved to the U.S. The plan worked.", ["It moved to the U.S.", "The plan worked."]),
+        (
+            "U.S. officials said no. First para\n\nSecond para without stop",
+            ["U.S. officials said no.", "First para", "Second para without stop"],
+        ),
+    ],
+)
 def test_split_sentences_survives_abbreviations_decimals_and_quotes(
     text: str, expected: list[str]
 ) -> None:
@@ -54,8 +79,10 @@ def test_split_sentences_survives_abbreviations_decimals_and_quotes(
 
 
 def test_title_case_keeps_acronyms_and_inner_capitals() -> None:
-    assert title_case("the iPhone maker and the SEC agree on a $2 fine") == \
-        "The iPhone Maker and the SEC Agree on a $2 Fine"
+    assert (
+        title_case("the iPhone maker and the SEC agree on a $2 fine")
+        == "The iPhone Maker and the SEC Agree on a $2 Fine"
+    )
 
 
 def test_every_fixture_story_passes_style_and_facts_except_the_one_sentence_article() -> None:
@@ -88,7 +115,9 @@ def test_bullets_carry_attribution_and_cite_the_clustered_outlets() -> None:
     merger = next(a for a in _articles() if a.id == "multi-source")
     story = summarize([merger], _config()).stories[0]
     assert story.sources == merger.sources
-    assert all(any(w in b for w in ("Per ", "said", "according to")) for b in story.bullets)
+    assert all(
+        any(w in b for w in ("Per Markets Wire, ", "said", "according to")) for b in story.bullets
+    )
     assert not any(f.rule == "bullet-attribution" for f in story.style)
 
 
@@ -105,7 +134,7 @@ def test_output_is_deterministic() -> None:
     assert a == b
 
 
-@pytest.mark.parametrize("text", ["", "   ", "!!!", "Short.", "a" * 5000, "\"unclosed quote " * 50])
+@pytest.mark.parametrize("text", ["", "   ", "!!!", "Short.", "a" * 5000, '"unclosed quote ' * 50])
 def test_odd_input_never_raises_and_is_reported(text: str) -> None:
     run = summarize([Article(id="odd", title="", text=text)], _config())
     story = run.stories[0]
@@ -124,10 +153,12 @@ def test_cli_summarize_writes_one_line_per_input_and_reports_bad_lines(
 ) -> None:
     src = tmp_path / "in.jsonl"
     rows = [json.loads(line) for line in (FIXTURES / "articles.jsonl").read_text().splitlines()]
-    lines = [json.dumps({k: r[k] for k in ("id", "title", "text", "source") if k in r})
-             for r in rows[:2]]
-    src.write_text(lines[0] + "\n{not json\n" + '{"id": 7, "title": "t", "text": "x"}\n'
-                   + lines[1] + "\n")
+    lines = [
+        json.dumps({k: r[k] for k in ("id", "title", "text", "source") if k in r}) for r in rows[:2]
+    ]
+    src.write_text(
+        lines[0] + "\n{not json\n" + '{"id": 7, "title": "t", "text": "x"}\n' + lines[1] + "\n"
+    )
     out = tmp_path / "out.jsonl"
     monkeypatch.chdir(tmp_path)  # no ./config.yaml here: offline defaults
     result = CliRunner().invoke(cli, ["summarize", str(src), str(out)])
@@ -137,8 +168,19 @@ def test_cli_summarize_writes_one_line_per_input_and_reports_bad_lines(
     written = [json.loads(line) for line in out.read_text().splitlines()]
     assert [w["id"] for w in written] == ["business-funding", "markets-rates"]
     for w in written:
-        assert set(w) >= {"id", "headline", "dek", "hook", "section", "lead_in", "bullets",
-                          "kicker_label", "kicker", "style", "facts"}
+        assert set(w) >= {
+            "id",
+            "headline",
+            "dek",
+            "hook",
+            "section",
+            "lead_in",
+            "bullets",
+            "kicker_label",
+            "kicker",
+            "style",
+            "facts",
+        }
         assert w["style"] == [] and w["facts"] == []
         assert isinstance(w["bullets"], list)
 
@@ -152,3 +194,49 @@ def test_cli_summarize_exits_zero_when_every_line_is_good(
     result = CliRunner().invoke(cli, ["summarize", str(src), "out.jsonl"])
     assert result.exit_code == 0, result.output
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 7
+
+
+def test_outlet_names_and_domains_do_not_break_the_house_voice() -> None:
+    text = (
+        "Podcast host Lumen.fm said on Monday it had signed 40 new shows this quarter, more than "
+        "double the total a year ago. The company, which is based in Austin, said advertisers "
+        "were paying more for shows with loyal audiences. Lumen.fm expects revenue to reach "
+        "$12 million next year, chief executive Ana Ruiz said in a statement. Rivals have been "
+        "cutting staff as ad budgets shrink across the industry. Ruiz said the company would keep "
+        "hiring producers through the end of the year."
+    )
+    art = Article(id="lumen", title="", text=text, source="Wow! Media")
+    story = summarize([art], _config()).stories[0]
+    assert "!" not in story.lead_in
+    assert story.style == () and story.facts == ()
+
+
+def test_light_compression_drops_asides_but_never_list_items_or_quotes() -> None:
+    from pipeline.summarize._extractive import _compress
+
+    assert _compress("Acme Robotics, a Boston startup, said it raised money.") == (
+        "Acme Robotics said it raised money."
+    )
+    assert _compress(
+        "The deal, which was signed in May, covers the Fed, the ECB, and the BoE."
+    ) == ("The deal covers the Fed, the ECB, and the BoE.")
+    kept = 'Ruiz, who said "we are, frankly, stretched," will stay.'
+    assert _compress(kept) == kept
+
+
+def test_a_shouting_title_becomes_house_title_case_keeping_acronyms() -> None:
+    text = (
+        "Global semiconductor sales reached a record in October, the SIA industry group said on "
+        "Monday, as demand for AI chips used in data centers kept climbing. Sales rose 12% from "
+        "a year earlier to $58.2 billion, the group said. Memory chips led the gains, while "
+        "chips for cars and factories were flat. The group expects growth to slow next year."
+    )
+    art = Article(
+        id="caps",
+        title="AI CHIP SALES HIT A RECORD IN OCTOBER, SIA SAYS",
+        text=text,
+        source="Markets Wire",
+    )
+    story = summarize([art], _config()).stories[0]
+    assert story.headline == "AI Chip Sales Hit a Record in October, SIA Says"
+    assert story.style == () and story.facts == ()

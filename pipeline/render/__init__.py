@@ -139,7 +139,8 @@ def _subject(issue: Issue, config: Config) -> str:
         )
     except (KeyError, IndexError, ValueError) as exc:
         raise RenderError(
-            f"bad subject template {template!r} in {config.file} (key newsletter.subject): {exc!r}; "
+            f"bad subject template {template!r} in {config.file}"
+            f" (key newsletter.subject): {exc!r}; "
             "use {lead_headline}, {date} or {name}"
         ) from None
     return " ".join(subject.split())

@@ -13,11 +13,14 @@ import hashlib
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..models import Article, SourceRef, StorySummary
 from ._style import HouseStyle
 from ._text import (
+    QUOTED,
     STOPWORDS,
     clean_text,
     content_words,
@@ -29,14 +32,12 @@ from ._text import (
 
 _QUOTES = re.compile(r"[\"“”]")
 _FIRST_PERSON = re.compile(r"\b(I|[Ww]e|[Oo]ur|[Uu]s|[Mm]y|I'm|I’m|[Ww]e're|[Ww]e’re)\b")
-_QUOTED = re.compile(r"\"[^\"]*\"?|“[^”]*”?|(?<![A-Za-z])‘[^’]*’")
 _NUMBER = re.compile(r"\d")
+# Page furniture, not news (matched on the lower-cased sentence, which is much faster).
 _JUNK = re.compile(
-    r"»|\bclick here\b|\bscroll down\b|\be-mail to a friend\b|\ball rights reserved\b|"
-    r"\bcontributed to this report\b|\bread more\b|\bread:|\bwatch:|\bpublished:|\bupdated:|"
-    r"\bfollow @|\bcopyright\b|\bsubscribe\b|\bsign up\b|\beditor's note\b|\bphoto:|"
-    r"\bpictured\b|\bhttps?://|\bwww\.",
-    re.IGNORECASE,
+    r"»|click here|scroll down|e-mail to a friend|all rights reserved|contributed to this report"
+    r"|read more|read:|watch:|published:|updated:|follow @|copyright|subscribe|sign up"
+    r"|editor's note|photo:|pictured|visit site|https?://|www\."
 )
 _CUTS = re.compile(r"(?:,|;| --| —| –)\s")
 _DAYS = word_set(
@@ -45,7 +46,7 @@ _DAYS = word_set(
     April May June July August September October November December
     """
 )
-_CAP_RUN = re.compile(r"(?<![\w'’-])(?:[A-Z][a-zA-Z'’&-]+ )*[A-Z][a-zA-Z'’&-]+")
+_CAP_RUN = re.compile(r"(?<![\w'’-])(?:[A-Z][a-zA-Z'’&-]+ )*[A-Z][a-zA-Z'’&-]+(?![\w'’-])")
 _SOURCE_SUFFIX = re.compile(r"\s+(?:[-|–—:]\s+[^-|–—:]{2,40})$")
 
 
@@ -61,11 +62,15 @@ class _Sent:
     score: float = 0.0
 
 
-def _voice_ok(text: str) -> bool:
-    outside = _QUOTED.sub(" ", text)
+@lru_cache(maxsize=8192)
+def _voice_ok(text: str, balanced: bool = True) -> bool:
+    """No first person and no '!' outside quotations; quotes balanced unless not required."""
+    outside = QUOTED.sub(" ", text)
     if _FIRST_PERSON.search(outside) or "!" in outside:
         return False
-    return len(_QUOTES.findall(text)) % 2 == 0 and text.count("‘") <= text.count("’")
+    return not balanced or (
+        len(_QUOTES.findall(text)) % 2 == 0 and text.count("‘") <= text.count("’")
+    )
 
 
 def _digest(*parts: str) -> int:
@@ -104,6 +109,30 @@ def _main_clause(text: str) -> str:
         rest = text.split(", ", 1)[1]
         if word_count(rest) >= 6 and rest[:1].isalpha():
             return rest[0].upper() + rest[1:]
+    return text
+
+
+# Light compression: asides a reader can skip. Non-restrictive relative clauses after a
+# comma, appositives after a name (not list items), and dash asides; never inside quotes.
+_ASIDES = (
+    re.compile(r", (?:who|which|whose) [^,\"“”‘’]{3,80},(?= )"),
+    re.compile(r"(\b[A-Z][\w.'’-]*), (?:a|an|the) [^,\"“”‘’0-9]{3,60},(?= (?!and |or )[a-z])"),
+    re.compile(r" (?:--|—|–) [^-—–\"“”‘’]{3,80} (?:--|—|–)(?= )"),
+)
+
+
+# A trailing circumstance after the main clause (", as demand slows ...") is context a
+# bullet can drop when what is left still carries the fact.
+_TAIL = re.compile(r", (?:as|after|amid|while|following|despite|even as|with) [^\"“”‘’]{12,}[.!]?$")
+
+
+def _compress(text: str) -> str:
+    """The sentence without its skippable asides (the facts it keeps are the source's own)."""
+    for pattern in _ASIDES:
+        text = pattern.sub(lambda m: m.group(1) if m.groups() else "", text)
+    tail = _TAIL.search(text)
+    if tail and word_count(text[: tail.start()]) >= 12 and text.count('"') % 2 == 0:
+        text = text[: tail.start()] + "."
     return text
 
 
@@ -165,8 +194,10 @@ def _word_cut(text: str, limit: int) -> str:
 
 # Salience weights: position, centrality, has a number, is attributed, shares a title word,
 # and the position decay. Lead sentences dominate, as they do in news writing.
-_WEIGHTS = (1.6, 0.5, 0.12, 0.3, 0.15, 0.35)
+_WEIGHTS = (1.6, 0.5, 0.12, 0.0, 0.15, 0.35)
 _MAX_BULLET_WORDS = 45
+_SHORT_FOLLOW_UP = 10  # words; such a sentence joins the bullet before it
+_SHORT_BULLETS_WORDS = 55
 
 
 class _Writer:
@@ -178,8 +209,10 @@ class _Writer:
         self.vocab = style.vocabulary
         text, agency = clean_text(article.text)
         self.outlet = (
-            article.source or (article.sources[0].name if article.sources else "") or agency
-        ).strip()
+            (article.source or (article.sources[0].name if article.sources else "") or agency)
+            .strip()
+            .replace("!", "")
+        )  # "Yahoo!" reads as "Yahoo" in our voice
         self.sents = self._sentences(text)
         attribution = style.rule("bullet-attribution")
         self.attr_re = (
@@ -198,12 +231,12 @@ class _Writer:
     def _sentences(self, text: str) -> list[_Sent]:
         out: list[_Sent] = []
         for raw in split_sentences(text):
-            if _JUNK.search(raw) or not any(c.isalpha() for c in raw):
+            if _JUNK.search(raw.lower()) or not any(c.isalpha() for c in raw):
                 continue
             n = word_count(raw)
             first = raw.lstrip("\"“‘'(")[:1]
-            clean = (_voice_ok(raw) and first.isupper()) or first.isdigit()
-            clean = clean and _voice_ok(raw) and raw[-1] in '.?!"”’)'
+            clean = (first.isupper() or first.isdigit()) and _voice_ok(raw, balanced=False)
+            clean = clean and raw[-1] in ".?!\"”’)'"
             out.append(
                 _Sent(
                     len(out),
@@ -247,26 +280,34 @@ class _Writer:
     def _attribute(self, text: str, k: int) -> str:
         if self.attr_re.search(text):
             return text
-        prefixes = self.style.template_list("attribution_prefixes") or ["Per {outlet}, "]
-        outlet = self._outlet_name()
+        prefixes = self.style.template_list("attribution_prefixes") or ["{Outlet}: "]
         prefix = prefixes[k % len(prefixes)]
-        cap = outlet[:1].upper() + outlet[1:]
-        prefix = prefix.replace("{Outlet}", cap).replace("{outlet}", outlet)
+        if self.outlet:
+            cap = self.outlet[:1].upper() + self.outlet[1:]
+            prefix = prefix.replace("{Outlet}", cap).replace("{outlet}", self.outlet)
+        else:
+            prefix = str(self.vocab.get("attribution_fallback", "Report: "))
+        if prefix.rstrip().endswith(":"):
+            return prefix + text  # "Outlet: Sentence." keeps the sentence as written
         first = text.split(" ", 1)[0]
-        if (first.lower() in self.lower_words and first not in self.mid_caps
-                and first.isalpha() and not first.isupper()):
+        if (
+            first.lower() in self.lower_words
+            and first not in self.mid_caps
+            and first.isalpha()
+            and not first.isupper()
+        ):
             text = text[0].lower() + text[1:]
         return prefix + _lower_first(text)
 
     def _room(self, body: str) -> int:
         """Words the attribution prefix will add (none when the body attributes itself)."""
-        return 0 if self.attr_re.search(body) else 3
+        return 0 if self.attr_re.search(body) else word_count(self._attribute("x", 0)) - 1
 
     def _body(self, s: _Sent) -> str | None:
         """The sentence as a bullet body: 15-45 words once attributed."""
-        body = s.text
-        if s.words + self._room(body) > _MAX_BULLET_WORDS:
-            cut = _trim(s.text, _MAX_BULLET_WORDS - 3, 12)
+        body = _compress(s.text)
+        if word_count(body) + self._room(body) > _MAX_BULLET_WORDS:
+            cut = _trim(body, _MAX_BULLET_WORDS - 3, 12)
             if cut is None:
                 return None
             body = cut
@@ -274,20 +315,44 @@ class _Writer:
             nxt = next((t for t in self.sents if t.index == s.index + 1 and t.clean), None)
             if nxt is None or nxt.index in self.used:
                 return None
-            merged = body + " " + nxt.text
+            merged = body + " " + _compress(nxt.text)
             if not 15 <= word_count(merged) + self._room(merged) <= 45:
                 return None
             self.used.add(nxt.index)
             body = merged
+        else:
+            # a very short follow-up ("He was 88.") belongs with the fact before it, and so
+            # does one that carries the attribution the fact lacks
+            nxt = next((t for t in self.sents if t.index == s.index + 1 and t.clean), None)
+            if (
+                nxt is not None
+                and nxt.index not in self.used
+                and (nxt.words <= _SHORT_FOLLOW_UP or (nxt.attributed and self._room(body)))
+                and word_count(body) + nxt.words + self._room(body + " " + nxt.text)
+                <= _MAX_BULLET_WORDS
+            ):
+                self.used.add(nxt.index)
+                body = body + " " + _compress(nxt.text)
         return body
 
     def bullets(self, want: int = 3) -> list[str]:
+        """The leading salient sentences as attributed bullets, in the article's order.
+
+        A fourth bullet is added when the first ``want`` are short (under
+        ``_SHORT_BULLETS_WORDS`` words together), so thin bullets still cover the news.
+        """
         ranked = sorted(
-            (s for s in self.sents if s.clean and s.words >= 6), key=lambda s: (-s.score, s.index)
+            (
+                s
+                for s in self.sents
+                if s.clean and s.words >= 6 and not s.text.rstrip("\"”’')").endswith("?")
+            ),
+            key=lambda s: (-s.score, s.index),
         )
         bodies: list[tuple[int, str]] = []
         for s in ranked:
-            if len(bodies) == want:
+            total = sum(word_count(b) for _, b in bodies)
+            if len(bodies) >= want and (len(bodies) >= 4 or total >= _SHORT_BULLETS_WORDS):
                 break
             if s.index in self.used:
                 continue
@@ -318,55 +383,77 @@ class _Writer:
                 out.append(head)
         return out
 
-    def headline(self) -> str:
+    def _headline_candidates(self) -> Iterator[str]:
         title = " ".join(self.article.title.split())
         title = _SOURCE_SUFFIX.sub("", title) if len(title) > 90 else title
-        if 45 <= len(title) <= 90 and "?" not in title and "!" not in title:
-            return title_case(title.rstrip("."))
-        lead = [s for s in self.sents[:4] if s.clean and not s.text.endswith("?")]
+        if title.isupper():  # a shouting title: keep only the acronyms the text also writes so
+            caps = set(re.findall(r"\b[A-Z][A-Z0-9&]+\b", self.article.text))
+            title = " ".join(w if w.strip(",.:;'\"") in caps else w.lower() for w in title.split())
+        yield title.rstrip(".")
+        lead = [s for s in self.sents[:4] if not s.text.rstrip('"”’)').endswith("?")]
         if lead:
             options = self._clauses(lead[0].text, 45, 90)
-            if options:
-                return title_case(max(options, key=len))
+            yield from sorted(options, key=len, reverse=True)
             if len(lead) > 1 and len(lead[0].text) < 45:  # two short sentences, house form
-                pair = f"{lead[0].text} {lead[1].text}".rstrip(".")
-                if 45 <= len(pair) <= 90:
-                    return title_case(pair)
-        for s in lead[:2]:
-            cut = _word_cut(_main_clause(s.text), 88)
-            if len(cut) >= 45:
-                return title_case(cut)
-        fallback = title or (self.sents[0].text if self.sents else "")
+                yield f"{lead[0].text} {lead[1].text}".rstrip(".")
+        for s in lead[:3]:
+            yield _word_cut(_main_clause(s.text), 88)
+        if title and lead:  # short title: let the lead's first clause complete it
+            yield f"{title}: {_word_cut(_main_clause(lead[0].text), 86 - len(title))}"
+
+    def headline(self, topic: frozenset[str]) -> str:
+        clickbait = self.style.rule("headline-no-clickbait")
+        fallback = ""
+        for raw in self._headline_candidates():
+            text = raw
+            if clickbait is not None and clickbait.pattern is not None:
+                text = " ".join(clickbait.pattern.sub("", text).split()).strip(" :,-")
+            if not text or "?" in text or "!" in text or not _voice_ok(text):
+                continue
+            fallback = fallback or text
+            if 45 <= len(text) <= 90 and topic & set(content_words(text)):
+                return title_case(text[0].upper() + text[1:])
         return title_case(_word_cut(fallback, 90)) if fallback else ""
 
+    def _dek_candidates(self) -> Iterator[str]:
+        plain = [
+            s
+            for s in self.sents
+            if s.clean and _voice_ok(s.text) and not s.text.rstrip("\"”’')").endswith("?")
+        ]
+        for s in plain[:6]:
+            yield from (
+                c + "." for c in sorted(self._clauses(s.text, 79, 179), key=len, reverse=True)
+            )
+        for s in plain[:6]:  # a long lead sentence, cut at a clean word boundary
+            yield _word_cut(_main_clause(s.text), 178) + "."
+        if len(plain) >= 2:  # two short lead sentences joined into one
+            a, b = plain[0].text.rstrip(".!? "), plain[1].text.rstrip(".!? ")
+            yield f"{a}; {_lower_first(b)}."
+        for s in plain[:3]:
+            yield f"{s.text.rstrip('.!? ')}, per {self._outlet_name()}."
+        title = " ".join(self.article.title.split()).rstrip(".!?")
+        if title and _voice_ok(title):
+            yield f"{title}, per {self._outlet_name()}."
+        for s in plain[6:]:
+            yield from (c + "." for c in self._clauses(s.text, 79, 179))
+
     def dek(self) -> str:
-        for s in self.sents[:6]:
-            if not s.clean:
+        fallback = ""
+        for text in self._dek_candidates():
+            if len(text) < 3 or "?" in text[-3:]:
                 continue
-            options = [
-                c
-                for c in self._clauses(s.text, 79, 179)
-                if not _QUOTES.search(c) or len(_QUOTES.findall(c)) % 2 == 0
-            ]
-            if options:
-                return max(options, key=len) + "."
-        short = [s for s in self.sents[:3] if s.clean]
-        if len(short) >= 2:
-            a, b = short[0].text.rstrip(".!? "), short[1].text.rstrip(".!? ")
-            joined = f"{a}; {_lower_first(b)}."
-            if len(joined) <= 180 and len(split_sentences(joined)) == 1:
-                return joined
-        if short:
-            base = short[0].text.rstrip(".!? ")
-            padded = f"{base}, per {self._outlet_name()}."
-            return padded if len(padded) <= 180 else base[:178].rsplit(" ", 1)[0] + "."
-        return ""
+            fallback = fallback or text
+            if 80 <= len(text) <= 180 and len(split_sentences(text)) == 1 and _voice_ok(text):
+                return text
+        return fallback
 
     def hook(self, avoid: str, topic: frozenset[str]) -> str:
         pool = [
             s
             for s in self.sents[:8]
             if s.clean
+            and _voice_ok(s.text)
             and s.index not in self.used
             and 5 <= s.words <= 45
             and s.text not in avoid
@@ -379,6 +466,15 @@ class _Writer:
         pick = (
             engaging
             or pool
+            or [
+                s
+                for s in self.sents
+                if s.clean
+                and s.index not in self.used
+                and 5 <= s.words <= 45
+                and s.terms & topic
+                and _voice_ok(s.text)
+            ]
             or [s for s in self.sents if s.clean and 5 <= s.words <= 45 and s.terms & topic]
             or [s for s in self.sents if s.clean and 5 <= s.words <= 45]
             or self.sents
@@ -395,9 +491,14 @@ class _Writer:
             re.compile(r"\b(" + "|".join(map(re.escape, markers)) + r")\b") if markers else None
         )
         pool = [
-            s for s in self.sents if s.clean and s.index not in self.used and 6 <= s.words <= 60
+            s
+            for s in self.sents
+            if s.clean and s.index not in self.used and 6 <= s.words <= 60 and _voice_ok(s.text)
         ]
+        # analysis, not a quotation, reads best as the last word
         forward = [s for s in pool if future is not None and future.search(s.text)]
+        forward = [s for s in forward if not _QUOTES.search(s.text)] or forward
+        forward = [s for s in forward if not s.text.rstrip("\"”’')").endswith("?")] or forward
         best = max(
             forward or pool or [s for s in self.sents if s.clean] or self.sents,
             key=lambda s: (s.score * 0.5 + s.index / max(len(self.sents), 1), -s.index),
@@ -417,11 +518,16 @@ class _Writer:
         for m in _CAP_RUN.finditer(text):
             toks = m.group(0).split()
             before = text[: m.start()].rstrip()
-            if not before or before[-1] in ".!?\"”":  # sentence start: the first word may be common
+            if not before or before[-1] in '.!?"”':  # sentence start: the first word may be common
                 toks = toks[1:] if toks[0].lower() in STOPWORDS or len(toks) == 1 else toks
-            toks = [t.removesuffix("'s").removesuffix("’s") for t in toks]
-            name = " ".join(toks[:3])
-            if not name or name in banned or toks[0].lower() in STOPWORDS:
+            toks = [t.replace("’", "'").removesuffix("'s") for t in toks]
+            name = " ".join(toks if len(toks) <= 3 else toks[-2:])  # "Fed Chair Jerome Powell"
+            if (
+                not name
+                or name in banned
+                or toks[0].lower() in STOPWORDS
+                or _FIRST_PERSON.search(name)
+            ):
                 continue
             counts[name] += 1
             first.setdefault(name, m.start())
@@ -455,7 +561,7 @@ def write_story(article: Article, style: HouseStyle) -> StorySummary:
     # short texts keep a sentence or two back for the hook and the kicker
     bullets = w.bullets(3 if sum(s.clean for s in w.sents) >= 6 else 2)
     dek = w.dek()
-    headline = w.headline()
+    headline = w.headline(frozenset(content_words(" ".join([dek, *bullets]))))
     topic = frozenset(content_words(" ".join([headline, dek, *bullets])))
     hook = w.hook(dek, topic)
     kicker = w.kicker()

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from ..models import Finding, Severity, StorySummary
 from ._style import HouseStyle, default_style, story_parts
-from ._text import SMALL_WORDS, STOPWORDS, stem
+from ._text import ABBREVIATIONS, QUOTED, SMALL_WORDS, STOPWORDS, stem
 
 _SCALES = {
     "thousand": 1e3,
@@ -81,9 +81,6 @@ _WORD_NUMBER = re.compile(
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’&.\-]*")
-_QUOTE = re.compile(
-    r"\"(?P<a>[^\"]+)\"?|“(?P<b>[^”]+)”?|(?<![A-Za-z])‘(?P<c>[^’]+(?:’[A-Za-z][^’]*)*)’"
-)
 _CONNECTORS = frozenset({"of", "de", "du", "la", "van", "von", "der", "&"})
 _TITLE_PARTS = ("headline", "section", "kicker_label")
 
@@ -161,6 +158,7 @@ def _index(source: str) -> _Source:
         low = t.lower().removesuffix("'s")
         words.add(low)
         words.add(_nodots(low))
+        words.update(p for p in low.split(".") if p)  # "RSS.com" also supports "RSS"
     # initials of capitalised runs, so "FT" is supported by "Financial Times"
     initials: set[str] = set()
     for run in re.findall(
@@ -171,7 +169,7 @@ def _index(source: str) -> _Source:
     return _Source(
         plain=plain,
         lower=plain.lower(),
-        nodots=_nodots(plain),
+        nodots=_nodots(plain).replace("!", ""),  # "Yahoo!" supports "Yahoo"
         words=frozenset(words),
         stems=frozenset(stem(w) for w in words),
         values=frozenset(_key(n.value) for n in nums),
@@ -181,7 +179,7 @@ def _index(source: str) -> _Source:
 
 
 def _word_known(word: str, src: _Source) -> bool:
-    low = word.lower().removesuffix("'s").removesuffix("’s").strip(".'’-")
+    low = word.lower().replace("’", "'").removesuffix("'s").strip(".'-")
     if not low or low in src.words or _nodots(low) in src.words:
         return True
     return any(
@@ -259,7 +257,11 @@ def _abbrev_before(before: str) -> bool:
     """Whether the period just before is an abbreviation like 'Sen.' or 'U.S.' (no new sentence)."""
     last = before.rsplit(None, 1)[-1] if before.split() else ""
     core = last.rstrip(".")
-    return bool(core) and core[0].isupper() and (len(core) <= 4 or "." in core)
+    return (
+        bool(core)
+        and core[0].isupper()
+        and (len(core) == 1 or "." in core or core.lower() in ABBREVIATIONS)
+    )
 
 
 def _check_part(
@@ -269,16 +271,24 @@ def _check_part(
 
     def flag(rule: str, what: str, s: int, e: int, severity: Severity = "error") -> None:
         out.append(
-            Finding(rule=rule, part=part, text=text[s:e], start=s, end=e, story=story,
-                    severity=severity, message=f"{part}: {what} {text[s:e]!r} is not in the source")
+            Finding(
+                rule=rule,
+                part=part,
+                text=text[s:e],
+                start=s,
+                end=e,
+                story=story,
+                severity=severity,
+                message=f"{part}: {what} {text[s:e]!r} is not in the source",
+            )
         )
 
     for n in _numbers(text):
         pool = src.percents if n.percent else src.values
         if _key(n.value) not in pool:
             flag("fact-number", "number", n.start, n.end)
-    for m in _QUOTE.finditer(text):
-        body = m.group("a") or m.group("b") or m.group("c") or ""
+    for m in QUOTED.finditer(text):
+        body = m.group(0)[1:].rstrip("\"”’'")
         for piece in re.split(r"\.\.\.|…", body):
             q = _norm(piece).strip(" ,.;:?!'\"").lower()
             if len(q) > 1 and q not in src.lower:
@@ -297,9 +307,13 @@ def _check_part(
             ):
                 # in title case every word is capitalised, so a new word may be a name or a
                 # paraphrase: acronyms are errors, other words a warning for the editor
-                flag("fact-name", "name" if _is_acronym(tok) else "word (possible name)",
-                     m.start(), m.start() + len(tok),
-                     "error" if _is_acronym(tok) else "warning")
+                flag(
+                    "fact-name",
+                    "name" if _is_acronym(tok) else "word (possible name)",
+                    m.start(),
+                    m.start() + len(tok),
+                    "error" if _is_acronym(tok) else "warning",
+                )
         return out
     for name, s, e in _names(part, text, vocab):
         if not _name_supported(name, src):

@@ -210,15 +210,23 @@ class _Client:
         self.offline = offline
         self.checked = checked
         self.dead = threading.Event()
+        self.json_mode = True
 
-    def _ask(self, messages: list[dict[str, str]]) -> tuple[str, int]:
-        payload = {
+    def _ask(self, messages: list[dict[str, str]], out: _Outcome) -> tuple[str, int]:
+        payload: dict[str, Any] = {
             "model": self.settings.model,
             "messages": messages,
             "temperature": self.settings.temperature,
-            "response_format": {"type": "json_object"},
         }
+        if self.json_mode:
+            payload["response_format"] = {"type": "json_object"}
         resp = self.http.post(self.url, json=payload)
+        if resp.status_code == 400 and self.json_mode:
+            # some servers reject response_format: ask once more without it, and from now on
+            self.json_mode = False
+            payload.pop("response_format")
+            out.calls += 1
+            resp = self.http.post(self.url, json=payload)
         if resp.status_code != 200:
             raise httpx.HTTPStatusError(
                 f"HTTP {resp.status_code}", request=resp.request, response=resp
@@ -251,7 +259,7 @@ class _Client:
             out.calls += 1
             content = ""
             try:
-                content, tokens = self._ask(messages)
+                content, tokens = self._ask(messages, out)
                 out.tokens += tokens
                 data = _parse(content)
             except httpx.ConnectError:
@@ -356,9 +364,16 @@ def summarize_llm(
         todo.append(i)
 
     client = _Client(settings, style, offline, checked)
+
+    def write(i: int) -> _Outcome:
+        try:
+            return client.write(articles[i])
+        except Exception as exc:  # one story's surprise must not stop the run
+            return _Outcome(reason=f"unexpected error {type(exc).__name__}")
+
     try:
         with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
-            outcomes = list(pool.map(lambda i: client.write(articles[i]), todo))
+            outcomes = list(pool.map(write, todo))
     finally:
         client.http.close()
 

@@ -17,7 +17,7 @@ import yaml
 
 from ..errors import SummarizeError
 from ..models import Finding, StorySummary
-from ._text import content_words, is_title_case, split_sentences, word_count
+from ._text import QUOTED, content_words, is_title_case, split_sentences, word_count
 
 DEFAULT_STYLE_PATH = Path(__file__).resolve().parents[2] / "templates" / "house-style.yaml"
 
@@ -37,7 +37,6 @@ _CHECKS = frozenset(
         "not_empty",
     }
 )
-_QUOTED = re.compile(r"\"[^\"]*\"?|“[^”]*”?|(?<![A-Za-z])‘[^’]*’")
 
 
 @dataclass(frozen=True)
@@ -182,7 +181,7 @@ def story_parts(story: StorySummary) -> list[tuple[str, str]]:
 
 def _blank_quotes(text: str) -> str:
     """The text with quoted passages blanked out, positions kept."""
-    return _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
+    return QUOTED.sub(lambda m: " " * len(m.group(0)), text)
 
 
 def _check_text(rule: Rule, part: str, text: str, story: StorySummary) -> Finding | None:

@@ -8,6 +8,7 @@ abbreviations (U.S., Inc., Mr., Jan.), decimals ($2.3 billion, 4.5%), initials
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 
 def word_set(text: str) -> frozenset[str]:
@@ -51,6 +52,7 @@ _MAYBE_END = word_set(
     mich minn tenn tex okla ore wis ky md mo nev mass
     """
 )
+ABBREVIATIONS = _NEVER_END | _MAYBE_END
 _OPENERS = word_set(
     """
     the a an he she it they we i but and in on at this that these those his her their
@@ -60,12 +62,20 @@ _OPENERS = word_set(
 )
 
 _BOUNDARY = re.compile(r"(\.{3}|…|[.!?]+)([\"'”’)\]]*)\s+(?=[\"“‘'(\[]?[A-Z0-9$£€])")
+# Quoted passages: straight and curly double quotes (an unclosed one runs to the end),
+# curly single quotes, and straight single quotes that open after a non-letter and close before
+# one (so apostrophes, as in "don't", stay inside).
+QUOTED = re.compile(
+    r"\"[^\"]*\"?|“[^”]*”?|(?<![A-Za-z])‘(?:[^’]|’(?=[A-Za-z]))*’"
+    r"|(?<![A-Za-z])'(?:[^']|'(?=[A-Za-z]))*'(?![A-Za-z])"
+)
 _ACRONYM_DOTS = re.compile(r"(?:[A-Za-z]\.){2,}$")
 _DATELINE = re.compile(
     r"^\s*(?:[A-Z][A-Za-z.,' -]{0,50}?\s*)?"
     r"\((?P<agency>[A-Z][A-Za-z.&' ]{1,40})\)\s*(?:--|—|–|-|:)?\s*"
 )
 _CAPS_DATELINE = re.compile(r"^\s*[A-Z][A-Z .,'-]{2,40}\s(?:--|—|–)\s+")
+_LOWER_WORD = re.compile(r"[a-z0-9][a-z0-9'’\-&]*")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.\-&]*")
 _JUNK = re.compile(
     r"»|\bclick here\b|\bscroll down\b|\bE-mail to a friend\b|\ball rights reserved\b|"
@@ -154,13 +164,14 @@ def words(text: str) -> list[str]:
 def content_words(text: str) -> list[str]:
     """Lower-cased words that carry meaning (no stopwords, no one-letter words)."""
     out = []
-    for w in words(text):
-        low = w.lower().removesuffix("'s").removesuffix("’s")
+    for w in _LOWER_WORD.findall(text.lower()):
+        low = w.rstrip("'’-").removesuffix("'s").removesuffix("’s")
         if len(low) > 1 and low not in STOPWORDS:
             out.append(stem(low))
     return out
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A very light stemmer so 'prices' and 'price' count as one word."""
     for suffix in ("ies", "es", "s", "ing", "ed"):
@@ -207,7 +218,7 @@ def is_title_case(text: str) -> list[tuple[int, int]]:
         if not tok or not tok[0].isalpha():
             continue
         core = tok.rstrip(".,:;!?\"”’')]").lower()
-        if core in SMALL_WORDS:
+        if core in SMALL_WORDS or any(c.isdigit() for c in tok):
             continue
         if tok[0].islower() and not any(c.isupper() for c in tok[1:]):
             bad.append((m.start(), m.end()))
