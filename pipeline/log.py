@@ -31,6 +31,7 @@ log = logging.getLogger("pipeline")
 # belongs in the JSON object
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 _MAX_LISTED = 5  # failed sources and warnings shown before "and N more"
+_MAX_STORIES = 8  # headlines shown: the summary must fit one screen
 
 
 def _utc(record: logging.LogRecord) -> str:
@@ -156,7 +157,7 @@ def _short(text: str, width: int = 96) -> str:
 
 
 def summary_lines(report: Mapping[str, object]) -> list[str]:
-    """The run summary as plain lines (at most about 25), from a build's report dict."""
+    """The run summary as plain lines (at most about 30), from a build's report dict."""
     edition = report.get("edition") or report.get("date") or "?"
     lines = [f"Issue {edition}: {report.get('status', '?')}"]
     stories = report.get("stories")
@@ -164,6 +165,13 @@ def summary_lines(report: Mapping[str, object]) -> list[str]:
         f"Stories: {_count(stories)}"
         + (f" (+{_count(report['quick_links'])} quick links)" if report.get("quick_links") else "")
     )
+    for n, story in enumerate(stories[:_MAX_STORIES] if isinstance(stories, list) else [], 1):
+        if isinstance(story, Mapping):
+            flags = _count(story.get("findings", []))
+            note = f"  [{flags} finding(s)]" if flags else ""
+            lines.append(f"  {n}. {_short(str(story.get('headline', '')), 80)}{note}")
+    if isinstance(stories, list) and len(stories) > _MAX_STORIES:
+        lines.append(f"  … and {len(stories) - _MAX_STORIES} more")
     ok, failed = _sources(report)
     lines.append(f"Sources: {ok} ok, {len(failed)} failed")
     lines += _listed(failed)

@@ -84,10 +84,11 @@ def test_summary_fits_one_screen_and_names_what_matters(tmp_path: Path) -> None:
         ],
     }
     lines = summary_lines(report)
-    assert len(lines) <= 25
+    assert len(lines) <= 30
     text = "\n".join(lines)
     assert lines[0] == f"Issue {result.edition.isoformat()}: built"
     assert "Stories: 3" in text
+    assert f"  1. {result.report['stories'][0]['headline'][:60]}" in text
     assert "Sources: 1 ok, 1 failed" in text and "HTTP 404" in text
     assert "Warnings: 40" in text and "and 35 more" in text
     assert "Time: ingest " in text and "render " in text
