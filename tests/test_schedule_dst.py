@@ -142,3 +142,20 @@ def test_trigger_survives_the_job_store_round_trip() -> None:
     assert repr(copy) == repr(trigger)
     now = datetime(2026, 3, 1, tzinfo=UTC)
     assert copy.get_next_fire_time(None, now) == trigger.get_next_fire_time(None, now)
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "America/Santiago",  # changes at midnight: 00:30 does not exist on the spring day
+        "America/Havana",  # also at midnight, northern dates
+        "Australia/Lord_Howe",  # a 30-minute change
+        "Asia/Kolkata",  # no change at all
+    ],
+)
+@pytest.mark.parametrize("at", ["00:00", "00:30", "01:30", "02:30", "23:30"])
+def test_odd_zones_over_two_whole_years(zone: str, at: str) -> None:
+    trigger = DailyTrigger(time.fromisoformat(at), range(7), ZoneInfo(zone))
+    first, last = date(2026, 1, 1), date(2027, 12, 31)
+    got = fires(trigger, first, last, 1)
+    assert [f.astimezone(trigger.timezone).date() for f in got] == dates_between(first, last)
