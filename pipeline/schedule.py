@@ -7,14 +7,17 @@ the build when asked. Jobs live in a SQLite job store that only this process
 may open (a second scheduler on the same store stops with :class:`LockedError`,
 since APScheduler's FAQ forbids sharing one). At most one job runs at a time,
 missed runs are coalesced into one and run if they are late by less than the
-misfire grace time. SIGINT and SIGTERM stop it after the running job finishes.
+misfire grace time; a build whose scheduled time passed less than the grace time
+ago while no scheduler ran is caught up at start. SIGINT and SIGTERM stop it
+after the running job finishes.
 
 The daily build uses :class:`DailyTrigger`, not ``CronTrigger``: cron fires twice
 on the autumn day a wall-clock time repeats. This trigger fires exactly once on
 every chosen date: at the first occurrence of a repeated time, and at the
 shifted time (02:30 becomes 03:30) when the spring change skips it. The
 edition ledger (the state store's ``issues`` table) turns a repeated fire for
-a date that already has a complete issue into a no-op.
+a date that already has a complete issue into a no-op, and a sent issue is
+never sent again. Sending lints the outbox files first, like ``newsletter send``.
 """
 
 from __future__ import annotations
