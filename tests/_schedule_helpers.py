@@ -112,6 +112,13 @@ def make_site(folder: Path, extra: dict[str, Any] | None = None) -> Config:
     return make_config(folder, _merge(site, extra or {}))
 
 
+def add_feed_item(config: Config, item_xml: str) -> None:
+    """Append one ``<item>...</item>`` to the feed ``make_site`` wrote."""
+    feed = Path(config.root) / "feed.xml"
+    text = feed.read_text(encoding="utf-8").replace("</channel>", item_xml + "\n</channel>")
+    feed.write_text(text, encoding="utf-8")
+
+
 REPO = Path(__file__).resolve().parent.parent
 
 

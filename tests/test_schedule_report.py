@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _schedule_helpers import make_site
+from _schedule_helpers import add_feed_item, make_site
 
 from pipeline.build import build_issue
 from pipeline.cli import edition_date
@@ -24,8 +24,7 @@ from a yard in Busan, the company said, its first order since 2019. Marlow expec
 2029 and said they would burn 30% less fuel than the vessels they replace on its Asia routes,
 which carry most of its cargo. Analysts at Fenwick Research said freight rates had been strong
 enough this year to pay for the order without new debt.</p>]]></content:encoded>
-</item>
-</channel>"""
+</item>"""
 
 
 @pytest.fixture(autouse=True)
@@ -63,8 +62,7 @@ def test_report_history_grows_per_changing_run_and_a_no_op_rebuild_keeps_its_byt
     assert again.status == "unchanged"
     assert report_path.read_bytes() == one, "a rebuild that changes nothing keeps the file"
 
-    feed = tmp_path / "feed.xml"
-    feed.write_text(feed.read_text(encoding="utf-8").replace("</channel>", EXTRA_ITEM), "utf-8")
+    add_feed_item(config, EXTRA_ITEM)
     third = build_issue(config, edition)
     assert third.status == "built"
     history = json.loads(report_path.read_bytes())["history"]
