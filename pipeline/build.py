@@ -47,16 +47,16 @@ from .outbox import publish, sweep_temporary
 from .render import lint_email, render
 from .select import select
 from .store import Store, open_store
-from .summarize import check_facts, check_style, summarize
+from .summarize import check_facts, check_style, house_style_for, summarize
 
 __all__ = [
     "BuildResult",
+    "backup_draft",
     "build_issue",
     "issue_dir",
     "lint_issue",
     "load_issue",
     "render_draft",
-    "source_text",
 ]
 
 BuildStatus = Literal["built", "unchanged", "edited-draft-rendered", "frozen", "rendered"]
@@ -107,7 +107,7 @@ def load_issue(config: Config, edition: date) -> Issue:
     return parse_draft(text, file=str(path))
 
 
-def source_text(store: Store, story: StorySummary) -> str | None:
+def _story_source(store: Store, story: StorySummary) -> str | None:
     """The text a story's facts must come from: its item's title, text and outlets."""
     item = store.get_item(story.id)
     if item is None:
@@ -126,7 +126,8 @@ def _subject(config: Config, issue_date: date, stories: tuple[StorySummary, ...]
         return lead
 
 
-def _backup(folder: Path) -> str:
+def backup_draft(folder: Path) -> str:
+    """Keep the folder's current draft as ``backups/draft-N.md``; return that name."""
     backups = folder / "backups"
     backups.mkdir(exist_ok=True)
     n = 1 + max(
@@ -173,11 +174,12 @@ def _generate(
 
 def _findings(config: Config, store: Store, issue: Issue) -> list[Finding]:
     out: list[Finding] = []
+    style = house_style_for(config)
     for story in issue.stories:
-        out += [replace(f, story=story.id) for f in check_style(story)]
-        source = source_text(store, story)
+        out += [replace(f, story=story.id) for f in check_style(story, style)]
+        source = _story_source(store, story)
         if source is not None:
-            out += [replace(f, story=story.id) for f in check_facts(story, source)]
+            out += [replace(f, story=story.id) for f in check_facts(story, source, style)]
     return out
 
 
@@ -424,7 +426,7 @@ def _build(
             with timer.stage("draft"):
                 text = format_draft(issue, newsletter=config.newsletter.name)
                 if existing is not None and existing != text:
-                    report["warnings"].append(f"previous draft kept as {_backup(folder)}")
+                    report["warnings"].append(f"previous draft kept as {backup_draft(folder)}")
                 ids = [
                     i
                     for a in (*selection.stories, *selection.quick_links)
@@ -432,6 +434,9 @@ def _build(
                 ]
                 store.commit_draft(edition, draft_sha(text), ids)
                 written += publish(folder, {"draft.md": text.encode("utf-8")})
+            from .desk import remember_generated  # the desk builds on build: import late
+
+            remember_generated(config, edition)
             status = "built"
 
         written += _finish(

@@ -300,9 +300,14 @@ def rendered_from_outbox(config: Config, day: date) -> RenderedIssue:
 @date_option()
 @click.option("--to", "to", multiple=True, required=True, help="Recipient address (repeatable).")
 @click.option("--force", is_flag=True, help="Send even when lint finds blocking problems.")
+@click.option("--test", "test_send", is_flag=True,
+              help="A test send: do not mark the issue as sent (sent issues are frozen).")
 @handle_errors
-def send_command(config_path: Path, edition: Any, to: tuple[str, ...], force: bool) -> None:
-    """Send outbox/<date>/issue.eml over SMTP (a test send), after linting it."""
+def send_command(
+    config_path: Path, edition: Any, to: tuple[str, ...], force: bool, test_send: bool
+) -> None:
+    """Send outbox/<date>/issue.eml over SMTP after linting it; the issue is then marked
+    sent (and frozen) unless --test is given."""
     from .errors import SendError
     from .render import lint_email
     from .send import send_issue
@@ -320,6 +325,11 @@ def send_command(config_path: Path, edition: Any, to: tuple[str, ...], force: bo
             f"{len(blocking)} blocking lint finding(s) in {folder}; fix them or use --force"
         )
     send_issue(rendered.eml, to, config)
+    if not test_send:
+        from .store import open_store
+
+        with open_store(config.state_path) as store:
+            store.record_issue(day, status="sent")
     click.echo(
         f"sent {folder / 'issue.eml'} ({rendered.subject}) to {', '.join(to)} "
         f"via {config.smtp.host}:{config.smtp.port}"
@@ -373,6 +383,84 @@ def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> Non
         )
     if result.sources and failed == len(result.sources):
         sys.exit(1)
+
+
+def _desk_report(result: Any) -> None:
+    """Print what a desk action did, and the re-render's one-line outcome."""
+    click.echo(f"{result.edition.isoformat()}: {result.message}")
+    if result.backup:
+        click.echo(f"  previous draft kept as {result.backup}")
+    if result.rendered is not None:
+        written = ", ".join(result.rendered.written) or "no file changed"
+        click.echo(f"  rendered: {written}")
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port on 127.0.0.1 (default: preview.port in the config).",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser.")
+@handle_errors
+def preview(config_path: Path, port: int | None, open_browser: bool) -> None:
+    """Serve the editor's desk on 127.0.0.1: issues, live reload, per-story actions."""
+    from .preview import serve
+
+    config = get_config(config_path)
+    serve(config, host=config.preview.host, port=port, open_browser=open_browser)
+
+
+@cli.command()
+@config_option
+@date_option()
+@handle_errors
+def approve(config_path: Path, edition: Any) -> None:
+    """Approve the edition (status: approved in its draft); later builds leave it."""
+    from .desk import approve as approve_issue
+
+    config = get_config(config_path)
+    _desk_report(approve_issue(config, edition_date(config, edition)))
+
+
+@cli.group()
+def story() -> None:
+    """Act on one story of a draft: drop, up, down, regenerate."""
+
+
+def _story_command(name: str, help_text: str) -> None:
+    @story.command(name=name, help=help_text)
+    @config_option
+    @date_option()
+    @click.argument("story_id")
+    @handle_errors
+    def command(config_path: Path, edition: Any, story_id: str) -> None:
+        from . import desk
+
+        config = get_config(config_path)
+        day = edition_date(config, edition)
+        if name == "drop":
+            result = desk.drop_story(config, day, story_id)
+        elif name == "regenerate":
+            result = desk.regenerate_story(config, day, story_id)
+        else:
+            result = desk.move_story(config, day, story_id, -1 if name == "up" else 1)
+        _desk_report(result)
+        if result.conflict:
+            click.echo("  conflict: both versions are in the draft; drop the one you do not want")
+
+
+_story_command("drop", "Drop STORY_ID from the draft (the old draft is kept as a backup).")
+_story_command("up", "Move STORY_ID one place up.")
+_story_command("down", "Move STORY_ID one place down.")
+_story_command(
+    "regenerate",
+    "Write STORY_ID afresh from its source, keeping the other stories and edits.\n\n"
+    "A story edited by hand is kept: the new version goes beside it as\n"
+    "STORY_ID-regenerated; drop the one you do not want.",
+)
 
 
 @cli.command()

@@ -301,6 +301,13 @@ class Email(_Model):
     minify: bool = True
 
 
+class Preview(_Model):
+    """The local preview server: loopback by default; port 0 picks a free one."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535)
+
+
 class Config(_Model):
     """The whole configuration, typed. ``root`` is the config file's folder."""
 
@@ -314,6 +321,7 @@ class Config(_Model):
     alerts: Alerts = Alerts()
     smtp: Smtp = Smtp()
     email: Email = Email()
+    preview: Preview = Preview()
     root: str = Field(default=".", exclude=True)
     file: str = Field(default="config.yaml", exclude=True)
 

@@ -9,6 +9,7 @@ touches nothing. Leftover temporary files from a killed run are swept first.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -48,7 +49,8 @@ def publish(folder: Path, files: Mapping[str, bytes]) -> list[str]:
                 continue
         except FileNotFoundError:
             pass
-        tmp = folder / f"{TEMP_PREFIX}{os.getpid()}-{name}"
+        # unique per process and thread, so concurrent writers never share a temp file
+        tmp = folder / f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{name}"
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -159,3 +159,18 @@ def test_every_command_has_help(site: Path) -> None:
     for cmd in ("build", "ingest", "render", "summarize", "lint"):
         result = run(cmd, "--help", cwd=site)
         assert result.returncode == 0 and "Usage:" in result.stdout, cmd
+
+
+def test_approved_issue_is_frozen_unless_forced(site: Path) -> None:
+    assert run("build", "--date", DATE, cwd=site).returncode == 0
+    out = site / "outbox" / DATE
+    draft = out / "draft.md"
+    draft.write_text(draft.read_text(encoding="utf-8").replace("status: draft", "status: approved"),
+                     encoding="utf-8")
+    before = snapshot(out)
+    frozen = run("build", "--date", DATE, "--regenerate", cwd=site)
+    assert frozen.returncode == 0 and "frozen" in frozen.stdout
+    assert snapshot(out) == before
+    forced = run("build", "--date", DATE, "--regenerate", "--force", cwd=site)
+    assert forced.returncode == 0 and "built" in forced.stdout
+    assert "status: draft" in draft.read_text(encoding="utf-8")

@@ -302,6 +302,22 @@ def test_cli_send_lints_then_sends(start: Any, tmp_path: Path) -> None:
     )
 
 
+def test_cli_send_marks_the_issue_sent_unless_a_test_send(start: Any, tmp_path: Path) -> None:
+    from datetime import date
+
+    from pipeline.config import load_config
+    from pipeline.store import open_store
+
+    config_file = _outbox(tmp_path, start(Inbox()))
+    state = load_config(config_file).state_path
+    assert _send(config_file, "--test").exit_code == 0
+    with open_store(state) as store:
+        assert store.issue(date(2026, 3, 4)) is None
+    assert _send(config_file).exit_code == 0
+    with open_store(state) as store:
+        assert store.issue(date(2026, 3, 4)) == ("", "sent")
+
+
 def test_cli_send_refuses_blocking_findings_unless_forced(start: Any, tmp_path: Path) -> None:
     inbox = Inbox()
     config_file = _outbox(

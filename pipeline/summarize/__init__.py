@@ -28,6 +28,7 @@ __all__ = [
     "SummaryRun",
     "check_facts",
     "check_style",
+    "house_style_for",
     "load_house_style",
     "source_text",
     "summarize",
@@ -84,7 +85,8 @@ def _offline(article: Article, style: HouseStyle) -> StorySummary:
         return replace(story, style=(failure, *check_style(story, style)))
 
 
-def _style_for(config: Config) -> HouseStyle:
+def house_style_for(config: Config) -> HouseStyle:
+    """The house style a newsletter uses: its templates folder's, else the shipped one."""
     path = config.templates_path / "house-style.yaml"
     return load_house_style(path if path.exists() else None)
 
@@ -93,7 +95,7 @@ def summarize(
     articles: Sequence[Article], config: Config, *, store: Store | None = None
 ) -> SummaryRun:
     """Write one house-style story per article, in order, with style and fact findings."""
-    style = _style_for(config)
+    style = house_style_for(config)
     if config.summarizer.engine == "llm":
         from ._llm import summarize_llm
 

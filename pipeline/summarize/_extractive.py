@@ -126,6 +126,14 @@ _ASIDES = (
 _TAIL = re.compile(r", (?:as|after|amid|while|following|despite|even as|with) [^\"“”‘’]{12,}[.!]?$")
 
 
+_PRONOUN_START = word_set("he she they it this these that those his her their its such both")
+
+
+def _dangling(text: str) -> bool:
+    """The sentence opens with a pronoun whose antecedent lives in another sentence."""
+    return text.split(" ", 1)[0].strip("\"“‘'").lower() in _PRONOUN_START
+
+
 def _compress(text: str) -> str:
     """The sentence without its skippable asides (the facts it keeps are the source's own)."""
     for pattern in _ASIDES:
@@ -460,6 +468,7 @@ class _Writer:
             and s.terms & topic
             and s.text.split(" ", 1)[0].lower() not in ("and", "but", "so", "or", "yet")
         ]
+        pool = [s for s in pool if not _dangling(s.text)] or pool
         engaging = [
             s for s in pool if _QUOTES.search(s.text) or s.text.endswith("?") or s.words <= 22
         ]
@@ -499,6 +508,9 @@ class _Writer:
         forward = [s for s in pool if future is not None and future.search(s.text)]
         forward = [s for s in forward if not _QUOTES.search(s.text)] or forward
         forward = [s for s in forward if not s.text.rstrip("\"”’')").endswith("?")] or forward
+        # "They expect ..." out of context names nobody: prefer a sentence that stands alone
+        forward = [s for s in forward if not _dangling(s.text)] or forward
+        pool = [s for s in pool if not _dangling(s.text)] or pool
         best = max(
             forward or pool or [s for s in self.sents if s.clean] or self.sents,
             key=lambda s: (s.score * 0.5 + s.index / max(len(self.sents), 1), -s.index),

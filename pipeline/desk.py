@@ -1,0 +1,418 @@
+"""Desk: an edition date and one editor action in, a changed ``draft.md`` and a fresh render out.
+
+The actions are the editor's: approve the issue, drop a story, move it up or down,
+regenerate one story. Every action goes through the draft file, so what the editor
+sees in the preview is what ``render`` and ``send`` use, and then re-renders it with
+:func:`pipeline.build.render_draft`.
+
+The draft is edited as text, section by section (a section starts at a ``## ``
+line), so everything the editor typed elsewhere survives byte for byte. A
+regenerate keeps the previous draft as ``backups/draft-N.md``; when the story it
+replaces was edited by hand, the new version is put right after it under the id
+``<id>-regenerated`` with a note, and the editor keeps one of the two by dropping
+the other (dropping the original promotes the regenerated one to the original id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from .build import BuildResult, backup_draft, issue_dir, render_draft
+from .config import Config
+from .draft import QUICK_LINKS_MARK, draft_sha, format_draft, parse_draft
+from .errors import DraftError, SummarizeError
+from .models import Article, Issue, SourceRef
+from .outbox import publish
+from .store import open_store
+
+__all__ = [
+    "REGENERATED_SUFFIX",
+    "DeskResult",
+    "approve",
+    "drop_story",
+    "move_story",
+    "read_draft",
+    "regenerate_story",
+    "remember_generated",
+]
+
+Action = Literal["approve", "drop", "move", "regenerate"]
+REGENERATED_SUFFIX = "-regenerated"
+_LEDGER = "generated-stories.json"  # fingerprints of story sections the desk generated
+_CONFLICT_NOTE = "> **Conflict:**"
+_MARK = re.compile(r"^<!--\s*story:\s*([\w-]+)\s*-->\s*$")
+_STATUS = re.compile(r"^status\s*:.*$")
+# one writer at a time inside a process (the preview server is threaded)
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class DeskResult:
+    """What one desk action did to the edition's draft."""
+
+    edition: date
+    action: Action
+    message: str
+    story: str = ""
+    changed: bool = False
+    conflict: bool = False
+    backup: str = ""
+    rendered: BuildResult | None = None
+
+
+@dataclass
+class _Section:
+    lines: list[str]
+    story: str = ""  # the story id; "" for the quick links or a non-story section
+
+
+@dataclass
+class _Draft:
+    path: Path
+    text: str
+    head: list[str]
+    sections: list[_Section]
+    status: str = "draft"
+
+    def story_ids(self) -> list[str]:
+        return [s.story for s in self.sections if s.story]
+
+    def index(self, story_id: str) -> int:
+        for i, s in enumerate(self.sections):
+            if s.story == story_id:
+                return i
+        known = ", ".join(self.story_ids()) or "none"
+        raise DraftError(
+            f"no story '{story_id}' in the draft (stories: {known})", file=str(self.path)
+        )
+
+    def render(self) -> str:
+        parts = ["\n".join(_trimmed(self.head))]
+        parts += ["\n".join(_trimmed(s.lines)) for s in self.sections]
+        return "\n\n".join(p for p in parts if p).rstrip("\n") + "\n"
+
+
+def _trimmed(lines: list[str]) -> list[str]:
+    out = list(lines)
+    while out and not out[-1].strip():
+        out.pop()
+    return out
+
+
+def _split(text: str, path: Path) -> _Draft:
+    """Cut a draft into its head (front matter, notes) and its ``## `` sections.
+
+    Story ids are taken from :func:`parse_draft`, so they match what render and
+    the findings use, including ids derived from the headline for hand-written
+    stories without a ``<!-- story: -->`` marker.
+    """
+    issue = parse_draft(text, file=str(path))
+    lines = text.splitlines()
+    body = 1
+    for i in range(1, len(lines)):
+        if lines[i].strip() == "---":
+            body = i + 1
+            break
+    head: list[str] = lines[:body]
+    sections: list[_Section] = []
+    for line in lines[body:]:
+        if line.startswith("## "):
+            sections.append(_Section([line]))
+        elif sections:
+            sections[-1].lines.append(line)
+        else:
+            head.append(line)
+    ids = iter(s.id for s in issue.stories)
+    for section in sections:
+        if not any(t.strip() == QUICK_LINKS_MARK for t in section.lines):
+            section.story = next(ids, "")
+    return _Draft(path, text, head, sections, issue.status)
+
+
+def read_draft(config: Config, edition: date) -> tuple[Path, str]:
+    """The edition's draft path and text; a clear error when there is none."""
+    path = issue_dir(config, edition) / "draft.md"
+    try:
+        return path, path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DraftError(
+            "no draft for this date; run `newsletter build` first", file=str(path)
+        ) from None
+
+
+def _fingerprint(lines: list[str]) -> str:
+    # pipeline notes ("> ...") are rewritten on every build: they are not content
+    kept = [t.rstrip() for t in _trimmed(lines) if not t.lstrip().startswith(">")]
+    return hashlib.sha256("\n".join(kept).encode("utf-8")).hexdigest()
+
+
+def _load(config: Config, edition: date, expect_sha: str | None) -> _Draft:
+    remember_generated(config, edition)
+    path, text = read_draft(config, edition)
+    if expect_sha is not None and draft_sha(text) != expect_sha:
+        raise DraftError(
+            "the draft changed on disk since this page was loaded; nothing was"
+            " done: look again and retry",
+            file=str(path),
+        )
+    draft = _split(text, path)
+    with open_store(config.state_path) as store:
+        recorded = store.issue(edition)
+    if draft.status == "sent" or (recorded is not None and recorded[1] == "sent"):
+        raise DraftError("this issue was sent; its draft is kept as sent", file=str(path))
+    return draft
+
+
+def _save(before: _Draft, text: str, *, backup: bool) -> str:
+    """Write the new draft unless someone else changed it meanwhile; return the backup name."""
+    parse_draft(text, file=str(before.path))  # never write a draft that does not read back
+    if before.path.read_text(encoding="utf-8") != before.text:
+        raise DraftError(
+            "the draft changed on disk while the desk was working; nothing was written: retry",
+            file=str(before.path),
+        )
+    kept = backup_draft(before.path.parent) if backup else ""
+    publish(before.path.parent, {"draft.md": text.encode("utf-8")})
+    return kept
+
+
+def _finish(
+    config: Config,
+    edition: date,
+    action: Action,
+    message: str,
+    story: str = "",
+    *,
+    conflict: bool = False,
+    backup: str = "",
+) -> DeskResult:
+    rendered = render_draft(config, edition)
+    return DeskResult(
+        edition,
+        action,
+        message,
+        story,
+        changed=True,
+        conflict=conflict,
+        backup=backup,
+        rendered=rendered,
+    )
+
+
+def approve(config: Config, edition: date, *, expect_sha: str | None = None) -> DeskResult:
+    """Set ``status: approved`` in the draft's front matter and re-render.
+
+    A later build on that date leaves an approved issue alone unless forced.
+    """
+    with _LOCK:
+        draft = _load(config, edition, expect_sha)
+        if parse_draft(draft.text, file=str(draft.path)).status in ("approved", "sent"):
+            return DeskResult(edition, "approve", "already approved")
+        head = list(draft.head)
+        close = next(i for i in range(1, len(head)) if head[i].strip() == "---")
+        for i in range(1, close):
+            if _STATUS.match(head[i]):
+                head[i] = "status: approved"
+                break
+        else:
+            head.insert(close, "status: approved")
+        draft.head = head
+        _save(draft, draft.render(), backup=False)
+    return _finish(config, edition, "approve", "approved: a later build leaves it unless forced")
+
+
+def drop_story(
+    config: Config, edition: date, story_id: str, *, expect_sha: str | None = None
+) -> DeskResult:
+    """Remove one story from the draft (the previous draft is kept as a backup).
+
+    Dropping a story that has a side-by-side ``<id>-regenerated`` version keeps
+    that version under the original id.
+    """
+    with _LOCK:
+        draft = _load(config, edition, expect_sha)
+        i = draft.index(story_id)
+        if len(draft.story_ids()) == 1:
+            raise DraftError(
+                f"story '{story_id}' is the only story; an issue needs one", file=str(draft.path)
+            )
+        del draft.sections[i]
+        message = f"dropped story {story_id}"
+        alt = story_id + REGENERATED_SUFFIX
+        if alt in draft.story_ids():
+            section = draft.sections[draft.index(alt)]
+            section.lines = _marked(
+                [t for t in section.lines if not t.startswith(_CONFLICT_NOTE)], story_id
+            )
+            section.story = story_id
+            message += "; the regenerated version takes its place"
+        kept = _save(draft, draft.render(), backup=True)
+    return _finish(config, edition, "drop", message, story_id, backup=kept)
+
+
+def move_story(
+    config: Config, edition: date, story_id: str, delta: int, *, expect_sha: str | None = None
+) -> DeskResult:
+    """Move one story ``delta`` places (negative is up), clamped to the story list."""
+    with _LOCK:
+        draft = _load(config, edition, expect_sha)
+        draft.index(story_id)
+        slots = [i for i, s in enumerate(draft.sections) if s.story]
+        order = [draft.sections[i] for i in slots]
+        at = next(n for n, s in enumerate(order) if s.story == story_id)
+        to = max(0, min(len(order) - 1, at + delta))
+        if to == at:
+            where = "first" if at == 0 else "last"
+            return DeskResult(edition, "move", f"story {story_id} is already {where}", story_id)
+        order.insert(to, order.pop(at))
+        for slot, section in zip(slots, order, strict=True):
+            draft.sections[slot] = section
+        _save(draft, draft.render(), backup=False)
+    return _finish(config, edition, "move", f"moved story {story_id} to place {to + 1}", story_id)
+
+
+def _ledger(folder: Path) -> set[str]:
+    try:
+        data = json.loads((folder / "backups" / _LEDGER).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return set()
+    return {str(x) for x in data} if isinstance(data, list) else set()
+
+
+def _remember(folder: Path, fingerprints: set[str]) -> None:
+    known = _ledger(folder)
+    if not fingerprints <= known:
+        publish(
+            folder / "backups",
+            {_LEDGER: json.dumps(sorted(known | fingerprints), indent=0).encode("utf-8")},
+        )
+
+
+def _pipeline_sections(config: Config, edition: date, draft: _Draft) -> set[str]:
+    """Fingerprints of story sections known to be written by the pipeline, not by hand:
+    from the draft itself or a backup when their fingerprint is a pipeline draft's,
+    and from the ledger (the desk's regenerations, pristine drafts seen before)."""
+    known = _ledger(draft.path.parent)
+    candidates = [draft.text] + [
+        p.read_text(encoding="utf-8")
+        for p in sorted((draft.path.parent / "backups").glob("draft-*.md"))
+    ]
+    with open_store(config.state_path) as store:
+        for text in candidates:
+            if not store.is_pipeline_draft(edition, draft_sha(text)):
+                continue
+            try:
+                known |= {_fingerprint(s.lines) for s in _split(text, draft.path).sections}
+            except DraftError:
+                continue
+    return known
+
+
+def remember_generated(config: Config, edition: date) -> None:
+    """When the edition's draft is exactly as the pipeline wrote it, remember its story
+    sections as generated, so that a later hand edit of one story does not make a
+    regenerate of another count as overwriting an edit. Call it when a draft is
+    written or first seen; a missing or broken draft is left alone."""
+    path = issue_dir(config, edition) / "draft.md"
+    try:
+        text = path.read_text(encoding="utf-8")
+        with open_store(config.state_path) as store:
+            if not store.is_pipeline_draft(edition, draft_sha(text)):
+                return
+        sections = _split(text, path).sections
+    except (OSError, UnicodeDecodeError, DraftError):
+        return
+    _remember(path.parent, {_fingerprint(s.lines) for s in sections if s.story})
+
+
+def _marked(lines: list[str], story_id: str) -> list[str]:
+    """The section with its ``<!-- story: -->`` marker set to ``story_id``."""
+    return [f"<!-- story: {story_id} -->" if _MARK.match(t.strip()) else t for t in lines]
+
+
+def _regenerated_section(config: Config, edition: date, story_id: str, issue: Issue) -> list[str]:
+    from .summarize import summarize
+
+    current = next(s for s in issue.stories if s.id == story_id)
+    with open_store(config.state_path) as store:
+        item = store.get_item(story_id.removesuffix(REGENERATED_SUFFIX))
+        if item is None:
+            raise DraftError(
+                f"story '{story_id}' has no source item in the state store"
+                " (written by hand?): nothing to regenerate it from",
+                file=str(issue_dir(config, edition) / "draft.md"),
+            )
+        article = Article(
+            id=item.id,
+            title=item.title,
+            text=item.text,
+            url=item.url,
+            source=item.source,
+            sources=current.sources or (SourceRef(item.source, item.url),),
+            published=item.published,
+            image=current.image or item.image,
+            item_ids=(item.id,),
+        )
+        run = summarize((article,), config, store=store)
+    if run.errors or not run.stories:
+        raise SummarizeError(
+            f"regenerating story {story_id} failed: "
+            + ("; ".join(run.errors) or "no story came back")
+        )
+    story = replace(run.stories[0], id=item.id)
+    one = Issue(date=edition, subject="", intro="", stories=(story,))
+    sections = _split(format_draft(one), Path("regenerated")).sections
+    return _marked(sections[0].lines, story_id)
+
+
+def regenerate_story(
+    config: Config, edition: date, story_id: str, *, expect_sha: str | None = None
+) -> DeskResult:
+    """Write one story afresh from its source item, keeping every other story and edit.
+
+    The previous draft is kept as ``backups/draft-N.md``. A story edited by hand is
+    not replaced: the new version goes right after it as ``<id>-regenerated``.
+    """
+    with _LOCK:
+        draft = _load(config, edition, expect_sha)
+        i = draft.index(story_id)
+        issue = parse_draft(draft.text, file=str(draft.path))
+        fresh = _regenerated_section(config, edition, story_id, issue)
+        base = story_id.removesuffix(REGENERATED_SUFFIX)
+        old = draft.sections[i]
+        if _fingerprint(old.lines) == _fingerprint(fresh):
+            return DeskResult(
+                edition, "regenerate", f"story {story_id} is already as generated", story_id
+            )
+        conflict = story_id == base and _fingerprint(old.lines) not in _pipeline_sections(
+            config, edition, draft
+        )
+        if conflict:
+            alt = base + REGENERATED_SUFFIX
+            lines = _marked(fresh, alt)
+            lines[2:2] = [
+                f"{_CONFLICT_NOTE} story {base} was edited by hand, so this"
+                " regenerated version is kept beside it: drop the one you do not want."
+            ]
+            section = _Section(lines, alt)
+            if alt in draft.story_ids():
+                draft.sections[draft.index(alt)] = section
+            else:
+                draft.sections.insert(i + 1, section)
+            message = (
+                f"story {base} was edited by hand: both versions are kept side by side"
+                f" ({base} and {alt}); drop the one you do not want"
+            )
+        else:
+            draft.sections[i] = _Section(fresh, story_id)
+            message = f"regenerated story {story_id}"
+        kept = _save(draft, draft.render(), backup=True)
+        _remember(draft.path.parent, {_fingerprint(_marked(fresh, base))})
+    return _finish(config, edition, "regenerate", message, story_id, conflict=conflict, backup=kept)
