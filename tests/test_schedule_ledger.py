@@ -24,7 +24,7 @@ to the transit authority's board papers.</p>]]></content:encoded>
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
-    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()}
 
 
 def test_a_sent_issue_is_frozen_unless_forced(tmp_path: Path) -> None:
