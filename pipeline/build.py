@@ -9,6 +9,12 @@ pipeline wrote, the build renders the edited draft and generates nothing; an
 explicit ``regenerate`` keeps the old draft as a numbered backup. A pristine draft
 with no new items is re-rendered as it is, so a rebuild changes no file.
 Approved or sent issues are frozen unless ``force`` is given.
+
+A build holds the newsletter's lock (:mod:`pipeline.lock`) for its whole run, so
+a second build waits ``schedule.lock_wait_seconds`` and then stops with exit 3.
+A failed build, too few stories or feeds failing in a row fire the alert hook.
+``report.json`` carries a ``history`` of the runs that changed the issue; runs
+that changed nothing leave it byte for byte and live in the state store only.
 """
 
 from __future__ import annotations
@@ -18,14 +24,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from .alerts import build_alerts, fire_alert
 from .config import Config
 from .draft import draft_sha, format_draft, parse_draft
 from .errors import DraftError, NoIssueError
-from .ingest import ingest
+from .ingest import feed_health, ingest
+from .lock import build_lock
 from .models import (
     Finding,
     IngestResult,
@@ -191,6 +199,35 @@ def _sources_report(result: IngestResult) -> list[dict[str, Any]]:
     ]
 
 
+def _history_entry(report: dict[str, Any]) -> dict[str, Any]:
+    sources = report.get("sources", [])
+    failed = sum(1 for src in sources if src.get("status") == "error")
+    timings = report.get("timings", {})
+    return {
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "status": report.get("status"),
+        "stories": len(report.get("stories", [])),
+        "sources_ok": len(sources) - failed,
+        "sources_failed": failed,
+        "warnings": len(report.get("warnings", [])),
+        "errors": len(report.get("errors", [])),
+        "seconds": round(sum(timings.values()), 3),
+    }
+
+
+def _report_json(folder: Path, report: dict[str, Any]) -> bytes:
+    """The report as JSON with this run appended to the history of earlier reports."""
+    history: list[Any] = []
+    try:
+        previous = json.loads((folder / "report.json").read_bytes())
+        if isinstance(previous, dict) and isinstance(previous.get("history"), list):
+            history = previous["history"]
+    except (OSError, ValueError):
+        pass  # no report yet, or one a killed run never finished: start a new history
+    report["history"] = [*history, _history_entry(report)]
+    return json.dumps(report, indent=2, ensure_ascii=False, default=str).encode("utf-8") + b"\n"
+
+
 def _finish(
     config: Config,
     store: Store,
@@ -243,15 +280,7 @@ def _finish(
         # report.json is rewritten only when the issue changed, so a no-op
         # rebuild touches no file; every run is kept in the state store.
         if drafted or written or not (folder / "report.json").exists():
-            written += publish(
-                folder,
-                {
-                    "report.json": json.dumps(
-                        report, indent=2, ensure_ascii=False, default=str
-                    ).encode("utf-8")
-                    + b"\n"
-                },
-            )
+            written += publish(folder, {"report.json": _report_json(folder, report)})
     report["timings"] = timer.timings
     store.record_run(issue.date, report)
     return written
@@ -279,9 +308,40 @@ def render_draft(config: Config, edition: date, *, progress: Progress | None = N
         "warnings": [],
         "sources": [],
     }
-    with open_store(config.state_path) as store:
+    with (
+        build_lock(config, wait=config.schedule.lock_wait_seconds),
+        open_store(config.state_path) as store,
+    ):
         written = _finish(config, store, issue, folder, report, timer, "rendered")
     return BuildResult(edition, folder, "rendered", tuple(written), report)
+
+
+def _alert(config: Config, events: list[dict[str, object]], report: dict[str, Any]) -> None:
+    """Fire each event; note it (and any delivery error) in the in-memory report."""
+    for event in events:
+        error = fire_alert(config, event)
+        report.setdefault("alerts", []).append(
+            {**event, "delivery_error": error} if error else event
+        )
+
+
+def _failing_feeds(config: Config, report: dict[str, Any]) -> list[dict[str, object]]:
+    """Feeds past their alert threshold after this run (none when nothing was fetched)."""
+    if report.get("status") == "frozen" or not config.sources.feeds:
+        return []
+    with open_store(config.state_path) as store:
+        health = feed_health(config, store)
+    return [
+        {
+            "source": h.url,
+            "name": h.name,
+            "failures": h.failures,
+            "error": h.last_error,
+            "status": h.status,
+        }
+        for h in health
+        if h.alert
+    ]
 
 
 def build_issue(
@@ -292,7 +352,33 @@ def build_issue(
     force: bool = False,
     progress: Progress | None = None,
 ) -> BuildResult:
-    """Build (or rebuild) the issue of ``edition`` into the outbox; see the module doc."""
+    """Build (or rebuild) the issue of ``edition`` into the outbox; see the module doc.
+
+    Holds the build lock throughout (:class:`LockedError` after
+    ``schedule.lock_wait_seconds``); fires the alert hook on failure, on too few
+    stories and on feeds failing in a row.
+    """
+    with build_lock(config, wait=config.schedule.lock_wait_seconds):
+        try:
+            result = _build(config, edition, regenerate=regenerate, force=force, progress=progress)
+        except Exception as exc:
+            _alert(config, build_alerts(config, edition, error=exc), {})
+            raise
+    events = build_alerts(
+        config, edition, report=result.report, failing_feeds=_failing_feeds(config, result.report)
+    )
+    _alert(config, events, result.report)
+    return result
+
+
+def _build(
+    config: Config,
+    edition: date,
+    *,
+    regenerate: bool,
+    force: bool,
+    progress: Progress | None,
+) -> BuildResult:
     timer = _Timer(progress)
     folder = issue_dir(config, edition)
     sweep_temporary(folder)

@@ -463,5 +463,39 @@ _story_command(
 )
 
 
+@cli.command()
+@config_option
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "plain", "json"]),
+    default="auto",
+    show_default=True,
+    help="auto: colour on a terminal, plain lines otherwise; json: one object per line.",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Log debug detail too.")
+@click.option(
+    "--stop-after",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Stop by itself after this many seconds (a trial run).",
+)
+@handle_errors
+def schedule(config_path: Path, log_format: str, verbose: bool, stop_after: float | None) -> None:
+    """Run ingest, the daily build and the optional send on the config's schedule.
+
+    Stays in the foreground (run it under systemd, supervisord or tmux) and logs
+    the next run times at start. Ctrl-C or SIGTERM stops it after the running
+    job; a second one stops it at once (builds are crash-safe). Exits 3 when
+    another scheduler already uses the same job store.
+    """
+    from .log import setup_logging
+    from .schedule import run_scheduler
+
+    config = get_config(config_path)
+    setup_logging(log_format, verbose=verbose)  # type: ignore[arg-type]
+    run_scheduler(config, stop_after=stop_after)
+
+
 if __name__ == "__main__":
     main()

@@ -9,16 +9,26 @@ names environment variables and the values are read from the environment.
 from __future__ import annotations
 
 import os
+import re
+import shlex
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from .errors import ConfigError
 
-__all__ = ["Config", "load_config"]
+__all__ = ["Config", "load_config", "parse_days"]
 
 
 class _Model(BaseModel):
@@ -158,6 +168,118 @@ class Summarizer(_Model):
     llm: LLM = LLM()
 
 
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def parse_days(value: str) -> frozenset[int]:
+    """Weekday numbers (0 = Monday) from day names: ``*``, ``mon-fri``, ``sat,sun``, ``fri-mon``.
+
+    Numbers are refused on purpose: cron counts 0 as Sunday and APScheduler as Monday.
+    """
+    text = value.strip().lower()
+    if text in ("*", "daily", "every day"):
+        return frozenset(range(7))
+    days: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        ends = [e.strip() for e in part.split("-")]
+        ends = [e[:3] if e in _FULL_DAY_NAMES else e for e in ends]
+        if not part or len(ends) > 2 or any(e not in _DAY_NAMES for e in ends):
+            raise ValueError(
+                f"{part!r} is not a day name; use names like mon-fri, sat,sun or * "
+                "(numbers are ambiguous: cron's 0 is Sunday, APScheduler's 0 is Monday)"
+            )
+        first, last = _DAY_NAMES.index(ends[0]), _DAY_NAMES.index(ends[-1])
+        # a range may wrap past Sunday, as in fri-mon
+        days.update((first + i) % 7 for i in range((last - first) % 7 + 1))
+    return frozenset(days)
+
+
+class Schedule(_Model):
+    """When ``newsletter schedule`` ingests, builds and sends (wall-clock times in the
+    newsletter's timezone), and how long any build waits for the per-newsletter lock."""
+
+    ingest_every_minutes: int = Field(default=60, ge=0, le=1440, description="0 turns it off")
+    build_at: str = "06:00"
+    days: str = "*"
+    send: bool = False
+    send_to: tuple[str, ...] = Field(default=(), validate_default=True)
+    misfire_grace_seconds: int = Field(default=3600, ge=1, le=86400)
+    jobstore: str = Field(default="", description="SQLite job store; default next to the state")
+    lock_wait_seconds: float = Field(default=120.0, ge=0, le=86400)
+
+    @field_validator("build_at")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", v)
+        if m is None:
+            raise ValueError("must be a 24-hour wall-clock time like 06:30")
+        return f"{int(m[1]):02d}:{m[2]}"
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, v: str) -> str:
+        parse_days(v)
+        return v
+
+    @field_validator("send_to", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return (v,) if isinstance(v, str) else v
+
+    @field_validator("send_to")
+    @classmethod
+    def _send_to(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        for address in v:
+            if "@" not in address or " " in address.strip():
+                raise ValueError(f"{address!r} is not an email address")
+        if info.data.get("send") and not v:
+            raise ValueError("send is true, so name at least one address to send to")
+        return v
+
+    @property
+    def at(self) -> time:
+        hour, minute = self.build_at.split(":")
+        return time(int(hour), int(minute))
+
+    @property
+    def weekdays(self) -> frozenset[int]:
+        return parse_days(self.days)
+
+
+class Alerts(_Model):
+    """Where a failed or thin build is reported: a command (run without a shell, the
+    event as JSON on stdin) and/or a URL that receives the event as a JSON POST."""
+
+    command: str | tuple[str, ...] = ""
+    url: str = ""
+    timeout: float = Field(default=10.0, gt=0, le=300)
+    min_stories: int = Field(default=1, ge=0, le=40)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v and not v.startswith(("https://", "http://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return v
+
+    @field_validator("command")
+    @classmethod
+    def _command(cls, v: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        try:
+            argv = shlex.split(v) if isinstance(v, str) else list(v)
+        except ValueError as exc:
+            raise ValueError(f"cannot split the command: {exc}") from None
+        if not isinstance(v, str) and not argv:
+            raise ValueError("an empty command list; leave the key out instead")
+        return v
+
+    @property
+    def argv(self) -> list[str]:
+        return shlex.split(self.command) if isinstance(self.command, str) else list(self.command)
+
+
 class Smtp(_Model):
     """SMTP server for ``newsletter send``; credentials are read from the named env vars."""
 
@@ -196,6 +318,8 @@ class Config(_Model):
     paths: Paths = Paths()
     fetch: Fetch = Fetch()
     summarizer: Summarizer = Summarizer()
+    schedule: Schedule = Schedule()
+    alerts: Alerts = Alerts()
     smtp: Smtp = Smtp()
     email: Email = Email()
     preview: Preview = Preview()
@@ -214,6 +338,14 @@ class Config(_Model):
     @property
     def outbox_path(self) -> Path:
         return self.path(self.paths.outbox)
+
+    @property
+    def jobstore_path(self) -> Path:
+        """The scheduler's SQLite job store (one per newsletter, never shared)."""
+        if self.schedule.jobstore:
+            return self.path(self.schedule.jobstore)
+        state = self.state_path
+        return state.with_name(state.stem + ".schedule.sqlite3")
 
     @property
     def templates_path(self) -> Path:

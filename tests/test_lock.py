@@ -1,0 +1,116 @@
+"""The per-newsletter build lock: a second run waits a bounded time, then a clear LockedError."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from _schedule_helpers import FIXTURES, make_config, make_site, run_build
+
+from pipeline.config import Config
+from pipeline.errors import LockedError
+from pipeline.lock import build_lock, lock_path
+
+HOLDER = FIXTURES / "schedule" / "hold_lock.py"
+
+
+@contextmanager
+def held_elsewhere(config: Config, seconds: float) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the lock for ``seconds``."""
+    proc = subprocess.Popen(
+        [sys.executable, str(HOLDER), str(Path(config.root) / "config.yaml"), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "locked"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_lock_file_sits_next_to_the_state_store(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    assert lock_path(config) == tmp_path / "state" / "newsletter.sqlite3.lock"
+    with build_lock(config, wait=0):
+        assert lock_path(config).exists()
+
+
+def test_second_run_gives_up_after_the_wait_naming_the_holder(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    with held_elsewhere(config, 30) as holder:
+        start = time.monotonic()
+        with pytest.raises(LockedError) as info, build_lock(config, wait=0.5):
+            pytest.fail("the lock was granted while another process held it")
+        waited = time.monotonic() - start
+    message = str(info.value)
+    assert f"pid {holder.pid}" in message
+    assert str(lock_path(config)) in message
+    assert "0.5 s" in message
+    assert info.value.exit_code == 3
+    assert 0.4 < waited < 3
+
+
+def test_waiting_run_gets_the_lock_when_the_holder_finishes(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    with held_elsewhere(config, 0.5):
+        start = time.monotonic()
+        with build_lock(config, wait=10):
+            waited = time.monotonic() - start
+    assert 0.2 < waited < 5
+
+
+def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    with held_elsewhere(config, 30) as holder:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        start = time.monotonic()
+        with build_lock(config, wait=2):
+            assert time.monotonic() - start < 1
+
+
+def test_lock_is_reentrant_in_one_thread_and_released_after(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    with build_lock(config, wait=0), build_lock(config, wait=0):
+        pass
+    # released: another process can take it at once
+    with held_elsewhere(config, 0):
+        pass
+
+
+def test_lock_is_per_newsletter(tmp_path: Path) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    one, two = make_config(tmp_path / "one"), make_config(tmp_path / "two")
+    with held_elsewhere(one, 30), build_lock(two, wait=0):
+        assert lock_path(one) != lock_path(two)
+
+
+def test_newsletter_build_locked_out_exits_3_naming_the_holder(tmp_path: Path) -> None:
+    config = make_site(tmp_path, {"schedule": {"lock_wait_seconds": 0.3}})
+    with held_elsewhere(config, 30) as holder:
+        done = run_build(config)
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.startswith("error: another run of this newsletter holds the lock")
+    assert f"pid {holder.pid}" in done.stderr and "0.3 s" in done.stderr
+    # locked out before touching anything: nothing ingested, nothing written
+    assert not config.outbox_path.exists()
+    assert not config.state_path.exists()
+
+
+def test_newsletter_build_waits_for_a_short_holder_then_builds(tmp_path: Path) -> None:
+    config = make_site(tmp_path, {"schedule": {"lock_wait_seconds": 20}})
+    with held_elsewhere(config, 0.7):
+        done = run_build(config)
+    assert done.returncode == 0, done.stderr
+    edition = next(config.outbox_path.iterdir())
+    assert (edition / "issue.eml").is_file()

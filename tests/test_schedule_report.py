@@ -1,0 +1,124 @@
+"""Run reports: report.json's history, the one-screen summary and the log formats."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _schedule_helpers import add_feed_item, make_site
+
+from pipeline.build import build_issue
+from pipeline.cli import edition_date
+from pipeline.log import print_summary, progress_reporter, setup_logging, summary_lines
+
+EXTRA_ITEM = """<item>
+<title>Marlow Shipping Orders Six Container Ships Worth $900 Million</title>
+<link>https://harbor-street.example/marlow-ships</link>
+<guid isPermaLink="false">hs-marlow-ships</guid>
+<content:encoded><![CDATA[<p>Marlow Shipping ordered six container ships worth $900 million
+from a yard in Busan, the company said, its first order since 2019. Marlow expects the ships in
+2029 and said they would burn 30% less fuel than the vessels they replace on its Asia routes,
+which carry most of its cargo. Analysts at Fenwick Research said freight rates had been strong
+enough this year to pay for the order without new debt.</p>]]></content:encoded>
+</item>"""
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """setup_logging changes process-wide loggers: put them back for other tests."""
+    saved = {
+        name: (
+            logging.getLogger(name).handlers[:],
+            logging.getLogger(name).level,
+            logging.getLogger(name).propagate,
+        )
+        for name in ("pipeline", "apscheduler")
+    }
+    yield
+    for name, (handlers, level, propagate) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+def test_report_history_grows_per_changing_run_and_a_no_op_rebuild_keeps_its_bytes(
+    tmp_path: Path,
+) -> None:
+    config = make_site(tmp_path)
+    edition = edition_date(config, None)
+    first = build_issue(config, edition)
+    report_path = first.outbox / "report.json"
+    one = report_path.read_bytes()
+    history = json.loads(one)["history"]
+    assert [h["status"] for h in history] == ["built"]
+    assert history[0]["stories"] == 3 and history[0]["sources_ok"] == 1
+
+    again = build_issue(config, edition)
+    assert again.status == "unchanged"
+    assert report_path.read_bytes() == one, "a rebuild that changes nothing keeps the file"
+
+    add_feed_item(config, EXTRA_ITEM)
+    third = build_issue(config, edition)
+    assert third.status == "built"
+    history = json.loads(report_path.read_bytes())["history"]
+    assert [h["status"] for h in history] == ["built", "built"]
+    assert history[0] == json.loads(one)["history"][0], "earlier entries are kept as written"
+
+
+def test_summary_fits_one_screen_and_names_what_matters(tmp_path: Path) -> None:
+    config = make_site(tmp_path)
+    result = build_issue(config, edition_date(config, None))
+    report = {
+        **result.report,
+        "warnings": [f"warning number {i}" for i in range(40)],
+        "sources": [
+            *result.report["sources"],
+            {"source": "https://gone.example/feed", "status": "error", "error": "HTTP 404"},
+        ],
+    }
+    lines = summary_lines(report)
+    assert len(lines) <= 30
+    text = "\n".join(lines)
+    assert lines[0] == f"Issue {result.edition.isoformat()}: built"
+    assert "Stories: 3" in text
+    assert f"  1. {result.report['stories'][0]['headline'][:60]}" in text
+    assert "Sources: 1 ok, 1 failed" in text and "HTTP 404" in text
+    assert "Warnings: 40" in text and "and 35 more" in text
+    assert "Time: ingest " in text and "render " in text
+    out = io.StringIO()
+    print_summary(report, stream=out)
+    assert out.getvalue() == text + "\n"  # not a terminal: plain lines, no colour codes
+
+
+def test_json_log_lines_carry_extra_fields_and_tracebacks() -> None:
+    stream = io.StringIO()
+    setup_logging("json", stream=stream)
+    log = logging.getLogger("pipeline.test")
+    log.info("built %s", "2026-03-08", extra={"edition": "2026-03-08"})
+    try:
+        raise ValueError("bad value")
+    except ValueError:
+        log.exception("crashed")
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["message"] == "built 2026-03-08" and first["edition"] == "2026-03-08"
+    assert first["level"] == "info" and first["time"].endswith("Z")
+    assert second["level"] == "error" and "ValueError: bad value" in second["exception"]
+
+
+def test_progress_off_a_terminal_is_one_log_line_per_step() -> None:
+    logs, screen = io.StringIO(), io.StringIO()
+    setup_logging("plain", stream=logs)
+    with progress_reporter("build 2026-03-08", stream=screen) as progress:
+        progress("ingest")
+        progress("render")
+    lines = logs.getvalue().splitlines()
+    assert [line.split(" ", 2)[2] for line in lines] == [
+        "pipeline: build 2026-03-08: ingest",
+        "pipeline: build 2026-03-08: render",
+    ]
+    assert screen.getvalue() == ""
