@@ -56,6 +56,7 @@ __all__ = [
     "issue_dir",
     "lint_issue",
     "load_issue",
+    "load_rendered",
     "render_draft",
 ]
 
@@ -286,6 +287,30 @@ def _finish(
     return written
 
 
+def load_rendered(config: Config, edition: date) -> RenderedIssue:
+    """The edition's rendered email read back from its outbox files, as they are on disk
+    (what ``lint`` checks and ``send`` sends). :class:`NoIssueError` names a missing file."""
+    from email import message_from_bytes, policy
+
+    folder = issue_dir(config, edition)
+    files: dict[str, bytes] = {}
+    for name in ("issue.html", "issue.txt", "issue.eml"):
+        try:
+            files[name] = (folder / name).read_bytes()
+        except OSError as exc:
+            raise NoIssueError(
+                f"cannot read {folder / name}: {exc.strerror or exc}; "
+                f"run `newsletter build --date {edition}` first"
+            ) from None
+    subject = message_from_bytes(files["issue.eml"], policy=policy.default).get("Subject", "")
+    return RenderedIssue(
+        html=files["issue.html"].decode("utf-8", "replace"),
+        text=files["issue.txt"].decode("utf-8", "replace"),
+        eml=files["issue.eml"],
+        subject=str(subject),
+    )
+
+
 def lint_issue(config: Config, edition: date, rendered: RenderedIssue) -> list[Finding]:
     """Every finding on the edition: style and facts per story of the draft, then the
     rendered email (as read back from the outbox)."""
@@ -325,22 +350,18 @@ def _alert(config: Config, events: list[dict[str, object]], report: dict[str, An
         )
 
 
-def _failing_feeds(config: Config, report: dict[str, Any]) -> list[dict[str, object]]:
+def _failing_feeds(report: dict[str, Any]) -> list[dict[str, object]]:
     """Feeds past their alert threshold after this run (none when nothing was fetched)."""
-    if report.get("status") == "frozen" or not config.sources.feeds:
-        return []
-    with open_store(config.state_path) as store:
-        health = feed_health(config, store)
     return [
         {
-            "source": h.url,
-            "name": h.name,
-            "failures": h.failures,
-            "error": h.last_error,
-            "status": h.status,
+            "source": f["url"],
+            "name": f["name"],
+            "failures": f["failures"],
+            "error": f["last_error"],
+            "status": f["status"],
         }
-        for h in health
-        if h.alert
+        for f in report.get("feeds", [])
+        if f.get("alert")
     ]
 
 
@@ -365,7 +386,7 @@ def build_issue(
             _alert(config, build_alerts(config, edition, error=exc), {})
             raise
     events = build_alerts(
-        config, edition, report=result.report, failing_feeds=_failing_feeds(config, result.report)
+        config, edition, report=result.report, failing_feeds=_failing_feeds(result.report)
     )
     _alert(config, events, result.report)
     return result
@@ -409,6 +430,8 @@ def _build(
             ingested = ingest(config, store)
         report["sources"] = _sources_report(ingested)
         report["errors"] += [s.error for s in ingested.failed]
+        # the feed ledger after this run: failing, stale and gone feeds, and alerts
+        report["feeds"] = [h.as_dict() for h in feed_health(config, store) if h.status != "ok"]
 
         edited = existing is not None and not store.is_pipeline_draft(edition, draft_sha(existing))
         fresh = ingested.new > 0 or any(s.updated for s in ingested.sources)

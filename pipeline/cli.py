@@ -17,7 +17,6 @@ import click
 
 from .config import Config, load_config
 from .errors import NewsletterError
-from .models import RenderedIssue
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,26 +78,21 @@ def main() -> None:
 
 
 def _print_summary(result: Any) -> None:
-    """A short run summary: status, stories, sources, warnings, timings."""
-    report = result.report
-    click.echo(f"{report.get('newsletter', '')} {result.edition.isoformat()}: {result.status}")
-    for n, story in enumerate(report.get("stories", []), 1):
-        flags = len(story.get("findings", []))
-        click.echo(f"  {n}. {story['headline']}" + (f"  [{flags} finding(s)]" if flags else ""))
-    sources = report.get("sources", [])
-    if sources:
-        failed = [s for s in sources if s["status"] == "error"]
-        click.echo(f"  sources: {len(sources) - len(failed)} ok, {len(failed)} failed")
-        for s in failed:
-            click.echo(f"    failed: {s['error']}")
-    for w in report.get("warnings", []):
-        click.echo(f"  warning: {w}")
-    if report.get("timings"):
-        click.echo("  time: " + ", ".join(f"{k} {v:.2f}s" for k, v in report["timings"].items()))
-    click.echo(
-        f"  outbox: {result.outbox}"
-        + (f" (wrote {', '.join(result.written)})" if result.written else " (no file changed)")
-    )
+    """The one-screen run summary (stories, sources, feeds, warnings, time per stage)."""
+    from .log import print_summary
+
+    wrote = f" (wrote {', '.join(result.written)})" if result.written else " (no file changed)"
+    print_summary({**result.report, "status": result.status, "outbox": f"{result.outbox}{wrote}"})
+
+
+log_format_option = click.option(
+    "--log-format",
+    type=click.Choice(["auto", "plain", "json"]),
+    default="auto",
+    show_default=True,
+    help="Logs on stderr: auto (progress display on a terminal, plain lines otherwise), "
+    "plain, or json (one object per line, for log collectors).",
+)
 
 
 @cli.command()
@@ -110,13 +104,24 @@ def _print_summary(result: Any) -> None:
     help="Replace an edited draft (the old one is kept as a numbered backup).",
 )
 @click.option("--force", is_flag=True, help="Rebuild even an approved or sent issue.")
+@log_format_option
 @handle_errors
-def build(config_path: Path, edition: Any, regenerate: bool, force: bool) -> None:
-    """Ingest, select, summarize, draft and render the day's issue into the outbox."""
-    from .build import build_issue
+def build(
+    config_path: Path, edition: Any, regenerate: bool, force: bool, log_format: str
+) -> None:
+    """Ingest, select, summarize, draft and render the day's issue into the outbox.
 
+    Exit status: 0 built (or nothing to change), 2 config error, 3 locked out by
+    another build, 4 no issue could be built, 1 any other failure.
+    """
+    from .build import build_issue
+    from .log import progress_reporter, setup_logging
+
+    setup_logging(log_format)  # type: ignore[arg-type]
     config = get_config(config_path)
-    result = build_issue(config, edition_date(config, edition), regenerate=regenerate, force=force)
+    day = edition_date(config, edition)
+    with progress_reporter(f"build {day}") as progress:
+        result = build_issue(config, day, regenerate=regenerate, force=force, progress=progress)
     _print_summary(result)
 
 
@@ -151,11 +156,11 @@ def lint(config_path: Path, edition: Any, fmt: str) -> None:
     """
     import json as _json
 
-    from .build import lint_issue
+    from .build import lint_issue, load_rendered
 
     config = get_config(config_path)
     day = edition_date(config, edition)
-    findings = lint_issue(config, day, rendered_from_outbox(config, day))
+    findings = lint_issue(config, day, load_rendered(config, day))
     if fmt == "json":
         click.echo(_json.dumps([f.as_dict() for f in findings], indent=2, ensure_ascii=False))
     else:
@@ -266,35 +271,6 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
         sys.exit(1)
 
 
-def rendered_from_outbox(config: Config, day: date) -> RenderedIssue:
-    """Rebuild the :class:`RenderedIssue` of one edition from its outbox files.
-
-    Used by ``send`` (and meant for ``lint``) so both check the files as they are
-    on disk. Raises :class:`SendError` naming the missing file.
-    """
-    from email import message_from_bytes, policy
-
-    from .errors import SendError
-
-    folder = config.outbox_path / day.isoformat()
-    files: dict[str, bytes] = {}
-    for name in ("issue.html", "issue.txt", "issue.eml"):
-        try:
-            files[name] = (folder / name).read_bytes()
-        except OSError as exc:
-            raise SendError(
-                f"cannot read {folder / name}: {exc.strerror or exc}; "
-                f"run `newsletter build --date {day}` first"
-            ) from None
-    subject = message_from_bytes(files["issue.eml"], policy=policy.default).get("Subject", "")
-    return RenderedIssue(
-        html=files["issue.html"].decode("utf-8", "replace"),
-        text=files["issue.txt"].decode("utf-8", "replace"),
-        eml=files["issue.eml"],
-        subject=str(subject),
-    )
-
-
 @cli.command("send")
 @config_option
 @date_option()
@@ -308,28 +284,32 @@ def send_command(
 ) -> None:
     """Send outbox/<date>/issue.eml over SMTP after linting it; the issue is then marked
     sent (and frozen) unless --test is given."""
+    from .build import load_rendered
     from .errors import SendError
+    from .lock import build_lock
     from .render import lint_email
     from .send import send_issue
 
     config = get_config(config_path)
     day = edition_date(config, edition)
-    rendered = rendered_from_outbox(config, day)
-    findings = lint_email(rendered, config)
-    for f in findings:
-        click.echo(f"{f.severity}: {f.part}: {f.rule}: {f.message}", err=True)
-    blocking = [f for f in findings if f.severity == "error"]
-    folder = config.outbox_path / day.isoformat()
-    if blocking and not force:
-        raise SendError(
-            f"{len(blocking)} blocking lint finding(s) in {folder}; fix them or use --force"
-        )
-    send_issue(rendered.eml, to, config)
-    if not test_send:
-        from .store import open_store
+    # under the build lock: a build or desk action never rewrites the files mid-send
+    with build_lock(config, wait=config.schedule.lock_wait_seconds):
+        rendered = load_rendered(config, day)
+        findings = lint_email(rendered, config)
+        for f in findings:
+            click.echo(f"{f.severity}: {f.part}: {f.rule}: {f.message}", err=True)
+        blocking = [f for f in findings if f.severity == "error"]
+        folder = config.outbox_path / day.isoformat()
+        if blocking and not force:
+            raise SendError(
+                f"{len(blocking)} blocking lint finding(s) in {folder}; fix them or use --force"
+            )
+        send_issue(rendered.eml, to, config)
+        if not test_send:
+            from .store import open_store
 
-        with open_store(config.state_path) as store:
-            store.record_issue(day, status="sent")
+            with open_store(config.state_path) as store:
+                store.record_issue(day, status="sent")
     click.echo(
         f"sent {folder / 'issue.eml'} ({rendered.subject}) to {', '.join(to)} "
         f"via {config.smtp.host}:{config.smtp.port}"

@@ -19,6 +19,8 @@ import hashlib
 import json
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -28,6 +30,7 @@ from .build import BuildResult, backup_draft, issue_dir, render_draft
 from .config import Config
 from .draft import QUICK_LINKS_MARK, draft_sha, format_draft, parse_draft
 from .errors import DraftError, SummarizeError
+from .lock import build_lock
 from .models import Article, Issue, SourceRef
 from .outbox import publish
 from .store import open_store
@@ -51,6 +54,14 @@ _MARK = re.compile(r"^<!--\s*story:\s*([\w-]+)\s*-->\s*$")
 _STATUS = re.compile(r"^status\s*:.*$")
 # one writer at a time inside a process (the preview server is threaded)
 _LOCK = threading.Lock()
+
+
+@contextmanager
+def _locked(config: Config) -> Iterator[None]:
+    """One desk action at a time in this process, and never beside a build: a build
+    (cron, scheduler) and a desk action would otherwise both write the draft."""
+    with _LOCK, build_lock(config, wait=config.schedule.lock_wait_seconds):
+        yield
 
 
 @dataclass(frozen=True)
@@ -211,7 +222,7 @@ def approve(config: Config, edition: date, *, expect_sha: str | None = None) -> 
 
     A later build on that date leaves an approved issue alone unless forced.
     """
-    with _LOCK:
+    with _locked(config):
         draft = _load(config, edition, expect_sha)
         if parse_draft(draft.text, file=str(draft.path)).status in ("approved", "sent"):
             return DeskResult(edition, "approve", "already approved")
@@ -236,7 +247,7 @@ def drop_story(
     Dropping a story that has a side-by-side ``<id>-regenerated`` version keeps
     that version under the original id.
     """
-    with _LOCK:
+    with _locked(config):
         draft = _load(config, edition, expect_sha)
         i = draft.index(story_id)
         if len(draft.story_ids()) == 1:
@@ -261,7 +272,7 @@ def move_story(
     config: Config, edition: date, story_id: str, delta: int, *, expect_sha: str | None = None
 ) -> DeskResult:
     """Move one story ``delta`` places (negative is up), clamped to the story list."""
-    with _LOCK:
+    with _locked(config):
         draft = _load(config, edition, expect_sha)
         draft.index(story_id)
         slots = [i for i, s in enumerate(draft.sections) if s.story]
@@ -380,7 +391,7 @@ def regenerate_story(
     The previous draft is kept as ``backups/draft-N.md``. A story edited by hand is
     not replaced: the new version goes right after it as ``<id>-regenerated``.
     """
-    with _LOCK:
+    with _locked(config):
         draft = _load(config, edition, expect_sha)
         i = draft.index(story_id)
         issue = parse_draft(draft.text, file=str(draft.path))

@@ -175,6 +175,22 @@ def summary_lines(report: Mapping[str, object]) -> list[str]:
     ok, failed = _sources(report)
     lines.append(f"Sources: {ok} ok, {len(failed)} failed")
     lines += _listed(failed)
+    feeds = report.get("feeds")
+    if isinstance(feeds, list) and feeds:
+        lines.append(f"Feeds needing attention: {len(feeds)}")
+        lines += _listed(
+            [
+                f"{f.get('status')}: {f.get('name') or f.get('url')}"
+                + (
+                    f" ({f.get('failures')} failures in a row: {f.get('last_error')})"
+                    if f.get("failures")
+                    else ""
+                )
+                + (" [alert]" if f.get("alert") else "")
+                for f in feeds
+                if isinstance(f, Mapping)
+            ]
+        )
     raw_warnings = report.get("warnings", [])
     warnings = [str(w) for w in raw_warnings] if isinstance(raw_warnings, list | tuple) else []
     lines.append(f"Warnings: {len(warnings)}")

@@ -221,16 +221,16 @@ def _send(config: Config, edition: date) -> None:
     Lint findings that block ``newsletter send`` block this too; a refused or
     failed send is logged and alerted, and the issue stays unsent.
     """
-    # rendered_from_outbox is the one reader of an issue's files that `newsletter
-    # send` uses too, so the scheduler sends exactly what a person would
-    from .cli import rendered_from_outbox
+    # load_rendered is the one reader of an issue's files that `newsletter send`
+    # uses too, so the scheduler sends exactly what a person would
+    from .build import load_rendered
     from .render import lint_email
     from .send import send_issue
 
     to = config.schedule.send_to
     try:
         with build_lock(config, wait=config.schedule.lock_wait_seconds):
-            rendered = rendered_from_outbox(config, edition)
+            rendered = load_rendered(config, edition)
             blocking = [f for f in lint_email(rendered, config) if f.severity == "error"]
             if blocking:
                 raise SendError(

@@ -174,3 +174,29 @@ def test_approved_issue_is_frozen_unless_forced(site: Path) -> None:
     forced = run("build", "--date", DATE, "--regenerate", "--force", cwd=site)
     assert forced.returncode == 0 and "built" in forced.stdout
     assert "status: draft" in draft.read_text(encoding="utf-8")
+
+
+def test_a_broken_feed_is_reported_and_the_issue_still_builds(site: Path) -> None:
+    (site / "samples" / "feeds" / "broken.xml").write_text("Hello, this is not a feed.", "utf-8")
+    cfg = site / "config.yaml"
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace(
+            "  feeds:\n",
+            "  feeds:\n    - {url: samples/feeds/broken.xml, name: Broken Wire}\n"
+            "    - {url: samples/feeds/missing.xml, name: Missing Wire}\n",
+        ),
+        encoding="utf-8",
+    )
+    result = run("build", "--date", DATE, "--log-format", "plain", cwd=site)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((site / "outbox" / DATE / "report.json").read_text(encoding="utf-8"))
+    failed = {s["source"]: s["error"] for s in report["sources"] if s["status"] == "error"}
+    assert set(failed) == {"samples/feeds/broken.xml", "samples/feeds/missing.xml"}
+    missing = failed["samples/feeds/missing.xml"]
+    assert missing.startswith(str(site / "samples/feeds/missing.xml")) and "cannot read" in missing
+    assert "not a feed" in failed["samples/feeds/broken.xml"]
+    assert {f["name"] for f in report["feeds"] if f["status"] == "failing"} == {
+        "Broken Wire", "Missing Wire"}
+    assert "Sources: " in result.stdout and "2 failed" in result.stdout
+    assert "Missing Wire" in result.stdout  # the summary names feeds needing attention
+    assert len(report["stories"]) >= 3

@@ -19,7 +19,7 @@ from render_samples import FIXTURES, fixed_issue, render_config
 
 from pipeline.cli import cli
 from pipeline.config import Config
-from pipeline.errors import ConfigError, SendError
+from pipeline.errors import ConfigError, NoIssueError, SendError
 from pipeline.render import render
 from pipeline.send import send_issue
 
@@ -337,5 +337,5 @@ def test_cli_send_without_a_built_issue_says_what_to_do(tmp_path: Path) -> None:
     config_file = tmp_path / "config.yaml"
     config_file.write_text((FIXTURES / "config.yaml").read_text())
     result = _send(config_file)
-    assert result.exit_code == SendError.exit_code
+    assert result.exit_code == NoIssueError.exit_code
     assert "issue.html" in result.output and "newsletter build --date 2026-03-04" in result.output
