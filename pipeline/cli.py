@@ -477,5 +477,30 @@ def schedule(config_path: Path, log_format: str, verbose: bool, stop_after: floa
     run_scheduler(config, stop_after=stop_after)
 
 
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@handle_errors
+def init(folder: Path) -> None:
+    """Start a new newsletter in FOLDER: a config.yaml to edit, an inbox/ for story files,
+    and the bundled sample feeds, so `newsletter build` works there at once."""
+    import shutil
+
+    from .errors import NewsletterError
+
+    root = Path(__file__).resolve().parent.parent
+    if (folder / "config.yaml").exists():
+        raise NewsletterError(f"{folder / 'config.yaml'} already exists; nothing was changed")
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(root / "samples", folder / "samples", dirs_exist_ok=True)
+    (folder / "inbox").mkdir(exist_ok=True)
+    shutil.copy(root / "inbox" / "README.md", folder / "inbox" / "README.md")
+    (folder / "outbox").mkdir(exist_ok=True)
+    shutil.copy(root / "config.yaml", folder / "config.yaml")
+    click.echo(f"created {folder}: edit config.yaml (name, sender, links, postal address, feeds),"
+               f" drop story files in inbox/, then run `newsletter build --config"
+               f" {folder / 'config.yaml'}`")
+
+
 if __name__ == "__main__":
     main()

@@ -156,7 +156,8 @@ def test_config_error_is_one_line_with_file_line_and_key(site: Path) -> None:
 
 
 def test_every_command_has_help(site: Path) -> None:
-    for cmd in ("build", "ingest", "render", "summarize", "lint"):
+    for cmd in ("build", "ingest", "render", "summarize", "lint", "send", "preview", "approve",
+                "story", "schedule", "init"):
         result = run(cmd, "--help", cwd=site)
         assert result.returncode == 0 and "Usage:" in result.stdout, cmd
 
@@ -200,3 +201,15 @@ def test_a_broken_feed_is_reported_and_the_issue_still_builds(site: Path) -> Non
     assert "Sources: " in result.stdout and "2 failed" in result.stdout
     assert "Missing Wire" in result.stdout  # the summary names feeds needing attention
     assert len(report["stories"]) >= 3
+
+
+def test_init_scaffolds_a_folder_that_builds(tmp_path: Path) -> None:
+    folder = tmp_path / "weekly"
+    created = run("init", str(folder), cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    assert (folder / "config.yaml").is_file() and (folder / "inbox" / "README.md").is_file()
+    built = run("build", "--config", str(folder / "config.yaml"), "--date", DATE, cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert (folder / "outbox" / DATE / "issue.eml").is_file()
+    again = run("init", str(folder), cwd=tmp_path)
+    assert again.returncode == 1 and "already exists" in again.stderr
