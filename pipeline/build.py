@@ -435,6 +435,13 @@ def _build(
 
         edited = existing is not None and not store.is_pipeline_draft(edition, draft_sha(existing))
         fresh = ingested.new > 0 or any(s.updated for s in ingested.sources)
+        # a pipeline draft older than the one last committed means a run died between
+        # reserving its items and writing its draft: finish that run's work
+        interrupted = (
+            existing is not None
+            and not edited
+            and (recorded is None or recorded[0] != draft_sha(existing))
+        )
         written: list[str] = []
         status: BuildStatus
         if current is not None and edited and not regenerate:
@@ -442,7 +449,9 @@ def _build(
             report["warnings"].append(
                 f"{draft_path}: edited by hand; rendered as edited (use --regenerate to replace)"
             )
-        elif current is not None and not edited and not fresh and not regenerate:
+        elif (
+            current is not None and not edited and not fresh and not interrupted and not regenerate
+        ):
             issue, status = current, "unchanged"
         else:
             issue, selection = _generate(config, store, edition, timer, report)

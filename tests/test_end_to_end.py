@@ -275,3 +275,24 @@ def test_a_dead_llm_endpoint_still_gives_an_issue(site: Path) -> None:
     report = json.loads((site / "outbox" / DATE / "report.json").read_text("utf-8"))
     assert any(f"127.0.0.1:{port}" in e for e in report["summarizer"]["errors"])
     assert len(report["stories"]) >= 3
+
+
+def test_a_run_killed_between_reserving_and_writing_is_finished_by_the_next(site: Path) -> None:
+    from datetime import date
+
+    from pipeline.build import build_issue
+    from pipeline.config import load_config
+    from pipeline.store import open_store
+
+    config = load_config(site / "config.yaml")
+    edition = date.fromisoformat(DATE)
+    first = build_issue(config, edition)
+    story_ids = [s["id"] for s in first.report["stories"]]
+    with open_store(config.state_path) as store:
+        # what a run that died after commit_draft and before writing leaves behind
+        store.commit_draft(edition, "0" * 64, story_ids[:1])
+        assert store.used_in(story_ids[1]) is None
+    again = build_issue(config, edition)
+    assert again.status == "built"
+    with open_store(config.state_path) as store:
+        assert all(store.used_in(i) == DATE for i in story_ids)
