@@ -489,6 +489,11 @@ def init(folder: Path) -> None:
     from .errors import NewsletterError
 
     root = Path(__file__).resolve().parent.parent
+    if not (root / "samples").is_dir() or not (root / "config.yaml").is_file():
+        raise NewsletterError(
+            "`newsletter init` copies the sample config and sources of a source checkout;"
+            " install with `pip install -e .` from a clone of the repository"
+        )
     if (folder / "config.yaml").exists():
         raise NewsletterError(f"{folder / 'config.yaml'} already exists; nothing was changed")
     folder.mkdir(parents=True, exist_ok=True)

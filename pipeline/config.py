@@ -31,6 +31,16 @@ from .errors import ConfigError
 __all__ = ["Config", "load_config", "parse_days"]
 
 
+def _bundled_templates() -> Path:
+    here = Path(__file__).resolve().parent
+    # a wheel carries templates/ inside the package; a checkout has it beside the package
+    inside = here / "templates"
+    return inside if (inside / "issue.mjml.j2").is_file() else here.parent / "templates"
+
+
+BUNDLED_TEMPLATES = _bundled_templates()
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -349,9 +359,10 @@ class Config(_Model):
 
     @property
     def templates_path(self) -> Path:
+        """The newsletter's own templates folder if configured, else the bundled one."""
         if self.paths.templates:
             return self.path(self.paths.templates)
-        return Path(__file__).resolve().parent.parent / "templates"
+        return BUNDLED_TEMPLATES
 
 
 def _line_map(

@@ -15,11 +15,12 @@ from typing import Any
 
 import yaml
 
+from ..config import BUNDLED_TEMPLATES
 from ..errors import SummarizeError
 from ..models import Finding, StorySummary
 from ._text import QUOTED, content_words, is_title_case, split_sentences, word_count
 
-DEFAULT_STYLE_PATH = Path(__file__).resolve().parents[2] / "templates" / "house-style.yaml"
+DEFAULT_STYLE_PATH = BUNDLED_TEMPLATES / "house-style.yaml"
 
 _PARTS = ("headline", "dek", "hook", "section", "lead_in", "bullets", "kicker_label", "kicker")
 _CHECKS = frozenset(
