@@ -27,11 +27,43 @@ PER_FEED = 500
 STORIES = 20
 EDITION = "2026-11-28"
 
-_PREFIX = ("Quill", "Harbor", "Lumen", "Stack", "Bright", "Marl", "Oak", "Fen", "Corr", "Sun",
-           "Tarr", "Ash", "Kind", "Verd", "Mer", "Hal", "Pem", "Call", "Ard", "Norr")
+_PREFIX = (
+    "Quill",
+    "Harbor",
+    "Lumen",
+    "Stack",
+    "Bright",
+    "Marl",
+    "Oak",
+    "Fen",
+    "Corr",
+    "Sun",
+    "Tarr",
+    "Ash",
+    "Kind",
+    "Verd",
+    "Mer",
+    "Hal",
+    "Pem",
+    "Call",
+    "Ard",
+    "Norr",
+)
 _SUFFIX = ("on", "well", "field", "ridge", "haven", "loop", "way", "gate", "more", "stone")
-_KIND = ("Foods", "Robotics", "Airlines", "Bank", "Freight", "Energy", "Pharma", "Retail",
-         "Semiconductor", "Insurance", "Media", "Motors")
+_KIND = (
+    "Foods",
+    "Robotics",
+    "Airlines",
+    "Bank",
+    "Freight",
+    "Energy",
+    "Pharma",
+    "Retail",
+    "Semiconductor",
+    "Insurance",
+    "Media",
+    "Motors",
+)
 _VERB = ("raises", "cuts", "buys", "sells", "opens", "closes", "delays", "expands")
 _OBJ = ("plant", "stake", "division", "prices", "forecast", "dividend", "workforce", "network")
 _CITY = ("Denver", "Lyon", "Osaka", "Leeds", "Austin", "Porto", "Gdansk", "Tucson", "Perth")
@@ -86,7 +118,10 @@ def _write_site(root: Path) -> None:
         path.write_text(
             '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
             f"<title>Wire {f}</title><link>https://wire{f}.example/</link>"
-            + "".join(items) + "</channel></rss>", encoding="utf-8")
+            + "".join(items)
+            + "</channel></rss>",
+            encoding="utf-8",
+        )
         feeds.append(f"    - {{url: {path.name}, name: Wire {f}}}")
     (root / "config.yaml").write_text(
         "newsletter:\n  name: Bench Ledger\n  sender: {name: Bench, email: b@example.com}\n"
@@ -94,7 +129,8 @@ def _write_site(root: Path) -> None:
         "  postal_address: 1 Bench Road\n  timezone: UTC\n"
         "sources:\n  feeds:\n" + "\n".join(feeds) + "\n"
         f"issue: {{stories: {STORIES}, quick_links: 8, max_age_hours: 2400}}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
 
 
 def _child(root: str) -> None:
@@ -108,13 +144,22 @@ def _child(root: str) -> None:
     result = build_issue(config, date.fromisoformat(EDITION))
     elapsed = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": round(elapsed, 3), "peak_mb": round(peak_mb, 1),
-                      "stories": len(result.report["stories"]),
-                      "story_errors": sum(f["severity"] == "error"
-                                          for st in result.report["stories"]
-                                          for f in st["findings"]),
-                      "timings": result.report["timings"],
-                      "html_bytes": result.report["email"]["html_bytes"]}))
+    print(
+        json.dumps(
+            {
+                "seconds": round(elapsed, 3),
+                "peak_mb": round(peak_mb, 1),
+                "stories": len(result.report["stories"]),
+                "story_errors": sum(
+                    f["severity"] == "error"
+                    for st in result.report["stories"]
+                    for f in st["findings"]
+                ),
+                "timings": result.report["timings"],
+                "html_bytes": result.report["email"]["html_bytes"],
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -125,14 +170,21 @@ def main() -> None:
         root = Path(tmp)
         _write_site(root)
         size = sum(p.stat().st_size for p in root.glob("*.xml"))
-        proc = subprocess.run([sys.executable, __file__, "--child", tmp], capture_output=True,
-                              text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", tmp], capture_output=True, text=True, check=True
+        )
         figures = json.loads(proc.stdout.strip().splitlines()[-1])
-    figures.update(items=FEEDS * PER_FEED, feed_bytes=size,
-                   under_10s=figures["seconds"] < 10, under_400mb=figures["peak_mb"] < 400)
+    figures.update(
+        items=FEEDS * PER_FEED,
+        feed_bytes=size,
+        under_10s=figures["seconds"] < 10,
+        under_400mb=figures["peak_mb"] < 400,
+    )
     print(f"{'items':>8} {'feeds MB':>9} {'stories':>8} {'seconds':>8} {'peak MB':>8}")
-    print(f"{figures['items']:>8} {size / 1e6:>9.1f} {figures['stories']:>8} "
-          f"{figures['seconds']:>8.2f} {figures['peak_mb']:>8.1f}")
+    print(
+        f"{figures['items']:>8} {size / 1e6:>9.1f} {figures['stories']:>8} "
+        f"{figures['seconds']:>8.2f} {figures['peak_mb']:>8.1f}"
+    )
     print("stage times: " + ", ".join(f"{k} {v:.2f}s" for k, v in figures["timings"].items()))
     print(json.dumps(figures))
 

@@ -42,14 +42,18 @@ def main(argv: list[str]) -> int:
         print(f"no files under {corpus}", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as tmp:
-        config = Config.model_validate({
-            "newsletter": {
-                "name": "Corpus", "sender": {"name": "C", "email": "c@example.com"},
-                "signup_url": "https://example.com/s", "unsubscribe_url": "https://example.com/u",
-                "postal_address": "1 Main St",
-            },
-            "root": tmp,
-        })
+        config = Config.model_validate(
+            {
+                "newsletter": {
+                    "name": "Corpus",
+                    "sender": {"name": "C", "email": "c@example.com"},
+                    "signup_url": "https://example.com/s",
+                    "unsubscribe_url": "https://example.com/u",
+                    "postal_address": "1 Main St",
+                },
+                "root": tmp,
+            }
+        )
         t0 = time.perf_counter()
         crashed = ""
         with open_store(Path(tmp) / "state.sqlite3") as store:

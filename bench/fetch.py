@@ -63,13 +63,16 @@ def _serve(port_q: multiprocessing.Queue[int], feeds: int, latency: float) -> No
                 etag = f'"f{n}"'
                 await asyncio.sleep(latency)
                 if headers.get("if-none-match") == etag:
-                    writer.write(f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n"
-                                 "Content-Length: 0\r\n\r\n".encode())
+                    writer.write(
+                        f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n"
+                        "Content-Length: 0\r\n\r\n".encode()
+                    )
                 else:
                     body = bodies[n]
                     writer.write(
                         f"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
-                        f"ETag: {etag}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+                        f"ETag: {etag}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                        + body
                     )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -92,22 +95,27 @@ def main() -> int:
     ap.add_argument("--latency", type=float, default=0.1)
     args = ap.parse_args()
     port_q: multiprocessing.Queue[int] = multiprocessing.Queue()
-    proc = multiprocessing.Process(target=_serve, args=(port_q, args.feeds, args.latency),
-                                   daemon=True)
+    proc = multiprocessing.Process(
+        target=_serve, args=(port_q, args.feeds, args.latency), daemon=True
+    )
     proc.start()
     try:
         port = port_q.get(timeout=10)
         urls = [f"http://127.0.0.1:{port}/{n}.xml" for n in range(args.feeds)]
         with tempfile.TemporaryDirectory() as tmp:
-            config = Config.model_validate({
-                "newsletter": {
-                    "name": "Bench", "sender": {"name": "B", "email": "b@example.com"},
-                    "signup_url": "https://example.com/s",
-                    "unsubscribe_url": "https://example.com/u", "postal_address": "1 Main St",
-                },
-                "fetch": {"concurrency": 200, "per_host": 200, "timeout": 10},
-                "root": tmp,
-            })
+            config = Config.model_validate(
+                {
+                    "newsletter": {
+                        "name": "Bench",
+                        "sender": {"name": "B", "email": "b@example.com"},
+                        "signup_url": "https://example.com/s",
+                        "unsubscribe_url": "https://example.com/u",
+                        "postal_address": "1 Main St",
+                    },
+                    "fetch": {"concurrency": 200, "per_host": 200, "timeout": 10},
+                    "root": tmp,
+                }
+            )
             runs = []
             with open_store(Path(tmp) / "state.sqlite3") as store:
                 for label in ("first (200)", "second (304)"):
@@ -121,8 +129,10 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.join(5)
-    print(f"{args.feeds} feeds on 127.0.0.1, {args.latency * 1000:.0f} ms latency each,"
-          " concurrency 200, per_host 200")
+    print(
+        f"{args.feeds} feeds on 127.0.0.1, {args.latency * 1000:.0f} ms latency each,"
+        " concurrency 200, per_host 200"
+    )
     print(f"{'run':14} {'seconds':>8} {'new items':>10}  statuses")
     for label, elapsed, statuses, new in runs:
         print(f"{label:14} {elapsed:8.3f} {new:10d}  {statuses}")

@@ -133,8 +133,13 @@ def main(argv: list[str]) -> int:
         parsed = parse_feed(data)
         full = _best(lambda d=data: _items(parse_feed(d), src, "bench"))
         row = {
-            "feed": name, "mb": len(data) / 1e6, "entries": len(parsed.entries),
-            "engine": parsed.engine, "feedparser_s": fp, "ours_s": ours, "ours_items_s": full,
+            "feed": name,
+            "mb": len(data) / 1e6,
+            "entries": len(parsed.entries),
+            "engine": parsed.engine,
+            "feedparser_s": fp,
+            "ours_s": ours,
+            "ours_items_s": full,
         }
         for cname, fn in cands.items():
             try:
@@ -147,14 +152,18 @@ def main(argv: list[str]) -> int:
         totals["feedparser"] += fp
         totals["ours"] += ours
         totals["ours_items"] += full
-    print(f"{'feed':38} {'MB':>5} {'n':>4} {'feedparser':>11} {'ours':>9} {'ours+items':>11}"
-          f" {'speedup':>8}  " + "  ".join(f"{c:>15}" for c in cands))
+    print(
+        f"{'feed':38} {'MB':>5} {'n':>4} {'feedparser':>11} {'ours':>9} {'ours+items':>11}"
+        f" {'speedup':>8}  " + "  ".join(f"{c:>15}" for c in cands)
+    )
     for r in rows:
         mb = r["mb"]
         extra = "  ".join(f"{mb / r[c + '_s']:12.1f}MB/s" for c in cands)
-        print(f"{r['feed'][:38]:38} {mb:5.2f} {r['entries']:4d} {mb / r['feedparser_s']:8.2f}MB/s"
-              f" {mb / r['ours_s']:6.1f}MB/s {mb / r['ours_items_s']:8.1f}MB/s"
-              f" {r['feedparser_s'] / r['ours_s']:7.0f}x  {extra}")
+        print(
+            f"{r['feed'][:38]:38} {mb:5.2f} {r['entries']:4d} {mb / r['feedparser_s']:8.2f}MB/s"
+            f" {mb / r['ours_s']:6.1f}MB/s {mb / r['ours_items_s']:8.1f}MB/s"
+            f" {r['feedparser_s'] / r['ours_s']:7.0f}x  {extra}"
+        )
     mb = totals["bytes"] / 1e6
     items = _cluster_items(10_000)
     t0 = time.perf_counter()
@@ -176,9 +185,11 @@ def main(argv: list[str]) -> int:
     for c in cands:
         secs = sum(r[c + "_s"] for r in rows)
         figures[c.replace("-", "_") + "_mb_s"] = round(mb / secs, 1) if secs == secs else None
-    print(f"total {mb:.2f} MB: feedparser {figures['feedparser_mb_s']} MB/s, ours"
-          f" {figures['ours_mb_s']} MB/s ({figures['speedup_vs_feedparser']}x), with items"
-          f" {figures['ours_items_mb_s']} MB/s; clustering 10,000 items {cluster_s:.2f} s")
+    print(
+        f"total {mb:.2f} MB: feedparser {figures['feedparser_mb_s']} MB/s, ours"
+        f" {figures['ours_mb_s']} MB/s ({figures['speedup_vs_feedparser']}x), with items"
+        f" {figures['ours_items_mb_s']} MB/s; clustering 10,000 items {cluster_s:.2f} s"
+    )
     print(json.dumps(figures))
     return 0
 

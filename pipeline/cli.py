@@ -106,9 +106,7 @@ log_format_option = click.option(
 @click.option("--force", is_flag=True, help="Rebuild even an approved or sent issue.")
 @log_format_option
 @handle_errors
-def build(
-    config_path: Path, edition: Any, regenerate: bool, force: bool, log_format: str
-) -> None:
+def build(config_path: Path, edition: Any, regenerate: bool, force: bool, log_format: str) -> None:
     """Ingest, select, summarize, draft and render the day's issue into the outbox.
 
     Exit status: 0 built (or nothing to change), 2 config error, 3 locked out by
@@ -179,8 +177,10 @@ def _offline_config() -> Config:
 
     return Config(
         newsletter=Newsletter(
-            name="newsletter", sender=Sender(name="newsletter", email="news@localhost"),
-            signup_url="http://localhost/", unsubscribe_url="http://localhost/",
+            name="newsletter",
+            sender=Sender(name="newsletter", email="news@localhost"),
+            signup_url="http://localhost/",
+            unsubscribe_url="http://localhost/",
             postal_address="-",
         )
     )
@@ -214,17 +214,28 @@ def _read_articles(path: Path) -> tuple[list[Any], list[str]]:
         if bad:
             errors.append(f"{path}:{n}: key '{bad[0]}' must be a string (got {row.get(bad[0])!r})")
             continue
-        articles.append(Article(id=row["id"], title=row["title"], text=row["text"],
-                                url=row.get("url", ""), source=row.get("source", "")))
+        articles.append(
+            Article(
+                id=row["id"],
+                title=row["title"],
+                text=row["text"],
+                url=row.get("url", ""),
+                source=row.get("source", ""),
+            )
+        )
     return articles, errors
 
 
 @cli.command()
 @click.argument("in_path", metavar="IN.jsonl", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out_path", metavar="OUT.jsonl", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--config", "config_path", default=None,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Config file (default ./config.yaml if present, else the offline engine).")
+@click.option(
+    "--config",
+    "config_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (default ./config.yaml if present, else the offline engine).",
+)
 @handle_errors
 def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
     """Summarize articles from IN.jsonl into house-style stories in OUT.jsonl.
@@ -249,14 +260,25 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
         run = run_summarize(articles, config, store=store)
     lines = []
     for story in run.stories:
-        lines.append(json.dumps({
-            "id": story.id, "headline": story.headline, "dek": story.dek, "hook": story.hook,
-            "section": story.section, "lead_in": story.lead_in, "bullets": list(story.bullets),
-            "kicker_label": story.kicker_label, "kicker": story.kicker,
-            "style": [f.as_dict() for f in story.style],
-            "facts": [f.as_dict() for f in story.facts],
-            "engine": story.engine,
-        }, ensure_ascii=False))
+        lines.append(
+            json.dumps(
+                {
+                    "id": story.id,
+                    "headline": story.headline,
+                    "dek": story.dek,
+                    "hook": story.hook,
+                    "section": story.section,
+                    "lead_in": story.lead_in,
+                    "bullets": list(story.bullets),
+                    "kicker_label": story.kicker_label,
+                    "kicker": story.kicker,
+                    "style": [f.as_dict() for f in story.style],
+                    "facts": [f.as_dict() for f in story.facts],
+                    "engine": story.engine,
+                },
+                ensure_ascii=False,
+            )
+        )
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.name + ".tmp")
     tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
@@ -264,9 +286,12 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
     for message in [*errors, *run.errors]:
         click.echo(f"error: {message}" if message in errors else f"warning: {message}", err=True)
     flagged = sum(1 for s in run.stories if s.style or s.facts)
-    click.echo(f"{len(run.stories)} stories written to {out_path}; {flagged} with findings;"
-               f" {len(errors)} bad input lines; LLM calls {run.calls}, tokens {run.tokens},"
-               f" cache hits {run.cache_hits}", err=True)
+    click.echo(
+        f"{len(run.stories)} stories written to {out_path}; {flagged} with findings;"
+        f" {len(errors)} bad input lines; LLM calls {run.calls}, tokens {run.tokens},"
+        f" cache hits {run.cache_hits}",
+        err=True,
+    )
     if errors:
         sys.exit(1)
 
@@ -276,8 +301,12 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
 @date_option()
 @click.option("--to", "to", multiple=True, required=True, help="Recipient address (repeatable).")
 @click.option("--force", is_flag=True, help="Send even when lint finds blocking problems.")
-@click.option("--test", "test_send", is_flag=True,
-              help="A test send: do not mark the issue as sent (sent issues are frozen).")
+@click.option(
+    "--test",
+    "test_send",
+    is_flag=True,
+    help="A test send: do not mark the issue as sent (sent issues are frozen).",
+)
 @handle_errors
 def send_command(
     config_path: Path, edition: Any, to: tuple[str, ...], force: bool, test_send: bool
@@ -319,11 +348,20 @@ def send_command(
 @cli.command("ingest")
 @config_option
 @click.option(
-    "--source", "sources", multiple=True, metavar="PATH_OR_URL",
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="PATH_OR_URL",
     help="Ingest this feed, story file or folder instead of the configured ones (repeatable).",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="json: one object per source, one per line.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object per source, one per line.",
+)
 @handle_errors
 def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> None:
     """Fetch feeds and read story files into the state store.
@@ -341,17 +379,29 @@ def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> Non
         result = ingest(config, store, sources=list(sources) or None)
     for s in result.sources:
         if fmt == "json":
-            click.echo(json.dumps({
-                "source": s.source, "status": "error" if s.status == "error" else "ok",
-                "items": len(s.items), "new": s.new, "updated": s.updated,
-                "not_modified": s.status == "not-modified", "error": s.error,
-                "warnings": list(s.warnings),
-            }, ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    {
+                        "source": s.source,
+                        "status": "error" if s.status == "error" else "ok",
+                        "items": len(s.items),
+                        "new": s.new,
+                        "updated": s.updated,
+                        "not_modified": s.status == "not-modified",
+                        "error": s.error,
+                        "warnings": list(s.warnings),
+                    },
+                    ensure_ascii=False,
+                )
+            )
         elif s.status == "error":
             click.echo(f"  FAIL {s.error}")
         else:
-            what = "not modified" if s.status == "not-modified" else (
-                f"{len(s.items)} items, {s.new} new, {s.updated} updated")
+            what = (
+                "not modified"
+                if s.status == "not-modified"
+                else (f"{len(s.items)} items, {s.new} new, {s.updated} updated")
+            )
             click.echo(f"  ok   {s.source}: {what}")
             for w in s.warnings:
                 click.echo(f"       warning: {w}")
@@ -477,7 +527,6 @@ def schedule(config_path: Path, log_format: str, verbose: bool, stop_after: floa
     run_scheduler(config, stop_after=stop_after)
 
 
-
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @handle_errors
@@ -502,9 +551,11 @@ def init(folder: Path) -> None:
     shutil.copy(root / "inbox" / "README.md", folder / "inbox" / "README.md")
     (folder / "outbox").mkdir(exist_ok=True)
     shutil.copy(root / "config.yaml", folder / "config.yaml")
-    click.echo(f"created {folder}: edit config.yaml (name, sender, links, postal address, feeds),"
-               f" drop story files in inbox/, then run `newsletter build --config"
-               f" {folder / 'config.yaml'}`")
+    click.echo(
+        f"created {folder}: edit config.yaml (name, sender, links, postal address, feeds),"
+        f" drop story files in inbox/, then run `newsletter build --config"
+        f" {folder / 'config.yaml'}`"
+    )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,7 @@ _TITLE_WEIGHT = 3
 _TEXT_TOKENS = 120
 _INDEX_TERMS = 12
 _WORD = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*", re.UNICODE)
-_STOP_WORDS = (
-    """a about above after again against all also am an and any are as at be because been
+_STOP_WORDS = """a about above after again against all also am an and any are as at be because been
     before being below between both but by can could did do does doing down during each few
     for from further had has have having he her here hers him his how i if in into is it its
     itself just me more most my new no nor not now of off on once only or other our out over
@@ -37,7 +36,6 @@ _STOP_WORDS = (
     this those through to too under until up very was we were what when where which while who
     whom why will with would year years you your week today yesterday tomorrow monday tuesday
     wednesday thursday friday saturday sunday per cent percent mr ms mrs"""
-)
 _STOP = frozenset(_STOP_WORDS.split())
 
 

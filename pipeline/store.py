@@ -359,10 +359,16 @@ class Store:
 
 def _row_feed(row: sqlite3.Row) -> FeedState:
     return FeedState(
-        url=row["url"], etag=row["etag"], last_modified=row["last_modified"],
-        last_success=row["last_success"], last_error=row["last_error"],
-        failures=row["failures"], last_new_item=row["last_new_item"],
-        gone=bool(row["gone"]), moved_to=row["moved_to"], last_error_at=row["last_error_at"],
+        url=row["url"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        last_success=row["last_success"],
+        last_error=row["last_error"],
+        failures=row["failures"],
+        last_new_item=row["last_new_item"],
+        gone=bool(row["gone"]),
+        moved_to=row["moved_to"],
+        last_error_at=row["last_error_at"],
     )
 
 

@@ -25,12 +25,17 @@ EVENT = {f"s{i}": r["event"] for i, r in enumerate(ROWS)}
 
 def background() -> list[Item]:
     out = []
-    for name in ("rss-parser/guardian.rss", "netnewswire/DaringFireball.rss",
-                 "netnewswire/livemint.xml", "feedjira/TechCrunch.xml"):
+    for name in (
+        "rss-parser/guardian.rss",
+        "netnewswire/DaringFireball.rss",
+        "netnewswire/livemint.xml",
+        "feedjira/TechCrunch.xml",
+    ):
         data = (FIXTURES / "ingest" / "corpus" / name).read_bytes()
         for e in parse_feed(data).entries:
-            out.append(Item(id=f"b{len(out)}", source=name, origin=name, title=e.title,
-                            text=e.text))
+            out.append(
+                Item(id=f"b{len(out)}", source=name, origin=name, title=e.title, text=e.text)
+            )
     return out
 
 
@@ -41,8 +46,14 @@ def events(groups: list[tuple[Item, ...]]) -> list[list[str]]:
 def test_each_event_is_one_group_and_different_events_stay_apart() -> None:
     groups = cluster_items(ITEMS)
     assert events(groups) == [
-        ["northwind-deal"] * 3, ["northwind-ceo"], ["lumen-eggs"] * 2, ["orbit-fab"] * 2,
-        ["quarry-rate"], ["dovetail-raise"], ["orbit-results"], ["pixelwave-prices"],
+        ["northwind-deal"] * 3,
+        ["northwind-ceo"],
+        ["lumen-eggs"] * 2,
+        ["orbit-fab"] * 2,
+        ["quarry-rate"],
+        ["dovetail-raise"],
+        ["orbit-results"],
+        ["pixelwave-prices"],
     ]
 
 

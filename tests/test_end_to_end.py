@@ -159,8 +159,19 @@ def test_config_error_is_one_line_with_file_line_and_key(site: Path) -> None:
 
 
 def test_every_command_has_help(site: Path) -> None:
-    for cmd in ("build", "ingest", "render", "summarize", "lint", "send", "preview", "approve",
-                "story", "schedule", "init"):
+    for cmd in (
+        "build",
+        "ingest",
+        "render",
+        "summarize",
+        "lint",
+        "send",
+        "preview",
+        "approve",
+        "story",
+        "schedule",
+        "init",
+    ):
         result = run(cmd, "--help", cwd=site)
         assert result.returncode == 0 and "Usage:" in result.stdout, cmd
 
@@ -169,8 +180,10 @@ def test_approved_issue_is_frozen_unless_forced(site: Path) -> None:
     assert run("build", "--date", DATE, cwd=site).returncode == 0
     out = site / "outbox" / DATE
     draft = out / "draft.md"
-    draft.write_text(draft.read_text(encoding="utf-8").replace("status: draft", "status: approved"),
-                     encoding="utf-8")
+    draft.write_text(
+        draft.read_text(encoding="utf-8").replace("status: draft", "status: approved"),
+        encoding="utf-8",
+    )
     before = snapshot(out)
     frozen = run("build", "--date", DATE, "--regenerate", cwd=site)
     assert frozen.returncode == 0 and "frozen" in frozen.stdout
@@ -200,7 +213,9 @@ def test_a_broken_feed_is_reported_and_the_issue_still_builds(site: Path) -> Non
     assert missing.startswith(str(site / "samples/feeds/missing.xml")) and "cannot read" in missing
     assert "not a feed" in failed["samples/feeds/broken.xml"]
     assert {f["name"] for f in report["feeds"] if f["status"] == "failing"} == {
-        "Broken Wire", "Missing Wire"}
+        "Broken Wire",
+        "Missing Wire",
+    }
     assert "Sources: " in result.stdout and "2 failed" in result.stdout
     assert "Missing Wire" in result.stdout  # the summary names feeds needing attention
     assert len(report["stories"]) >= 3
@@ -229,8 +244,10 @@ class _Endpoint(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         type(self).calls += 1
         self.rfile.read(int(self.headers["Content-Length"]))
-        reply = {"choices": [{"message": {"role": "assistant", "content": "Sure! Here it is"}}],
-                 "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
+        reply = {
+            "choices": [{"message": {"role": "assistant", "content": "Sure! Here it is"}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        }
         data = json.dumps(reply).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

@@ -17,10 +17,15 @@ Financial Times"""
 
 def _story(**parts: object) -> StorySummary:
     base: dict[str, object] = {
-        "id": "st", "headline": "ByteDance's Chatbot App Doubao Gains Ground in China",
-        "dek": "", "hook": "", "section": "The Chatbot Picture",
+        "id": "st",
+        "headline": "ByteDance's Chatbot App Doubao Gains Ground in China",
+        "dek": "",
+        "hook": "",
+        "section": "The Chatbot Picture",
         "lead_in": "The details, per the FT:",
-        "bullets": (), "kicker_label": "The Bottom Line:", "kicker": "",
+        "bullets": (),
+        "kicker_label": "The Bottom Line:",
+        "kicker": "",
     }
     base.update(parts)
     return StorySummary(**base)  # type: ignore[arg-type]
@@ -30,36 +35,46 @@ def _flags(**parts: object) -> list[tuple[str, str, str]]:
     return [(f.rule, f.part, f.text) for f in check_facts(_story(**parts), SOURCE)]
 
 
-@pytest.mark.parametrize("text", [
-    "Per the FT, Doubao had 60 million monthly users.",
-    "Per the FT, Doubao had 60,000,000 monthly users.",
-    "ByteDance spent $2.3 billion on chips, up 12.5% on the year.",
-    "ByteDance spent $2.3bn on chips, up 12.5 percent.",
-    "It hired 200 researchers, and Morgan Stanley expects 1.2 million units.",
-    "It hired two hundred researchers in November.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Per the FT, Doubao had 60 million monthly users.",
+        "Per the FT, Doubao had 60,000,000 monthly users.",
+        "ByteDance spent $2.3 billion on chips, up 12.5% on the year.",
+        "ByteDance spent $2.3bn on chips, up 12.5 percent.",
+        "It hired 200 researchers, and Morgan Stanley expects 1.2 million units.",
+        "It hired two hundred researchers in November.",
+    ],
+)
 def test_numbers_match_across_units_scale_words_and_spelling(text: str) -> None:
     assert _flags(dek=text) == []
 
 
-@pytest.mark.parametrize(("text", "bad"), [
-    ("Per the FT, Doubao had 70 million monthly users.", "70 million"),
-    ("ByteDance spent $2.3 million on chips.", "2.3 million"),
-    ("Sales rose 60% in November.", "60%"),
-    ("It hired three hundred researchers.", "three hundred"),
-])
+@pytest.mark.parametrize(
+    ("text", "bad"),
+    [
+        ("Per the FT, Doubao had 70 million monthly users.", "70 million"),
+        ("ByteDance spent $2.3 million on chips.", "2.3 million"),
+        ("Sales rose 60% in November.", "60%"),
+        ("It hired three hundred researchers.", "three hundred"),
+    ],
+)
 def test_an_invented_number_is_flagged_with_its_span(text: str, bad: str) -> None:
     (finding,) = check_facts(_story(kicker=text), SOURCE)
     assert finding.rule == "fact-number" and finding.part == "kicker"
-    assert text[finding.start:finding.end].startswith(bad.split()[0].lstrip("$"))
+    assert text[finding.start : finding.end].startswith(bad.split()[0].lstrip("$"))
     assert finding.story == "st"
 
 
 def test_names_must_be_in_the_source_but_sentence_starts_and_template_words_pass() -> None:
     ok = "Analysts said Liang Rubo and Morgan Stanley back ByteDance. Rivals are wary."
     assert _flags(hook=ok) == []
-    flags = _flags(bullets=("Per the FT, ByteDance hired researchers from Tencent Holdings, "
-                            "Liang Rubo said.", "Per the FT, Sundar Pichai was not amused."))
+    flags = _flags(
+        bullets=(
+            "Per the FT, ByteDance hired researchers from Tencent Holdings, Liang Rubo said.",
+            "Per the FT, Sundar Pichai was not amused.",
+        )
+    )
     assert ("fact-name", "bullets[0]", "Tencent Holdings") in flags
     assert ("fact-name", "bullets[1]", "Sundar Pichai") in flags
     assert len(flags) == 2
@@ -71,12 +86,18 @@ def test_acronyms_are_supported_by_initials_and_invented_ones_flagged() -> None:
 
 
 def test_title_case_parts_may_not_bring_new_words() -> None:
-    findings = check_facts(_story(headline="Alibaba Pushes Doubao Higher in China's IPO Race"),
-                           SOURCE)
+    findings = check_facts(
+        _story(headline="Alibaba Pushes Doubao Higher in China's IPO Race"), SOURCE
+    )
     by_word = {f.text: f.severity for f in findings}
     # every word is capitalised in a headline: a new acronym is an error, a new word a warning
-    assert by_word == {"Alibaba": "warning", "Pushes": "warning", "Higher": "warning",
-                       "IPO": "error", "Race": "warning"}
+    assert by_word == {
+        "Alibaba": "warning",
+        "Pushes": "warning",
+        "Higher": "warning",
+        "IPO": "error",
+        "Race": "warning",
+    }
     assert _flags(section="The Bottom Line Picture") == []
 
 

@@ -31,8 +31,14 @@ from pipeline.errors import FetchError
 from pipeline.ingest._fetch import FetchRequest, FetchResponse, GoneError, fetch_sync
 
 CFG = Fetch(
-    timeout=2.0, connect_timeout=1.0, read_timeout=0.8, retries=2, retry_backoff=0.05,
-    retry_after_max=1.5, max_bytes=1024 * 1024, user_agent="ledger-test/1.0 (+https://x.example)",
+    timeout=2.0,
+    connect_timeout=1.0,
+    read_timeout=0.8,
+    retries=2,
+    retry_backoff=0.05,
+    retry_after_max=1.5,
+    max_bytes=1024 * 1024,
+    user_agent="ledger-test/1.0 (+https://x.example)",
 )
 RSS = fixture("own/desk.rss")
 

@@ -38,7 +38,9 @@ JSONF = fixture("own/desk.json")
 LATIN1 = fixture("own/latin1-mislabeled.rss")
 PAGE = fixture("own/not-a-feed.html")
 
-CONFIG = NEWSLETTER_YAML.replace("{", "{{").replace("}", "}}") + """\
+CONFIG = (
+    NEWSLETTER_YAML.replace("{", "{{").replace("}", "}}")
+    + """\
 sources:
   feeds:
 {feeds}
@@ -54,6 +56,7 @@ fetch:
   max_bytes: 1048576
   alert_after_failures: 2
 """
+)
 
 
 def make_config(tmp: Path, feeds: list[str], inbox: str = "") -> Config:
@@ -283,8 +286,9 @@ def test_identity_survives_guid_change_tracking_and_scheme(tmp_path: Path) -> No
     cfg = make_config(tmp_path, [str(feed)])
     runs = [
         rss("wire-1", "https://www.wire.example/fund/", "Fenwick closed a fund."),
-        rss("wire-1-v2", "https://wire.example/fund?utm_source=x&fbclid=y",
-            "Fenwick closed a fund."),
+        rss(
+            "wire-1-v2", "https://wire.example/fund?utm_source=x&fbclid=y", "Fenwick closed a fund."
+        ),
         rss("wire-1-v3", "http://wire.example/fund", "Fenwick closed a $300 million fund."),
     ]
     news = []
@@ -368,7 +372,8 @@ def test_interrupted_ingest_keeps_what_it_stored(tmp_path: Path, server: FeedSer
     newsletter = Path(sys.executable).parent / "newsletter"
     proc = subprocess.Popen(
         [str(newsletter), "ingest", "--config", str(p)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 15

@@ -10,13 +10,16 @@ from feedserver import NEWSLETTER_YAML, feed_route, fixture, serve, status
 
 from pipeline.cli import cli
 
-CONFIG = NEWSLETTER_YAML + """\
+CONFIG = (
+    NEWSLETTER_YAML
+    + """\
 sources:
   feeds:
     - {url: feeds/desk.rss, name: Harbour}
 paths: {state: state.sqlite3}
 fetch: {timeout: 2, retries: 0}
 """
+)
 
 
 def setup(tmp_path: Path) -> Path:
@@ -30,10 +33,20 @@ def setup(tmp_path: Path) -> Path:
 def test_json_prints_one_object_per_source_and_exits_0_on_partial_failure(tmp_path: Path) -> None:
     cfg = setup(tmp_path)
     with serve({"/a.atom": feed_route(fixture("own/desk.atom")), "/x": status(500)}) as srv:
-        result = CliRunner().invoke(cli, [
-            "ingest", "--config", str(cfg), "--source", srv.url("/a.atom"),
-            "--source", srv.url("/x"), "--format", "json",
-        ])
+        result = CliRunner().invoke(
+            cli,
+            [
+                "ingest",
+                "--config",
+                str(cfg),
+                "--source",
+                srv.url("/a.atom"),
+                "--source",
+                srv.url("/x"),
+                "--format",
+                "json",
+            ],
+        )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.output.splitlines()]
     assert [r["source"] for r in rows] == [srv.url("/a.atom"), srv.url("/x")]
@@ -52,9 +65,16 @@ def test_human_output_uses_the_configured_feeds(tmp_path: Path) -> None:
 
 def test_exit_1_when_every_source_failed(tmp_path: Path) -> None:
     cfg = setup(tmp_path)
-    result = CliRunner().invoke(cli, [
-        "ingest", "--config", str(cfg), "--source", str(tmp_path / "nope.xml"),
-    ])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "ingest",
+            "--config",
+            str(cfg),
+            "--source",
+            str(tmp_path / "nope.xml"),
+        ],
+    )
     assert result.exit_code == 1
     assert f"FAIL {tmp_path / 'nope.xml'}: cannot read: No such file or directory" in result.output
 

@@ -36,19 +36,26 @@ NOT_FEEDS = {
 
 # Feeds that are well formed (or recoverable) but have no entries.
 EMPTY_FEEDS = {
-    "atoma/atom/broken-missing-id.xml", "feed-rs/rss2/rss_2.0_invalid_1.xml",
-    "feedparser/encoding/utf-16be.xml", "feedparser/illformed/undeclared_namespace.xml",
-    "feedparser/wellformed/atom/atom_namespace_3.xml", "laminas-feed/_files/Reader/xxe-atom10.xml",
+    "atoma/atom/broken-missing-id.xml",
+    "feed-rs/rss2/rss_2.0_invalid_1.xml",
+    "feedparser/encoding/utf-16be.xml",
+    "feedparser/illformed/undeclared_namespace.xml",
+    "feedparser/wellformed/atom/atom_namespace_3.xml",
+    "laminas-feed/_files/Reader/xxe-atom10.xml",
     "miniflux/encoding/testdata/windows-1252-incorrect-prolog.xml",
 }
 
 # Where the fast path deliberately differs from feedparser, and why.
 KNOWN = {
     ("rss-parser/reddit-atom.rss", "text"): "feedparser adds a space between inline spans",
-    ("feedparser/wellformed/sanitize/item_description_crazy.xml", "text"):
-        "we drop <script> bodies; feedparser keeps their text",
-    ("node-feedparser/rss-with-relative-urls.xml", "link"):
-        "relative links resolve against the channel link when the file has no URL",
+    (
+        "feedparser/wellformed/sanitize/item_description_crazy.xml",
+        "text",
+    ): "we drop <script> bodies; feedparser keeps their text",
+    (
+        "node-feedparser/rss-with-relative-urls.xml",
+        "link",
+    ): "relative links resolve against the channel link when the file has no URL",
     ("node-feedparser/illegally-nested.xml", "link"): "feedparser takes a nested item's link",
     ("feed-rs/atom/atom_xml_base.xml", "link"): "feedparser ignores a relative xml:base",
 }
@@ -86,15 +93,17 @@ def _reference(data: bytes) -> list[dict[str, object]]:
         kind = "html" if "html" in td.get("type", "") else "text"
         texts = {_norm(html_to_text(c.get("value", ""))) for c in r.get("content", [])}
         texts.add(_norm(html_to_text(r.get("summary", ""))))
-        out.append({
-            "title": _plain_title(td.get("value", ""), kind) if td else "",
-            "link": r.get("link", ""),
-            "guid": r.get("id", ""),
-            "texts": texts,
-            "date": _struct_date(
-                dict.get(r, "published_parsed") or dict.get(r, "updated_parsed")
-            ),
-        })
+        out.append(
+            {
+                "title": _plain_title(td.get("value", ""), kind) if td else "",
+                "link": r.get("link", ""),
+                "guid": r.get("id", ""),
+                "texts": texts,
+                "date": _struct_date(
+                    dict.get(r, "published_parsed") or dict.get(r, "updated_parsed")
+                ),
+            }
+        )
     return out
 
 
@@ -208,15 +217,18 @@ def test_xxe_entities_are_not_resolved() -> None:
     assert "root:" not in feed.title and all("root:" not in e.text for e in feed.entries)
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("Fri, 27 Nov 2026 14:30:00 +0200", datetime(2026, 11, 27, 12, 30, tzinfo=UTC)),
-    ("27 Nov 2026 14:30 EST", datetime(2026, 11, 27, 19, 30, tzinfo=UTC)),
-    ("Thu, 14 May 2020 10:00:18 Z", datetime(2020, 5, 14, 10, 0, 18, tzinfo=UTC)),
-    ("2026-11-27T08:15:00+01:00", datetime(2026, 11, 27, 7, 15, tzinfo=UTC)),
-    ("2026-11-27", datetime(2026, 11, 27, tzinfo=UTC)),
-    ("Fri, 27 Foo 2026 14:30:00 GMT", None),
-    ("Sat, 30 Feb 2026 10:00:00 GMT", None),
-    ("soon", None),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("Fri, 27 Nov 2026 14:30:00 +0200", datetime(2026, 11, 27, 12, 30, tzinfo=UTC)),
+        ("27 Nov 2026 14:30 EST", datetime(2026, 11, 27, 19, 30, tzinfo=UTC)),
+        ("Thu, 14 May 2020 10:00:18 Z", datetime(2020, 5, 14, 10, 0, 18, tzinfo=UTC)),
+        ("2026-11-27T08:15:00+01:00", datetime(2026, 11, 27, 7, 15, tzinfo=UTC)),
+        ("2026-11-27", datetime(2026, 11, 27, tzinfo=UTC)),
+        ("Fri, 27 Foo 2026 14:30:00 GMT", None),
+        ("Sat, 30 Feb 2026 10:00:00 GMT", None),
+        ("soon", None),
+    ],
+)
 def test_dates_are_aware_utc_or_none(value: str, expected: datetime | None) -> None:
     assert _date(value) == expected

@@ -15,7 +15,7 @@ GOOD = StorySummary(
     id="s1",
     headline="Harbor Freight Lines Bets Big on Electric Trucks Over Diesel",
     dek="Harbor Freight Lines, the Oakland hauler with orange cabs, will swap a third of its "
-        "fleet for battery trucks.",
+    "fleet for battery trucks.",
     hook="Trucking rarely moves fast, but one hauler in Oakland just bet its fleet on batteries.",
     section="The Charging Question",
     lead_in="The details, per the Port Ledger:",
@@ -38,43 +38,84 @@ def test_a_story_in_house_form_passes() -> None:
     assert check_style(GOOD) == ()
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    ({"headline": "Trucks Go Electric"}, ("headline-length", "headline")),
-    ({"headline": "Is Harbor Freight Lines Betting Its Whole Fleet on Electric Trucks?"},
-     ("headline-no-question", "headline")),
-    ({"headline": "Harbor Freight Lines bets big on electric trucks over diesel rivals"},
-     ("headline-title-case", "headline")),
-    ({"headline": "Shocking Move: Harbor Freight Lines Bets Big on Electric Trucks"},
-     ("headline-no-clickbait", "headline")),
-    ({"headline": "Quarterly Results Season Opens With Surprises Across the Board"},
-     ("headline-names-subject", "headline")),
-    ({"dek": "Harbor Freight Lines is going electric. It will buy battery trucks for a third of "
-             "its fleet."}, ("dek-one-sentence", "dek")),
-    ({"dek": "Harbor Freight Lines goes electric."}, ("dek-length", "dek")),
-    ({"dek": "Harbor Freight Lines, the Oakland hauler with orange cabs, will swap a third of "
-             "its fleet for battery trucks"}, ("dek-period", "dek")),
-    ({"hook": " ".join(["word"] * 50) + " trucks."}, ("hook-words", "hook")),
-    ({"hook": "Nobody saw the weather turn so cold this late in spring, and gardeners grumbled."},
-     ("hook-leads-in", "hook")),
-    ({"section": "Charging"}, ("section-words", "section")),
-    ({"section": "The Charging Question."}, ("section-no-final-punctuation", "section")),
-    ({"section": "the charging question"}, ("section-title-case", "section")),
-    ({"lead_in": "The details, per the Port Ledger."}, ("lead-in-colon", "lead_in")),
-    ({"bullets": GOOD.bullets[:1]}, ("bullets-count", "bullets")),
-    ({"bullets": (GOOD.bullets[0], "Harbor Freight Lines will buy 400 trucks.")},
-     ("bullet-words", "bullets[1]")),
-    ({"bullets": (GOOD.bullets[0], "Harbor Freight Lines will buy 400 battery trucks by 2028, "
-                  "about a third of its fleet, to cut fuel costs.")},
-     ("bullet-attribution", "bullets[1]")),
-    ({"kicker_label": "Range Anxiety, Meet Payroll"}, ("kicker-label-colon", "kicker_label")),
-    ({"kicker_label": "Finally:"}, ("kicker-label-words", "kicker_label")),
-    ({"kicker": "We think the bet will pay off for the company and its drivers."},
-     ("no-first-person", "kicker")),
-    ({"kicker": "The bet pays only if the chargers arrive on time!"}, ("no-exclamation", "kicker")),
-    ({"kicker": ""}, ("not-empty", "kicker")),
-])
-def test_each_broken_rule_is_reported_with_its_part(change: dict[str, object],
-                                                    expected: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"headline": "Trucks Go Electric"}, ("headline-length", "headline")),
+        (
+            {"headline": "Is Harbor Freight Lines Betting Its Whole Fleet on Electric Trucks?"},
+            ("headline-no-question", "headline"),
+        ),
+        (
+            {"headline": "Harbor Freight Lines bets big on electric trucks over diesel rivals"},
+            ("headline-title-case", "headline"),
+        ),
+        (
+            {"headline": "Shocking Move: Harbor Freight Lines Bets Big on Electric Trucks"},
+            ("headline-no-clickbait", "headline"),
+        ),
+        (
+            {"headline": "Quarterly Results Season Opens With Surprises Across the Board"},
+            ("headline-names-subject", "headline"),
+        ),
+        (
+            {
+                "dek": "Harbor Freight Lines is going electric. It will buy battery trucks"
+                " for a third of its fleet."
+            },
+            ("dek-one-sentence", "dek"),
+        ),
+        ({"dek": "Harbor Freight Lines goes electric."}, ("dek-length", "dek")),
+        (
+            {
+                "dek": "Harbor Freight Lines, the Oakland hauler with orange cabs, will swap"
+                " a third of its fleet for battery trucks"
+            },
+            ("dek-period", "dek"),
+        ),
+        ({"hook": " ".join(["word"] * 50) + " trucks."}, ("hook-words", "hook")),
+        (
+            {
+                "hook": "Nobody saw the weather turn so cold this late in spring,"
+                " and gardeners grumbled."
+            },
+            ("hook-leads-in", "hook"),
+        ),
+        ({"section": "Charging"}, ("section-words", "section")),
+        ({"section": "The Charging Question."}, ("section-no-final-punctuation", "section")),
+        ({"section": "the charging question"}, ("section-title-case", "section")),
+        ({"lead_in": "The details, per the Port Ledger."}, ("lead-in-colon", "lead_in")),
+        ({"bullets": GOOD.bullets[:1]}, ("bullets-count", "bullets")),
+        (
+            {"bullets": (GOOD.bullets[0], "Harbor Freight Lines will buy 400 trucks.")},
+            ("bullet-words", "bullets[1]"),
+        ),
+        (
+            {
+                "bullets": (
+                    GOOD.bullets[0],
+                    "Harbor Freight Lines will buy 400 battery trucks by 2028, "
+                    "about a third of its fleet, to cut fuel costs.",
+                )
+            },
+            ("bullet-attribution", "bullets[1]"),
+        ),
+        ({"kicker_label": "Range Anxiety, Meet Payroll"}, ("kicker-label-colon", "kicker_label")),
+        ({"kicker_label": "Finally:"}, ("kicker-label-words", "kicker_label")),
+        (
+            {"kicker": "We think the bet will pay off for the company and its drivers."},
+            ("no-first-person", "kicker"),
+        ),
+        (
+            {"kicker": "The bet pays only if the chargers arrive on time!"},
+            ("no-exclamation", "kicker"),
+        ),
+        ({"kicker": ""}, ("not-empty", "kicker")),
+    ],
+)
+def test_each_broken_rule_is_reported_with_its_part(
+    change: dict[str, object], expected: tuple[str, str]
+) -> None:
     assert expected in _rules(replace(GOOD, **change))  # type: ignore[arg-type]
 
 
@@ -82,7 +123,7 @@ def test_findings_name_the_story_and_the_span() -> None:
     story = replace(GOOD, headline="Harbor Freight Lines bets Big on Electric Trucks Over Diesel")
     (finding,) = check_style(story)
     assert finding.story == "s1" and finding.part == "headline"
-    assert story.headline[finding.start:finding.end] == "bets"
+    assert story.headline[finding.start : finding.end] == "bets"
 
 
 def test_quotations_may_keep_their_own_voice() -> None:
@@ -98,13 +139,16 @@ def test_a_custom_definition_file_is_read(tmp_path: Path) -> None:
     assert [f.rule for f in check_style(GOOD, style)] == ["short-headline"]
 
 
-@pytest.mark.parametrize(("body", "needle"), [
-    ("rules: [{id: x, part: headline, check: nonsense}]", "rules[0]"),
-    ("rules: [{id: x, part: footer, check: chars}]", "unknown part 'footer'"),
-    ("rules: [{id: x, part: dek, check: forbid_pattern, pattern: '('}]", "bad pattern"),
-    ("rules: {}", "needs a 'rules' list"),
-    ("rules: [\n", "cannot read"),
-])
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ("rules: [{id: x, part: headline, check: nonsense}]", "rules[0]"),
+        ("rules: [{id: x, part: footer, check: chars}]", "unknown part 'footer'"),
+        ("rules: [{id: x, part: dek, check: forbid_pattern, pattern: '('}]", "bad pattern"),
+        ("rules: {}", "needs a 'rules' list"),
+        ("rules: [\n", "cannot read"),
+    ],
+)
 def test_a_bad_definition_names_the_file_and_rule(tmp_path: Path, body: str, needle: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(body)

@@ -36,6 +36,7 @@ from ._sanitize import sanitize
 
 __all__ = ["FeedHealth", "feed_health", "ingest"]
 
+
 @dataclass(frozen=True)
 class _Source:
     """One planned source: what to read, and how to name it."""
@@ -129,12 +130,24 @@ def _items(parsed: ParsedFeed, src: _Source, origin: str) -> tuple[list[Item], l
     return items, warnings
 
 
-def _store(store: Store, src: _Source, kind: Literal["feed", "file"], items: list[Item],
-           warnings: list[str], t0: float) -> SourceResult:
+def _store(
+    store: Store,
+    src: _Source,
+    kind: Literal["feed", "file"],
+    items: list[Item],
+    warnings: list[str],
+    t0: float,
+) -> SourceResult:
     new, updated = store.upsert_items(items)
     return SourceResult(
-        source=src.ref, kind=kind, status="ok", items=tuple(items), new=new, updated=updated,
-        warnings=tuple(warnings), elapsed=time.perf_counter() - t0,
+        source=src.ref,
+        kind=kind,
+        status="ok",
+        items=tuple(items),
+        new=new,
+        updated=updated,
+        warnings=tuple(warnings),
+        elapsed=time.perf_counter() - t0,
     )
 
 
@@ -147,7 +160,10 @@ def _as_source_error(ref: str, exc: Exception) -> SourceError:
 
 def _error(src: _Source, kind: Literal["feed", "file"], exc: Exception, t0: float) -> SourceResult:
     return SourceResult(
-        source=src.ref, kind=kind, status="error", error=str(exc),
+        source=src.ref,
+        kind=kind,
+        status="error",
+        error=str(exc),
         elapsed=time.perf_counter() - t0,
     )
 
@@ -185,9 +201,12 @@ def _read_stories(config: Config, store: Store, src: _Source) -> list[SourceResu
         return [_error(src, "file", err, time.perf_counter())]
     else:
         files = sorted(
-            p for p in src.path.iterdir()
-            if p.is_file() and p.suffix.lower() in STORY_SUFFIXES
-            and not p.name.startswith((".", "_")) and not p.stem.upper().startswith("README")
+            p
+            for p in src.path.iterdir()
+            if p.is_file()
+            and p.suffix.lower() in STORY_SUFFIXES
+            and not p.name.startswith((".", "_"))
+            and not p.stem.upper().startswith("README")
         )
     out = []
     for path in files:
@@ -195,8 +214,11 @@ def _read_stories(config: Config, store: Store, src: _Source) -> list[SourceResu
         one = _Source(str(path), "story", path=path)
         try:
             item = read_story(
-                path, label=str(path), default_source=config.newsletter.name,
-                tz=config.newsletter.tz, max_bytes=config.fetch.max_bytes,
+                path,
+                label=str(path),
+                default_source=config.newsletter.name,
+                tz=config.newsletter.tz,
+                max_bytes=config.fetch.max_bytes,
             )
             out.append(_store(store, one, "file", [item], [], t0))
         except Exception as exc:  # one file never stops the run
@@ -215,8 +237,10 @@ async def _fetch_feeds(
         state = store.feed_state(src.ref)
         t0 = time.perf_counter()
         if state.gone:
-            gone = FetchError(src.ref, f"feed is gone (HTTP 410 at {state.last_error_at});"
-                              " remove it from the config")
+            gone = FetchError(
+                src.ref,
+                f"feed is gone (HTTP 410 at {state.last_error_at}); remove it from the config",
+            )
             results[src.ref] = _error(src, "feed", gone, t0)
             continue
         url = state.moved_to or src.ref
@@ -236,16 +260,29 @@ async def _fetch_feeds(
             warnings.append(f"{src.ref}: moved permanently to {res.moved_to}; update the config")
         moved = res.moved_to or None
         if res.status == 304:
-            store.record_feed(src.ref, ok=True, etag=res.etag or None,
-                              last_modified=res.last_modified or None, moved_to=moved)
+            store.record_feed(
+                src.ref,
+                ok=True,
+                etag=res.etag or None,
+                last_modified=res.last_modified or None,
+                moved_to=moved,
+            )
             results[src.ref] = SourceResult(
-                source=src.ref, kind="feed", status="not-modified", warnings=tuple(warnings),
+                source=src.ref,
+                kind="feed",
+                status="not-modified",
+                warnings=tuple(warnings),
                 elapsed=time.perf_counter() - t0,
             )
             return
         try:
-            parsed = parse_feed(res.body, url=res.final_url, content_type=res.content_type,
-                                where=src.ref, max_bytes=cfg.max_bytes)
+            parsed = parse_feed(
+                res.body,
+                url=res.final_url,
+                content_type=res.content_type,
+                where=src.ref,
+                max_bytes=cfg.max_bytes,
+            )
             items, more = _items(parsed, src, src.ref)
             if cfg.full_text:
                 items = await with_full_text(items, store, cfg)
@@ -255,8 +292,14 @@ async def _fetch_feeds(
             store.record_feed(src.ref, ok=False, error=str(err))
             results[src.ref] = _error(src, "feed", err, t0)
             return
-        store.record_feed(src.ref, ok=True, etag=res.etag, last_modified=res.last_modified,
-                          new_items=result.new, moved_to=moved)
+        store.record_feed(
+            src.ref,
+            ok=True,
+            etag=res.etag,
+            last_modified=res.last_modified,
+            new_items=result.new,
+            moved_to=moved,
+        )
         results[src.ref] = result
 
     await fetch_all(requests, cfg, done)
@@ -355,11 +398,18 @@ def feed_health(config: Config, store: Store, *, now: datetime | None = None) ->
             status = "stale"
         else:
             status = "ok"
-        out.append(FeedHealth(
-            url=feed.url, name=feed.name, status=status, failures=st.failures,
-            last_success=st.last_success, last_error=st.last_error,
-            last_error_at=st.last_error_at, last_new_item=st.last_new_item,
-            moved_to=st.moved_to,
-            alert=st.gone or st.failures >= config.fetch.alert_after_failures,
-        ))
+        out.append(
+            FeedHealth(
+                url=feed.url,
+                name=feed.name,
+                status=status,
+                failures=st.failures,
+                last_success=st.last_success,
+                last_error=st.last_error,
+                last_error_at=st.last_error_at,
+                last_new_item=st.last_new_item,
+                moved_to=st.moved_to,
+                alert=st.gone or st.failures >= config.fetch.alert_after_failures,
+            )
+        )
     return out

@@ -50,16 +50,18 @@ _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 _XHTML_NS = re.compile(r'\s+xmlns(:\w+)?="http://www\.w3\.org/1999/xhtml"')
 
 _PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-    remove_comments=True, remove_pis=True,
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
 )
 _HTML_START = re.compile(
     rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S
 )
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
-_ALTERNATE = re.compile(
-    rb"<link[^>]+type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.I
-)
+_ALTERNATE = re.compile(rb"<link[^>]+type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.I)
 _UNKNOWN_POS = re.compile(r"^<unknown>:(\d+):(\d+):")
 _DECL_ENCODING = re.compile(r"""^(<\?xml[^>]*encoding=["'])([^"']*)(["'])""")
 _SINGLE_BYTE = re.compile(r"(?i)(iso-?8859|latin|windows-125|cp125|us-ascii|ascii)")
@@ -110,14 +112,33 @@ class ParsedFeed:
 
 
 # -- dates ------------------------------------------------------------------
-_MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
-_ZONES = {"Z": 0, "GMT": 0, "UT": 0, "UTC": 0, "EST": -300, "EDT": -240, "CST": -360,
-          "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+        start=1,
+    )
+}
+_ZONES = {
+    "Z": 0,
+    "GMT": 0,
+    "UT": 0,
+    "UTC": 0,
+    "EST": -300,
+    "EDT": -240,
+    "CST": -360,
+    "CDT": -300,
+    "MST": -420,
+    "MDT": -360,
+    "PST": -480,
+    "PDT": -420,
+}
 _RFC822 = re.compile(
     r"(?:[A-Za-z]{3},?\s+)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?"
     r"\s*(Z|[A-Za-z]{1,3}T?|[+-]\d{4})?\s*$"
 )
+
+
 def _utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
@@ -139,8 +160,15 @@ def _date(value: str | None) -> datetime | None:
             if offset is None:
                 sign = -1 if zone[0] == "-" else 1
                 offset = sign * (int(zone[1:3]) * 60 + int(zone[3:5]))
-            dt = datetime(int(year), _MONTHS[mon.lower()], int(day), int(hh), int(mm),
-                          int(ss or 0), tzinfo=UTC)
+            dt = datetime(
+                int(year),
+                _MONTHS[mon.lower()],
+                int(day),
+                int(hh),
+                int(mm),
+                int(ss or 0),
+                tzinfo=UTC,
+            )
             return dt - timedelta(minutes=offset)
         return _utc(parsedate_to_datetime(value))
     except (ValueError, TypeError, IndexError, KeyError, OverflowError):
@@ -234,10 +262,21 @@ def _media_extras(el: Any, e: Entry, extra: dict[str, str]) -> None:
 _TITLE, _LINK, _GUID, _PUBDATE, _DCDATE, _DESC, _BODY, _AUTHOR, _ENCLOSURE = range(1, 10)
 _ATOMLINK, _MEDIA, _OTHER = 10, 11, 12
 _RSS_KINDS: dict[str, int] = {
-    "title": _TITLE, _RSS1 + "title": _TITLE, "link": _LINK, _RSS1 + "link": _LINK,
-    "guid": _GUID, "pubDate": _PUBDATE, _DC + "date": _DCDATE, "description": _DESC,
-    _RSS1 + "description": _DESC, _CONTENT: _BODY, "author": _AUTHOR, _DC + "creator": _AUTHOR,
-    "enclosure": _ENCLOSURE, _ATOM + "link": _ATOMLINK, _ITUNES + "summary": _MEDIA,
+    "title": _TITLE,
+    _RSS1 + "title": _TITLE,
+    "link": _LINK,
+    _RSS1 + "link": _LINK,
+    "guid": _GUID,
+    "pubDate": _PUBDATE,
+    _DC + "date": _DCDATE,
+    "description": _DESC,
+    _RSS1 + "description": _DESC,
+    _CONTENT: _BODY,
+    "author": _AUTHOR,
+    _DC + "creator": _AUTHOR,
+    "enclosure": _ENCLOSURE,
+    _ATOM + "link": _ATOMLINK,
+    _ITUNES + "summary": _MEDIA,
 }
 
 
@@ -606,7 +645,11 @@ def _utf16_without_bom(data: bytes) -> bytes:
 
 
 def parse_feed(
-    data: bytes, *, url: str = "", content_type: str = "", where: str = "",
+    data: bytes,
+    *,
+    url: str = "",
+    content_type: str = "",
+    where: str = "",
     max_bytes: int = _MAX_BYTES,
 ) -> ParsedFeed:
     """Parse one feed document of any supported kind.

@@ -217,7 +217,7 @@ async def _attempt(
                 if status in _REDIRECTS and "location" in r.headers:
                     target = urljoin(url, r.headers["location"])
                     if target in chain:
-                        loop = " -> ".join([*chain[chain.index(target):], target])
+                        loop = " -> ".join([*chain[chain.index(target) :], target])
                         raise FetchError(req.url, f"redirect loop: {loop}")
                     chain.append(target)
                     if len(chain) - 1 > cfg.max_redirects:
@@ -230,7 +230,10 @@ async def _attempt(
                 moved = url if permanent and len(chain) > 1 else ""
                 if status == 304:
                     return FetchResponse(
-                        req.url, url, 304, etag=r.headers.get("etag", req.etag),
+                        req.url,
+                        url,
+                        304,
+                        etag=r.headers.get("etag", req.etag),
                         last_modified=r.headers.get("last-modified", req.last_modified),
                         moved_to=moved,
                     )
@@ -256,7 +259,10 @@ async def _attempt(
                 async for chunk in r.aiter_raw(_CHUNK):
                     parts.extend(decoder.feed(chunk))
                 return FetchResponse(
-                    req.url, url, 200, b"".join(parts),
+                    req.url,
+                    url,
+                    200,
+                    b"".join(parts),
                     content_type=r.headers.get("content-type", ""),
                     etag=r.headers.get("etag", ""),
                     last_modified=r.headers.get("last-modified", ""),
@@ -320,8 +326,15 @@ async def _fetch_timed(
                     await asyncio.sleep(delay)
                     continue
                 return FetchResponse(
-                    resp.url, resp.final_url, resp.status, resp.body, resp.content_type,
-                    resp.etag, resp.last_modified, resp.moved_to, attempt,
+                    resp.url,
+                    resp.final_url,
+                    resp.status,
+                    resp.body,
+                    resp.content_type,
+                    resp.etag,
+                    resp.last_modified,
+                    resp.moved_to,
+                    attempt,
                     loop.time() - start,
                 )
     except TimeoutError:
@@ -347,7 +360,9 @@ def _client(cfg: Fetch, connections: int) -> httpx.AsyncClient:
         follow_redirects=False,
         trust_env=False,  # never route through an environment proxy by surprise
         timeout=httpx.Timeout(
-            connect=cfg.connect_timeout, read=cfg.read_timeout, write=cfg.read_timeout,
+            connect=cfg.connect_timeout,
+            read=cfg.read_timeout,
+            write=cfg.read_timeout,
             pool=cfg.timeout,
         ),
         limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),

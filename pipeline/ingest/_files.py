@@ -58,8 +58,8 @@ def _when(value: Any, where: str, tz: ZoneInfo) -> datetime | None:
             dt = datetime.fromisoformat(str(value).strip())
         except ValueError:
             raise SourceError(
-                where, f"key 'date': not a date like 2026-11-27 or 2026-11-27T09:30:00Z"
-                f" (got {value!r})"
+                where,
+                f"key 'date': not a date like 2026-11-27 or 2026-11-27T09:30:00Z (got {value!r})",
             ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=tz)
@@ -96,8 +96,7 @@ def _front_matter(path: Path, text: str) -> tuple[dict[str, Any], str, int]:
         if key_node.value not in _KEYS:
             raise SourceError(
                 f"{path}:{key_node.start_mark.line + 2}",
-                f"unknown front matter key {key_node.value!r}"
-                f" (known: {', '.join(sorted(_KEYS))})",
+                f"unknown front matter key {key_node.value!r} (known: {', '.join(sorted(_KEYS))})",
             )
     return data, text[close.end() :], body_line
 
@@ -152,15 +151,20 @@ def _html_page(text: str) -> dict[str, Any]:
     # a saved article page names its outlet, link, date and picture in its metadata
     meta = trafilatura.extract_metadata(text)
     if meta is not None:
-        for key, value in (("source", meta.sitename), ("url", meta.url), ("date", meta.date),
-                           ("image", meta.image)):
+        for key, value in (
+            ("source", meta.sitename),
+            ("url", meta.url),
+            ("date", meta.date),
+            ("image", meta.image),
+        ):
             if value and urlsplit(str(value)).scheme in ("", "http", "https"):
                 fields[key] = value
     return fields
 
 
-def read_story(path: Path, *, label: str, default_source: str, tz: ZoneInfo,
-               max_bytes: int) -> Item:
+def read_story(
+    path: Path, *, label: str, default_source: str, tz: ZoneInfo, max_bytes: int
+) -> Item:
     """One story file -> one :class:`Item`; raise :class:`SourceError` if unusable.
 
     ``label`` is how the file is named in errors and in ``Item.origin``.
@@ -195,7 +199,8 @@ def read_story(path: Path, *, label: str, default_source: str, tz: ZoneInfo,
             got = fields["image"]
             raise SourceError(label, f"key 'image': must be an http(s) link (got {got!r})")
         image = Image(
-            url=str(fields["image"]), alt=squash(str(fields.get("image_alt") or "")),
+            url=str(fields["image"]),
+            alt=squash(str(fields.get("image_alt") or "")),
             credit=squash(str(fields.get("image_credit") or "")),
         )
     source = squash(str(fields.get("source") or "")) or (
