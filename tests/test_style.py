@@ -111,6 +111,16 @@ def test_a_story_in_house_form_passes() -> None:
             ("no-exclamation", "kicker"),
         ),
         ({"kicker": ""}, ("not-empty", "kicker")),
+        (
+            {
+                "bullets": (
+                    GOOD.bullets[0],
+                    'Chief executive Ana Ruiz said the trucks "will pay for themselves by 2030,'
+                    " according to the company's filing with regulators.",
+                )
+            },
+            ("quotes-balanced", "bullets[1]"),
+        ),
     ],
 )
 def test_each_broken_rule_is_reported_with_its_part(

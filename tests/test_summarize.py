@@ -67,6 +67,14 @@ def _articles() -> list[Article]:
         ),
         ("It moved to the U.S. The plan worked.", ["It moved to the U.S.", "The plan worked."]),
         (
+            '"We grew fast. Then we grew up," she said. Sales fell.',
+            ['"We grew fast. Then we grew up," she said.', "Sales fell."],
+        ),
+        (  # a quotation never closed does not swallow the paragraph
+            '"Unclosed quote here. Next sentence. Last one.',
+            ['"Unclosed quote here.', "Next sentence.", "Last one."],
+        ),
+        (
             "U.S. officials said no. First para\n\nSecond para without stop",
             ["U.S. officials said no.", "First para", "Second para without stop"],
         ),

@@ -341,7 +341,8 @@ class _Writer:
             ):
                 self.used.add(nxt.index)
                 body = body + " " + _compress(nxt.text)
-        return body
+        # a quotation the splitter cut in two would open in one bullet and close in the next
+        return body if _voice_ok(body) else None
 
     def bullets(self, want: int = 3) -> list[str]:
         """The leading salient sentences as attributed bullets, in the article's order.

@@ -36,6 +36,7 @@ _CHECKS = frozenset(
         "require_pattern",
         "overlap",
         "not_empty",
+        "balanced_quotes",
     }
 )
 
@@ -235,6 +236,13 @@ def _check_text(rule: Rule, part: str, text: str, story: StorySummary) -> Findin
             )
         if check == "require_pattern" and not m:
             return found(f"{part}: {rule.description or rule.id}")
+        return None
+    if check == "balanced_quotes":
+        straight = text.count('"') % 2
+        curly = text.count("“") - text.count("”")
+        if straight or curly:
+            at = max(text.rfind('"'), text.rfind("“"), text.rfind("”"))
+            return found(f"{part}: a quotation opens or closes without its other mark", at, at + 1)
         return None
     if check == "overlap":
         mine = set(content_words(text))

@@ -138,6 +138,14 @@ def _ends_here(before: str, punct: str, after: str) -> bool:
     return True
 
 
+def _open_quote(piece: str) -> bool:
+    return piece.count('"') % 2 == 1 or piece.count("“") > piece.count("”")
+
+
+def _closes_later(rest: str) -> bool:
+    return '"' in rest or "”" in rest
+
+
 def split_sentences(text: str) -> list[str]:
     """Split plain text into sentences; paragraph and line breaks always split."""
     sentences: list[str] = []
@@ -147,6 +155,8 @@ def split_sentences(text: str) -> list[str]:
             end = m.end(2)
             if _ends_here(line[: m.start(1)], m.group(1), line[m.end() :]):
                 piece = line[start:end].strip()
+                if _open_quote(piece) and _closes_later(line[m.end() :]):
+                    continue  # a quotation of several sentences stays one sentence
                 if piece:
                     sentences.append(piece)
                 start = m.end()
