@@ -46,6 +46,7 @@ from .models import (
 from .outbox import publish, sweep_temporary
 from .render import lint_email, render
 from .select import select
+from .send import SENT_STATES
 from .store import Store, open_store
 from .summarize import check_facts, check_style, house_style_for, summarize
 
@@ -420,7 +421,7 @@ def _build(
                 if not regenerate:
                     raise
         recorded = store.issue(edition)
-        frozen = {"approved", "sent"}
+        frozen = {"approved", *SENT_STATES}
         if not force and (
             (current and current.status in frozen) or (recorded and recorded[1] in frozen)
         ):

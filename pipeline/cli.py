@@ -317,7 +317,7 @@ def send_command(
     from .errors import SendError
     from .lock import build_lock
     from .render import lint_email
-    from .send import send_issue
+    from .send import send_edition, send_issue
 
     config = get_config(config_path)
     day = edition_date(config, edition)
@@ -333,12 +333,10 @@ def send_command(
             raise SendError(
                 f"{len(blocking)} blocking lint finding(s) in {folder}; fix them or use --force"
             )
-        send_issue(rendered.eml, to, config)
-        if not test_send:
-            from .store import open_store
-
-            with open_store(config.state_path) as store:
-                store.record_issue(day, status="sent")
+        if test_send:
+            send_issue(rendered.eml, to, config)
+        else:
+            send_edition(config, day, rendered.eml, to, force=force)
     click.echo(
         f"sent {folder / 'issue.eml'} ({rendered.subject}) to {', '.join(to)} "
         f"via {config.smtp.host}:{config.smtp.port}"

@@ -33,6 +33,7 @@ from .errors import DraftError, SummarizeError
 from .lock import build_lock
 from .models import Article, Issue, SourceRef
 from .outbox import publish
+from .send import SENT_STATES
 from .store import open_store
 
 __all__ = [
@@ -176,7 +177,7 @@ def _load(config: Config, edition: date, expect_sha: str | None) -> _Draft:
     draft = _split(text, path)
     with open_store(config.state_path) as store:
         recorded = store.issue(edition)
-    if draft.status == "sent" or (recorded is not None and recorded[1] == "sent"):
+    if draft.status == "sent" or (recorded is not None and recorded[1] in SENT_STATES):
         raise DraftError("this issue was sent; its draft is kept as sent", file=str(path))
     return draft
 

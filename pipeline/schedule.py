@@ -53,6 +53,7 @@ from .alerts import fire_alert
 from .config import Config
 from .errors import LockedError, NewsletterError, SendError
 from .lock import build_lock, file_lock
+from .send import SENT_STATES
 from .store import open_store
 
 __all__ = ["DailyTrigger", "run_scheduler"]
@@ -152,7 +153,7 @@ def _issue_complete(config: Config, edition: date) -> str | None:
     if recorded is None:
         return None
     status = recorded[1]
-    if status in ("approved", "sent"):
+    if status in ("approved", *SENT_STATES):
         return status
     folder = config.outbox_path / edition.isoformat()  # build.issue_dir
     return status if all((folder / name).is_file() for name in _ISSUE_FILES) else None
@@ -225,7 +226,7 @@ def _send(config: Config, edition: date) -> None:
     # uses too, so the scheduler sends exactly what a person would
     from .build import load_rendered
     from .render import lint_email
-    from .send import send_issue
+    from .send import send_edition
 
     to = config.schedule.send_to
     try:
@@ -237,9 +238,7 @@ def _send(config: Config, edition: date) -> None:
                     f"{len(blocking)} blocking lint finding(s), first: {blocking[0].message};"
                     " not sent (fix the draft and run `newsletter render`)"
                 )
-            send_issue(rendered.eml, to, config)
-            with open_store(config.state_path) as store:
-                store.record_issue(edition, status="sent")
+            send_edition(config, edition, rendered.eml, to)
     except NewsletterError as exc:
         _fail(config, "send-failed", f"the issue of {edition} was not sent", exc, edition)
         return

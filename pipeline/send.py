@@ -5,6 +5,11 @@ default; refused if the server does not offer it), implicit TLS, or plain for a
 local relay. Credentials come from the environment variables the config names,
 never from the file. Every failure becomes a :class:`SendError` naming the
 server and what went wrong. A ``To`` header is added when the message has none.
+
+``send_edition`` sends an edition at most once: it records ``sending`` in the
+state store before speaking SMTP and ``sent`` after, so a run killed between the
+server's acceptance and the record is never sent again by itself: it stays
+``sending`` until a person checks and forces a send.
 """
 
 from __future__ import annotations
@@ -14,11 +19,15 @@ import re
 import smtplib
 import ssl
 from collections.abc import Sequence
+from datetime import date
 
 from .config import Config
 from .errors import SendError
+from .store import open_store
 
-__all__ = ["send_issue"]
+__all__ = ["SENT_STATES", "send_edition", "send_issue"]
+
+SENT_STATES = ("sending", "sent")  # issue states after which nothing rebuilds or resends
 
 _ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
 
@@ -75,6 +84,33 @@ def send_issue(eml: bytes, to: Sequence[str], config: Config) -> None:
         raise SendError(f"{where}: {exc.__class__.__name__}: {exc}") from None
     if refused:
         raise SendError(f"{where} refused some recipients: {_codes(refused)}")
+
+
+def send_edition(
+    config: Config, edition: date, eml: bytes, to: Sequence[str], *, force: bool = False
+) -> None:
+    """Send an edition's message and mark it sent, at most once (see the module doc).
+
+    A send interrupted before (``sending``) is refused unless ``force``; a send the
+    server refused leaves the issue as it was.
+    """
+    with open_store(config.state_path) as store:
+        recorded = store.issue(edition)
+        before = recorded[1] if recorded else "draft"
+        if before == "sending" and not force:
+            raise SendError(
+                f"an earlier send of the {edition} issue was interrupted and may have gone"
+                " out; check a recipient's mailbox, then send again with --force"
+            )
+        store.record_issue(edition, status="sending")
+    try:
+        send_issue(eml, to, config)
+    except SendError:
+        with open_store(config.state_path) as store:
+            store.record_issue(edition, status=before)
+        raise
+    with open_store(config.state_path) as store:
+        store.record_issue(edition, status="sent")
 
 
 def _credentials(config: Config) -> tuple[str, str] | None:

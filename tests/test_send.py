@@ -318,6 +318,39 @@ def test_cli_send_marks_the_issue_sent_unless_a_test_send(start: Any, tmp_path: 
         assert store.issue(date(2026, 3, 4)) == ("", "sent")
 
 
+def test_an_interrupted_send_is_never_repeated_unless_forced(start: Any, tmp_path: Path) -> None:
+    from datetime import date
+
+    from pipeline.config import load_config
+    from pipeline.store import open_store
+
+    inbox = Inbox()
+    config_file = _outbox(tmp_path, start(inbox))
+    state = load_config(config_file).state_path
+    with open_store(state) as store:  # a send killed after the server took the message
+        store.record_issue(date(2026, 3, 4), status="sending")
+    refused = _send(config_file)
+    assert refused.exit_code == SendError.exit_code and "interrupted" in refused.output
+    assert inbox.messages == []
+    assert _send(config_file, "--force").exit_code == 0
+    assert len(inbox.messages) == 1
+    with open_store(state) as store:
+        assert store.issue(date(2026, 3, 4)) == ("", "sent")
+
+
+def test_a_refused_send_leaves_the_issue_unsent(tmp_path: Path) -> None:
+    from datetime import date
+
+    from pipeline.config import load_config
+    from pipeline.store import open_store
+
+    config_file = _outbox(tmp_path, _free_port())  # nothing listens there
+    result = _send(config_file)
+    assert result.exit_code == SendError.exit_code
+    with open_store(load_config(config_file).state_path) as store:
+        assert store.issue(date(2026, 3, 4)) == ("", "draft")
+
+
 def test_cli_send_refuses_blocking_findings_unless_forced(start: Any, tmp_path: Path) -> None:
     inbox = Inbox()
     config_file = _outbox(

@@ -18,6 +18,7 @@ from ..build import issue_dir
 from ..draft import draft_sha, parse_draft
 from ..errors import NewsletterError
 from ..models import Finding, Issue
+from ..send import SENT_STATES
 from ._state import PreviewState, issue_state
 
 __all__ = ["email_page", "index_page", "issue_page"]
@@ -130,7 +131,7 @@ def issue_page(state: PreviewState, edition: date, *, token: str, flash: str = "
         error=error,
         views=views,
         stories=stories,
-        editable=issue is not None and status != "sent",
+        editable=issue is not None and status not in SENT_STATES,
         findings=_groups(issue, live.findings),
         findings_total=len(live.findings),
         findings_error=live.findings_error,

@@ -22,6 +22,7 @@ from ..config import Config, load_config
 from ..draft import draft_sha, parse_draft
 from ..errors import NewsletterError
 from ..models import Finding, Issue
+from ..send import SENT_STATES
 from ..store import open_store
 
 __all__ = ["EditionState", "PreviewState", "issue_state"]
@@ -62,8 +63,8 @@ def issue_state(config: Config, edition: date, issue: Issue | None, sha: str) ->
     draft says, edited when the draft is none of the versions the pipeline wrote."""
     with open_store(config.state_path) as store:
         recorded = store.issue(edition)
-        if recorded and recorded[1] == "sent":
-            return "sent"
+        if recorded and recorded[1] in SENT_STATES:
+            return recorded[1]
         if issue is not None and issue.status in ("approved", "sent"):
             return issue.status
         return "draft" if store.is_pipeline_draft(edition, sha) else "edited"
