@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from .errors import DraftError
-from .models import Finding, Image, Issue, QuickLink, SourceRef, StorySummary
+from .models import Image, Issue, QuickLink, SourceRef, StorySummary
 
 __all__ = ["draft_sha", "format_draft", "parse_draft"]
 
@@ -177,7 +177,7 @@ def _parse_story(block: _Block, file: str, index: int) -> StorySummary:
             story_id = m.group(1)
         elif s.startswith(">"):
             continue  # pipeline notes (fact-check flags): regenerated, not content
-        elif (m := _META.match(s)) and not rest_has_content(rest):
+        elif (m := _META.match(s)) and not _has_content(rest):
             meta[m.group(1).rstrip("s")] = m.group(2).strip()
         elif s.startswith("<!--") and s.endswith("-->"):
             continue
@@ -251,7 +251,7 @@ def _parse_story(block: _Block, file: str, index: int) -> StorySummary:
     )
 
 
-def rest_has_content(rest: list[tuple[int, str]]) -> bool:
+def _has_content(rest: list[tuple[int, str]]) -> bool:
     return any(t.strip() for _, t in rest)
 
 
@@ -312,13 +312,4 @@ def parse_draft(text: str, *, file: str = "draft.md") -> Issue:
         quick_links=tuple(links),
         status=status,  # type: ignore[arg-type]
         generated_at=generated if isinstance(generated, datetime) else None,
-    )
-
-
-def with_findings(issue: Issue, findings: dict[str, tuple[Finding, ...]]) -> Issue:
-    """The issue with each story's fact findings replaced (for flags in the draft)."""
-    from dataclasses import replace
-
-    return replace(
-        issue, stories=tuple(replace(s, facts=findings.get(s.id, s.facts)) for s in issue.stories)
     )

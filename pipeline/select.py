@@ -106,6 +106,8 @@ def select(config: Config, store: Store, edition: date) -> Selection:
     stories: list[Article] = []
     links: list[Article] = []
     for group in ranked:
+        if len(stories) == config.issue.stories and len(links) == config.issue.quick_links:
+            break
         article = _article(group)
         if len(stories) < config.issue.stories and len(article.text.split()) >= _MIN_STORY_WORDS:
             stories.append(article)
