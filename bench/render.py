@@ -33,7 +33,9 @@ def _story(n: int) -> StorySummary:
         "pulling ahead on the busiest routes this quarter.",
         hook="Every logistics boom has a surprise winner, and this one did not even have a "
         "billboard until last year.",
+        nut_graf="",
         section="The Capacity Question",
+        context="",
         lead_in="What the latest filings and reports show:",
         bullets=(
             f"Per the Freight Journal, carrier {n} moved 1.2 million containers in the third "

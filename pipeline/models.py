@@ -145,13 +145,20 @@ class Finding:
 
 @dataclass(frozen=True)
 class StorySummary:
-    """One story in the house style, with its style and fact-check findings."""
+    """One story in the house style, with its style and fact-check findings.
+
+    The parts, in reading order: headline, dek, hook, nut graf, section header, context,
+    lead-in, bullets, kicker label and kicker. ``fallback`` says why the offline engine
+    wrote a story the LLM was asked for (empty when it was not a fallback).
+    """
 
     id: str
     headline: str
     dek: str
     hook: str
+    nut_graf: str
     section: str
+    context: str
     lead_in: str
     bullets: tuple[str, ...]
     kicker_label: str
@@ -161,10 +168,17 @@ class StorySummary:
     style: tuple[Finding, ...] = ()
     facts: tuple[Finding, ...] = ()
     engine: str = "extractive"
+    fallback: str = ""
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        """The findings that keep a story out of an issue until an editor acts."""
+        return tuple(f for f in (*self.style, *self.facts) if f.severity == "error")
 
     @property
     def flagged(self) -> bool:
-        return bool(self.facts)
+        """Whether an editor must look: any finding (warnings too) or an LLM fallback."""
+        return bool(self.style or self.facts or self.fallback)
 
 
 @dataclass(frozen=True)

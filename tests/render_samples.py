@@ -40,7 +40,9 @@ def fixed_issue(image_base: str = "https://img.morningtape.example") -> Issue:
                 hook="Remember when a shipping container cost more than a small car? "
                 "Those days are "
                 "sailing off into the sunset, and the carriers know it.",
+                nut_graf="",
                 section="The Capacity Glut",
+                context="",
                 lead_in="Here is how the numbers stack up:",
                 bullets=(
                     "Per the Harbor Ledger, spot rates on the Shanghai to Rotterdam lane fell to "
@@ -71,7 +73,9 @@ def fixed_issue(image_base: str = "https://img.morningtape.example") -> Issue:
                 "shelf prices every morning.",
                 hook="Dynamic pricing used to be for airline seats and concert tickets; now it has "
                 "reached the dairy aisle.",
+                nut_graf="",
                 section="The Algorithm Aisle",
+                context="",
                 lead_in="What the company told investors:",
                 bullets=(
                     "According to Fenwick’s filing, the pilot lifted gross margin by 0.8 points "
@@ -95,7 +99,9 @@ def fixed_issue(image_base: str = "https://img.morningtape.example") -> Issue:
                 "orders before new duties land in April.",
                 hook="Nothing moves inventory like a deadline, and the tariff calendar just "
                 "handed purchasing managers one.",
+                nut_graf="",
                 section="The Stockpile Rush",
+                context="",
                 lead_in="The early signs are already in the data:",
                 bullets=(
                     "Per the Tech Desk, distributor orders for memory chips rose 18% in February "

@@ -15,7 +15,9 @@ STORY = StorySummary(
     headline="Quillon Sells Out Its Chips Through 2027. Rivals Are Left Waiting.",
     dek="Quillon Semiconductor, the Oslo chip designer, has booked its whole output for two years.",
     hook="Chip buyers are queueing like it is a sneaker drop.\n\nAnd the queue is long.",
+    nut_graf="",
     section="The Supply Squeeze",
+    context="",
     lead_in="Here is what the order book shows:",
     bullets=(
         "Per Markets Wire, Quillon booked $2.3 billion in orders, up 14% on the year.",

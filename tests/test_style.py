@@ -17,7 +17,9 @@ GOOD = StorySummary(
     dek="Harbor Freight Lines, the Oakland hauler with orange cabs, will swap a third of its "
     "fleet for battery trucks.",
     hook="Trucking rarely moves fast, but one hauler in Oakland just bet its fleet on batteries.",
+    nut_graf="",
     section="The Charging Question",
+    context="",
     lead_in="The details, per the Port Ledger:",
     bullets=(
         "Per the Port Ledger, Harbor Freight Lines will buy 400 battery trucks by 2028, about a "
