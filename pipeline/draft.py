@@ -63,7 +63,14 @@ import yaml
 from .errors import DraftError
 from .models import Image, Issue, QuickLink, SourceRef, StorySummary, paragraphs
 
-__all__ = ["FALLBACK_NOTE", "QUICK_LINKS_MARK", "draft_sha", "format_draft", "parse_draft"]
+__all__ = [
+    "FALLBACK_NOTE",
+    "QUICK_LINKS_MARK",
+    "draft_sha",
+    "format_draft",
+    "is_note",
+    "parse_draft",
+]
 
 QUICK_LINKS_MARK = "<!-- quick-links -->"
 FALLBACK_NOTE = "> **Fallback:**"
@@ -100,6 +107,14 @@ _ENGINE_SAFE = "".join(c for c in string.punctuation if c != "%")
 def draft_sha(text: str) -> str:
     """The fingerprint the state store keeps to tell a pristine draft from an edited one."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def is_note(line: str) -> bool:
+    """Whether a draft line is a note the pipeline writes for the editor and reads as
+    nothing (fact-check flags, conflicts). The fallback note is not one: it is part of
+    its story, and deleting it is an edit."""
+    s = line.strip()
+    return s.startswith(">") and not _FALLBACK.match(s)
 
 
 def _one_line(s: str) -> str:
@@ -378,10 +393,10 @@ def _parse_story(block: _Block, file: str, index: int) -> StorySummary:
             story_id = m.group(1)
         elif m := _ENGINE_MARK.match(s):
             engine = unquote(m.group(1))
-        elif s.startswith(">"):
-            # notes: fact-check flags are regenerated, not content; the fallback mark is kept
-            if m := _FALLBACK.match(s):
-                fallback = _fallback_reason(m.group(1))
+        elif m := _FALLBACK.match(s):
+            fallback = _fallback_reason(m.group(1))
+        elif is_note(s):
+            continue
         elif (m := _META.match(s)) and not _has_content(rest):
             meta[m.group(1).rstrip("s")] = (lineno, m.group(2).strip())
         elif s.startswith("<!--") and s.endswith("-->"):
