@@ -186,9 +186,10 @@ def _story_md(story: StorySummary) -> list[str]:
     out.append("")
     if story.fallback:
         out += [_fallback_md(story.fallback), ""]
-    for para in (_one_line(story.hook), *paragraphs(story.nut_graf)):
-        if para:
-            out += [_para_md(para), ""]
+    # the hook is one paragraph: more (a hook from an old draft) read back as nut graf,
+    # in the same place in the email
+    for para in (*paragraphs(story.hook), *paragraphs(story.nut_graf)):
+        out += [_para_md(para), ""]
     out += [f"### {_one_line(story.section)}".rstrip(), ""]
     for para in (*paragraphs(story.context), _one_line(story.lead_in)):
         if para:

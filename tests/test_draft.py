@@ -320,7 +320,9 @@ def _as_written(issue: Issue) -> Issue:
 
     - Every text has its whitespace collapsed to single spaces (a part sits on one line of
       the draft; HTML and the wrapped text part collapse it anyway); nut graf and context
-      keep their paragraph breaks (blank lines); the hook and lead-in are one paragraph.
+      keep their paragraph breaks (blank lines); the lead-in is one paragraph.
+    - The hook is its first paragraph: any more read back as the nut graf's first ones
+      (the draft tells them apart by place; the email shows the same paragraphs).
     - Blank bullets are dropped (they would render as empty list items).
     - The kicker label is printed with one closing colon (trailing colons and spaces
       dropped, one added back): the draft marks the label by that colon.
@@ -332,14 +334,15 @@ def _as_written(issue: Issue) -> Issue:
     stories = []
     for s in issue.stories:
         label = re.sub(r"[\s:]+$", "", _line(s.kicker_label))
+        hook, *more = _paras(s.hook).split("\n\n")
         image = s.image and Image(_line(s.image.url), _line(s.image.alt), _line(s.image.credit))
         stories.append(
             dataclasses.replace(
                 s,
                 headline=_line(s.headline),
                 dek=_line(s.dek),
-                hook=_line(s.hook),
-                nut_graf=_paras(s.nut_graf),
+                hook=hook,
+                nut_graf=_paras("\n\n".join([*more, s.nut_graf])),
                 section=_line(s.section),
                 context=_paras(s.context),
                 lead_in=_line(s.lead_in),

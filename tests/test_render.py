@@ -174,9 +174,13 @@ def test_an_untouched_draft_renders_the_email_the_build_rendered(config: Config)
         ),
         image=Image("https://img.morningtape.example/a photo.svg", "Cranes", "Photo by R. Osei"),
     )
-    for case in (issue, dataclasses.replace(issue, stories=(odd, *issue.stories[1:]))):
+    # a hook of two paragraphs (an old draft's) comes back as hook and nut graf, same email
+    two = dataclasses.replace(issue.stories[2], hook="Deadlines move stock.\n\nThis one did.")
+    for stories in ((odd, *issue.stories[1:]), (*issue.stories[:2], two)):
+        case = dataclasses.replace(issue, stories=stories)
         reread = parse_draft(format_draft(case))
         assert render(reread, config) == render(case, config)
+    assert render(parse_draft(format_draft(issue)), config) == render(issue, config)
 
 
 def test_unsupported_facts_stay_out_of_the_email(rendered: RenderedIssue) -> None:
