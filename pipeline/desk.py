@@ -7,11 +7,11 @@ sees in the preview is what ``render`` and ``send`` use, and then re-renders it 
 
 The draft is edited as text, section by section (a section starts at a ``## ``
 line; a story's ``### `` section header stays inside it), so everything the
-editor typed elsewhere survives byte for byte. A
-regenerate keeps the previous draft as ``backups/draft-N.md``; when the story it
-replaces was edited by hand, the new version is put right after it under the id
-``<id>-regenerated`` with a note, and the editor keeps one of the two by dropping
-the other (dropping the original promotes the regenerated one to the original id).
+editor typed elsewhere survives byte for byte. A regenerate keeps the previous
+draft as ``backups/draft-N.md``; when the story it replaces was edited by hand,
+the new version is put right after it under the id ``<id>-regenerated`` with a
+note, and the editor keeps one of the two by dropping the other (dropping the
+original promotes the regenerated one to the original id).
 """
 
 from __future__ import annotations
