@@ -1,11 +1,12 @@
 """Render benchmark: time and HTML bytes of an issue of 5, 20 and 40 stories.
 
 In: the shipped config.yaml and a synthetic issue (house-style stories of the
-usual length: three bullets, an image on every other story, two sources each,
-six quick links). Out: a table, then as the last line one JSON object.
-The bar: the 20-story render takes under 10 ms (median wall time; the CPU time
-is printed too, since other work on the machine inflates wall time) and its
-HTML stays under 102,400 bytes. Run: ``.venv/bin/python bench/render.py``.
+usual length: a nut graf, two paragraphs of context, three bullets, an image on
+every other story, two sources each, six quick links). Out: a table, then as
+the last line one JSON object. The bar: the 20-story render takes under 10 ms
+(median wall time; the CPU time is printed too, since other work on the machine
+inflates wall time) and its HTML stays under 102,400 bytes. Run:
+``.venv/bin/python bench/render.py``.
 """
 
 from __future__ import annotations
@@ -33,9 +34,15 @@ def _story(n: int) -> StorySummary:
         "pulling ahead on the busiest routes this quarter.",
         hook="Every logistics boom has a surprise winner, and this one did not even have a "
         "billboard until last year.",
-        nut_graf="",
+        nut_graf=f"According to a Freight Journal report, carrier {n} has taken the lead on the "
+        "busiest routes this quarter. If it keeps winning contracts at this pace, rivals may "
+        "have to cut rates to hold on to their biggest customers.",
         section="The Capacity Question",
-        context="",
+        context="Container shipping runs on long contracts signed with large retailers, and "
+        "on-time delivery is what most of them weigh first when they choose a carrier."
+        "\n\n"
+        "Mid-sized carriers rarely beat the giants on price, so they compete on reliability "
+        "and on the ports they serve.",
         lead_in="What the latest filings and reports show:",
         bullets=(
             f"Per the Freight Journal, carrier {n} moved 1.2 million containers in the third "

@@ -247,6 +247,7 @@ def _finish(
         rendered = render(issue, config)
         findings = _findings(config, store, issue) + list(lint_email(rendered, config))
     report["warnings"] += list(rendered.warnings)
+    own = {s.id: [f for f in findings if f.story == s.id] for s in issue.stories}
     report.update(
         status=status,
         subject=rendered.subject,
@@ -256,8 +257,12 @@ def _finish(
                 "headline": s.headline,
                 "section": s.section,
                 "engine": s.engine,
+                # why the offline engine wrote it ("" when it was not a fallback); a
+                # fallback is flagged even when the checks find nothing
+                "fallback": s.fallback,
+                "flagged": s.flagged or bool(own[s.id]),
                 "sources": [{"name": r.name, "url": r.url} for r in s.sources],
-                "findings": [f.as_dict() for f in findings if f.story == s.id],
+                "findings": [f.as_dict() for f in own[s.id]],
             }
             for s in issue.stories
         ],

@@ -241,7 +241,9 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
     """Summarize articles from IN.jsonl into house-style stories in OUT.jsonl.
 
     Each input line is {"id","title","text","url"?,"source"?}; each output line has the story
-    parts plus "style" and "facts" findings (empty lists when the story passes).
+    parts plus "style" and "facts" findings (empty lists when the story passes), "fallback"
+    (why the offline engine wrote a story the LLM was asked for, else "") and "flagged"
+    (any finding or a fallback: an editor must look).
     """
     import json
     from contextlib import ExitStack
@@ -267,7 +269,9 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
                     "headline": story.headline,
                     "dek": story.dek,
                     "hook": story.hook,
+                    "nut_graf": story.nut_graf,
                     "section": story.section,
+                    "context": story.context,
                     "lead_in": story.lead_in,
                     "bullets": list(story.bullets),
                     "kicker_label": story.kicker_label,
@@ -275,6 +279,8 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
                     "style": [f.as_dict() for f in story.style],
                     "facts": [f.as_dict() for f in story.facts],
                     "engine": story.engine,
+                    "fallback": story.fallback,
+                    "flagged": story.flagged,
                 },
                 ensure_ascii=False,
             )
@@ -285,9 +291,11 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
     tmp.replace(out_path)
     for message in [*errors, *run.errors]:
         click.echo(f"error: {message}" if message in errors else f"warning: {message}", err=True)
-    flagged = sum(1 for s in run.stories if s.style or s.facts)
+    flagged = sum(1 for s in run.stories if s.flagged)
+    fallbacks = sum(1 for s in run.stories if s.fallback)
     click.echo(
-        f"{len(run.stories)} stories written to {out_path}; {flagged} with findings;"
+        f"{len(run.stories)} stories written to {out_path}; {flagged} flagged"
+        f" ({fallbacks} by the offline fallback);"
         f" {len(errors)} bad input lines; LLM calls {run.calls}, tokens {run.tokens},"
         f" cache hits {run.cache_hits}",
         err=True,

@@ -6,11 +6,12 @@ sees in the preview is what ``render`` and ``send`` use, and then re-renders it 
 :func:`pipeline.build.render_draft`.
 
 The draft is edited as text, section by section (a section starts at a ``## ``
-line), so everything the editor typed elsewhere survives byte for byte. A
-regenerate keeps the previous draft as ``backups/draft-N.md``; when the story it
-replaces was edited by hand, the new version is put right after it under the id
-``<id>-regenerated`` with a note, and the editor keeps one of the two by dropping
-the other (dropping the original promotes the regenerated one to the original id).
+line; a story's ``### `` section header stays inside it), so everything the
+editor typed elsewhere survives byte for byte. A regenerate keeps the previous
+draft as ``backups/draft-N.md``; when the story it replaces was edited by hand,
+the new version is put right after it under the id ``<id>-regenerated`` with a
+note, and the editor keeps one of the two by dropping the other (dropping the
+original promotes the regenerated one to the original id).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Literal
 
 from .build import BuildResult, backup_draft, issue_dir, render_draft
 from .config import Config
-from .draft import QUICK_LINKS_MARK, draft_sha, format_draft, parse_draft
+from .draft import QUICK_LINKS_MARK, draft_sha, format_draft, is_note, parse_draft
 from .errors import DraftError, SummarizeError
 from .lock import build_lock
 from .models import Article, Issue, SourceRef
@@ -160,8 +161,9 @@ def read_draft(config: Config, edition: date) -> tuple[Path, str]:
 
 
 def _fingerprint(lines: list[str]) -> str:
-    # pipeline notes ("> ...") are rewritten on every build: they are not content
-    kept = [t.rstrip() for t in _trimmed(lines) if not t.lstrip().startswith(">")]
+    # pipeline notes (fact-check flags, conflicts) are rewritten on every build: they
+    # are not content; a fallback note is, so deleting it makes the story the editor's
+    kept = [t.rstrip() for t in _trimmed(lines) if not is_note(t)]
     return hashlib.sha256("\n".join(kept).encode("utf-8")).hexdigest()
 
 
@@ -409,7 +411,8 @@ def regenerate_story(
         if conflict:
             alt = base + REGENERATED_SUFFIX
             lines = _marked(fresh, alt)
-            lines[2:2] = [
+            below = next((i for i, t in enumerate(lines) if i and not t.startswith("<!--")), 2)
+            lines[below:below] = [
                 f"{_CONFLICT_NOTE} story {base} was edited by hand, so this"
                 " regenerated version is kept beside it: drop the one you do not want."
             ]

@@ -3,16 +3,25 @@
 The draft is the editor's file: YAML front matter (date, status, subject, intro)
 then one section per story, then the quick links. ``format_draft`` writes it,
 ``parse_draft`` reads an edited one back into an :class:`Issue` (errors name the
-file and line). Story layout, each part on its own line or paragraph::
+file and line). A story reads in the email's order, each part on its own line or
+paragraph::
 
     ## Headline In Title Case. Then Its Consequence.
     <!-- story: g0123456789abcdef -->
-    **Section:** The Supply Question
+    <!-- engine: extractive -->
     **Dek:** One sentence naming the subject.
     **Sources:** [Markets Wire](https://...) · [Tech Desk](https://...)
     **Image:** ![alt text](https://...) Photo by ... via ...
 
-    Hook paragraph (more paragraphs may follow: they are kept).
+    > **Fallback:** the LLM's story was rejected (reason); the offline engine wrote this one.
+
+    Hook paragraph.
+
+    Nut graf paragraph(s).
+
+    ### The Section Header
+
+    Context paragraph(s).
 
     Lead-in sentence ending with a colon:
 
@@ -22,36 +31,77 @@ file and line). Story layout, each part on its own line or paragraph::
     **Kicker Label:** The kicker's analysis.
 
     > **Check:** editor notes the pipeline adds (fact-check flags); ignored on read.
+
+Parts are told apart by place: above the ``###`` line the first paragraph is the
+hook and the others the nut graf; below it the paragraph right above the bullets
+is the lead-in and the others the context. The fallback note is part of the story
+(``StorySummary.fallback``): deleting it clears the mark. The engine line is
+optional (a story without one reads as the editor's).
+
+Drafts written before the nut graf and context (a ``**Section:**`` line, no
+``###``) read as they always did: every paragraph above the lead-in is the hook.
+
+What ``format_draft`` writes, ``parse_draft`` reads back as the same story, its
+text with whitespace collapsed: a paragraph that would read as markup starts with
+a backslash, link text escapes ``\\ [ ]``, a URL with a space, parenthesis,
+angle bracket or backslash is written ``<...>`` with ``\\ < >`` escaped, and a
+kicker label escapes ``\\ *``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import string
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote, unquote
 
 import yaml
 
 from .errors import DraftError
-from .models import Image, Issue, QuickLink, SourceRef, StorySummary
+from .models import Image, Issue, QuickLink, SourceRef, StorySummary, paragraphs
 
-__all__ = ["draft_sha", "format_draft", "parse_draft"]
+__all__ = [
+    "FALLBACK_NOTE",
+    "QUICK_LINKS_MARK",
+    "draft_sha",
+    "format_draft",
+    "is_note",
+    "parse_draft",
+]
 
 QUICK_LINKS_MARK = "<!-- quick-links -->"
+FALLBACK_NOTE = "> **Fallback:**"
 _STORY_MARK = re.compile(r"^<!--\s*story:\s*([\w-]+)\s*-->$")
+_ENGINE_MARK = re.compile(r"^<!--\s*engine:\s*(\S+)\s*-->$")
 _META = re.compile(r"^\*\*(Section|Dek|Sources?|Image):\*\*\s*(.*)$")
-_KICKER = re.compile(r"^\*\*(.+?):\*\*\s*(.*)$", re.S)
-_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
-_IMAGE = re.compile(r"^!\[([^\]]*)\]\(([^)\s]+)\)\s*(.*)$")
+_SECTION = re.compile(r"^###(?:\s+(.*))?$")
+_KICKER = re.compile(r"^\*\*(.*?):\*\*\s*(.*)$", re.S)
+_FALLBACK = re.compile(r"^>\s*\*\*Fallback:\*\*\s*(.*)$")
+# link text, then the URL as <...> (escapes inside) or bare up to a space or ')'
+_LINK = re.compile(r"\[((?:\\.|[^\\\]])*)\]\((?:<((?:\\[\\<>]|[^\\<>])*)>|([^\s)]*))\)")
+_IMAGE = re.compile(r"^!" + _LINK.pattern + r"\s*(.*)$")
 _BULLET = re.compile(r"^[-*+]\s+(.*)$")
-_QUICK = re.compile(r"^[-*+]\s+\[([^\]]+)\]\(([^)\s]+)\)\s*(?:[—–-]\s*(.*))?$")
+_QUICK = re.compile(r"^[-*+]\s+" + _LINK.pattern + r"\s*(?:[—–-]\s*(.*))?$")
 _STATUSES = ("draft", "edited", "approved", "sent")
 _HELP = (
     "<!-- This draft is yours to edit: the pipeline never overwrites an edited draft. "
-    "Keep each story's '## ' headline and **Label:** lines; set status: approved when ready. -->"
+    "Keep each story's '## ' headline, '### ' section header and **Label:** lines; delete a "
+    "story's Fallback note once you have checked it; set status: approved when ready. -->"
 )
+# a paragraph starting with one of these would read as a heading, note, bullet, label
+# or comment: the writer puts a backslash before it
+_PARA_MARKUP = "\\#>*+-<"
+_LINK_TEXT = "\\[]"
+_ANGLE_URL = "\\<>"
+_LABEL = "\\*"
+_BARE_URL = re.compile(r"[^\s()<>\\]*")
+_FALLBACK_WORDS = ("the LLM's story was rejected (", "); the offline engine wrote this one.")
+_NO_REASON = "no reason given"
+# an engine name in an HTML comment: percent-encoded but for ASCII punctuation, no "--"
+_ENGINE_SAFE = "".join(c for c in string.punctuation if c != "%")
 
 
 def draft_sha(text: str) -> str:
@@ -59,33 +109,99 @@ def draft_sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def is_note(line: str) -> bool:
+    """Whether a draft line is a note the pipeline writes for the editor and reads as
+    nothing (fact-check flags, conflicts). The fallback note is not one: it is part of
+    its story, and deleting it is an edit."""
+    s = line.strip()
+    return s.startswith(">") and not _FALLBACK.match(s)
+
+
 def _one_line(s: str) -> str:
     return " ".join(s.split())
 
 
+def _escape(text: str, chars: str) -> str:
+    return re.sub(f"([{re.escape(chars)}])", r"\\\1", text)
+
+
+def _unescape(text: str, chars: str) -> str:
+    return re.sub(f"\\\\([{re.escape(chars)}])", r"\1", text)
+
+
+def _para_md(text: str) -> str:
+    """One paragraph on one line, a backslash first where it would read as markup."""
+    line = _one_line(text)
+    return "\\" + line if line and line[0] in _PARA_MARKUP else line
+
+
+def _para_text(line: str) -> str:
+    """Undo :func:`_para_md`'s backslash."""
+    return line[1:] if len(line) > 1 and line[0] == "\\" and line[1] in _PARA_MARKUP else line
+
+
+def _link_md(text: str, url: str) -> str:
+    """``[text](url)`` that reads back as the same text and URL, whatever they hold."""
+    url = _one_line(url)
+    if not _BARE_URL.fullmatch(url):
+        url = f"<{_escape(url, _ANGLE_URL)}>"
+    return f"[{_escape(_one_line(text), _LINK_TEXT)}]({url})"
+
+
+def _link(m: re.Match[str]) -> tuple[str, str]:
+    """(text, url) of a :data:`_LINK` match (the first three groups of the pattern)."""
+    text, angle, bare = m.group(1, 2, 3)
+    return _unescape(text, _LINK_TEXT), bare if angle is None else _unescape(angle, _ANGLE_URL)
+
+
+def _fallback_md(reason: str) -> str:
+    before, after = _FALLBACK_WORDS
+    return f"{FALLBACK_NOTE} {before}{_one_line(reason) or _NO_REASON}{after}"
+
+
+def _fallback_reason(note: str) -> str:
+    """The reason in a fallback note; the note itself when the editor reworded it."""
+    before, after = _FALLBACK_WORDS
+    if note.startswith(before) and note.endswith(after) and len(note) > len(before + after):
+        return note[len(before) : -len(after)]
+    return note or _NO_REASON
+
+
+def _engine_md(engine: str) -> str:
+    # "--" would end the comment early; % is encoded, so "-%2D" reads back as "--"
+    return quote(engine, safe=_ENGINE_SAFE).replace("--", "-%2D")
+
+
 def _story_md(story: StorySummary) -> list[str]:
     out = [f"## {_one_line(story.headline)}", f"<!-- story: {story.id} -->"]
-    out.append(f"**Section:** {_one_line(story.section)}")
-    out.append(f"**Dek:** {_one_line(story.dek)}")
+    if story.engine not in ("", "editor"):
+        out.append(f"<!-- engine: {_engine_md(story.engine)} -->")
+    out.append(f"**Dek:** {_one_line(story.dek)}".rstrip())
     if story.sources:
-        links = " · ".join(f"[{_one_line(s.name)}]({s.url})" for s in story.sources)
+        links = " · ".join(_link_md(s.name, s.url) for s in story.sources)
         out.append(f"**Sources:** {links}")
     if story.image:
-        credit = f" {_one_line(story.image.credit)}" if story.image.credit else ""
-        out.append(f"**Image:** ![{_one_line(story.image.alt)}]({story.image.url}){credit}")
+        credit = f" {_one_line(story.image.credit)}" if story.image.credit.strip() else ""
+        out.append(f"**Image:** !{_link_md(story.image.alt, story.image.url)}{credit}")
     out.append("")
-    for para in story.hook.split("\n\n"):
-        if para.strip():
-            out += [_one_line(para), ""]
-    if story.lead_in:
-        out += [_one_line(story.lead_in), ""]
-    out += [f"- {_one_line(b)}" for b in story.bullets]
-    out.append("")
-    if story.kicker_label or story.kicker:
-        label = _one_line(story.kicker_label).rstrip(":")
-        out += [f"**{label}:** {_one_line(story.kicker)}", ""]
+    if story.fallback:
+        out += [_fallback_md(story.fallback), ""]
+    # the hook is one paragraph: more (a hook from an old draft) read back as nut graf,
+    # in the same place in the email
+    for para in (*paragraphs(story.hook), *paragraphs(story.nut_graf)):
+        out += [_para_md(para), ""]
+    out += [f"### {_one_line(story.section)}".rstrip(), ""]
+    for para in (*paragraphs(story.context), _one_line(story.lead_in)):
+        if para:
+            out += [_para_md(para), ""]
+    bullets = [f"- {_one_line(b)}" for b in story.bullets if b.strip()]
+    if bullets:
+        out += [*bullets, ""]
+    label = re.sub(r"[\s:]+$", "", _one_line(story.kicker_label))
+    if label or story.kicker.strip():
+        out += [f"**{_escape(label, _LABEL)}:** {_one_line(story.kicker)}".rstrip(), ""]
     for f in story.facts:
-        out.append(f"> **Check:** {f.part}: {_one_line(f.message)}")
+        out.append(f"> **Check:** {_one_line(f.part)}: {_one_line(f.message)}")
     if story.facts:
         out.append("")
     return out
@@ -98,8 +214,9 @@ def format_draft(issue: Issue, *, newsletter: str = "") -> str:
         front["newsletter"] = newsletter
     front["date"] = issue.date
     front["status"] = issue.status
-    front["subject"] = issue.subject
-    front["intro"] = issue.intro
+    # one line each, like every story part: a line separator inside would split the YAML
+    front["subject"] = _one_line(issue.subject)
+    front["intro"] = _one_line(issue.intro)
     if issue.generated_at:
         front["generated_at"] = issue.generated_at.isoformat(timespec="seconds")
     lines = [
@@ -115,8 +232,8 @@ def format_draft(issue: Issue, *, newsletter: str = "") -> str:
     if issue.quick_links:
         lines += ["## More Stories Worth a Look", QUICK_LINKS_MARK, ""]
         for link in issue.quick_links:
-            tail = f" — {_one_line(link.source)}" if link.source else ""
-            lines.append(f"- [{_one_line(link.title)}]({link.url}){tail}")
+            tail = f" — {_one_line(link.source)}" if link.source.strip() else ""
+            lines.append(f"- {_link_md(link.title, link.url)}{tail}")
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -167,89 +284,179 @@ def _paragraphs(body: list[tuple[int, str]]) -> list[tuple[int, list[str]]]:
     return paras
 
 
-def _parse_story(block: _Block, file: str, index: int) -> StorySummary:
-    story_id = ""
-    meta: dict[str, str] = {}
-    rest: list[tuple[int, str]] = []
-    for lineno, text in block.body:
-        s = text.strip()
-        if m := _STORY_MARK.match(s):
-            story_id = m.group(1)
-        elif s.startswith(">"):
-            continue  # pipeline notes (fact-check flags): regenerated, not content
-        elif (m := _META.match(s)) and not _has_content(rest):
-            meta[m.group(1).rstrip("s")] = m.group(2).strip()
-        elif s.startswith("<!--") and s.endswith("-->"):
-            continue
-        else:
-            rest.append((lineno, text))
-    if not block.headline:
-        raise DraftError(f"story {index} has an empty headline", file=file, line=block.line)
-    if not story_id:
-        story_id = "e" + hashlib.sha256(block.headline.encode()).hexdigest()[:16]
-    hook: list[str] = []
-    lead_in = ""
-    bullets: list[str] = []
-    label = kicker = ""
-    paras = _paragraphs(rest)
-    for lineno, para in paras:
-        first = para[0].strip()
-        if _BULLET.match(first):
-            item: list[str] = []
-            for text in para:
-                if m := _BULLET.match(text.strip()):
-                    if item:
-                        bullets.append(" ".join(item))
-                    item = [m.group(1).strip()]
-                elif item:
-                    item.append(text.strip())  # a wrapped bullet continues
+@dataclass
+class _Body:
+    """The paragraphs of a story (or of its part below the section header), sorted."""
+
+    texts: list[str]
+    bullets: list[str]
+    label: str = ""
+    kicker: str = ""
+
+
+def _bullet_items(para: list[str]) -> list[str]:
+    items: list[str] = []
+    item: list[str] = []
+    for text in para:
+        if m := _BULLET.match(text.strip()):
             if item:
-                bullets.append(" ".join(item))
+                items.append(" ".join(item))
+            item = [m.group(1).strip()]
+        elif item:
+            item.append(text.strip())  # a wrapped bullet continues
+    if item:
+        items.append(" ".join(item))
+    return items
+
+
+def _read_body(
+    paras: list[tuple[int, list[str]]], headline: str, file: str, *, kicker_alone: bool
+) -> _Body:
+    """Text paragraphs, then bullets, then the kicker. ``kicker_alone``: a story with no
+    bullets may still end with a kicker (old drafts: the kicker follows bullets)."""
+    body = _Body([], [])
+    for n, (lineno, para) in enumerate(paras):
+        if _BULLET.match(para[0].strip()):
+            body.bullets += _bullet_items(para)
             continue
         joined = " ".join(t.strip() for t in para)
-        if bullets and (m := _KICKER.match(joined)):
-            label, kicker = m.group(1).strip() + ":", m.group(2).strip()
-        elif bullets or label:
+        may_be_kicker = body.bullets or (kicker_alone and n == len(paras) - 1)
+        if may_be_kicker and (m := _KICKER.match(joined)):
+            raw = m.group(1).strip()
+            body.label = _unescape(raw, _LABEL) + ":" if raw else ""
+            body.kicker = m.group(2).strip()
+        elif body.bullets or body.label:
             raise DraftError(
-                f"story '{block.headline}': text after the bullets must be the kicker,"
+                f"story '{headline}': text after the bullets must be the kicker,"
                 " starting with a bold label like **The Bottom Line:**",
                 file=file,
                 line=lineno,
             )
         else:
-            hook.append(joined)
-    if hook and hook[-1].endswith(":") and bullets:
-        lead_in = hook.pop()
+            body.texts.append(_para_text(joined))
+    return body
+
+
+@dataclass(frozen=True)
+class _Parts:
+    hook: str
+    nut_graf: str
+    section: str
+    context: str
+    lead_in: str
+    body: _Body
+
+
+def _old_layout(rest: list[tuple[int, str]], section: str, headline: str, file: str) -> _Parts:
+    """A story without a ``###`` header: every paragraph above the lead-in is the hook."""
+    body = _read_body(_paragraphs(rest), headline, file, kicker_alone=False)
+    hook = body.texts
+    lead_in = hook.pop() if hook and hook[-1].endswith(":") and body.bullets else ""
+    return _Parts("\n\n".join(hook), "", section, "", lead_in, body)
+
+
+def _new_layout(
+    rest: list[tuple[int, str]], header: tuple[int, str], headline: str, file: str
+) -> _Parts:
+    """Hook and nut graf above the ``###`` header; context, lead-in, bullets, kicker below."""
+    above = _paragraphs([(n, t) for n, t in rest if n < header[0]])
+    for lineno, para in above:
+        if _BULLET.match(para[0].strip()):
+            raise DraftError(
+                f"story '{headline}': bullets go below the '### ' section header",
+                file=file,
+                line=lineno,
+            )
+    texts = [_para_text(" ".join(t.strip() for t in para)) for _, para in above]
+    below = _paragraphs([(n, t) for n, t in rest if n > header[0]])
+    body = _read_body(below, headline, file, kicker_alone=True)
+    lead_in = body.texts.pop() if body.bullets and body.texts else ""
+    return _Parts(
+        texts[0] if texts else "",
+        "\n\n".join(texts[1:]),
+        header[1],
+        "\n\n".join(body.texts),
+        lead_in,
+        body,
+    )
+
+
+def _parse_story(block: _Block, file: str, index: int) -> StorySummary:
+    story_id = ""
+    engine = "editor"
+    fallback = ""
+    meta: dict[str, tuple[int, str]] = {}
+    headers: list[tuple[int, str]] = []
+    rest: list[tuple[int, str]] = []
+    for lineno, text in block.body:
+        s = text.strip()
+        if m := _STORY_MARK.match(s):
+            story_id = m.group(1)
+        elif m := _ENGINE_MARK.match(s):
+            engine = unquote(m.group(1))
+        elif m := _FALLBACK.match(s):
+            fallback = _fallback_reason(m.group(1))
+        elif is_note(s):
+            continue
+        elif (m := _META.match(s)) and not _has_content(rest):
+            meta[m.group(1).rstrip("s")] = (lineno, m.group(2).strip())
+        elif s.startswith("<!--") and s.endswith("-->"):
+            continue
+        else:
+            if m := _SECTION.match(s):
+                headers.append((lineno, (m.group(1) or "").strip()))
+            rest.append((lineno, text))
+    if not block.headline:
+        raise DraftError(f"story {index} has an empty headline", file=file, line=block.line)
+    if not story_id:
+        story_id = "e" + hashlib.sha256(block.headline.encode()).hexdigest()[:16]
+    if len(headers) > 1:
+        raise DraftError(
+            f"story '{block.headline}' has a second '### ' section header; keep one",
+            file=file,
+            line=headers[1][0],
+        )
+    if headers and "Section" in meta:
+        raise DraftError(
+            f"story '{block.headline}' has both a **Section:** line and a '### ' section"
+            " header; keep the '### ' one",
+            file=file,
+            line=meta["Section"][0],
+        )
+    if headers:
+        parts = _new_layout(rest, headers[0], block.headline, file)
+    else:
+        parts = _old_layout(rest, meta.get("Section", (0, ""))[1], block.headline, file)
     sources: list[SourceRef] = []
     if "Source" in meta:
-        sources = [SourceRef(name, url) for name, url in _LINK.findall(meta["Source"])]
-        if not sources and meta["Source"]:
-            sources = [SourceRef(meta["Source"], "")]
+        sources = [SourceRef(*_link(m)) for m in _LINK.finditer(meta["Source"][1])]
+        if not sources and meta["Source"][1]:
+            sources = [SourceRef(meta["Source"][1], "")]
     image = None
-    if meta.get("Image"):
-        m = _IMAGE.match(meta["Image"])
-        if not m:
+    if meta.get("Image", (0, ""))[1]:
+        lineno, value = meta["Image"]
+        if not (m := _IMAGE.match(value)):
             raise DraftError(
-                "**Image:** must look like ![alt text](https://...) credit",
-                file=file,
-                line=block.line,
+                "**Image:** must look like ![alt text](https://...) credit", file=file, line=lineno
             )
-        image = Image(url=m.group(2), alt=m.group(1), credit=m.group(3).strip())
+        alt, url = _link(m)
+        image = Image(url=url, alt=alt, credit=m.group(4).strip())
     return StorySummary(
         id=story_id,
         headline=block.headline,
-        dek=meta.get("Dek", ""),
-        hook="\n\n".join(hook),
-        nut_graf="",
-        section=meta.get("Section", ""),
-        context="",
-        lead_in=lead_in,
-        bullets=tuple(bullets),
-        kicker_label=label,
-        kicker=kicker,
+        dek=meta.get("Dek", (0, ""))[1],
+        hook=parts.hook,
+        nut_graf=parts.nut_graf,
+        section=parts.section,
+        context=parts.context,
+        lead_in=parts.lead_in,
+        bullets=tuple(parts.body.bullets),
+        kicker_label=parts.body.label,
+        kicker=parts.body.kicker,
         sources=tuple(sources),
         image=image,
-        engine="editor",
+        engine=engine,
+        fallback=fallback,
     )
 
 
@@ -303,7 +510,8 @@ def parse_draft(text: str, *, file: str = "draft.md") -> Issue:
                         file=file,
                         line=lineno,
                     )
-                links.append(QuickLink(m.group(1).strip(), m.group(2), (m.group(3) or "").strip()))
+                title, url = _link(m)
+                links.append(QuickLink(title.strip(), url, (m.group(4) or "").strip()))
             continue
         stories.append(_parse_story(block, file, n))
     return Issue(

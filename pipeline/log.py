@@ -6,8 +6,8 @@ shapes: ``auto`` (rich colour on a terminal, plain lines otherwise), ``plain``
 ``json`` (one object per line, for log collectors). :func:`progress_reporter`
 gives the ``progress`` callback a build takes: a live spinner on a terminal,
 an INFO line per step otherwise. :func:`print_summary` prints one screen about a
-finished run from its report dict (stories, sources ok and failed, warnings,
-time per stage).
+finished run from its report dict (stories clean and flagged, fallbacks named,
+sources ok and failed, warnings, time per stage).
 """
 
 from __future__ import annotations
@@ -144,6 +144,11 @@ def _sources(report: Mapping[str, object]) -> tuple[int, list[str]]:
     return ok, failed
 
 
+def _flagged(story: Mapping[str, object]) -> bool:
+    """An editor must look: findings, or a fallback (never clean, even without findings)."""
+    return bool(story.get("flagged") or story.get("findings") or story.get("fallback"))
+
+
 def _listed(items: list[str]) -> list[str]:
     lines = [f"  - {_short(i)}" for i in items[:_MAX_LISTED]]
     if len(items) > _MAX_LISTED:
@@ -161,17 +166,27 @@ def summary_lines(report: Mapping[str, object]) -> list[str]:
     edition = report.get("edition") or report.get("date") or "?"
     lines = [f"Issue {edition}: {report.get('status', '?')}"]
     stories = report.get("stories")
+    listed = [s for s in stories if isinstance(s, Mapping)] if isinstance(stories, list) else []
+    flagged = sum(1 for s in listed if _flagged(s))
+    fallbacks = sum(1 for s in listed if s.get("fallback"))
     lines.append(
         f"Stories: {_count(stories)}"
         + (f" (+{_count(report['quick_links'])} quick links)" if report.get("quick_links") else "")
+        + (f": {len(listed) - flagged} clean, {flagged} flagged" if listed else "")
+        + (f" ({fallbacks} of them by the offline fallback)" if fallbacks else "")
     )
-    for n, story in enumerate(stories[:_MAX_STORIES] if isinstance(stories, list) else [], 1):
-        if isinstance(story, Mapping):
-            flags = _count(story.get("findings", []))
-            note = f"  [{flags} finding(s)]" if flags else ""
-            lines.append(f"  {n}. {_short(str(story.get('headline', '')), 80)}{note}")
-    if isinstance(stories, list) and len(stories) > _MAX_STORIES:
-        lines.append(f"  … and {len(stories) - _MAX_STORIES} more")
+    for n, story in enumerate(listed[:_MAX_STORIES], 1):
+        notes = []
+        if story.get("fallback"):
+            notes.append(f"fallback: {_short(str(story['fallback']), 60)}")
+        if flags := _count(story.get("findings", [])):
+            notes.append(f"{flags} finding(s)")
+        note = f"  [{'; '.join(notes)}]" if notes else ""
+        lines.append(f"  {n}. {_short(str(story.get('headline', '')), 80)}{note}")
+    if len(listed) > _MAX_STORIES:
+        hidden = [n for n, s in enumerate(listed, 1) if n > _MAX_STORIES and s.get("fallback")]
+        more = f" (fallback: {', '.join(f'story {n}' for n in hidden)})" if hidden else ""
+        lines.append(f"  … and {len(listed) - _MAX_STORIES} more{more}")
     ok, failed = _sources(report)
     lines.append(f"Sources: {ok} ok, {len(failed)} failed")
     lines += _listed(failed)

@@ -9,6 +9,7 @@ render -> :class:`RenderedIssue`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -141,6 +142,15 @@ class Finding:
             "severity": self.severity,
             "story": self.story,
         }
+
+
+_BLANK_LINE = re.compile(r"\n\s*\n")
+
+
+def paragraphs(text: str) -> tuple[str, ...]:
+    """The paragraphs of a story part (nut graf, context...): split at blank lines, each
+    with its whitespace collapsed, empty ones dropped. The draft and the email agree on it."""
+    return tuple(p for p in (" ".join(c.split()) for c in _BLANK_LINE.split(text)) if p)
 
 
 @dataclass(frozen=True)

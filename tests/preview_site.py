@@ -60,14 +60,16 @@ def fixture_issue() -> tuple[Issue, list[Item]]:
                 headline=s["headline"],
                 dek=s["dek"],
                 hook=s["hook"],
-                nut_graf="",
+                nut_graf=s["nut_graf"],
                 section=s["section"],
-                context="",
+                context=s["context"],
                 lead_in=s["lead_in"],
                 bullets=tuple(s["bullets"]),
                 kicker_label=s["kicker_label"],
                 kicker=s["kicker"],
                 sources=(SourceRef(s["source"], s["url"]),),
+                engine=s["engine"],
+                fallback=s.get("fallback", ""),
             )
         )
     issue = Issue(

@@ -1,7 +1,8 @@
 """Fixed inputs for the render, lint, send and screenshot tests (and the golden files).
 
-``fixed_issue()`` is one edition written for the tests: three stories (one with
-an image and credit, one with an image but no alt text, one with two sources),
+``fixed_issue()`` is one edition written for the tests: three stories, each with
+a nut graf and a context (two paragraphs of context in the first and third), one
+with an image and credit, one with an image but no alt text, one with two sources;
 feed text that needs escaping, curly quotes, an unsupported-fact finding that
 must never reach the email, and quick links. ``render_config()`` loads
 ``fixtures/render/config.yaml``.
@@ -40,9 +41,16 @@ def fixed_issue(image_base: str = "https://img.morningtape.example") -> Issue:
                 hook="Remember when a shipping container cost more than a small car? "
                 "Those days are "
                 "sailing off into the sunset, and the carriers know it.",
-                nut_graf="",
+                nut_graf="According to a Harbor Ledger report, spot rates on the main Asia to "
+                "Europe lanes have now fallen for a second month in a row. If cargo does not "
+                "catch up, carriers could be left with fleets they cannot fill at a profit.",
                 section="The Capacity Glut",
-                context="",
+                context="Carriers ordered ships by the hundred during the pandemic, when scarce "
+                "space sent prices and profits to records. Ships take years to build, so that "
+                "capacity is arriving now, long after the rush ended."
+                "\n\n"
+                "The biggest lines have tried to prop up prices by cancelling sailings, with "
+                "mixed results so far.",
                 lead_in="Here is how the numbers stack up:",
                 bullets=(
                     "Per the Harbor Ledger, spot rates on the Shanghai to Rotterdam lane fell to "
@@ -73,9 +81,14 @@ def fixed_issue(image_base: str = "https://img.morningtape.example") -> Issue:
                 "shelf prices every morning.",
                 hook="Dynamic pricing used to be for airline seats and concert tickets; now it has "
                 "reached the dairy aisle.",
-                nut_graf="",
+                nut_graf="According to a Retail Brief report, Fenwick Foods now lets software "
+                "reprice milk, bread and eggs every morning in its test stores. If shoppers "
+                "shrug, other grocers are likely to copy it, and the price of a carton could "
+                "start to move like an airfare.",
                 section="The Algorithm Aisle",
-                context="",
+                context="Grocery margins are thin, a few cents on the dollar, so small price "
+                "moves add up fast. Electronic shelf labels make changing prices daily cheap "
+                "enough to try.",
                 lead_in="What the company told investors:",
                 bullets=(
                     "According to Fenwick’s filing, the pilot lifted gross margin by 0.8 points "
@@ -99,9 +112,16 @@ def fixed_issue(image_base: str = "https://img.morningtape.example") -> Issue:
                 "orders before new duties land in April.",
                 hook="Nothing moves inventory like a deadline, and the tariff calendar just "
                 "handed purchasing managers one.",
-                nut_graf="",
+                nut_graf="According to a Tech Desk report, chip buyers are pulling orders forward "
+                "to beat new duties due in April. If the rush drains supply, smaller device "
+                "makers could face longer waits and higher prices later in the year.",
                 section="The Stockpile Rush",
-                context="",
+                context="A tariff is paid by the importer, so parts brought in before the "
+                "deadline escape the duty. Memory and power chips store well, which makes them "
+                "the first things buyers stock up on."
+                "\n\n"
+                "Earlier tariff rounds followed the same script: imports jumped, then slumped for "
+                "a quarter.",
                 lead_in="The early signs are already in the data:",
                 bullets=(
                     "Per the Tech Desk, distributor orders for memory chips rose 18% in February "

@@ -57,6 +57,60 @@ def test_move_keeps_every_byte_the_editor_typed(site: Config) -> None:
     assert "an editor note stays" in html(site)
 
 
+def test_a_moved_story_takes_its_nut_graf_section_and_context_along(site: Config) -> None:
+    before = {s.id: s for s in parse_draft(draft_path(site).read_text(encoding="utf-8")).stories}
+    move_story(site, EDITION, B, -2)
+    after = parse_draft(draft_path(site).read_text(encoding="utf-8")).stories
+    assert [s.id for s in after] == [B, Q, H]
+    assert {s.id: s for s in after} == before, "every part stays with its story"
+    email = html(site)
+    order = [before[B].nut_graf[:40], "The Cloud Cupboard", before[B].context[:40]]
+    order += [before[Q].nut_graf[:40], "The Supply Squeeze", before[Q].context[:40]]
+    positions = [email.find(p) for p in order]
+    assert -1 not in positions and positions == sorted(positions)
+
+
+def test_dropping_a_story_drops_its_nut_graf_and_context(site: Config) -> None:
+    story = parse_draft(draft_path(site).read_text(encoding="utf-8")).stories[1]
+    assert story.context[:40] in html(site)
+    drop_story(site, EDITION, H)
+    for part in (story.nut_graf[:40], story.context[:40], story.section):
+        assert part not in html(site)
+        assert part not in draft_path(site).read_text(encoding="utf-8")
+
+
+FALLBACK_NOTE = "> **Fallback:**"
+
+
+def test_a_pristine_fallback_story_regenerates_in_place(site: Config) -> None:
+    remember_generated(site, EDITION)
+    assert parse_draft(draft_path(site).read_text(encoding="utf-8")).stories[2].fallback
+    result = regenerate_story(site, EDITION, B)
+    assert not result.conflict
+    after = parse_draft(draft_path(site).read_text(encoding="utf-8")).stories
+    assert [s.id for s in after] == [Q, H, B]
+    # the offline engine wrote it on request: no LLM story was rejected this time
+    assert after[2].fallback == "" and after[2].engine == "extractive"
+    assert FALLBACK_NOTE not in draft_path(site).read_text(encoding="utf-8")
+
+
+def test_deleting_a_fallback_note_is_an_edit_the_desk_keeps(site: Config) -> None:
+    remember_generated(site, EDITION)
+    path = draft_path(site)
+    text = path.read_text(encoding="utf-8")
+    note = next(line for line in text.splitlines() if line.startswith(FALLBACK_NOTE))
+    path.write_text(text.replace(note + "\n", ""), encoding="utf-8")
+    assert parse_draft(path.read_text(encoding="utf-8")).stories[2].fallback == ""
+    # the editor took the story on: a regenerate must not overwrite it
+    result = regenerate_story(site, EDITION, B)
+    assert result.conflict
+    assert ids(site) == [Q, H, B, B + "-regenerated"]
+    lines = path.read_text(encoding="utf-8").splitlines()
+    at = lines.index(f"<!-- story: {B}-regenerated -->")
+    # the conflict note sits under the story's comment lines, above its parts
+    assert lines[at + 1].startswith("<!-- engine:") and lines[at + 2].startswith("> **Conflict:**")
+
+
 def test_move_past_the_ends_changes_nothing(site: Config) -> None:
     before = draft_path(site).read_text(encoding="utf-8")
     result = move_story(site, EDITION, Q, -1)

@@ -93,6 +93,13 @@ def test_issue_page_shows_the_email_and_findings(browser: WebDriver, server: Pre
         assert "Halvorsen & Sons Buys Nordmarket" in email_text(browser, frame), frame
     # the dark view applies the email's own dark-mode rules: light text on dark
     assert headline_lightness(browser, "dark") > 128 > headline_lightness(browser, "desktop")
+    # nut graf and context are in the email and on the desk; the fallback is badged
+    assert "According to a Retail Brief report" in email_text(browser, "desktop")
+    panel = browser.find_element(By.ID, f"story-{H}")
+    assert "According to a Retail Brief report" in panel.text and "120 stores" in panel.text
+    badge = browser.find_element(By.CSS_SELECTOR, f"#story-{B} .fallback")
+    assert badge.is_displayed() and "its source lacks" in badge.text
+    assert not browser.find_elements(By.CSS_SELECTOR, f"#story-{Q} .fallback")
     text_part = browser.find_element(By.ID, "text-part").text
     assert "HALVORSEN & SONS BUYS NORDMARKET" in text_part.upper()
     # the deliberate fact fault (600 where the source says 500) is linked to its story

@@ -27,7 +27,7 @@ from pipeline.draft import parse_draft
 from pipeline.preview import PreviewServer
 from pipeline.store import open_store
 
-H = "g1000000000000002"
+H, B = "g1000000000000002", "g1000000000000003"
 
 
 @pytest.fixture
@@ -80,6 +80,34 @@ def test_feed_markup_is_escaped_in_the_page(server: PreviewServer) -> None:
     assert "<script>document.title" not in page
     assert "&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;" in page
     assert "<img src=x onerror" not in page
+
+
+def _story_item(page: str, story: str) -> str:
+    start = page.rindex("<li", 0, page.index(f'id="story-{story}"'))
+    return page[start : page.index("</li>", start)]
+
+
+def test_the_desk_shows_nut_graf_context_and_a_fallback_badge(
+    server: PreviewServer, site: Config
+) -> None:
+    page = request(server, "GET", f"/issue/{DAY}")[2]
+    stories = parse_draft(draft_path(site).read_text(encoding="utf-8")).stories
+    for story in stories:
+        item = _story_item(page, story.id)
+        assert f"<p>{story.nut_graf}</p>".replace("&", "&amp;") in item
+        assert f"<p>{story.context}</p>".replace("&", "&amp;") in item
+        assert ("Fallback</span>" in item) == bool(story.fallback), story.id
+    fallback = _story_item(page, B)
+    assert 'class="story is-fallback"' in fallback
+    assert "rejected (the answer named a figure its source lacks)" in fallback
+    # the editor checks the story and deletes the note: the badge goes
+    path = draft_path(site)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        "\n".join(t for t in text.splitlines() if not t.startswith("> **Fallback:**")) + "\n",
+        encoding="utf-8",
+    )
+    wait_page(server, lambda p: "is-fallback" not in p and "Fallback</span>" not in p)
 
 
 def test_index_lists_issues_with_their_state(server: PreviewServer, site: Config) -> None:

@@ -15,6 +15,7 @@ import pytest
 from render_samples import GOLDEN, SECRET_FACT, fixed_issue, render_config
 
 from pipeline.config import Config
+from pipeline.draft import format_draft, parse_draft
 from pipeline.errors import RenderError
 from pipeline.models import Image, QuickLink, RenderedIssue, SourceRef, StorySummary
 from pipeline.render import lint_email, render
@@ -119,12 +120,16 @@ def test_every_story_part_is_shown_in_house_style_order(rendered: RenderedIssue)
     assert texts(rendered.html, "strong") == [s.kicker_label for s in issue.stories]
     html = rendered.html
     first = issue.stories[0]
+    context = first.context.split("\n\n")
     order = [
         "Container Rates Are Sliding Again",
         first.dek,
         "Cranes over a container terminal",
         first.hook,
+        first.nut_graf,
         first.section,
+        context[0],
+        context[1],
         first.lead_in,
         "$1,840 per box",
         first.kicker_label,
@@ -135,6 +140,47 @@ def test_every_story_part_is_shown_in_house_style_order(rendered: RenderedIssue)
     assert -1 not in positions and positions == sorted(positions)
     for bullet in first.bullets:
         assert bullet in texts(html, "li")
+    # each paragraph of nut graf and context is a paragraph of the email
+    paragraphs = texts(html, "p")
+    assert first.nut_graf in paragraphs and context[0] in paragraphs and context[1] in paragraphs
+
+
+def test_the_text_part_has_the_parts_in_the_same_order(rendered: RenderedIssue) -> None:
+    first = fixed_issue().stories[0]
+    flat = " ".join(rendered.text.split())  # the text part wraps lines at 78
+    order = [
+        first.hook,
+        first.nut_graf,
+        first.section.upper(),
+        *first.context.split("\n\n"),
+        first.lead_in,
+        first.kicker_label + " " + first.kicker,
+    ]
+    positions = [flat.find(" ".join(p.split())) for p in order]
+    assert -1 not in positions and positions == sorted(positions)
+    # paragraphs stay apart: a blank line before the context's second paragraph
+    assert "\n\nThe biggest lines have tried" in rendered.text
+
+
+def test_an_untouched_draft_renders_the_email_the_build_rendered(config: Config) -> None:
+    # build renders the issue it generated; render, lint and send read it back from
+    # draft.md: they must agree, even for links that need escaping in Markdown
+    issue = fixed_issue()
+    odd = dataclasses.replace(
+        issue.stories[0],
+        sources=(
+            SourceRef("Harbor](https://evil.example) [Ledger", "https://harborledger.example/a"),
+            SourceRef("Wiki", "https://wiki.example/Rates_(shipping)"),
+        ),
+        image=Image("https://img.morningtape.example/a photo.svg", "Cranes", "Photo by R. Osei"),
+    )
+    # a hook of two paragraphs (an old draft's) comes back as hook and nut graf, same email
+    two = dataclasses.replace(issue.stories[2], hook="Deadlines move stock.\n\nThis one did.")
+    for stories in ((odd, *issue.stories[1:]), (*issue.stories[:2], two)):
+        case = dataclasses.replace(issue, stories=stories)
+        reread = parse_draft(format_draft(case))
+        assert render(reread, config) == render(case, config)
+    assert render(parse_draft(format_draft(issue)), config) == render(issue, config)
 
 
 def test_unsupported_facts_stay_out_of_the_email(rendered: RenderedIssue) -> None:
@@ -479,16 +525,24 @@ def test_story_without_image_or_sources_renders_without_empty_parts(config: Conf
         headline="Rates Hold Steady for Now. Traders Expect a Cut by Summer.",
         dek="The central bank, cautious as ever, kept its benchmark rate where it was this week.",
         hook="Sometimes the biggest news is that nothing happened.",
-        nut_graf="",
+        nut_graf="According to the Wire, the central bank left its benchmark rate unchanged for a "
+        "third meeting. If inflation keeps cooling, the first cut could come by summer.",
         section="The Long Pause",
-        context="",
+        context="Rate decisions move mortgage costs, savings rates and the price of company debt, "
+        "so markets parse every word of the statement.",
         lead_in="What traders are pricing in:",
         bullets=("Per the Wire, futures imply two cuts by the end of the year, starting in June.",),
         kicker_label="Wait and See:",
         kicker="Patience is a policy too, at least until the next jobs report lands.",
     )
-    out = render(dataclasses.replace(fixed_issue(), stories=(bare,), quick_links=()), config)
-    assert "Read more" not in out.html and "Read more" not in out.text
-    assert "More stories worth a look" not in out.html
-    assert "<img" not in out.html
-    assert not re.search(r"<(p|li|ul|h\d)[^>]*>\s*</\1>", out.html)
+    # a draft from before nut graf and context has neither: no empty paragraph for them
+    for story in (bare, dataclasses.replace(bare, nut_graf="", context="")):
+        out = render(dataclasses.replace(fixed_issue(), stories=(story,), quick_links=()), config)
+        assert "Read more" not in out.html and "Read more" not in out.text
+        assert "More stories worth a look" not in out.html
+        assert "<img" not in out.html
+        assert not re.search(r"<(p|li|ul|h\d)[^>]*>\s*</\1>", out.html)
+        assert "\n\n\n" not in out.text
+    assert bare.context in texts(
+        render(dataclasses.replace(fixed_issue(), stories=(bare,)), config).html, "p"
+    )

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from _schedule_helpers import add_feed_item, make_site
+from preview_site import EDITION
+from preview_site import make_site as make_desk_site
 
-from pipeline.build import build_issue
+from pipeline.build import build_issue, render_draft
 from pipeline.cli import edition_date
 from pipeline.log import print_summary, progress_reporter, setup_logging, summary_lines
 
@@ -93,6 +95,50 @@ def test_summary_fits_one_screen_and_names_what_matters(tmp_path: Path) -> None:
     out = io.StringIO()
     print_summary(report, stream=out)
     assert out.getvalue() == text + "\n"  # not a terminal: plain lines, no colour codes
+
+
+def test_a_fallback_is_flagged_and_named_never_counted_clean() -> None:
+    finding = {"rule": "fact-number", "message": "600 is not in the source"}
+    report = {
+        "date": "2026-11-28",
+        "status": "built",
+        "stories": [
+            {"headline": "A Clean Story", "findings": [], "fallback": "", "flagged": False},
+            {"headline": "A Story With a Finding", "findings": [finding], "flagged": True},
+            # no finding at all, and still not clean: the LLM's own story was rejected
+            {"headline": "A Fallback", "findings": [], "fallback": "bad JSON", "flagged": True},
+        ],
+    }
+    text = "\n".join(summary_lines(report))
+    assert "Stories: 3: 1 clean, 2 flagged (1 of them by the offline fallback)" in text
+    assert "  1. A Clean Story\n" in text + "\n"
+    assert "  2. A Story With a Finding  [1 finding(s)]" in text
+    assert "  3. A Fallback  [fallback: bad JSON]" in text
+    # a report written before the flag existed: the fallback alone still flags it
+    old = {"stories": [{"headline": "Old", "findings": [], "fallback": "timeout"}]}
+    assert "Stories: 1: 0 clean, 1 flagged" in "\n".join(summary_lines(old))
+    many = {"stories": [*report["stories"] * 3, report["stories"][2]]}
+    assert "  … and 2 more (fallback: story 9, story 10)" in summary_lines(many)
+
+
+def test_report_json_carries_each_storys_fallback_and_flag(tmp_path: Path) -> None:
+    # render_draft reads the draft back and checks it again (as render, lint and the
+    # preview do): the fallback mark must come through that path into the report
+    config = make_desk_site(tmp_path)
+    result = render_draft(config, EDITION)
+    on_disk = json.loads((result.outbox / "report.json").read_text(encoding="utf-8"))
+    stories = on_disk["stories"]
+    assert [s["fallback"] for s in stories] == [
+        "",
+        "",
+        "the answer named a figure its source lacks",
+    ]
+    for story in stories:
+        assert story["flagged"] == bool(story["fallback"] or story["findings"])
+    assert stories[2]["flagged"] and stories[2]["engine"] == "extractive"
+    text = "\n".join(summary_lines(on_disk))
+    assert "(1 of them by the offline fallback)" in text
+    assert "[fallback: the answer named a figure its source lacks;" in text
 
 
 def test_json_log_lines_carry_extra_fields_and_tracebacks() -> None:

@@ -17,7 +17,7 @@ import jinja2
 from ..build import issue_dir
 from ..draft import draft_sha, parse_draft
 from ..errors import NewsletterError
-from ..models import Finding, Issue
+from ..models import Finding, Issue, paragraphs
 from ..send import SENT_STATES
 from ._state import PreviewState, issue_state
 
@@ -103,6 +103,10 @@ def issue_page(state: PreviewState, edition: date, *, token: str, flash: str = "
             "section": s.section,
             "headline": s.headline,
             "dek": s.dek,
+            "nut_graf": paragraphs(s.nut_graf),
+            "context": paragraphs(s.context),
+            "fallback": s.fallback,
+            "engine": s.engine,
             "findings": counts.get(s.id, 0),
         }
         for s in (issue.stories if issue else ())

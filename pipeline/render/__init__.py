@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from ..config import Config
 from ..errors import RenderError
-from ..models import Issue, QuickLink, RenderedIssue, StorySummary
+from ..models import Issue, QuickLink, RenderedIssue, StorySummary, paragraphs
 from ._lint import lint_email
 from ._mime import build_eml
 from ._mjml import MAIN_TEMPLATE, mjml_to_html, render_template
@@ -240,7 +240,13 @@ def _story(story: StorySummary, number: int, config: Config, warnings: list[str]
         "headline": story.headline,
         "dek": story.dek,
         "hook": story.hook,
+        "nut_graf": story.nut_graf,
         "section": story.section,
+        "context": story.context,
+        # one <p> per paragraph (the text part wraps each on its own)
+        "hook_paragraphs": paragraphs(story.hook),
+        "nut_graf_paragraphs": paragraphs(story.nut_graf),
+        "context_paragraphs": paragraphs(story.context),
         "lead_in": story.lead_in,
         "bullets": list(story.bullets),
         "kicker_label": story.kicker_label,
