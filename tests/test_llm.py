@@ -160,19 +160,21 @@ def test_invented_numbers_are_sent_back_then_the_offline_story_carries_the_reaso
 
 
 def _verdict_run(
-    chat: ChatServer, llm_config: Configure, finding: Finding
+    chat: ChatServer,
+    llm_config: Configure,
+    facts: tuple[Finding, ...] = (),
+    style: tuple[Finding, ...] = (),
 ) -> tuple[StorySummary, int]:
-    """One story through summarize_llm with a gate that always reports ``finding``."""
-    style = default_style()
+    """One story through summarize_llm with a gate that always reports these findings."""
     settings = llm_config(chat.url, retries=1).summarizer.llm
     offline = StorySummary("x", "h", "d", "k", "n", "s", "c", "l", ("b1", "b2"), "kl:", "kk")
     run = summarize_llm(
         [_article()],
         settings,
-        style,
+        default_style(),
         None,
         offline=lambda a: replace(offline, id=a.id),
-        checked=lambda s, a: replace(s, facts=(finding,)),
+        checked=lambda s, a: replace(s, facts=facts, style=style),
     )
     return run.stories[0], run.calls
 
@@ -182,20 +184,44 @@ def test_a_story_with_only_warnings_is_kept_and_flagged(
 ) -> None:
     chat.responder = script(GOOD)
     warning = Finding(rule="fact-name", message="headline: a paraphrase", severity="warning")
-    story, calls = _verdict_run(chat, llm_config, warning)
+    story, calls = _verdict_run(chat, llm_config, facts=(warning,), style=(warning,))
     assert story.engine == "llm:test-model" and calls == 1
     assert story.fallback == "" and story.errors == () and story.flagged
 
 
+QUOTE = Finding(rule="fact-quote", message="bullets[2]: quotation 'x' is not in the source")
+NUMBER = Finding(rule="fact-number", message="dek: number '7' is not in the source")
+LONG = Finding(rule="dek-length", message="dek has 190 chars; the house style wants 80-180")
+WARN = Finding(rule="fact-name", message="section: word 'Glaze'", severity="warning")
+
+
+@pytest.mark.parametrize(
+    ("facts", "style", "reason"),
+    [
+        ((QUOTE, WARN), (), "unsupported facts (fact-quote)"),
+        ((), (LONG,), "house-style failures (dek-length)"),
+        (
+            (QUOTE, NUMBER, WARN),
+            (LONG,),
+            "unsupported facts (fact-number, fact-quote); house-style failures (dek-length)",
+        ),
+    ],
+)
 def test_a_story_with_an_error_is_retried_with_it_then_replaced(
-    chat: ChatServer, llm_config: Configure
+    chat: ChatServer,
+    llm_config: Configure,
+    facts: tuple[Finding, ...],
+    style: tuple[Finding, ...],
+    reason: str,
 ) -> None:
     chat.responder = script(GOOD)
-    error = Finding(rule="fact-quote", message="bullets[2]: quotation 'x' is not in the source")
-    story, calls = _verdict_run(chat, llm_config, error)
+    story, calls = _verdict_run(chat, llm_config, facts, style)
     assert calls == 2 and story.engine == "extractive"
-    assert story.fallback == "unsupported facts (fact-quote)" and story.flagged
-    assert error.message in chat.requests[1].messages[-1]["content"]
+    assert story.fallback == reason and story.flagged
+    feedback = chat.requests[1].messages[-1]["content"]
+    for finding in (*facts, *style):
+        # the errors go back to the model; a warning is not its to fix
+        assert (finding.message in feedback) == (finding.severity == "error")
 
 
 def test_a_slow_answer_times_out_and_falls_back(chat: ChatServer, llm_config: Configure) -> None:
