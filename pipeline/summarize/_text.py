@@ -7,6 +7,7 @@ abbreviations (U.S., Inc., Mr., Jan.), decimals ($2.3 billion, 4.5%), initials
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import lru_cache
 
@@ -138,19 +139,44 @@ def _ends_here(before: str, punct: str, after: str) -> bool:
     return True
 
 
+# Single quotation marks as British papers use them: one opens before a word, one closes
+# after a word or mark and before a space or the end (an apostrophe sits inside a word).
+_SINGLE_OPEN = re.compile(r"(?:^|(?<=[\s(:—–-]))['‘](?=[\w\"“])")
+_SINGLE_CLOSE = re.compile(r"(?<=[\w.,!?;:…\"”])['’](?=\s|$|[.,;:)])")
+
+
 def _open_quote(piece: str) -> bool:
-    return piece.count('"') % 2 == 1 or piece.count("“") > piece.count("”")
+    if piece.count('"') % 2 == 1 or piece.count("“") > piece.count("”"):
+        return True
+    return len(_SINGLE_OPEN.findall(piece)) > len(_SINGLE_CLOSE.findall(piece))
+
+
+_QUOTE_REACH = 400  # characters a quotation of several sentences may run on
 
 
 def _closes_later(rest: str) -> bool:
-    return '"' in rest or "”" in rest
+    near = rest[:_QUOTE_REACH]
+    return '"' in near or "”" in near or _SINGLE_CLOSE.search(near) is not None
+
+
+# '"Why would I?" Travolta asked.': the speaker after a quoted question belongs to it
+_SPEAKER_TAIL = re.compile(
+    r"^(?:[A-Z][\w'’.-]*|he|she|they)(?: [A-Z][\w'’.-]*){0,3} (?:said|asked|says|asks|added|"
+    r"adds|wrote|writes|explained|replied|insisted|told [\w ]{1,30})[^.!?]{0,40}[.!?]$"
+)
 
 
 def split_sentences(text: str) -> list[str]:
     """Split plain text into sentences; paragraph and line breaks always split."""
+    return list(_split_cached(text))
+
+
+@lru_cache(maxsize=8192)
+def _split_cached(text: str) -> tuple[str, ...]:
     sentences: list[str] = []
     for line in _lines(text):
         start = 0
+        pieces: list[str] = []
         for m in _BOUNDARY.finditer(line):
             end = m.end(2)
             if _ends_here(line[: m.start(1)], m.group(1), line[m.end() :]):
@@ -158,12 +184,22 @@ def split_sentences(text: str) -> list[str]:
                 if _open_quote(piece) and _closes_later(line[m.end() :]):
                     continue  # a quotation of several sentences stays one sentence
                 if piece:
-                    sentences.append(piece)
+                    pieces.append(piece)
                 start = m.end()
         rest = line[start:].strip()
         if rest:
-            sentences.append(rest)
-    return sentences
+            pieces.append(rest)
+        for piece in pieces:
+            if (
+                sentences
+                and pieces
+                and _SPEAKER_TAIL.match(piece)
+                and sentences[-1][-1:] in "\"”’'"
+            ):
+                sentences[-1] += " " + piece  # the speaker stays with the quotation
+            else:
+                sentences.append(piece)
+    return tuple(sentences)
 
 
 def words(text: str) -> list[str]:
@@ -171,14 +207,17 @@ def words(text: str) -> list[str]:
     return [w.rstrip(".'’-") for w in _WORD.findall(text)]
 
 
-def content_words(text: str) -> list[str]:
-    """Lower-cased words that carry meaning (no stopwords, no one-letter words)."""
-    out = []
-    for w in _LOWER_WORD.findall(text.lower()):
-        low = w.rstrip("'’-").removesuffix("'s").removesuffix("’s")
-        if len(low) > 1 and low not in STOPWORDS:
-            out.append(stem(low))
-    return out
+@lru_cache(maxsize=16384)
+def content_words(text: str) -> tuple[str, ...]:
+    """Lower-cased, lightly stemmed words that carry meaning (no stopwords or one letter)."""
+    return tuple(root for root in map(_content_root, _LOWER_WORD.findall(text.lower())) if root)
+
+
+@lru_cache(maxsize=65536)
+def _content_root(word: str) -> str:
+    """One lower-case word as ``content_words`` keeps it ("" when it carries no meaning)."""
+    low = word.rstrip("'’-").removesuffix("'s").removesuffix("’s")
+    return stem(low) if len(low) > 1 and low not in STOPWORDS else ""
 
 
 @lru_cache(maxsize=65536)
@@ -203,6 +242,8 @@ def title_case(text: str) -> str:
     tokens = text.split()
     out: list[str] = []
     for i, tok in enumerate(tokens):
+        # a small word that opens a sentence (after ".", "?", "!" or ":") takes its capital
+        opens = i == 0 or tokens[i - 1].rstrip("\"”’')]").endswith((".", "?", "!", ":"))
         lead = len(tok) - len(tok.lstrip("\"“‘'([$£€"))
         head, body = tok[:lead], tok[lead:]
         core = body.rstrip(".,:;!?\"”’')]")
@@ -212,7 +253,7 @@ def title_case(text: str) -> str:
         if any(c.isupper() for c in body[1:]) or any(c.isdigit() for c in body):
             out.append(tok)
             continue
-        if 0 < i < len(tokens) - 1 and core.lower() in SMALL_WORDS:
+        if not opens and i < len(tokens) - 1 and core.lower() in SMALL_WORDS:
             out.append(head + body.lower())
             continue
         parts = body.split("-")
@@ -220,16 +261,80 @@ def title_case(text: str) -> str:
     return " ".join(out)
 
 
-def is_title_case(text: str) -> list[tuple[int, int]]:
-    """Spans of words that break house title case (empty when the text complies)."""
+# Small words that only join (never adverbs or particles, which title case capitalises:
+# "Gear Up", "Sounds So Sure").
+_JOINING = word_set("a an the and but or nor of for at by from with per via vs to as")
+
+
+def is_title_case(text: str, names: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
+    """Spans of words that break house title case (empty when the text complies).
+
+    A long word in lower case breaks it, and so does a small word capitalised inside a line
+    ("Plants The Garden") unless the source writes it so in a name ("Grammys On The Hill").
+    """
     bad: list[tuple[int, int]] = []
+    opening = True
     for m in re.finditer(r"\S+", text):
-        tok = m.group(0).lstrip("\"“‘'([$£€")
+        raw = m.group(0)
+        tok = raw.lstrip("\"“‘'([$£€")
+        was_opening = opening
+        opening = raw.rstrip("\"”’')]").endswith((".", ":", "?", "!", "—", "–"))
         if not tok or not tok[0].isalpha():
             continue
-        core = tok.rstrip(".,:;!?\"”’')]").lower()
-        if core in SMALL_WORDS or any(c.isdigit() for c in tok):
+        core = tok.rstrip(".,:;!?\"”’')]")
+        if core.lower() in SMALL_WORDS and was_opening and core[:1].islower():
+            bad.append((m.start(), m.start() + len(raw)))  # "... a Plan. the Extension"
+            continue
+        if core.lower() in SMALL_WORDS:
+            if (
+                core[0].isupper()
+                and core.lower() in _JOINING
+                and not was_opening
+                and not opening  # the last word of a sentence is capitalised
+                and core not in names
+            ):
+                bad.append((m.start(), m.start() + len(raw)))
+            continue
+        if any(c.isdigit() for c in tok):
             continue
         if tok[0].islower() and not any(c.isupper() for c in tok[1:]):
             bad.append((m.start(), m.end()))
     return bad
+
+
+# "Per the FT, ...", "According to a Reuters report, ...": how our voice opens an attribution.
+ATTRIBUTION_PREFIX = re.compile(r"^(?:Per|According to) (?:[^,\"“”]{1,60}?), (?=\S)")
+_SIM_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+
+
+def strip_attribution(text: str) -> tuple[str, str]:
+    """(prefix, rest): the attribution our voice opened with, and the sentence after it."""
+    m = ATTRIBUTION_PREFIX.match(text)
+    return (m.group(0), text[m.end() :]) if m else ("", text)
+
+
+def plain_words(text: str) -> str:
+    """A sentence as its bare words: case, punctuation and a leading "Per X, " do not count."""
+    return " ".join(_SIM_WORD.findall(strip_attribution(text)[1].lower()))
+
+
+def sentence_pairs(text: str) -> frozenset[tuple[str, str]]:
+    """The word pairs ``similarity`` compares (attribution prefix left out)."""
+    return _bigrams(text)
+
+
+@lru_cache(maxsize=8192)
+def _bigrams(text: str) -> frozenset[tuple[str, str]]:
+    toks = _SIM_WORD.findall(strip_attribution(text)[1].lower())
+    return frozenset(itertools.pairwise(toks))
+
+
+def similarity(a: str, b: str) -> float:
+    """How much of the shorter text the longer one repeats (shared word pairs, 0..1).
+
+    Attribution prefixes are ignored, so "Per CNN, X" repeats "X". Texts of under four word
+    pairs never count as repeats.
+    """
+    x, y = _bigrams(a), _bigrams(b)
+    small = min(len(x), len(y))
+    return 0.0 if small < 4 else len(x & y) / small

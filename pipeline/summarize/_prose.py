@@ -1,0 +1,224 @@
+"""How our own sentences read: openings, quotation marks, captions, attribution, repeats.
+
+In: the text of one story part (or two parts, for repeats). Out: the span and reason of what
+breaks the house style ("" or None when the text is fine). Each check here is one rule of
+the house style that the gate applies and the offline engine avoids:
+
+- a part never opens on a pronoun or conjunction whose antecedent lives elsewhere;
+- quotation marks, double and single, open and close inside the part;
+- after "Per the FT, " the sentence goes on in lower case unless it starts with a name;
+- no photo caption ("Pictured: ...", "(pictured)", a caption run into the next sentence);
+- no sentence repeats another part's sentence (shared word pairs, see ``similarity``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ._grammar import has_verb, is_name_like, lexical_tag, tag, title_case_words, tokens
+from ._text import split_sentences, strip_attribution, word_set
+
+_PRONOUNS = word_set(
+    """
+    he she they it him her them his their its this that these those such
+    """
+)
+_DEMONSTRATIVES = frozenset({"this", "these", "those", "that", "such"})
+_TIME_NOUNS = word_set(
+    """
+    year years week weeks month months day days morning afternoon evening night season
+    summer winter spring autumn fall time weekend quarter century decade term spring
+    """
+)
+CONJUNCTIONS = word_set(
+    """
+    and but or nor so yet also however meanwhile moreover furthermore nevertheless
+    nonetheless besides instead still thus therefore hence likewise similarly
+    additionally
+    """
+)
+# "It is unclear whether ...", "It was reported that ...": an "it" that points at nothing
+# Link words that are also adverbs of degree or time: "So many ...", "Still more ..."
+_ADVERB_TOO = frozenset({"so", "still", "yet", "also"})
+_EXPLETIVE_IT = re.compile(
+    r"^(?:It|it)(?:'s|’s| is| was| has been| had been| will be| would be| remains| seems)"
+    r"(?: not| also| still| now)? (?:un)?(?:clear|likely|possible|important|difficult|hard|"
+    r"easy|true|known|understood|thought|believed|expected|estimated|reported|said|feared|"
+    r"hoped|rumoured|rumored|claimed|alleged|time|worth|too early|too soon)\b"
+)
+_SPEECH = re.compile(
+    r"\b(?:said|says|say|added|adds|told|tells|wrote|writes|tweeted|posted|explained|"
+    r"continued|insisted|stated|asked|replied|warned|declared|announced|concluded|"
+    r"reads?|read:|joked|admitted|claimed|argued|noted)\b",
+    re.IGNORECASE,
+)
+# Photo-caption furniture: labels and asides that point at a picture the story lacks.
+_CAPTION_WORDS = re.compile(
+    r"\b(?:Pictured|Picture|Photo|Photograph|Photographed|Image|Above|Below|Inset|Left|Right|"
+    r"Centre|Center|Top|Bottom|Main|File|Video|Footage|Seen here|Remanded|Jailed|Charged|"
+    r"Arrested|Convicted|Sentenced|Accused|Tragic|Tragedy|Victim|Killed|Missing|Scene|"
+    r"Inseparable|Happier times)\s*:",
+)
+_CAPTION_ASIDE = re.compile(
+    r"\((?:pictured|pictured [^)]{0,40}|left|right|centre|center|above|below|inset|top|"
+    r"bottom|file|file photo|file picture|stock image|stock photo|seen here|main)\)"
+    r"|\bseen here\b|\bpictured (?:left|right|above|below|with|at|in|on)\b",
+    re.IGNORECASE,
+)
+# A short label and a colon at a sentence start, then a capital: "Bad memories: The ..."
+_LABEL = re.compile(
+    r"(?:^|(?<=[.!?\"”’] ))(?P<label>[A-Z][\w'’-]*(?: [\w'’&-]+){0,3}): (?=[A-Z\"“‘'])"
+)
+# A caption run into the next sentence: a lower-case word, then a capitalised opener.
+_FUSED = re.compile(
+    r"(?<=[a-z0-9%)]) (?P<word>In|The|A|An|She|He|It|They|His|Her|Their|But|And|This|These|"
+    r"Like|As|When|After|While|Its|Now|There|Mr|Mrs|Ms)(?= [a-z])"
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a prose check found: the reason and the span inside the text."""
+
+    reason: str
+    start: int = 0
+    end: int = 0
+
+
+def orphan_opening(text: str) -> Problem | None:
+    """A part opening on a pronoun or conjunction that points outside the part.
+
+    "This year" and other times are fine; "This decision" and "Such moves" point back to
+    something the reader of this part has not seen.
+    """
+    _, rest = strip_attribution(text.lstrip("\"“‘' "))
+    words = rest.split()
+    if not words:
+        return None
+    first = words[0].strip(",;:—–-").lower().replace("’", "'").removesuffix("'s")
+    at = len(text) - len(rest)
+    span = (at, at + len(words[0]))
+    if first in CONJUNCTIONS:
+        nxt_word = words[1] if len(words) > 1 else ""
+        if (
+            first in _ADVERB_TOO
+            and not words[0].endswith(",")
+            and lexical_tag(nxt_word.strip(",.;:").lower()) in ("JJ", "RB", "JJR", "RBR", "DT")
+        ):
+            return None  # "So many young Americans", "Still more": an adverb, not a link
+        return Problem(f"it opens on the conjunction {words[0].strip(',')!r}", *span)
+    if first not in _PRONOUNS:
+        return None
+    if first == "it" and _EXPLETIVE_IT.match(rest):
+        return None  # "It is unclear whether ...": nothing to point back to
+    nxt = words[1].strip(",.;:").lower() if len(words) > 1 else ""
+    if first in _DEMONSTRATIVES and nxt in _TIME_NOUNS:
+        return None
+    return Problem(f"it opens on {words[0]!r}, which points to something outside this part", *span)
+
+
+_SINGLE_MARK = re.compile(r"['‘’]")
+_STRAIGHT_MARK = re.compile(r'"')
+_CURLY_MARK = re.compile(r"[“”]")
+
+
+@lru_cache(maxsize=8192)
+def _single_quote_marks(text: str) -> tuple[list[int], list[int]]:
+    """Positions of single quotation marks used as quotes (not apostrophes)."""
+    opens: list[int] = []
+    closes: list[int] = []
+    for m in _SINGLE_MARK.finditer(text):
+        i, c = m.start(), m.group(0)
+        before = text[i - 1] if i else " "
+        after = text[i + 1] if i + 1 < len(text) else " "
+        if c == "‘" or (c == "'" and not before.isalnum() and (after.isalpha() or after in '"“')):
+            if c == "'" and text[i + 1 : i + 4].lower() in ("em ", "n' ", "til", "cau"):
+                continue  # 'em, rock 'n' roll, 'til, 'cause
+            opens.append(i)
+        elif not after.isalnum() and (before.isalnum() or before in ".,!?;:)…-"):
+            if before.lower() == "s" and c in "'’" and not opens:
+                continue  # the plural possessive, "the Smiths' arrows"
+            closes.append(i)
+    return opens, closes
+
+
+@lru_cache(maxsize=8192)
+def unbalanced_quotes(text: str) -> Problem | None:
+    """A quotation that opens and never closes, or closes and never opened."""
+    straight = [m.start() for m in _STRAIGHT_MARK.finditer(text)]
+    if len(straight) % 2:
+        return Problem("a double quotation mark has no partner", straight[-1], straight[-1] + 1)
+    depth = 0
+    for m in _CURLY_MARK.finditer(text):
+        i, c = m.start(), m.group(0)
+        if c == "“":
+            depth += 1
+        elif c == "”":
+            depth -= 1
+            if depth < 0:
+                return Problem("a closing quotation mark has no opening one", i, i + 1)
+    if depth:
+        at = text.rfind("“")
+        return Problem("a quotation opens and never closes", at, at + 1)
+    opens, closes = _single_quote_marks(text)
+    if len(opens) > len(closes):
+        at = opens[len(closes)] if len(closes) < len(opens) else opens[-1]
+        return Problem("a single quotation mark opens and never closes", at, at + 1)
+    if len(closes) > len(opens):
+        # a plural possessive may look like a closing mark: only count one after a non-s
+        real = [i for i in closes if text[i - 1].lower() != "s"]
+        if len(real) > len(opens):
+            return Problem(
+                "a single quotation mark closes and never opened", real[-1], real[-1] + 1
+            )
+    return None
+
+
+def attribution_case(text: str, names: frozenset[str]) -> Problem | None:
+    """ "Per the FT, A meat trader ...": after our attribution, a capital only for a name."""
+    for sentence in split_sentences(text):
+        prefix, rest = strip_attribution(sentence)
+        if not prefix or not rest[:1].isupper():
+            continue
+        word = re.match(r"[\w'’.-]+", rest)
+        if word is None:
+            continue
+        w = word.group(0).rstrip(".")
+        if w in names or w == "I" or (w.isupper() and len(w) > 1) or is_name_like(w):
+            continue
+        at = text.find(sentence) + len(prefix)
+        return Problem(
+            f"{w!r} after {prefix.strip()!r} should be lower case (it is not a name)",
+            at,
+            at + len(w),
+        )
+    return None
+
+
+@lru_cache(maxsize=8192)
+def caption(text: str, outlets: frozenset[str] = frozenset()) -> Problem | None:
+    """Photo-caption furniture in running text."""
+    colon = ":" in text
+    if colon and (m := _CAPTION_WORDS.search(text)):
+        return Problem(f"a photo caption ({m.group(0)!r}) is run into the text", *m.span())
+    low = text.lower()
+    if ("(" in text or "pictured" in low or "seen here" in low) and (
+        m := _CAPTION_ASIDE.search(text)
+    ):
+        return Problem(f"{m.group(0)!r} points at a photo the story does not have", *m.span())
+    for m in _LABEL.finditer(text) if colon else ():
+        label = m.group("label")
+        if label in outlets or _SPEECH.search(label) or has_verb(tag(label)):
+            continue  # "Reuters: ..." is our attribution; "He added: ..." introduces a quote
+        return Problem(f"{label + ':'!r} reads as a photo-caption label", *m.span("label"))
+    m = _FUSED.search(text)
+    # in title case every word is capitalised: no sentence boundary to miss
+    if m is not None and not title_case_words(tokens(text)):
+        return Problem(
+            f"a sentence runs into the next without a full stop (before {m.group('word')!r})",
+            m.start("word"),
+            m.end("word"),
+        )
+    return None

@@ -1,0 +1,92 @@
+"""Reading an article once (``read_source``): the sentences a story may use, the furniture it
+may not (dateline, bylines, page furniture, photo captions), its quotations and its names."""
+
+from __future__ import annotations
+
+from pipeline.summarize._prose import caption
+from pipeline.summarize._source import read_source
+
+# A made-up wire story with the furniture real pages carry, one kind a paragraph.
+PAGE = """\
+SHEFFIELD (Reuters) -- Fernhill Robotics opened its first factory in Sheffield on Tuesday, \
+creating 240 jobs.
+By Anna Pell
+Pictured: Nadia Okonjo cuts the ribbon at the plant
+Chief executive Nadia Okonjo (pictured) said demand from grocers had doubled. She added: "We \
+are running to keep up. Every chain wants more."
+Proud day: The first robots roll off the line
+Scroll down for video
+Workers stand on the new line at the plant The factory will build 3,000 robots a year.
+Nadia Okonjo waves to staff outside the plant on Tuesday in Sheffield, England.
+Rivals in Germany have also grown, the company said. Click here to read more.
+He added: "It is a good day for the city."
+"""
+
+
+def test_the_dateline_names_the_agency_and_is_not_a_sentence() -> None:
+    source = read_source("Fernhill opens plant", PAGE)
+    assert source.agency == "Reuters"
+    assert source.sentences[0].startswith("Fernhill Robotics opened")
+    assert source.title == "Fernhill opens plant"
+
+
+def test_sentences_keep_the_news_and_drop_the_furniture() -> None:
+    source = read_source("", PAGE)
+    assert source.sentences == (
+        "Fernhill Robotics opened its first factory in Sheffield on Tuesday, creating 240 jobs.",
+        "Chief executive Nadia Okonjo said demand from grocers had doubled.",  # aside dropped
+        'She added: "We are running to keep up. Every chain wants more."',  # one quotation
+        "The factory will build 3,000 robots a year.",  # the caption before it cut off
+        "Rivals in Germany have also grown, the company said.",
+        'He added: "It is a good day for the city."',  # a speaker's colon is no caption
+    )
+    assert len(source.paragraph_of) == len(source.sentences)
+    assert source.paragraph_of[1] == source.paragraph_of[2]  # same paragraph
+
+
+def test_captions_are_found_in_every_shape() -> None:
+    captions = read_source("", PAGE).captions
+    assert "Pictured: Nadia Okonjo cuts the ribbon at the plant" in captions  # label
+    assert "Proud day: The first robots roll off the line" in captions  # a label of its own
+    assert "Workers stand on the new line at the plant" in captions  # run into the next
+    # a one-sentence paragraph describing a photo in the present tense
+    assert "Nadia Okonjo waves to staff outside the plant on Tuesday in Sheffield, England." in (
+        captions
+    )
+    assert "By Anna Pell" in captions  # a byline has no closing punctuation either
+
+
+def test_quotations_and_names() -> None:
+    source = read_source("", PAGE)
+    assert '"We are running to keep up. Every chain wants more."' in source.quotes
+    assert '"It is a good day for the city."' in source.quotes
+    assert {"Okonjo", "Sheffield", "Germany"} <= source.names
+    # a capitalised word the text also writes in lower case is no name
+    text = "Shares rose. Analysts said Shares in Fernhill were cheap, and shares fell later."
+    assert "Shares" not in read_source("", text).names
+    assert "Fernhill" in read_source("", text).names
+
+
+def test_a_caption_ending_on_a_name_run_into_the_next_sentence_is_cut_off() -> None:
+    # the same fused caption as above, ending on a place name instead of a common noun
+    text = (
+        "Fernhill Robotics opened a factory on Tuesday.\n"
+        "Workers stand on the new line in Sheffield The factory will build 3,000 robots a year."
+    )
+    source = read_source("", text)
+    assert "The factory will build 3,000 robots a year." in source.sentences
+    assert "Workers stand on the new line in Sheffield" in source.captions
+
+
+def test_the_gate_finds_no_caption_in_a_sentence_the_reader_keeps() -> None:
+    # the engine writes only from ``sentences``; the gate must not call one of them a caption
+    source = read_source("", PAGE)
+    for sentence in source.sentences:
+        assert caption(sentence) is None, sentence
+    fused = read_source("", "Workers on the line in Sheffield The plant builds robots for grocers.")
+    for sentence in fused.sentences:
+        assert caption(sentence) is None, sentence
+
+
+def test_the_same_article_is_read_once() -> None:
+    assert read_source("t", PAGE) is read_source("t", PAGE)
