@@ -35,6 +35,7 @@ from .errors import DraftError, NoIssueError
 from .ingest import feed_health, ingest
 from .lock import build_lock
 from .models import (
+    Article,
     Finding,
     IngestResult,
     Issue,
@@ -48,7 +49,7 @@ from .render import lint_email, render
 from .select import select
 from .send import SENT_STATES
 from .store import Store, open_store
-from .summarize import check_facts, check_style, house_style_for, summarize
+from .summarize import check_story, check_style, house_style_for, summarize
 
 __all__ = [
     "BuildResult",
@@ -109,13 +110,14 @@ def load_issue(config: Config, edition: date) -> Issue:
     return parse_draft(text, file=str(path))
 
 
-def _story_source(store: Store, story: StorySummary) -> str | None:
-    """The text a story's facts must come from: its item's title, text and outlets."""
+def _story_article(store: Store, story: StorySummary) -> Article | None:
+    """The article a story's facts must come from: its item's title, text and outlets."""
     item = store.get_item(story.id)
     if item is None:
         return None
-    names = " ".join(s.name for s in story.sources)
-    return f"{item.title}\n{item.text}\n{item.source} {names}"
+    return Article(
+        id=story.id, title=item.title, text=item.text, source=item.source, sources=story.sources
+    )
 
 
 def _subject(config: Config, issue_date: date, stories: tuple[StorySummary, ...]) -> str:
@@ -178,10 +180,13 @@ def _findings(config: Config, store: Store, issue: Issue) -> list[Finding]:
     out: list[Finding] = []
     style = house_style_for(config)
     for story in issue.stories:
-        out += [replace(f, story=story.id) for f in check_style(story, style)]
-        source = _story_source(store, story)
-        if source is not None:
-            out += [replace(f, story=story.id) for f in check_facts(story, source, style)]
+        article = _story_article(store, story)
+        if article is None:  # an editor's own story: no source to check facts against
+            found: tuple[Finding, ...] = check_style(story, style)
+        else:
+            checked = check_story(story, article, style)
+            found = (*checked.style, *checked.facts)
+        out += [replace(f, story=story.id) for f in found]
     return out
 
 

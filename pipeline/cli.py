@@ -146,12 +146,25 @@ def render(config_path: Path, edition: Any) -> None:
     show_default=True,
     help="Output format.",
 )
+@click.option(
+    "--stories",
+    "stories_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Check stories written elsewhere instead of an edition: a JSONL file of "
+    '{"article": {"id","source","title","text"}, "story": {<parts>}} lines.',
+)
 @handle_errors
-def lint(config_path: Path, edition: Any, fmt: str) -> None:
+def lint(config_path: Path, edition: Any, fmt: str, stories_path: Path | None) -> None:
     """Check the edition: house style and facts per story, then the rendered email.
 
-    Exits 1 when any blocking finding remains.
+    With --stories, check each story of the file against its article instead (the same gate
+    every story passes before an issue). Exits 1 when any blocking finding remains, 2 when
+    the input cannot be read.
     """
+    if stories_path is not None:
+        _lint_stories(stories_path, fmt, config_path)
+        return
     import json as _json
 
     from .build import lint_issue, load_rendered
@@ -168,6 +181,39 @@ def lint(config_path: Path, edition: Any, fmt: str) -> None:
         blocking = sum(f.severity == "error" for f in findings)
         click.echo(f"{len(findings)} finding(s), {blocking} blocking")
     if any(f.severity == "error" for f in findings):
+        sys.exit(1)
+
+
+def _lint_stories(path: Path, fmt: str, config_path: Path) -> None:
+    """``lint --stories``: one verdict a story, as text or one JSON object a line."""
+    import json
+
+    from .errors import InputError
+    from .summarize import check_story, house_style_for, read_cases
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", file=str(path)) from None
+    config = get_config(config_path) if config_path.exists() else _offline_config()
+    style = house_style_for(config)
+    blocked = 0
+    for case in read_cases(text, file=str(path)):
+        story = check_story(case.story, case.article, style)
+        findings = [*story.style, *story.facts]
+        blocked += bool(story.errors)
+        if fmt == "json":
+            rows = [
+                {"rule": f.rule, "severity": f.severity, "part": f.part, "message": f.message}
+                for f in findings
+            ]
+            click.echo(json.dumps({"id": story.id, "findings": rows}, ensure_ascii=False))
+        else:
+            verdict = "blocked" if story.errors else "ok"
+            click.echo(f"{story.id}: {verdict} ({len(findings)} finding(s))")
+            for f in findings:
+                click.echo(f"  {f.severity}: {f.part}: [{f.rule}] {f.message}")
+    if blocked:
         sys.exit(1)
 
 

@@ -52,8 +52,8 @@ class FetchError(SourceError):
     """An HTTP fetch failed (timeout, status, size cap, redirect loop...)."""
 
 
-class DraftError(NewsletterError):
-    """A draft file is malformed; names the file and the line."""
+class FileError(NewsletterError):
+    """Something wrong inside a file a person wrote; the message names the file and line."""
 
     def __init__(self, message: str, *, file: str, line: int | None = None) -> None:
         self.file = file
@@ -61,6 +61,10 @@ class DraftError(NewsletterError):
         self.detail = message
         where = file if line is None else f"{file}:{line}"
         super().__init__(f"{where}: {message}")
+
+
+class DraftError(FileError):
+    """A draft file is malformed; names the file and the line."""
 
 
 class RenderError(NewsletterError):
@@ -79,6 +83,12 @@ class RenderError(NewsletterError):
 
 class SummarizeError(NewsletterError):
     """A summarizer backend failed (for example a dead LLM endpoint)."""
+
+
+class InputError(FileError):
+    """An input file the user handed over (stories to lint) cannot be read; names file and line."""
+
+    exit_code = 2
 
 
 class LockedError(NewsletterError):

@@ -192,6 +192,17 @@ class StorySummary:
 
 
 @dataclass(frozen=True)
+class SummaryRun:
+    """What one summarize run produced: the stories, in order, and the LLM bookkeeping."""
+
+    stories: tuple[StorySummary, ...]
+    calls: int = 0
+    tokens: int = 0
+    cache_hits: int = 0
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class QuickLink:
     """A one-line pointer to an item that did not make a full story."""
 

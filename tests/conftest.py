@@ -1,4 +1,6 @@
-"""Shared fixtures: the loopback chat-completions server, LLM configs and the desk eval set."""
+"""Shared fixtures: the loopback chat-completions server, LLM configs, and the shared eval set
+(dev articles and desk stories) read in place: it is never copied into the repository, and a
+test that needs it fails (never skips) when it is missing."""
 
 from __future__ import annotations
 
@@ -48,24 +50,33 @@ class DeskCase:
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         pytest.fail(
-            f"{path} is missing: the LLM tests replay the desk stories of the shared eval set "
-            "(desk.jsonl joined with dev.jsonl on id), looked for in "
-            f"{', '.join(map(str, _eval_dirs()))}; put shared/ beside the repository"
+            f"{path} is missing: this test reads the shared eval set (dev.jsonl, desk.jsonl), "
+            f"looked for in {', '.join(map(str, _eval_dirs()))}; put shared/ beside the repository"
         )
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="session")
-def desk() -> list[DeskCase]:
-    """The 30 desk-written stories with their articles (CNN or Daily Mail as the outlet)."""
-    dev = {row["id"]: row for row in _read_jsonl(EVAL / "dev.jsonl")}
+def dev() -> list[Article]:
+    """The 100 dev articles (CNN or Daily Mail as the outlet), in file order."""
+    rows = _read_jsonl(EVAL / "dev.jsonl")
+    articles = [
+        Article(id=r["id"], title=r.get("title", ""), text=r["text"], source=r.get("source", ""))
+        for r in rows
+    ]
+    assert len(articles) == 100, f"expected 100 dev articles in {EVAL}, found {len(articles)}"
+    return articles
+
+
+@pytest.fixture(scope="session")
+def desk(dev: list[Article]) -> list[DeskCase]:
+    """The 30 desk-written stories with their articles (joined on id with dev.jsonl)."""
+    by_id = {a.id: a for a in dev}
     cases = []
     for row in _read_jsonl(EVAL / "desk.jsonl"):
-        if row["id"] not in dev:
+        if row["id"] not in by_id:
             pytest.fail(f"desk story {row['id']} has no article in {EVAL / 'dev.jsonl'}")
-        a = dev[row["id"]]
-        article = Article(id=a["id"], title=a["title"], text=a["text"], source=a["source"])
-        cases.append(DeskCase(article, row["story"]))
+        cases.append(DeskCase(by_id[row["id"]], row["story"]))
     assert len(cases) == 30, f"expected 30 desk stories in {EVAL}, found {len(cases)}"
     return cases
 

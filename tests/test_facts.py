@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.models import StorySummary
+from pipeline.models import Article, StorySummary
 from pipeline.summarize import check_facts
 
-SOURCE = """Doubao gains ground in China
+# check_facts reads an Article: its title, its text and the outlet it credits
+SOURCE = Article(
+    id="st",
+    title="Doubao gains ground in China",
+    text="""\
 According to a Financial Times report, ByteDance's chatbot app Doubao had 60 million monthly
 active users in November. The company spent $2.3bn on chips this year, up 12.5% on last year,
 and hired two hundred researchers. Chief executive Liang Rubo said the team would go "all in"
-on large language models. Analysts at Morgan Stanley expect sales of 1,200,000 units.
-Financial Times"""
+on large language models. Analysts at Morgan Stanley expect sales of 1,200,000 units.""",
+    source="Financial Times",
+)
 
 
 def _story(**parts: object) -> StorySummary:
@@ -87,20 +92,28 @@ def test_acronyms_are_supported_by_initials_and_invented_ones_flagged() -> None:
     assert ("fact-name", "dek", "WSJ") in _flags(dek="The WSJ reported the same day.")
 
 
-def test_title_case_parts_may_not_bring_new_words() -> None:
+def test_title_case_parts_may_not_bring_new_names() -> None:
     findings = check_facts(
         _story(headline="Alibaba Pushes Doubao Higher in China's IPO Race"), SOURCE
     )
     by_word = {f.text: f.severity for f in findings}
-    # every word is capitalised in a headline: a new acronym is an error, a new word a warning
-    assert by_word == {
-        "Alibaba": "warning",
-        "Pushes": "warning",
-        "Higher": "warning",
-        "IPO": "error",
-        "Race": "warning",
-    }
+    # every word is capitalised in a headline: ordinary English words ("Pushes", "Higher",
+    # "Race") are not names; a name or an acronym the source lacks is an error there
+    assert by_word == {"Alibaba": "error", "IPO": "error"}
     assert _flags(section="The Bottom Line Picture") == []
+
+
+def test_a_new_name_in_the_hook_section_or_kicker_label_is_a_warning() -> None:
+    # a pop-culture image or a play on words is the editor's call there; elsewhere an error
+    for part, text in (
+        ("hook", "Call it a Jay Gatsby moment: Doubao has gone from launch to party in a year."),
+        ("section", "The Gatsby Picture"),
+        ("kicker_label", "Paging Mr Gatsby:"),
+    ):
+        findings = check_facts(_story(**{part: text}), SOURCE)
+        assert [(f.rule, f.severity) for f in findings] == [("fact-name", "warning")], part
+    (finding,) = check_facts(_story(dek="Doubao threw a Jay Gatsby party for its users."), SOURCE)
+    assert (finding.rule, finding.severity, finding.text) == ("fact-name", "error", "Jay Gatsby")
 
 
 def test_quotations_must_be_verbatim() -> None:

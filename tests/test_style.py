@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import SummarizeError
-from pipeline.models import StorySummary
+from pipeline.models import SourceRef, StorySummary
 from pipeline.summarize import check_style, load_house_style
 
 GOOD = StorySummary(
@@ -17,9 +17,11 @@ GOOD = StorySummary(
     dek="Harbor Freight Lines, the Oakland hauler with orange cabs, will swap a third of its "
     "fleet for battery trucks.",
     hook="Trucking rarely moves fast, but one hauler in Oakland just bet its fleet on batteries.",
-    nut_graf="",
+    nut_graf="According to the Port Ledger, Harbor Freight Lines will replace a third of its "
+    "diesel fleet with battery trucks, a bet that fuel savings will outrun the cost of chargers.",
     section="The Charging Question",
-    context="",
+    context="Haulers at the port have tested electric trucks for years, but most kept diesel "
+    "because chargers were scarce and batteries heavy.",
     lead_in="The details, per the Port Ledger:",
     bullets=(
         "Per the Port Ledger, Harbor Freight Lines will buy 400 battery trucks by 2028, about a "
@@ -113,6 +115,22 @@ def test_a_story_in_house_form_passes() -> None:
             ("no-exclamation", "kicker"),
         ),
         ({"kicker": ""}, ("not-empty", "kicker")),
+        # the nut graf and the context are parts like any other: required
+        ({"nut_graf": ""}, ("not-empty", "nut_graf")),
+        ({"context": "  "}, ("not-empty", "context")),
+        (
+            {"nut_graf": "Harbor Freight Lines will swap a third of its fleet for battery trucks."},
+            ("nut-graf-words", "nut_graf"),
+        ),
+        ({"context": "Chargers are scarce."}, ("context-words", "context")),
+        (
+            {
+                "sources": (SourceRef("Port Ledger"),),
+                "nut_graf": "Harbor Freight Lines will replace a third of its diesel fleet with "
+                "battery trucks, a bet that fuel savings will outrun the cost of chargers.",
+            },
+            ("nut-graf-names-source", "nut_graf"),
+        ),
         (
             {
                 "bullets": (

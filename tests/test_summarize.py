@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,11 +12,39 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.config import Config, Newsletter, Sender
-from pipeline.models import Article, SourceRef
-from pipeline.summarize import SummaryRun, check_facts, check_style, source_text, summarize
-from pipeline.summarize._text import split_sentences, title_case
+from pipeline.models import Article, Finding, SourceRef, StorySummary
+from pipeline.summarize import (
+    SummaryRun,
+    check_facts,
+    check_story,
+    load_house_style,
+    summarize,
+)
+from pipeline.summarize._style import story_parts
+from pipeline.summarize._text import split_sentences, strip_attribution, title_case
 
 FIXTURES = Path(__file__).parent / "fixtures" / "summarize"
+STYLE = load_house_style()
+# What the engine may leave for the editor on a short article: an empty part, too few
+# bullets, a part too short or long. Everything else it writes must pass the gate.
+_EDITOR_CHECKS = frozenset({"not_empty", "count", "chars", "words"})
+
+
+def left_for_editor(story: StorySummary) -> list[Finding]:
+    """Style findings other than parts left empty or short (none when the contract holds).
+
+    A part that must share a word with other parts (``overlap``) cannot when those are all
+    empty: that finding follows from a part left empty and is allowed too.
+    """
+    out = []
+    for f in story.style:
+        rule = STYLE.rule(f.rule)
+        if rule is not None and rule.check in _EDITOR_CHECKS:
+            continue
+        if rule.check == "overlap" and not any(getattr(story, p) for p in rule.with_parts):
+            continue
+        out.append(f)
+    return out
 
 
 def _config() -> Config:
@@ -93,16 +123,27 @@ def test_title_case_keeps_acronyms_and_inner_capitals() -> None:
     )
 
 
-def test_every_fixture_story_passes_style_and_facts_except_the_one_sentence_article() -> None:
+def test_title_case_capitalises_a_small_word_that_opens_a_sentence() -> None:
+    # a two-sentence headline: "In" opens the second sentence, it is not inside a line
+    assert title_case("the plant opens. in may it hires") == "The Plant Opens. In May It Hires"
+
+
+# Articles too short to fill every part: the engine leaves parts for the editor.
+SHORT_FIXTURES = frozenset({"short-no-numbers", "very-short"})
+
+
+def test_every_fixture_story_passes_the_gate_and_short_ones_only_leave_parts_empty() -> None:
     run = summarize(_articles(), _config())
     assert isinstance(run, SummaryRun)
     assert [s.id for s in run.stories] == [a.id for a in _articles()]
     for story in run.stories:
         assert story.engine == "extractive"
         assert story.facts == (), story.facts
-        if story.id == "very-short":
-            # one 20-word sentence cannot make two 15-word bullets: it degrades, and says so
-            assert {f.rule for f in story.style} == {"bullets-count"}
+        if story.id in SHORT_FIXTURES:
+            # three sentences or fewer cannot fill ten parts: it says so, and writes nothing
+            # broken (see test_a_short_article_leaves_parts_for_the_editor_and_breaks_nothing)
+            assert story.style, "a short article cannot fill every part"
+            assert left_for_editor(story) == [], [f.message for f in story.style]
         else:
             assert story.style == (), [f.message for f in story.style]
 
@@ -115,16 +156,18 @@ def test_story_parts_follow_the_house_form() -> None:
     assert 2 <= len(story.bullets) <= 4
     assert all(15 <= len(b.split()) <= 45 for b in story.bullets)
     assert story.sources == (SourceRef("Tech Desk", "https://example.test/acme"),)
-    # the figures stay exactly as the source gives them
-    assert any("$40 million" in b for b in story.bullets)
+    # the figures stay exactly as the source gives them (the lead figure is in the dek now)
+    assert "$40 million" in " ".join([story.dek, *story.bullets])
 
 
 def test_bullets_carry_attribution_and_cite_the_clustered_outlets() -> None:
     merger = next(a for a in _articles() if a.id == "multi-source")
     story = summarize([merger], _config()).stories[0]
     assert story.sources == merger.sources
+    # the house vocabulary names a "... Wire" with "the" (outlet_takes_the)
     assert all(
-        any(w in b for w in ("Per Markets Wire, ", "said", "according to")) for b in story.bullets
+        any(w in b for w in ("Per the Markets Wire, ", "said", "according to"))
+        for b in story.bullets
     )
     assert not any(f.rule == "bullet-attribution" for f in story.style)
 
@@ -148,12 +191,18 @@ def test_odd_input_never_raises_and_is_reported(text: str) -> None:
     story = run.stories[0]
     assert story.id == "odd"
     assert story.style  # an empty or junk article cannot pass, and the findings say why
-    assert check_facts(story, source_text(Article(id="odd", title="", text=text))) == story.facts
+    assert story.facts == ()  # the fact-free fallback wording adds nothing to check
+    assert check_facts(story, Article(id="odd", title="", text=text)) == story.facts
 
 
-def test_check_style_accepts_the_stories_it_wrote() -> None:
-    for story in summarize(_articles(), _config()).stories:
-        assert check_style(story) == story.style
+def test_the_gate_finds_again_what_it_found_when_the_story_was_written() -> None:
+    # the findings a story carries are the gate's own, not a stale or partial copy
+    articles = _articles()
+    style = load_house_style()
+    for article, story in zip(articles, summarize(articles, _config()).stories, strict=True):
+        bare = dataclasses.replace(story, style=(), facts=())
+        again = check_story(bare, article, style)
+        assert (again.style, again.facts) == (story.style, story.facts)
 
 
 def test_cli_summarize_writes_one_line_per_input_and_reports_bad_lines(
@@ -215,8 +264,10 @@ def test_outlet_names_and_domains_do_not_break_the_house_voice() -> None:
     )
     art = Article(id="lumen", title="", text=text, source="Wow! Media")
     story = summarize([art], _config()).stories[0]
-    assert "!" not in story.lead_in
-    assert story.style == () and story.facts == ()
+    assert "!" not in story.lead_in and "Wow Media" in story.lead_in
+    # six sentences for seven sentence parts: a part may be left empty, nothing else
+    assert story.facts == ()
+    assert left_for_editor(story) == [], [f.message for f in story.style]
 
 
 def test_light_compression_drops_asides_but_never_list_items_or_quotes() -> None:
@@ -247,4 +298,103 @@ def test_a_shouting_title_becomes_house_title_case_keeping_acronyms() -> None:
     )
     story = summarize([art], _config()).stories[0]
     assert story.headline == "AI Chip Sales Hit a Record in October, SIA Says"
-    assert story.style == () and story.facts == ()
+    # four sentences: the engine may leave bullets for the editor, and breaks no other rule
+    assert story.facts == ()
+    assert left_for_editor(story) == [], [f.message for f in story.style]
+
+
+# Made-up short articles, each with a trap: a pronoun or conjunction opening a sentence, a photo
+# caption, a quotation (closed or not), a caption run into the next sentence, no outlet.
+SHORT_ARTICLES = {
+    "one-sentence": (
+        "Ferry fares rise",
+        "Ferry operator Solent Link raised its fares by 8% on Monday, blaming higher fuel costs "
+        "on the crossing to the island.",
+        "Harbour Gazette",
+    ),
+    "two-sentences": (
+        "",
+        "Millbrook Council approved a new cycle lane along the high street on Thursday after a "
+        "two-year campaign by residents. It will cost £1.2 million and open in the spring.",
+        "Valley Post",
+    ),
+    "pronouns-no-outlet": (
+        "Bakery chain closes stores",
+        "Crumb & Co, the bakery chain, will close 12 of its 40 stores by June. She said the "
+        "decision was painful. They had struggled since energy bills doubled. But the company "
+        "said no jobs would be lost.",
+        "",
+    ),
+    "captions": (
+        "Zoo welcomes twin otters",
+        "Pictured: The otter pups at Larkfield Zoo\nLarkfield Zoo has welcomed twin otter pups, "
+        "its first births in a decade, keepers said on Friday. The pups (pictured) will go on "
+        "show in August. Keeper Amal Reyes said the mother was doing well and the pups were "
+        "feeding.",
+        "Daily Mail",
+    ),
+    "quotation": (
+        "Mayor backs tram plan",
+        'Mayor Ines Varga backed a plan to extend the tram line to the airport. "This is the '
+        'link the city has waited thirty years for," Varga told reporters on Tuesday. The '
+        "extension needs approval from the transport ministry.",
+        "CNN",
+    ),
+    "unclosed-quotation": (
+        "Strike talks stall",
+        "Talks between the rail union and operators stalled on Wednesday. Union leader Odile "
+        'Brandt said the offer was "an insult to every driver. The operators said they would '
+        "meet again next week.",
+        "Rail Weekly",
+    ),
+    "fused-caption": (
+        "Festival sells out",
+        "Organisers of the Brookside Festival said all 20,000 tickets sold out within an hour on "
+        "Saturday. Fans queue outside the box office in Brookside The festival returns in July "
+        "after a three-year break. Headliners will be announced next month, the organisers said.",
+        "Valley Post",
+    ),
+}
+
+
+def _normal(text: str) -> str:
+    """A sentence compared as words: case, punctuation and "Per X, " do not count."""
+    return " ".join(re.findall(r"[a-z0-9]+", strip_attribution(text)[1].lower()))
+
+
+def verbatim_repeats(story: StorySummary) -> list[str]:
+    """Sentences one part of the story repeats word for word from another part."""
+    units = [
+        (part, _normal(sentence))
+        for part, text in story_parts(story)
+        for sentence in split_sentences(text)
+    ]
+    return [
+        f"{a} and {b}: {x!r}"
+        for i, (a, x) in enumerate(units)
+        for b, y in units[i + 1 :]
+        if a != b and x and x == y
+    ]
+
+
+@pytest.mark.parametrize("key", sorted(SHORT_ARTICLES))
+def test_a_short_article_leaves_parts_for_the_editor_and_breaks_nothing(key: str) -> None:
+    title, text, source = SHORT_ARTICLES[key]
+    story = summarize([Article(id=key, title=title, text=text, source=source)], _config())
+    (story,) = story.stories
+    # never broken language: no word salad, cut-off or verbless headline, orphan opening,
+    # caption, unbalanced quote or repeat, and no unsupported fact...
+    assert story.facts == (), [f.message for f in story.facts]
+    assert left_for_editor(story) == [], [f.message for f in left_for_editor(story)]
+    assert verbatim_repeats(story) == []
+    written = " ".join(t for _, t in story_parts(story))
+    assert "ictured" not in written and "queue outside" not in written
+    # ...but it may leave parts empty or short, and the findings tell the editor which
+    assert story.flagged
+
+
+def test_fallback_wording_reads_when_the_article_names_no_outlet() -> None:
+    title, text, _ = SHORT_ARTICLES["pronouns-no-outlet"]
+    (story,) = summarize([Article(id="x", title=title, text=text)], _config()).stories
+    for part, line in story_parts(story):
+        assert "report from the report" not in line.lower(), (part, line)

@@ -14,56 +14,36 @@ never stops the run.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ..config import Config
-from ..models import Article, Finding, StorySummary
+from ..models import Article, Finding, StorySummary, SummaryRun
 from ..store import Store
 from ._extractive import write_story
-from ._facts import check_facts
+from ._facts import check_facts, source_text
+from ._gate import Case, check_story, read_cases
+from ._llm import summarize_llm
 from ._style import HouseStyle, check_style, load_house_style
 
 __all__ = [
+    "Case",
     "HouseStyle",
     "SummaryRun",
     "check_facts",
+    "check_story",
     "check_style",
     "house_style_for",
     "load_house_style",
+    "read_cases",
     "source_text",
     "summarize",
 ]
 
 
-@dataclass(frozen=True)
-class SummaryRun:
-    """What one summarize run produced: the stories and the LLM bookkeeping."""
-
-    stories: tuple[StorySummary, ...]
-    calls: int = 0
-    tokens: int = 0
-    cache_hits: int = 0
-    errors: tuple[str, ...] = ()
-
-
-def source_text(article: Article) -> str:
-    """What a story may draw its facts from: title, text and every outlet's name."""
-    names = [article.source, *(s.name for s in article.sources)]
-    return "\n".join([article.title, article.text, *[n for n in names if n]])
-
-
-def _checked(story: StorySummary, article: Article, style: HouseStyle) -> StorySummary:
-    return replace(
-        story,
-        style=check_style(story, style),
-        facts=check_facts(story, source_text(article), style),
-    )
-
-
 def _offline(article: Article, style: HouseStyle) -> StorySummary:
     """The offline story for one article; an unexpected failure becomes a finding."""
     try:
-        return _checked(write_story(article, style), article, style)
+        return write_story(article, style)  # checked by the gate already
     except Exception as exc:  # one bad article must never stop the run
         story = StorySummary(
             id=article.id,
@@ -99,14 +79,12 @@ def summarize(
     """Write one house-style story per article, in order, with style and fact findings."""
     style = house_style_for(config)
     if config.summarizer.engine == "llm":
-        from ._llm import summarize_llm
-
         return summarize_llm(
             articles,
             config.summarizer.llm,
             style,
             store,
             offline=lambda a: _offline(a, style),
-            checked=lambda s, a: _checked(s, a, style),
+            checked=lambda s, a: check_story(s, a, style),
         )
     return SummaryRun(stories=tuple(_offline(a, style) for a in articles))

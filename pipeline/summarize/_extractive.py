@@ -1,76 +1,229 @@
 """The offline engine: one :class:`Article` in, one house-style :class:`StorySummary` out.
 
-Deterministic and model-free. Sentences are scored for salience (position, centrality across
-the text, numbers, attributions); the bullets are the leading salient sentences, each with a
-light attribution; headline, dek, hook, section header, lead-in and kicker come from the
-title and the source sentences, so every number, name and quotation is the source's own.
+Deterministic and model-free, and extractive: every part is built from the source's own
+sentences (captions, bylines and page furniture already removed by ``_source``), so every
+number, name and quotation is the source's. What it adds is form, never facts:
+
+- sentences are scored for salience (position, centrality, numbers, the title's words);
+- the dek is the leading news sentence, cut at a clause boundary to fit; the bullets are the
+  next salient sentences, attributed ("Per the Daily Mail, a meat trader ..."), never the
+  dek's sentence and never a near-repeat of another part;
+- the headline is the source title when it reads as a headline, else the lead sentence's main
+  clause, cut only after a noun and checked by the part-of-speech reading the gate uses;
+- the nut graf credits the outlet and adds a sentence on the stakes; the context is
+  background; the kicker looks ahead; the hook is a short concrete line or a quotation with
+  its speaker;
+- no part opens on an orphan pronoun (such sentences are skipped) or a conjunction (it is
+  dropped), and every candidate is held to the same rules as the gate before it is used.
+
 Template wording (lead-ins, kicker labels, section patterns) comes from the house-style file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from ..models import Article, SourceRef, StorySummary
+from . import _grammar, _prose
+from ._gate import check_story
+from ._source import Source, read_source
 from ._style import HouseStyle
 from ._text import (
     QUOTED,
     STOPWORDS,
-    clean_text,
     content_words,
+    plain_words,
+    similarity,
     split_sentences,
     title_case,
     word_count,
     word_set,
 )
 
-_QUOTES = re.compile(r"[\"“”]")
-_FIRST_PERSON = re.compile(r"\b(I|[Ww]e|[Oo]ur|[Uu]s|[Mm]y|I'm|I’m|[Ww]e're|[Ww]e’re)\b")
+# First and second person outside quotations: an opinion piece's voice, never ours
+_FIRST_PERSON = re.compile(
+    r"\b(I|[Ww]e|[Oo]ur|[Uu]s|[Mm]y|[Mm]e|[Mm]ine|[Mm]yself|I'm|I’m|[Ww]e're|[Ww]e’re|[Yy]ou|"
+    r"[Yy]our|[Yy]ou're|[Yy]ou’re|[Yy]ou've|[Yy]ou’ve)\b"
+)
 _NUMBER = re.compile(r"\d")
-# Page furniture, not news (matched on the lower-cased sentence, which is much faster).
-_JUNK = re.compile(
-    r"»|click here|scroll down|e-mail to a friend|all rights reserved|contributed to this report"
-    r"|read more|read:|watch:|published:|updated:|follow @|copyright|subscribe|sign up"
-    r"|editor's note|photo:|pictured|visit site|https?://|www\."
-)
 _CUTS = re.compile(r"(?:,|;| --| —| –)\s")
-_DAYS = word_set(
+_SITE_SUFFIX = re.compile(r"\s+[-|–—:]\s+[^-|–—:]{2,40}$")
+_KICKER_WORDS = re.compile(
+    r"^(?:EXCLUSIVE|BREAKING|WATCH|VIDEO|UPDATED?|PICTURED|REVEALED|LIVE|NEW|ANALYSIS|OPINION)"
+    r"\s*[:|-]\s*",
+    re.IGNORECASE,
+)
+_SUBORDINATE = word_set(
     """
-    Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March
-    April May June July August September October November December
+    as while after before when although though if since because despite with without
+    once until unless whether amid following
     """
 )
-_CAP_RUN = re.compile(r"(?<![\w'’-])(?:[A-Z][a-zA-Z'’&-]+ )*[A-Z][a-zA-Z'’&-]+(?![\w'’-])")
-_SOURCE_SUFFIX = re.compile(r"\s+(?:[-|–—:]\s+[^-|–—:]{2,40})$")
+# Light compression: asides a reader can skip. Non-restrictive relative clauses after a
+# comma, appositives after a name (not list items), and dash asides; never inside quotes.
+_ASIDES = (
+    re.compile(r", (?:who|which|whose) [^,\"“”‘’]{3,80},(?= )"),
+    re.compile(r"(\b[A-Z][\w.'’-]*), (?:a|an|the) [^,\"“”‘’0-9]{3,60},(?= (?!and |or )[a-z])"),
+    re.compile(r" (?:--|—|–) [^-—–\"“”‘’]{3,80} (?:--|—|–)(?= )"),
+)
+# A trailing circumstance after the main clause (", as demand slows ...") is context a
+# bullet can drop when what is left still carries the fact.
+_TAIL = re.compile(r", (?:as|after|amid|while|following|despite|even as|with) [^\"“”‘’]{12,}[.!]?$")
+# "X, a federal official said Saturday." -> the fact without its speaker, for a headline
+_SUBCLAUSE = re.compile(
+    r"\b(?:that|which|who|whom|whose|when|where|while|because|whether|if|although|though|"
+    r"as|after|before|since|until|unless)\b"
+)
+_SAID_END = re.compile(
+    r"\b(?:said|says|(?:told|confirmed to) [\w .'’-]{1,40}|reported|announced|confirmed)"
+    r"(?: [\w'’]+){0,3}$"
+)
+_SAID_TAIL = re.compile(
+    r", (?:[\w'’.-]+ ){0,6}(?:said|says|told|reported|announced|according to)\b[^,\"“”]{0,40}$"
+)
+# (both read lower-cased text: a case-blind regex is several times slower)
+_STAKES = re.compile(
+    r"\b(?:could|would|might|may|if|means|meaning|threat|risk|risks|expected|likely|fear|"
+    r"fears|concern|concerns|warned|warn|warns|impact|consequences?|crucial|key|first|"
+    r"biggest|largest|record)\b"
+)
+_BACKGROUND = re.compile(
+    r"\b(?:had|has been|have been|was|were|since|last (?:year|month|week)|previously|earlier|"
+    r"ago|in (?:19|20)\d\d|first|history|began|founded|born|years|decades?)\b"
+)
+_TIME_WORDS = word_set(
+    """
+    monday tuesday wednesday thursday friday saturday sunday january february march april
+    may june july august september october november december today yesterday week weeks
+    year years month months day days time times
+    """
+)
+_GENERIC_NOUNS = word_set(
+    """
+    man woman men women people person thing things way lot part group number official
+    officials report statement source sources spokesman spokeswoman member members family
+    story stories news hour hours minute minutes gain gains home side end sort sorts kind
+    kinds type types
+    """
+)
+# Prepositions that open an adjunct a headline can drop ("... Guilty on Wednesday"); never
+# "of", "to", "for", "with": "at the age [of 15]", "a result [of]" need what follows.
+_ADJUNCTS = word_set(
+    """
+    in on at during after before since amid near outside inside across around following
+    despite from over under until within throughout
+    """
+)
+_JOIN_WORDS = word_set(
+    """
+    a an the of to in on at for by with from and or but as is are was were be been has have
+    had will would can could may might must do does did not his her its their this that who
+    """
+)
+# Words that open a second clause or predicate after "and"/"but"
+_CLAUSE_STARTS = word_set(
+    """
+    was were is are has have had will would could can may might must he she they it we i
+    the his her their its this that these those
+    """
+)
+# How a leading time or place phrase opens ("In about five years, ...", "On Tuesday, ...")
+_INTRO_WORDS = word_set(
+    """
+    in on at during after before since for by over under last this earlier later soon today
+    yesterday now recently meanwhile within throughout amid across around
+    """
+)
+# Salience weights: position, centrality, has a number, shares a title word, the position
+# decay. Lead sentences dominate, as they do in news writing.
+_W_POSITION, _W_CENTRAL, _W_NUMBER, _W_TITLE, _DECAY = 1.6, 0.5, 0.12, 0.15, 0.35
+_MAX_BULLET_WORDS = 45
+_MIN_BULLET_WORDS = 15
+_REPEAT = 0.45  # below the gate's limit, so a story never comes near it
+_SAME_AS_DEK = 0.8  # a headline may share the dek's news, not all of its words
+_THIN = 65  # words of dek and bullets under which a story takes a third bullet...
+_SHORT_EXTRA = 30  # ...when that bullet is this short
+
+
+_NAME_SUBJECT = re.compile(
+    r"(?:(?:Mr|Mrs|Ms|Dr|Sir|Lord|Lady)\.? )?(?:[A-Z][\w'’-]+ ){0,3}[A-Z][\w'’-]+(?=,| [a-z])"
+)
+_TITLES = frozenset({"Mr", "Mrs", "Ms", "Dr", "Sir", "Lord", "Lady", "Mr.", "Mrs.", "Ms.", "Dr."})
+_WHO = re.compile(
+    r"(?P<name>(?<![\w'’])[A-Z][\w'’-]+(?: [A-Z][\w'’-]+){0,2}), who "
+    r"(?P<rest>[^,\"“”]{12,120})(?=[,.])"
+)
+# "The women are ...", "Iraqi mothers have ...": a plural noun phrase as the subject
+_PLURAL_SUBJECT = re.compile(
+    r"(?:(?:The|These|Those|Many|Some|Both) )?(?:[a-z][\w-]* ){0,2}(?P<head>[a-z]{3,})"
+    r"(?= (?:are|were|have|had|will|would|say|said|told|can|could|may|might|must|do|did) )"
+)
+_INTRO = re.compile(r"[A-Z][^,\"“”]{2,30}, (?=[A-Z])")  # "In her lawsuit, "
+_HE_SHE = re.compile(r"(He|She|His|Her)(?= )")
+# A quoted title ("Going Clear: Scientology and the Prison of Belief"), not speech.
+_TITLE_QUOTE = re.compile(
+    r"[\"“‘'](?:[A-Z0-9][\w'’:,-]*(?: (?:[a-z]{1,3}|[A-Z0-9][\w'’:,-]*))*)[,.]?[\"”’']"
+)
 
 
 @dataclass
 class _Sent:
+    """A source sentence and what the parts ask of it, each worked out on first use."""
+
     index: int
     text: str
     words: int
     terms: frozenset[str]
     number: bool
-    attributed: bool
-    clean: bool  # fit for our own voice: no first person, no '!', no junk, balanced quotes
     score: float = 0.0
+    attr_re: re.Pattern[str] | None = None  # the house style's attribution pattern
+    future_re: re.Pattern[str] | None = None  # the house style's forward-looking words
+
+    @cached_property
+    def quoted(self) -> bool:
+        """It holds a quotation."""
+        return QUOTED.search(self.text) is not None
+
+    @cached_property
+    def attributed(self) -> bool:
+        """It names who said it."""
+        return self.attr_re is not None and self.attr_re.search(self.text) is not None
+
+    @cached_property
+    def according(self) -> bool:
+        """It says "according to" itself."""
+        return "according to" in self.text.lower()
+
+    @cached_property
+    def stakes(self) -> bool:
+        """It says what is at stake."""
+        return _STAKES.search(self.text.lower()) is not None
+
+    @cached_property
+    def background(self) -> bool:
+        """It gives background."""
+        return _BACKGROUND.search(self.text.lower()) is not None
+
+    @cached_property
+    def forward(self) -> bool:
+        """It looks ahead."""
+        return self.future_re is not None and self.future_re.search(self.text) is not None
 
 
-@lru_cache(maxsize=8192)
-def _voice_ok(text: str, balanced: bool = True) -> bool:
-    """No first person and no '!' outside quotations; quotes balanced unless not required."""
-    outside = QUOTED.sub(" ", text)
-    if _FIRST_PERSON.search(outside) or "!" in outside:
-        return False
-    return not balanced or (
-        len(_QUOTES.findall(text)) % 2 == 0 and text.count("‘") <= text.count("’")
-    )
+def _singular(tok: _grammar.Token) -> _grammar.Token:
+    """The head noun in the singular for a label ("The Hairstyle Question")."""
+    if tok.tag != "NNS":
+        return tok
+    from textblob.en.inflect import singularize
+
+    return _grammar.Token(str(singularize(tok.text)), "NN")
 
 
 def _digest(*parts: str) -> int:
@@ -86,52 +239,44 @@ def _ends_sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?", '"', "”", "’")) else text + "."
 
 
-def _lower_first(text: str) -> str:
-    """Lower-case the first word when it is a common word (never a name)."""
-    first = text.split(" ", 1)[0]
-    if first.lower() in STOPWORDS and first not in ("I", "I'm") and not first.isupper():
-        return text[0].lower() + text[1:]
-    return text
+# "The PM added: That destroyed aspiration." - a quotation whose marks the page lost
+_LOST_MARKS = re.compile(r"\b(?:said|says|added|adds|told [\w ]{1,30}|wrote|insisted):\s+[A-Z]")
 
 
-_SUBORDINATE = word_set(
+@lru_cache(maxsize=8192)
+def _slug(title: str) -> bool:
+    """A title made from a link's words: no punctuation and no joining words at all."""
+    words = title.split()
+    if len(words) < 6 or re.search(r"[,:;'’\"“”?!.()-]", title):
+        return False
+    return not any(w.lower() in _JOIN_WORDS for w in words)
+
+
+def _without_speaker(body: str) -> str:
+    """ "X died at a hospital, his son and daughter, A and B, said" -> "X died at a hospital".
+
+    The attribution at the end of a sentence is cut from the comma that opens it: the
+    first comma after which no verb comes before the speech verb.
     """
-    as while after before when although though if since because despite with without
-    once until unless whether amid following
-    """
-)
+    m = _SAID_END.search(body)
+    if m is None:
+        return body
+    commas = [i for i, c in enumerate(body[: m.start()]) if c == ","]
+    for at in commas:
+        between = body[at + 1 : m.start()]
+        if not _grammar.has_verb(_grammar.tag(between)) and not QUOTED.search(between):
+            head = body[:at].rstrip()
+            return head if word_count(head) >= 4 else body
+    return body
 
 
-def _main_clause(text: str) -> str:
-    """The sentence without a leading subordinate clause ("As he waits, X did Y" -> "X did Y")."""
-    first = text.split(" ", 1)[0].lower()
-    if first in _SUBORDINATE and ", " in text:
-        rest = text.split(", ", 1)[1]
-        if word_count(rest) >= 6 and rest[:1].isalpha():
-            return rest[0].upper() + rest[1:]
-    return text
-
-
-# Light compression: asides a reader can skip. Non-restrictive relative clauses after a
-# comma, appositives after a name (not list items), and dash asides; never inside quotes.
-_ASIDES = (
-    re.compile(r", (?:who|which|whose) [^,\"“”‘’]{3,80},(?= )"),
-    re.compile(r"(\b[A-Z][\w.'’-]*), (?:a|an|the) [^,\"“”‘’0-9]{3,60},(?= (?!and |or )[a-z])"),
-    re.compile(r" (?:--|—|–) [^-—–\"“”‘’]{3,80} (?:--|—|–)(?= )"),
-)
-
-
-# A trailing circumstance after the main clause (", as demand slows ...") is context a
-# bullet can drop when what is left still carries the fact.
-_TAIL = re.compile(r", (?:as|after|amid|while|following|despite|even as|with) [^\"“”‘’]{12,}[.!]?$")
-
-
-_PRONOUN_START = word_set("he she they it this these that those his her their its such both")
-
-
-def _dangling(text: str) -> bool:
-    """The sentence opens with a pronoun whose antecedent lives in another sentence."""
-    return text.split(" ", 1)[0].strip("\"“‘'").lower() in _PRONOUN_START
+@lru_cache(maxsize=8192)
+def _voice_ok(text: str) -> bool:
+    """Fit for our own voice: no first person or '!' outside quotations, marks balanced."""
+    outside = QUOTED.sub(" ", text)
+    if _FIRST_PERSON.search(outside) or "!" in outside or _LOST_MARKS.search(outside):
+        return False
+    return _prose.unbalanced_quotes(text) is None and _prose.caption(text) is None
 
 
 def _compress(text: str) -> str:
@@ -144,8 +289,18 @@ def _compress(text: str) -> str:
     return text
 
 
+def _main_clause(text: str) -> str:
+    """The sentence without a leading subordinate clause ("As he waits, X did Y" -> "X did Y")."""
+    first = text.split(" ", 1)[0].lower()
+    if first in _SUBORDINATE and ", " in text:
+        rest = text.split(", ", 1)[1]
+        if word_count(rest) >= 6 and rest[:1].isalpha():
+            return rest[0].upper() + rest[1:]
+    return text
+
+
 def _trim(text: str, max_words: int, min_words: int) -> str | None:
-    """Cut a sentence at its last clause boundary that fits, keeping quotes balanced."""
+    """Cut a sentence at its last clause boundary that fits and still reads as a sentence."""
     if word_count(text) <= max_words:
         return text
     best = None
@@ -154,74 +309,95 @@ def _trim(text: str, max_words: int, min_words: int) -> str | None:
         n = word_count(head)
         if n > max_words:
             break
-        if n >= min_words and _voice_ok(head):
+        if n >= min_words and _voice_ok(head) and _complete(head):
             best = head
-    return None if best is None else _ends_sentence(best)
+    return _ends_sentence(best) if best is not None else _quote_cut(text, max_words, min_words)
 
 
-_SCALE_WORDS = word_set(
+_QUOTE_OPENERS = {'"': '"', "“": "”", "'": "'", "‘": "’"}
+_INNER_STOP = re.compile(r"(?<=[.!?])(?= [A-Z\"“‘'])")
+
+
+def _close_quote(text: str) -> str:
+    """A sentence that opens a quotation the next sentences continue, with the mark closed.
+
+    'He said: "A.' then 'B."' in the source: the first sentence can stand as 'He said: "A."'.
     """
-    thousand million billion trillion percent per cent bn m
+    problem = _prose.unbalanced_quotes(text)
+    if (
+        problem is None
+        or "never closes" not in problem.reason
+        or not text.endswith((".", "!", "?"))
+    ):
+        return text
+    opener = text[problem.start]
+    closed = text + _QUOTE_OPENERS.get(opener, "")
+    return closed if _prose.unbalanced_quotes(closed) is None else text
+
+
+def _quote_cut(text: str, max_words: int, min_words: int) -> str | None:
+    """A quotation of several sentences cut after one of its sentences, the mark closed.
+
+    'He said: "A. B. C."' may stand as 'He said: "A."': the speaker's words, fewer of them.
     """
-)
-
-
-def _word_cut(text: str, limit: int) -> str:
-    """The longest run of whole words within ``limit`` characters that ends cleanly:
-    no open quote or parenthesis, no number cut from its scale word, no dangling small word."""
-    words = text.rstrip(".?!").split()
-    n = 0
-    total = -1
-    for w in words:
-        if total + len(w) + 1 > limit:
+    best = None
+    for m in _INNER_STOP.finditer(text):
+        head = text[: m.start()]
+        if word_count(head) > max_words:
             break
-        total += len(w) + 1
-        n += 1
-    _BREAKS = _SUBORDINATE | {"and", "but", "who", "which", "that", "where"}
-    for k in range(n, 0, -1):  # prefer to stop before a clause, if that leaves enough
-        if k < len(words) and (words[k].lower() in _BREAKS or words[k - 1].endswith(",")):
-            if len(" ".join(words[:k]).rstrip(",")) >= 45:
-                n = k
-            break
-    while n > 0:
-        head = words[:n]
-        nxt = words[n].lower().strip(",.;:)") if n < len(words) else ""
-        last = head[-1]
-        joined = " ".join(head)
-        if (
-            last.lower().strip(",;:") in STOPWORDS
-            or nxt in _SCALE_WORDS
-            or joined.count("(") != joined.count(")")
-            or not _voice_ok(joined)
-        ):
-            n -= 1
+        opener = next(
+            (c for c in reversed(head) if c in _QUOTE_OPENERS and _prose.unbalanced_quotes(head)),
+            "",
+        )
+        if not opener:
             continue
-        return joined.rstrip(",;:-–—")
-    return ""
+        closed = head + _QUOTE_OPENERS[opener]
+        if word_count(closed) >= min_words and _voice_ok(closed):
+            best = closed
+    return best
 
 
-# Salience weights: position, centrality, has a number, is attributed, shares a title word,
-# and the position decay. Lead sentences dominate, as they do in news writing.
-_WEIGHTS = (1.6, 0.5, 0.12, 0.0, 0.15, 0.35)
-_MAX_BULLET_WORDS = 45
-_SHORT_FOLLOW_UP = 10  # words; such a sentence joins the bullet before it
-_SHORT_BULLETS_WORDS = 55
+def _finite(text: str, names: Iterable[str] = ()) -> bool:
+    """Whether the sentence has a finite verb (a teaser fragment has none)."""
+    return any(t.tag in ("VBD", "VBP", "VBZ", "MD") for t in _grammar.tag(text, names))
+
+
+def _complete(text: str, names: Iterable[str] = ()) -> bool:
+    """A clause with a verb that does not stop mid-phrase."""
+    toks = _grammar.tag(text.rstrip(".!?"), names)
+    return _grammar.has_verb(toks) and not _grammar.cut_off(toks)
+
+
+_LONG_ENOUGH = 8  # sentences: the dek can give one up to the headline and find another
 
 
 class _Writer:
-    """Writes one story; holds the article's sentences and the words it may use."""
+    """Writes one story; holds the article's sentences and what has been used."""
 
     def __init__(self, article: Article, style: HouseStyle) -> None:
         self.article = article
         self.style = style
         self.vocab = style.vocabulary
-        text, agency = clean_text(article.text)
+        self.source: Source = read_source(article.title, article.text)
+        self.names = self.source.names
         self.outlet = (
-            (article.source or (article.sources[0].name if article.sources else "") or agency)
+            (
+                article.source
+                or (article.sources[0].name if article.sources else "")
+                or self.source.agency
+            )
             .strip()
             .replace("!", "")
         )  # "Yahoo!" reads as "Yahoo" in our voice
-        self.sents = self._sentences(text)
+        self.sents = [
+            _Sent(i, t, word_count(t), frozenset(content_words(t)), bool(_NUMBER.search(t)))
+            for i, t in enumerate(self.source.sentences)
+        ]
+        self._score()
+        markers = [str(m) for m in self.vocab.get("future_markers", [])]
+        future = (
+            re.compile(r"\b(" + "|".join(map(re.escape, markers)) + r")\b") if markers else None
+        )
         attribution = style.rule("bullet-attribution")
         self.attr_re = (
             attribution.pattern
@@ -229,329 +405,738 @@ class _Writer:
             else re.compile(r"\b(said|says|according to|per)\b")
         )
         for s in self.sents:
-            s.attributed = bool(self.attr_re.search(s.text))
-        self._score()
+            s.attr_re, s.future_re = self.attr_re, future
+        self.ranked = sorted(self._lead(), key=lambda s: (-s.score, s.index))
         self.used: set[int] = set()
-        # words the text uses in lower case, and capitalised words seen mid-sentence (names)
-        self.lower_words = {w for w in re.findall(r"\b[a-z][a-z'’-]*\b", text)}
-        self.mid_caps = {m.group(1) for m in re.finditer(r"[a-z,;] ([A-Z][\w'’-]*)", text)}
-
-    def _sentences(self, text: str) -> list[_Sent]:
-        out: list[_Sent] = []
-        for raw in split_sentences(text):
-            if _JUNK.search(raw.lower()) or not any(c.isalpha() for c in raw):
-                continue
-            n = word_count(raw)
-            first = raw.lstrip("\"“‘'(")[:1]
-            clean = (first.isupper() or first.isdigit()) and _voice_ok(raw, balanced=False)
-            clean = clean and raw[-1] in ".?!\"”’)'"
-            out.append(
-                _Sent(
-                    len(out),
-                    raw,
-                    n,
-                    frozenset(content_words(raw)),
-                    bool(_NUMBER.search(raw)),
-                    False,
-                    clean,
-                )
-            )
-        return out
+        self.written: list[str] = []  # every sentence put in a part, for the repeat check
+        self.part = ""  # the part being written
+        self.taken: dict[str, set[int]] = {}  # part -> the source sentences it holds
+        self.banned: dict[str, set[int]] = {}  # part -> sentences the gate refused there
+        self.banned_headlines: set[str] = set()
+        self.echoed: tuple[str, int] | None = None  # (part, sentence) the headline repeats
+        self.recomposed = False
+        self.topic = "news"  # the theme section() finds, for the fallback wording
+        self._prepared: dict[int, str | None] = {}
+        self.dek_text = ""
 
     def _score(self) -> None:
         tf: Counter[str] = Counter()
         for s in self.sents:
             tf.update(s.terms)
         title_terms = set(content_words(self.article.title))
-        for s in self.sents:
-            shared = [tf[t] - 1 for t in s.terms if tf[t] > 1]
-            centrality = sum(shared) / math.sqrt(len(s.terms) + 1)
-            s.score = centrality
-        top = max((s.score for s in self.sents), default=0.0) or 1.0
-        w = _WEIGHTS
-        for s in self.sents:
-            position = 1.0 / (1.0 + w[5] * s.index)
+        central = [
+            sum(tf[t] - 1 for t in s.terms if tf[t] > 1) / math.sqrt(len(s.terms) + 1)
+            for s in self.sents
+        ]
+        top = max(central, default=0.0) or 1.0
+        for s, c in zip(self.sents, central, strict=True):
             s.score = (
-                w[0] * position
-                + w[1] * s.score / top
-                + w[2] * s.number
-                + w[3] * s.attributed
-                + w[4] * bool(s.terms & title_terms)
+                _W_POSITION / (1.0 + _DECAY * s.index)
+                + _W_CENTRAL * c / top
+                + _W_NUMBER * s.number
+                + _W_TITLE * bool(s.terms & title_terms)
             )
-            if s.words < 8 or s.text.endswith("?"):
+            if s.words < 8 or s.text.rstrip("\"”’')").endswith("?"):
                 s.score -= 0.6
 
-    # -- bullets --------------------------------------------------------
-    def _outlet_name(self) -> str:
-        return self.outlet or str(self.vocab.get("outlet_fallback", "the report"))
+    # -- shared helpers ---------------------------------------------------------
+    @property
+    def outlet_phrase(self) -> str:
+        """The outlet as prose names it: "CNN", "the Daily Mail", "The Hollywood Reporter"."""
+        name = self.outlet
+        if not name:
+            return str(self.vocab.get("outlet_fallback", "the report"))
+        if name.startswith("The ") or name.lower().startswith("the "):
+            return name
+        words = {str(w) for w in self.vocab.get("outlet_takes_the", [])}
+        last = name.split()[-1]
+        return f"the {name}" if last in words or name in words else name
 
-    def _attribute(self, text: str, k: int) -> str:
+    def _fresh(self, text: str) -> bool:
+        """Says something no part has said yet."""
+        return all(similarity(text, w) < _REPEAT for w in self.written)
+
+    def _take(self, index: int) -> None:
+        self.used.add(index)
+        self.taken.setdefault(self.part, set()).add(index)
+
+    def _use(self, s: _Sent, text: str) -> None:
+        self._take(s.index)
+        self.written.extend(split_sentences(text) or [text])
+
+    def _free(self, s: _Sent) -> bool:
+        return s.index not in self.used and s.index not in self.banned.get(self.part, ())
+
+    def _antecedent(self, index: int, pronoun: str) -> str:
+        """The surname a "He" or "She" at sentence ``index`` points to, when it is certain.
+
+        The nearest sentence before it (up to three back, past quotations and sentences that
+        continue with the same pronoun) must have a person's name as its subject ("Mohammad
+        Javad Zarif has ...", "In her lawsuit, Karo states ..."): the pronoun continues that
+        subject, as news writing does.
+        """
+        for back in range(1, 4):
+            if index - back < 0:
+                return ""
+            prev = self.source.sentences[index - back]
+            if prev[:1] in "\"“‘'" or prev.split(" ", 1)[0] == pronoun:
+                continue  # a quotation, or the same subject going on: look further back
+            intro = _INTRO.match(prev)
+            m = _NAME_SUBJECT.match(prev, intro.end() if intro else 0)
+            if m is None:
+                return ""
+            words = [w for w in m.group(0).split() if w not in _TITLES]
+            if not words or not all(
+                _grammar.is_name_like(w)
+                and not _grammar.is_common_word(w)
+                and "'" not in w
+                and "’" not in w
+                for w in words
+            ):
+                return ""  # "Police ...", "Schuller's life ...": not a person as the subject
+            title = m.group(0).split()[0]
+            return f"{title} {words[-1]}" if title in _TITLES else words[-1]
+        return ""
+
+    def _group(self, index: int) -> str:
+        """The plural subject a "They" at sentence ``index`` continues ("The women ...")."""
+        if index == 0:
+            return ""
+        m = _PLURAL_SUBJECT.match(self.source.sentences[index - 1])
+        if m is None:
+            return ""
+        head = m.group("head")
+        if _grammar.lexical_tag(head) != "NNS":
+            return ""
+        return m.group(0).strip()
+
+    def _resolve(self, s: _Sent, text: str) -> str:
+        """ "He is ..." -> "Zarif is ..." where the subject is certain (see ``_antecedent``);
+        "They have ..." -> "The women have ..." after a sentence whose subject is that group."""
+        if text.startswith("They ") and not text.startswith("They say"):
+            group = self._group(s.index)
+            if group:
+                return f"{group[0].upper()}{group[1:]} {text[5:]}"
+            return text
+        m = _HE_SHE.match(text)
+        if m is None:
+            return text
+        name = self._antecedent(s.index, m.group(1) if m.group(1) in ("He", "She") else "")
+        if not name:
+            return text
+        possessive = m.group(1).lower() in ("his", "her")
+        return f"{name}{'’s' if possessive else ''}{text[m.end(1) :]}"
+
+    def _opening(self, text: str) -> str | None:
+        """The sentence fit to open a part: a leading conjunction dropped, never a pronoun."""
+        problem = _prose.orphan_opening(text)
+        if problem is None:
+            return text
+        first = text.split(" ", 1)
+        if len(first) < 2 or first[0].strip(",").lower() not in _prose.CONJUNCTIONS:
+            return None
+        rest = first[1].lstrip(", ")
+        if not rest:
+            return None
+        rest = rest[0].upper() + rest[1:]
+        return rest if _prose.orphan_opening(rest) is None else None
+
+    def _lower_first(self, text: str) -> str:
+        """Lower-case the first word after an attribution unless it is a name."""
+        word = re.match(r"[\w'’.-]+", text)
+        if word is None:
+            return text
+        w = word.group(0).rstrip(".")
+        if (
+            w in self.names
+            or w == "I"
+            or (w.isupper() and len(w) > 1)
+            or _grammar.is_name_like(w)
+            or not w[:1].isupper()
+        ):
+            return text
+        return text[0].lower() + text[1:]
+
+    def _spare(self) -> int:
+        """How many sentences fit for a part are still free (parts yet to come need some).
+
+        A question does not count: only the hook may use one.
+        """
+        return sum(
+            1
+            for s in self.sents
+            if self._free(s)
+            and self._ready(s) is not None
+            and not s.text.rstrip("\"”’')").endswith("?")
+        )
+
+    def _unspoken(self, text: str) -> bool:
+        """A quotation of a sentence or more with no speaker named outside it.
+
+        A few quoted words ("Labour MPs 'bleating' about poverty") take their speaker from
+        the sentence itself, so they are fine.
+        """
+        long_quote = any(
+            len(m.group(0).split()) > 4 and not _TITLE_QUOTE.fullmatch(m.group(0))
+            for m in QUOTED.finditer(text)
+        )
+        return long_quote and not self.attr_re.search(QUOTED.sub(" ", text))
+
+    def _clauses(self) -> list[_Sent]:
+        """Extra units for a short article: "X, who did Y, ..." also says "X did Y."
+
+        A non-restrictive relative clause about a named person becomes its own sentence,
+        with the name in place of "who" (the words are the source's). Used only when a part
+        finds no whole sentence left.
+        """
+        out: list[_Sent] = []
+        base = len(self.sents)
+        for s in self.sents:
+            if s.index in self.used:
+                continue
+            for m in _WHO.finditer(s.text):
+                text = f"{m.group('name').split()[-1]} {m.group('rest').strip()}."
+                if word_count(text) >= 6 and _voice_ok(text) and _complete(text, self.names):
+                    out.append(
+                        _Sent(
+                            base + len(out),
+                            text,
+                            word_count(text),
+                            frozenset(content_words(text)),
+                            bool(_NUMBER.search(text)),
+                        )
+                    )
+        return out
+
+    def _lead(self) -> list[_Sent]:
+        """Sentences fit to carry news, in the article's order (news puts it first)."""
+        return [s for s in self.sents if s.words >= 6 and not s.text.rstrip("\"”’')").endswith("?")]
+
+    def _ranked(self) -> list[_Sent]:
+        return self.ranked
+
+    def _ready(self, s: _Sent) -> str | None:
+        """The sentence made fit to open a part in our voice, or None (worked out once)."""
+        if s.index not in self._prepared:
+            text: str | None = None
+            if not self._unspoken(s.text):  # a quotation without its speaker: whose words?
+                text = self._opening(_close_quote(self._resolve(s, _compress(s.text))))
+                if text is not None and not _voice_ok(text):
+                    text = None
+                if text is not None and word_count(text) <= 10 and not _finite(text, self.names):
+                    text = None  # "Living under ISIS.": a teaser fragment, not a sentence
+            self._prepared[s.index] = text
+        return self._prepared[s.index]
+
+    def _candidates(self, pool: Iterable[_Sent]) -> Iterator[tuple[_Sent, str]]:
+        """Unused sentences fit for our voice, each made fit to open a part."""
+        for s in pool:
+            if not self._free(s):
+                continue
+            text = self._ready(s)
+            if text is None or not self._fresh(text):
+                continue
+            yield s, text
+
+    # -- dek ----------------------------------------------------------------------
+    def dek(self) -> str:
+        """The lead news sentence as one sentence of 80-180 characters.
+
+        Among the first lead sentences, one that fits whole goes first: a long one would lose
+        its end to the cut, and as a bullet it keeps more of its facts.
+        """
+        lead = [s for s, _ in self._candidates(self._lead()[:6])][:3]
+        whole = [s for s in lead if 80 <= len(_ends_sentence(self._ready(s) or "")) <= 180]
+        for s, text in self._candidates([*whole, *lead]):
+            if text[:1] in "\"“‘'":
+                continue  # a quotation reads as our own claim in a dek
+            for option in self._dek_options(text):
+                if 80 <= len(option) <= 180 and len(split_sentences(option)) == 1:
+                    self._use(s, option)
+                    return option
+        for s, text in self._candidates(self._ranked()):
+            if text[:1] in "\"“‘'":
+                continue
+            for option in self._dek_options(text):
+                if 80 <= len(option) <= 180 and len(split_sentences(option)) == 1:
+                    self._use(s, option)
+                    return option
+        return ""
+
+    def _dek_options(self, text: str) -> Iterator[str]:
+        """The sentence, its main clause and its clause-boundary cuts, shortest first.
+
+        A dek is a sentence under the headline: the shortest complete form that keeps the
+        news leaves the details to the bullets.
+        """
+        body = _main_clause(text).rstrip('.!?"”’ ')
+        options = {_ends_sentence(text), _ends_sentence(body)}
+        for m in _CUTS.finditer(body):
+            head = body[: m.start()]
+            if 79 <= len(head) <= 179 and _voice_ok(head) and _complete(head, self.names):
+                options.add(_ends_sentence(head))
+        yield from sorted(options, key=lambda o: (not 80 <= len(o) <= 180, len(o)))
+
+    # -- bullets --------------------------------------------------------------------
+    def _attribute(self, text: str) -> str:
         if self.attr_re.search(text):
             return text
-        prefixes = self.style.template_list("attribution_prefixes") or ["{Outlet}: "]
-        prefix = prefixes[k % len(prefixes)]
-        if self.outlet:
-            cap = self.outlet[:1].upper() + self.outlet[1:]
-            prefix = prefix.replace("{Outlet}", cap).replace("{outlet}", self.outlet)
-        else:
-            prefix = str(self.vocab.get("attribution_fallback", "Report: "))
-        if prefix.rstrip().endswith(":"):
-            return prefix + text  # "Outlet: Sentence." keeps the sentence as written
-        first = text.split(" ", 1)[0]
-        if (
-            first.lower() in self.lower_words
-            and first not in self.mid_caps
-            and first.isalpha()
-            and not first.isupper()
-        ):
-            text = text[0].lower() + text[1:]
-        return prefix + _lower_first(text)
+        prefix = f"Per {self.outlet_phrase}, "
+        return prefix + self._lower_first(text)
 
     def _room(self, body: str) -> int:
         """Words the attribution prefix will add (none when the body attributes itself)."""
-        return 0 if self.attr_re.search(body) else word_count(self._attribute("x", 0)) - 1
+        return 0 if self.attr_re.search(body) else 1 + len(self.outlet_phrase.split())
 
-    def _body(self, s: _Sent) -> str | None:
-        """The sentence as a bullet body: 15-45 words once attributed."""
-        body = _compress(s.text)
+    def _bullet(self, s: _Sent, text: str) -> str | None:
+        """The sentence as an attributed bullet of 15-45 words, or None.
+
+        A leading subordinate clause goes ("As he awaits a report, Bush will ..." -> "Bush
+        will ...") when the main clause carries the fact on its own.
+        """
+        main = _main_clause(text)
+        body = main if word_count(main) >= 12 else text
         if word_count(body) + self._room(body) > _MAX_BULLET_WORDS:
-            cut = _trim(body, _MAX_BULLET_WORDS - 3, 12)
+            cut = _trim(body, _MAX_BULLET_WORDS - self._room(body), 12)
             if cut is None:
                 return None
             body = cut
-        if word_count(body) + self._room(body) < 15:
-            nxt = next((t for t in self.sents if t.index == s.index + 1 and t.clean), None)
-            if nxt is None or nxt.index in self.used:
+        if word_count(body) + self._room(body) < _MIN_BULLET_WORDS:
+            nxt = next((t for t in self.sents if t.index == s.index + 1), None)
+            if nxt is None or not self._free(nxt):
                 return None
-            merged = body + " " + _compress(nxt.text)
-            if not 15 <= word_count(merged) + self._room(merged) <= 45:
-                return None
-            self.used.add(nxt.index)
-            body = merged
-        else:
-            # a very short follow-up ("He was 88.") belongs with the fact before it, and so
-            # does one that carries the attribution the fact lacks
-            nxt = next((t for t in self.sents if t.index == s.index + 1 and t.clean), None)
+            merged = f"{body} {_compress(nxt.text)}"
             if (
-                nxt is not None
-                and nxt.index not in self.used
-                and (nxt.words <= _SHORT_FOLLOW_UP or (nxt.attributed and self._room(body)))
-                and word_count(body) + nxt.words + self._room(body + " " + nxt.text)
+                not _MIN_BULLET_WORDS
+                <= word_count(merged) + self._room(merged)
                 <= _MAX_BULLET_WORDS
             ):
-                self.used.add(nxt.index)
-                body = body + " " + _compress(nxt.text)
-        # a quotation the splitter cut in two would open in one bullet and close in the next
-        return body if _voice_ok(body) else None
+                return None
+            if not _voice_ok(merged) or not self._fresh(merged):
+                return None
+            self._take(nxt.index)
+            body = merged
+        bullet = self._attribute(body)
+        return bullet if _voice_ok(bullet) else None
 
-    def bullets(self, want: int = 3) -> list[str]:
-        """The leading salient sentences as attributed bullets, in the article's order.
+    def bullets(self, want: int) -> list[str]:
+        """The lead sentences after the dek as attributed bullets, in the article's order.
 
-        A fourth bullet is added when the first ``want`` are short (under
-        ``_SHORT_BULLETS_WORDS`` words together), so thin bullets still cover the news.
+        A sentence that opens on a pronoun joins the bullet holding the sentence before it,
+        where its antecedent is, when the bullet has room.
         """
-        ranked = sorted(
-            (
-                s
-                for s in self.sents
-                if s.clean and s.words >= 6 and not s.text.rstrip("\"”’')").endswith("?")
-            ),
-            key=lambda s: (-s.score, s.index),
-        )
-        bodies: list[tuple[int, str]] = []
-        for s in ranked:
-            total = sum(word_count(b) for _, b in bodies)
-            if len(bodies) >= want and (len(bodies) >= 4 or total >= _SHORT_BULLETS_WORDS):
-                break
-            if s.index in self.used:
+        picked: list[tuple[int, str]] = []
+        last = -1  # the source sentence that ends the last bullet
+        for s in self._lead():
+            if not self._free(s) or self._unspoken(s.text):
                 continue
-            self.used.add(s.index)
-            body = self._body(s)
-            if body is None:
-                self.used.discard(s.index)
-            else:
-                bodies.append((s.index, body))
-        if len(bodies) < 2:  # short or odd text: any sentence, then whatever the text has
-            for s in self.sents:
-                if len(bodies) >= 2:
+            text = _close_quote(self._resolve(s, _compress(s.text)))
+            short = word_count(text) + 3 < _MIN_BULLET_WORDS
+            if word_count(text) <= 10 and not _finite(text, self.names):
+                continue  # a teaser fragment ("Selling Girl Scout cookies."), not news
+            orphan = _prose.orphan_opening(text) is not None and self._opening(text) is None
+            dek_at = min(self.taken.get("dek", {-9}))
+            if (orphan or short) and not picked and dek_at == s.index - 1 and _voice_ok(text):
+                # it follows the dek's sentence, where its antecedent is: one sentence of two
+                first = text.split(" ", 1)[0]
+                lowered = text if _grammar.is_name_like(first) else text[0].lower() + text[1:]
+                joined = f"{self.dek_text.rstrip('.')}; {lowered}"
+                if len(joined) <= 180 and self._fresh(text) and first != "I":
+                    self.dek_text = joined
+                    self._use(s, text)
+                continue
+            if orphan or (short and picked and last == s.index - 1):
+                # a pronoun's antecedent, or a short follow-up's fact, is in the bullet before
+                if picked and last == s.index - 1 and _voice_ok(text):
+                    joined = f"{picked[-1][1]} {text}"
+                    if word_count(joined) <= _MAX_BULLET_WORDS and self._fresh(text):
+                        picked[-1] = (picked[-1][0], joined)
+                        self._use(s, text)
+                        last = s.index
+                continue
+            if len(picked) >= want:
+                # a thin story takes one more bullet, if the next fact is a short one
+                thin = word_count(" ".join([self.dek_text, *(b for _, b in picked)])) < _THIN
+                # ...and leaves the nut graf and the kicker a sentence each
+                if len(picked) > want or not thin or self._spare() < 3:
                     break
-                if s.index not in self.used and s.words >= 3:
-                    self.used.add(s.index)
-                    bodies.append((s.index, self._body(s) or s.text))
-        bodies.sort()
-        return [self._attribute(body, k) for k, (_, body) in enumerate(bodies)]
+            opened = self._opening(text)
+            if opened is None or not _voice_ok(opened) or not self._fresh(opened):
+                continue
+            held = (set(self.used), {k: set(v) for k, v in self.taken.items()})
+            bullet = self._bullet(s, opened)
+            if bullet is None or not self._fresh(bullet):
+                self.used, self.taken = held  # a sentence it took to merge is free again
+                continue
+            if len(picked) >= want and word_count(bullet) > _SHORT_EXTRA:
+                self.used, self.taken = held
+                break
+            self._use(s, bullet)
+            last = max(i for i in self.used if i <= s.index + 1)
+            picked.append((s.index, bullet))
+        picked.sort()
+        return [b for _, b in picked]
 
-    # -- headline, dek, hook, kicker ------------------------------------------
-    def _clauses(self, text: str, lo: int, hi: int) -> list[str]:
-        """Prefixes of a sentence ending at clause boundaries, lo..hi characters long."""
-        body = _main_clause(text).rstrip('.?!"”’ ')
-        out = [body] if lo <= len(body) <= hi else []
-        for m in _CUTS.finditer(body):
-            head = body[: m.start()]
-            if lo <= len(head) <= hi and _voice_ok(head):
-                out.append(head)
-        return out
-
-    def _headline_candidates(self) -> Iterator[str]:
+    # -- headline ---------------------------------------------------------------------
+    def _title_candidate(self) -> str:
         title = " ".join(self.article.title.split())
-        title = _SOURCE_SUFFIX.sub("", title) if len(title) > 90 else title
-        if title.isupper():  # a shouting title: keep only the acronyms the text also writes so
+        title = _KICKER_WORDS.sub("", title)
+        if len(title) > 60:
+            title = _SITE_SUFFIX.sub("", title)
+        title = title.rstrip(".")
+        if title.islower() or _slug(title):
+            return ""  # a slug from the link ("irans foreign minister"), not the outlet's headline
+        if title.isupper():  # a shouting title: keep only the acronyms the text also writes
             caps = set(re.findall(r"\b[A-Z][A-Z0-9&]+\b", self.article.text))
             title = " ".join(w if w.strip(",.:;'\"") in caps else w.lower() for w in title.split())
-        yield title.rstrip(".")
-        lead = [s for s in self.sents[:4] if not s.text.rstrip('"”’)').endswith("?")]
-        if lead:
-            options = self._clauses(lead[0].text, 45, 90)
-            yield from sorted(options, key=len, reverse=True)
-            if len(lead) > 1 and len(lead[0].text) < 45:  # two short sentences, house form
-                yield f"{lead[0].text} {lead[1].text}".rstrip(".")
-        for s in lead[:3]:
-            yield _word_cut(_main_clause(s.text), 88)
-        if title and lead:  # short title: let the lead's first clause complete it
-            yield f"{title}: {_word_cut(_main_clause(lead[0].text), 86 - len(title))}"
+        return title
+
+    def _clause_cuts(self, text: str, strict: bool = True) -> Iterator[str]:
+        """Prefixes of a sentence that end after a noun and still hold its verb.
+
+        ``strict`` cuts only inside the main clause; otherwise a cut may fall inside a
+        subordinate clause too (a second choice: it may leave that clause without its verb).
+        """
+        body = _main_clause(text).rstrip('.!?"”’ ')
+        body = _without_speaker(body)
+        # a leading time or place ("In about five years, ...") is not the news
+        intro, comma, rest = body.partition(", ")
+        if (
+            comma
+            and intro.split(" ", 1)[0].lower() in _INTRO_WORDS
+            and word_count(intro) <= 6
+            and word_count(rest) >= 6
+            and rest[:1].isalpha()
+            and not QUOTED.search(intro)
+            and not _grammar.has_verb(_grammar.tag(intro))
+            and _grammar.has_verb(_grammar.tag(rest.split(",", 1)[0]))  # not "Missouri, Bush"
+        ):
+            body = rest[0].upper() + rest[1:]
+        body = re.sub(r"\b(\w+s) who (?:were|are) (?=(?:on|in|at|from|inside|near) )", r"\1 ", body)
+        yield body
+        # a cut must keep only the main clause: past "that" or "who" the verb may be cut away
+        # ("... Has Revealed That the Hairstyle She Models")
+        sub = _SUBCLAUSE.search(body) if strict else None
+        if sub is not None:
+            body = body[: sub.start()].rstrip(", ")
+            yield body
+        words = body.split()
+        # cut points: before a preposition, a conjunction or a relative word that follows a
+        # noun (by the lexicon: the context rules misread headline syntax), or at a comma
+        pos = 0
+        offsets = []
+        for w in words:
+            pos = body.index(w, pos)
+            offsets.append(pos)
+            pos += len(w)
+        for i in range(len(words) - 1, 1, -1):
+            nxt = words[i].lower().strip(",;:")
+            prev = words[i - 1].strip(",.;:\"”’'")
+            if words[i - 1].endswith(","):
+                head = body[: offsets[i]].rstrip(", ")
+                last_item = head.rsplit(",", 1)[-1]
+                next_item = re.match(r"[^,]*?(?=,| and | or |$)", body[offsets[i] :])
+                in_list = ("," in head and word_count(last_item) <= 4) or (
+                    next_item is not None and word_count(next_item.group(0)) <= 3
+                )
+                if not in_list:  # never inside a list ("Egypt, Bangladesh, Turkey, ...")
+                    yield head
+                continue
+            noun = _grammar.lexical_tag(prev).startswith(("NN", "CD")) or prev[:1].isdigit()
+            passive = _grammar.lexical_tag(prev) in ("VBN", "VBD") and words[i - 2].lower() in (
+                "been",
+                "be",
+                "was",
+                "were",
+                "is",
+                "are",
+            )  # "Two Screeners Have Been Fired" is complete before "After ..."
+            if prev.lower() in _TIME_WORDS and nxt in ("after", "before", "since", "until"):
+                continue  # "many years after ...": the time belongs to what follows
+            after = words[i + 1].lower().strip(",.;:") if i + 1 < len(words) else ""
+            # "... a decorated career and was nominated ...": "and" then a verb starts a
+            # second predicate, so the first stands alone ("a long and decorated" does not)
+            joins = nxt in ("and", "but") and (
+                after in _CLAUSE_STARTS or _grammar.lexical_tag(after) in ("VBD", "VBZ", "VBP")
+            )
+            if (noun or passive) and (nxt in _ADJUNCTS or nxt in ("who", "which") or joins):
+                yield body[: offsets[i]].rstrip(", ")
+
+    def _headline_ok(self, text: str, shortest: int = 45) -> bool:
+        if text in self.banned_headlines:
+            return False
+        if not shortest <= len(text) <= 90 or not _voice_ok(text):
+            return False
+        if any(c in text for c in "?!()[]"):  # a headline asks nothing and has no aside
+            return False
+        if _prose.orphan_opening(text) is not None:
+            return False
+        if QUOTED.search(text) and text.count('"') + text.count("“") < 2:
+            return False
+        toks = _grammar.tag(text, self.names)
+        return (
+            _grammar.has_verb(toks)
+            and not _grammar.cut_off(toks)
+            and not _grammar.no_main_clause(toks)
+            and not _grammar.word_salad(toks, self.names)
+        )
+
+    def _cased(self, text: str) -> str:
+        """House title case, keeping a small word the source capitalises as a name ("Per")."""
+        if not text:
+            return text
+        cased = title_case(text[0].upper() + text[1:]).split(" ")
+        raw = text.split(" ")
+        if len(raw) == len(cased):
+            cased = [
+                r if r[:1].isupper() and c[:1].islower() else c
+                for r, c in zip(raw, cased, strict=True)
+            ]
+        return " ".join(cased)
+
+    def _headline_options(self) -> Iterator[tuple[int, str]]:
+        """(source sentence or -1, candidate), best first: the source title, then clauses of
+        the dek's sentence and the bullets' sentences, then of the other lead sentences."""
+        title = self._title_candidate()
+        clickbait = self.style.rule("headline-no-clickbait")
+        if title and not (clickbait and clickbait.pattern and clickbait.pattern.search(title)):
+            yield -1, title
+        # lead sentences as our voice has them: "He is ..." as "Zarif is ...", no "And ..."
+        ready = [(s, self._ready(s)) for s in self.sents]
+        lead = [
+            (s, text)
+            for s, text in ready
+            if text is not None and text[:1] not in "\"“‘'" and not text.endswith("?")
+        ]
+        news = self.taken.get("dek", set()) | self.taken.get("bullets", set())
+        held = set().union(*(v for k, v in self.taken.items() if k not in ("dek", "bullets")))
+
+        def tier(s: _Sent) -> int:
+            # the news first; a sentence another part holds last (the headline would echo it)
+            return 0 if s.index in news else 2 if s.index in held else 1
+
+        ranked = sorted(lead, key=lambda st: (tier(st[0]), -st[0].score, st[0].index))
+        for strict in (True, False):
+            for s, text in ranked:
+                for option in self._clause_cuts(text, strict):
+                    yield s.index, option.strip()
+        # two short whole sentences, the house's two-beat form ("X Is Winning. Y Loses.")
+        whole = [next(self._clause_cuts(text)) for _, text in lead[:4]]
+        short = [w for w in whole if 20 <= len(w) < 45 and self._headline_ok(self._cased(w), 20)]
+        for a, b in itertools.combinations(short, 2):
+            yield -1, f"{a}. {b[0].upper()}{b[1:]}"
 
     def headline(self, topic: frozenset[str]) -> str:
-        clickbait = self.style.rule("headline-no-clickbait")
-        fallback = ""
-        for raw in self._headline_candidates():
-            text = raw
-            if clickbait is not None and clickbait.pattern is not None:
-                text = " ".join(clickbait.pattern.sub("", text).split()).strip(" :,-")
-            if not text or "?" in text or "!" in text or not _voice_ok(text):
+        """The first candidate that reads as a headline and names the story's subject.
+
+        Failing that, one that reads as a headline; failing that, the longest grammatical
+        clause even if short (the gate then asks the editor for length, never for sense).
+        The sentence it comes from is not used again (no part repeats the headline), and it
+        does not repeat the dek word for word.
+        """
+        best: tuple[int, str] | None = None
+        fallback: tuple[int, str] | None = None
+        short: tuple[int, str] | None = None
+        echo: tuple[int, str] | None = None
+        verbatim: tuple[int, str] | None = None  # a whole sentence another part says
+        said = {plain_words(w) for w in self.written}
+        for n, (index, raw) in enumerate(self._headline_options()):
+            if n > 400:
+                break  # enough tries: the fallbacks below are good enough
+            if not 20 <= len(raw) <= 90:
+                continue  # title case keeps the length: no need to case it to know
+            if plain_words(raw) in said:
+                # another part word for word: only if no other candidate reads as a headline
+                if verbatim is None and self._headline_ok(self._cased(raw)):
+                    verbatim = (index, self._cased(raw))
                 continue
-            fallback = fallback or text
-            if 45 <= len(text) <= 90 and topic & set(content_words(text)):
-                return title_case(text[0].upper() + text[1:])
-        return title_case(_word_cut(fallback, 90)) if fallback else ""
-
-    def _dek_candidates(self) -> Iterator[str]:
-        plain = [
-            s
-            for s in self.sents
-            if s.clean and _voice_ok(s.text) and not s.text.rstrip("\"”’')").endswith("?")
-        ]
-        for s in plain[:6]:
-            yield from (
-                c + "." for c in sorted(self._clauses(s.text, 79, 179), key=len, reverse=True)
-            )
-        for s in plain[:6]:  # a long lead sentence, cut at a clean word boundary
-            yield _word_cut(_main_clause(s.text), 178) + "."
-        if len(plain) >= 2:  # two short lead sentences joined into one
-            a, b = plain[0].text.rstrip(".!? "), plain[1].text.rstrip(".!? ")
-            yield f"{a}; {_lower_first(b)}."
-        for s in plain[:3]:
-            yield f"{s.text.rstrip('.!? ')}, per {self._outlet_name()}."
-        title = " ".join(self.article.title.split()).rstrip(".!?")
-        if title and _voice_ok(title):
-            yield f"{title}, per {self._outlet_name()}."
-        for s in plain[6:]:
-            yield from (c + "." for c in self._clauses(s.text, 79, 179))
-
-    def dek(self) -> str:
-        fallback = ""
-        for text in self._dek_candidates():
-            if len(text) < 3 or "?" in text[-3:]:
+            if word_count(raw) > _SAME_AS_DEK * word_count(self.dek_text) and (
+                similarity(raw, self.dek_text) > _SAME_AS_DEK
+            ):
+                # most of the dek: only if no other candidate reads as a headline
+                if echo is None and self._headline_ok(self._cased(raw)):
+                    echo = (index, self._cased(raw))
                 continue
-            fallback = fallback or text
-            if 80 <= len(text) <= 180 and len(split_sentences(text)) == 1 and _voice_ok(text):
-                return text
-        return fallback
+            option = self._cased(raw)
+            if len(raw) < 45:
+                if (short is None or len(raw) > len(short[1])) and self._headline_ok(option, 20):
+                    short = (index, option)
+                continue
+            if self._headline_ok(option):
+                if topic & set(content_words(option)):
+                    best = (index, option)
+                    break
+                fallback = fallback or (index, option)
+        owner = None
+        if verbatim is not None:
+            owner = next((p for p, held in self.taken.items() if verbatim[0] in held), None)
+        # the one sentence that makes a headline: the part that holds it gives it up (on a
+        # short article the dek keeps it: there is no other sentence for the dek)
+        gives = owner is not None and (owner != "dek" or len(self.sents) >= _LONG_ENOUGH)
+        given_up = verbatim if gives and not self.recomposed else None
+        chosen = best or fallback or echo or given_up or short or verbatim
+        if chosen is None:
+            return self._cased(self._title_candidate() or self.article.title)
+        index, headline = chosen
+        if chosen is given_up and owner is not None:
+            self.echoed = (owner, index)
+        if index >= 0 and index not in self.used:
+            self._take(index)
+        self.written.append(headline)
+        return headline
 
-    def hook(self, avoid: str, topic: frozenset[str]) -> str:
-        pool = [
-            s
-            for s in self.sents[:8]
-            if s.clean
-            and _voice_ok(s.text)
-            and s.index not in self.used
-            and 5 <= s.words <= 45
-            and s.text not in avoid
-            and s.terms & topic
-            and s.text.split(" ", 1)[0].lower() not in ("and", "but", "so", "or", "yet")
-        ]
-        pool = [s for s in pool if not _dangling(s.text)] or pool
-        engaging = [
-            s for s in pool if _QUOTES.search(s.text) or s.text.endswith("?") or s.words <= 22
-        ]
-        pick = (
-            engaging
-            or pool
-            or [
-                s
-                for s in self.sents
-                if s.clean
-                and s.index not in self.used
-                and 5 <= s.words <= 45
-                and s.terms & topic
-                and _voice_ok(s.text)
-            ]
-            or [s for s in self.sents if s.clean and 5 <= s.words <= 45 and s.terms & topic]
-            or [s for s in self.sents if s.clean and 5 <= s.words <= 45]
-            or self.sents
-        )
-        if not pick:
+    # -- nut graf, context, hook, kicker -----------------------------------------------
+    def nut_graf(self) -> str:
+        plain = [s for s in self._ranked() if not s.quoted and not s.according]
+        first = None
+        rest = [s for s in self._ranked() if not s.according]
+        for s, text in self._candidates([*plain, *rest]):
+            if 8 <= word_count(text) <= 45:
+                first = (s, text)
+                break
+        if first is None:
             return ""
-        s = pick[0]
-        self.used.add(s.index)
-        return s.text if s.words <= 45 else (_trim(s.text, 45, 5) or " ".join(s.text.split()[:45]))
+        s, text = first
+        lead = (
+            f"According to {self.outlet_phrase}, {self._lower_first(text)}" if self.outlet else text
+        )
+        self._use(s, text)
+        # why it matters: a sentence on the stakes, where the article has sentences to spare
+        spare = self._spare() >= 4
+        stakes = [t for t in self.sents if spare and t.index > s.index and t.stakes]
+        for t, more in self._candidates(sorted(stakes, key=lambda t: -t.score)):
+            joined = f"{lead} {more}"
+            if word_count(joined) <= 100:
+                self._use(t, more)
+                return joined
+        if word_count(lead) < 20:
+            for t, more in self._candidates(self._ranked()):
+                joined = f"{lead} {more}"
+                if 20 <= word_count(joined) <= 100:
+                    self._use(t, more)
+                    return joined
+        return lead
+
+    def context(self) -> str:
+        pool = sorted(
+            (s for s in self.sents if s.background and s.text[:1] not in "\"“‘'"),
+            key=lambda s: (-s.score, s.index),
+        )
+        parts: list[str] = []
+        for s, whole in self._candidates([*pool, *self._ranked(), *self.sents]):
+            text = _trim(whole, 45, 10) or ""
+            if not text or not self._free(s):
+                continue
+            if word_count(" ".join([*parts, text])) > 90:
+                continue
+            parts.append(text)
+            self._use(s, text)
+            spare = self._spare() >= 3
+            if len(parts) == 2 or word_count(" ".join(parts)) >= 40 or not spare:
+                break
+        if not parts:
+            for s, text in self._candidates(self._clauses()):
+                if word_count(text) >= 10:
+                    self._use(s, text)
+                    return text
+        return " ".join(parts)
+
+    def hook(self, topic: frozenset[str]) -> str:
+        pool = [s for s in self.sents[:12] if 6 <= s.words <= 35 and s.terms & topic]
+        quoted = [s for s in pool if s.quoted and s.attributed]
+        short = sorted((s for s in pool if s.words <= 25), key=lambda s: s.index)
+        anywhere = [s for s in self.sents if 5 <= s.words <= 45 and s.terms & topic]
+        for s, text in self._candidates([*quoted, *short, *pool, *anywhere]):
+            fitted = _trim(text, 45, 8)
+            if fitted is None:
+                continue
+            self._use(s, fitted)
+            return fitted
+        for s, text in self._candidates(c for c in self._clauses() if c.terms & topic):
+            self._use(s, text)
+            return text
+        return ""
 
     def kicker(self) -> str:
-        markers = [str(m) for m in self.vocab.get("future_markers", [])]
-        future = (
-            re.compile(r"\b(" + "|".join(map(re.escape, markers)) + r")\b") if markers else None
-        )
-        pool = [
-            s
-            for s in self.sents
-            if s.clean and s.index not in self.used and 6 <= s.words <= 60 and _voice_ok(s.text)
-        ]
-        # analysis, not a quotation, reads best as the last word
-        forward = [s for s in pool if future is not None and future.search(s.text)]
-        forward = [s for s in forward if not _QUOTES.search(s.text)] or forward
-        forward = [s for s in forward if not s.text.rstrip("\"”’')").endswith("?")] or forward
-        # "They expect ..." out of context names nobody: prefer a sentence that stands alone
-        forward = [s for s in forward if not _dangling(s.text)] or forward
-        pool = [s for s in pool if not _dangling(s.text)] or pool
-        best = max(
-            forward or pool or [s for s in self.sents if s.clean] or self.sents,
-            key=lambda s: (s.score * 0.5 + s.index / max(len(self.sents), 1), -s.index),
-            default=None,
-        )
-        if best is None:
-            return ""
-        self.used.add(best.index)
-        text = best.text
-        return text if best.words <= 80 else (_trim(text, 80, 6) or text)
-
-    def section(self) -> str:
-        banned = {self.outlet, *self.outlet.split()} | _DAYS
-        counts: Counter[str] = Counter()
-        first: dict[str, int] = {}
-        text = " ".join(s.text for s in self.sents)
-        for m in _CAP_RUN.finditer(text):
-            toks = m.group(0).split()
-            before = text[: m.start()].rstrip()
-            if not before or before[-1] in '.!?"”':  # sentence start: the first word may be common
-                toks = toks[1:] if toks[0].lower() in STOPWORDS or len(toks) == 1 else toks
-            toks = [t.replace("’", "'").removesuffix("'s") for t in toks]
-            name = " ".join(toks if len(toks) <= 3 else toks[-2:])  # "Fed Chair Jerome Powell"
-            if (
-                not name
-                or name in banned
-                or toks[0].lower() in STOPWORDS
-                or _FIRST_PERSON.search(name)
-            ):
+        pool = [s for s in self.sents if 6 <= s.words <= 60]
+        forward = [s for s in pool if s.forward]
+        forward.sort(key=lambda s: (-(s.score * 0.5 + s.index / max(len(self.sents), 1)), s.index))
+        rest = sorted(pool, key=lambda s: -s.index)
+        for s, whole in self._candidates([*forward, *rest, *self.sents]):
+            text = _trim(whole, 60, 8) or ""
+            if not text or not self._free(s):
                 continue
-            counts[name] += 1
-            first.setdefault(name, m.start())
+            if QUOTED.search(text) and not self.attr_re.search(text):
+                continue
+            self._use(s, text)
+            return text
+        return ""
+
+    # -- labels -----------------------------------------------------------------------
+    def section(self, headline: str, dek: str) -> str:
+        """The theme: the common-noun phrase of the news the article repeats most.
+
+        Candidates are the noun phrases of the headline and the dek (never a name, so never a
+        minor entity), weighed by how often the article uses their words.
+        """
         key = self.article.id or self.article.title
-        if counts:
-            topic = max(counts, key=lambda n: (counts[n] + 0.5 * len(n.split()), -first[n]))
+        tf: Counter[str] = Counter()
+        for s in self.sents:
+            tf.update(s.terms)
+        best: tuple[float, str] = (0.0, "")
+        # the headline as the gate tagged it (cached), then the dek
+        toks = [
+            *_grammar.tag(headline, self.names),
+            _grammar.Token(".", "."),
+            *_grammar.tag(dek, self.names),
+        ]
+        run: list[_grammar.Token] = []
+        for t in [*toks, _grammar.Token(".", ".")]:
+            common = t.text.isalpha() and not t.text.isupper() and not _grammar.is_name_like(t.text)
+            if t.tag in ("NN", "NNS") and common:
+                run.append(_grammar.Token(t.low, t.tag))
+                continue
+            phrase = [w for w in run if w.low not in _TIME_WORDS and w.low not in STOPWORDS]
+            run = []
+            if not phrase or all(w.low in _GENERIC_NOUNS for w in phrase):
+                continue
+            phrase = [*phrase[-2:-1], _singular(phrase[-1])][-2:]
+            weight = sum(tf[content_words(w.text)[0]] for w in phrase if content_words(w.text))
+            if weight > best[0]:
+                best = (float(weight), " ".join(w.text for w in phrase))
+        self.topic = best[1] or self._topic_word(headline, dek) or "news"
+        if best[1]:
             templates = self.style.template_list("section_templates")
-            header = _pick(templates, key, "The {topic} Picture").replace("{topic}", topic)
+            header = _pick(templates, key, "The {topic} Picture").replace("{topic}", best[1])
             if 2 <= word_count(header) <= 6:
                 return title_case(header)
         return _pick(self.style.template_list("section_fallbacks"), key, "The Big Picture")
+
+    def _topic_word(self, *parts: str) -> str:
+        """The common noun of these parts the article uses most ("plan"), or ""."""
+        tf: Counter[str] = Counter()
+        for s in self.sents:
+            tf.update(s.terms)
+        text = self.article.text
+        nouns = [
+            w
+            for w in content_words(" ".join(parts))
+            if w not in _GENERIC_NOUNS
+            and w not in _TIME_WORDS
+            and _grammar.lexical_tag(w) in ("NN", "NNS")
+            and f" {w}" in text  # written in lower case somewhere: a common noun, not a name
+        ]
+        if not nouns:
+            return ""
+        word = max(nouns, key=lambda w: tf[w])
+        return _singular(_grammar.Token(word, _grammar.lexical_tag(word))).text
+
+    def _fallback(self, key: str) -> str:
+        template = _pick(self.style.template_list(key), self.article.id + key, "")
+        text = template.replace("{topic}", self.topic.lower()).replace(
+            "{outlet}", self.outlet_phrase
+        )
+        return text[:1].upper() + text[1:]
 
     def lead_in(self) -> str:
         template = _pick(
@@ -559,7 +1144,7 @@ class _Writer:
             self.article.id + "lead",
             "The details, per {outlet}:",
         )
-        text = template.replace("{outlet}", self._outlet_name())
+        text = template.replace("{outlet}", self.outlet_phrase)
         return text[0].upper() + text[1:]
 
     def kicker_label(self) -> str:
@@ -567,33 +1152,90 @@ class _Writer:
             self.style.template_list("kicker_labels"), self.article.id + "kick", "What Comes Next:"
         )
 
+    # -- the whole story --------------------------------------------------------------
+    def compose(self) -> StorySummary:
+        """Every part, each from sentences no other part holds."""
+        self.used, self.written, self.taken = set(), [], {}
+        self.echoed = None
+        self.part = "dek"
+        self.dek_text = self.dek()
+        self.part = "bullets"
+        bullets = self.bullets(2)
+        dek = self.dek_text  # the bullets may have joined a sentence to it
+        topic = frozenset(content_words(" ".join([dek, *bullets])))
+        # the parts with the fewest fitting sentences choose first on a short article
+        self.part = "nut_graf"
+        nut_graf = self.nut_graf()
+        self.part = "kicker"
+        kicker = self.kicker()
+        self.part = "hook"
+        hook = self.hook(topic)
+        self.part = "context"
+        context = self.context()
+        # last, from the news the dek and bullets hold (or a sentence no part holds)
+        self.part = "headline"
+        headline = self.headline(topic)
+        if self.echoed is not None and not self.recomposed:
+            part, index = self.echoed
+            self.banned.setdefault(part, set()).add(index)
+            self.recomposed = True
+            return self.compose()
+        section = self.section(headline, dek)
+        # an article with no sentence left for a part: wording that carries no fact
+        hook = hook or self._fallback("hook_fallbacks")
+        context = context or self._fallback("context_fallbacks")
+        kicker = kicker or self._fallback("kicker_fallbacks")
+        article = self.article
+        sources = article.sources or (
+            (SourceRef(article.source, article.url),) if article.source or article.url else ()
+        )
+        return StorySummary(
+            id=article.id,
+            headline=headline,
+            dek=dek,
+            hook=hook,
+            nut_graf=nut_graf,
+            section=section,
+            context=context,
+            lead_in=self.lead_in(),
+            bullets=tuple(bullets),
+            kicker_label=self.kicker_label(),
+            kicker=kicker,
+            sources=sources,
+            image=article.image,
+            engine="extractive",
+        )
+
+    def refuse(self, story: StorySummary, parts: set[str]) -> None:
+        """The gate refused these parts: their sentences may not stand there again."""
+        for part in parts:
+            if part == "headline":
+                self.banned_headlines.add(story.headline)
+            self.banned.setdefault(part, set()).update(self.taken.get(part, ()))
+
+
+_REDRAWN = frozenset({"headline", "dek", "bullets", "nut_graf", "context", "hook", "kicker"})
+_ATTEMPTS = 4
+_NOT_REDRAWN = frozenset({"bullets-count", "not-empty"})
+
 
 def write_story(article: Article, style: HouseStyle) -> StorySummary:
-    """The offline engine's story for one article (findings not yet filled)."""
+    """The offline engine's story for one article, held to the gate.
+
+    A part the gate refuses is written again from other sentences (a few times at most).
+    The story comes back with the gate's findings filled in.
+    """
     w = _Writer(article, style)
-    # short texts keep a sentence or two back for the hook and the kicker
-    bullets = w.bullets(3 if sum(s.clean for s in w.sents) >= 6 else 2)
-    dek = w.dek()
-    headline = w.headline(frozenset(content_words(" ".join([dek, *bullets]))))
-    topic = frozenset(content_words(" ".join([headline, dek, *bullets])))
-    hook = w.hook(dek, topic)
-    kicker = w.kicker()
-    sources = article.sources or (
-        (SourceRef(article.source, article.url),) if article.source or article.url else ()
-    )
-    return StorySummary(
-        id=article.id,
-        headline=headline,
-        dek=dek,
-        hook=hook,
-        nut_graf="",
-        section=w.section(),
-        context="",
-        lead_in=w.lead_in(),
-        bullets=tuple(bullets),
-        kicker_label=w.kicker_label(),
-        kicker=kicker,
-        sources=sources,
-        image=article.image,
-        engine="extractive",
-    )
+    story = best = check_story(w.compose(), article, style)
+    for _ in range(_ATTEMPTS):
+        # too few bullets or an empty part: other sentences would not help, fewer would hurt
+        refused = {
+            f.part.split("[")[0] for f in story.errors if f.rule not in _NOT_REDRAWN
+        } & _REDRAWN
+        if not refused:
+            break
+        w.refuse(story, refused)
+        story = check_story(w.compose(), article, style)
+        if len(story.errors) < len(best.errors):
+            best = story
+    return best if len(best.errors) < len(story.errors) else story

@@ -23,17 +23,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import httpx
 
 from ..config import LLM
-from ..models import Article, Finding, SourceRef, StorySummary
+from ..models import Article, Finding, SourceRef, StorySummary, SummaryRun
 from ..store import Store
 from ._style import HouseStyle
-
-if TYPE_CHECKING:
-    from . import SummaryRun
 
 log = logging.getLogger(__name__)
 
@@ -591,8 +588,6 @@ def summarize_llm(
     checked: Callable[[StorySummary, Article], StorySummary],
 ) -> SummaryRun:
     """Write the stories with the LLM, from the cache when the source is unchanged."""
-    from . import SummaryRun
-
     if store is not None:
         store.conn.execute(_CACHE_SCHEMA)
     stories: list[StorySummary | None] = [None] * len(articles)

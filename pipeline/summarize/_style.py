@@ -3,6 +3,10 @@
 In: ``templates/house-style.yaml`` (rules with id, part, check, limits, description) and a
 :class:`StorySummary`. Out: a :class:`HouseStyle` and one :class:`Finding` per broken rule,
 naming the story, the part (``headline``, ``bullets[2]``...) and the span inside it.
+
+These are the checks that need no source: form (lengths, case, punctuation), grammar of the
+headline (``_grammar``), how our sentences read (``_prose``) and repeats between parts. The
+fact checker (``_facts``) adds what needs the source; together they are the gate.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +22,34 @@ import yaml
 
 from ..config import BUNDLED_TEMPLATES
 from ..errors import SummarizeError
-from ..models import Finding, StorySummary
-from ._text import QUOTED, content_words, is_title_case, split_sentences, word_count
+from ..models import Finding, Severity, StorySummary
+from . import _grammar, _prose
+from ._text import (
+    QUOTED,
+    content_words,
+    is_title_case,
+    plain_words,
+    sentence_pairs,
+    similarity,
+    split_sentences,
+    word_count,
+)
 
 DEFAULT_STYLE_PATH = BUNDLED_TEMPLATES / "house-style.yaml"
 
-_PARTS = ("headline", "dek", "hook", "section", "lead_in", "bullets", "kicker_label", "kicker")
+# The parts in reading order (the house style's anatomy of a story).
+PARTS = (
+    "headline",
+    "dek",
+    "hook",
+    "nut_graf",
+    "section",
+    "context",
+    "lead_in",
+    "bullets",
+    "kicker_label",
+    "kicker",
+)
 _CHECKS = frozenset(
     {
         "chars",
@@ -37,6 +64,15 @@ _CHECKS = frozenset(
         "overlap",
         "not_empty",
         "balanced_quotes",
+        "has_verb",
+        "main_clause",
+        "not_cut_off",
+        "not_word_salad",
+        "opening",
+        "attribution_case",
+        "no_caption",
+        "names_source",
+        "no_repeat",
     }
 )
 
@@ -55,6 +91,7 @@ class Rule:
     pattern: re.Pattern[str] | None = None
     outside_quotes: bool = False
     with_parts: tuple[str, ...] = ()
+    severity: Severity = "error"
 
 
 @dataclass(frozen=True)
@@ -96,7 +133,7 @@ def _rule(raw: Any, where: str) -> Rule:
             f" (got id={rid!r}, check={check!r})"
         )
     base = part.removesuffix("[]")
-    if part != "*" and base not in _PARTS:
+    if part != "*" and base not in PARTS:
         raise SummarizeError(f"{where}: rule {rid!r}: unknown part {part!r}")
     pattern = None
     if "pattern" in raw:
@@ -117,6 +154,7 @@ def _rule(raw: Any, where: str) -> Rule:
         pattern=pattern,
         outside_quotes=bool(raw.get("outside_quotes", False)),
         with_parts=tuple(raw.get("with", ())),
+        severity="warning" if raw.get("severity") == "warning" else "error",
     )
 
 
@@ -175,18 +213,43 @@ def default_style() -> HouseStyle:
 
 
 def story_parts(story: StorySummary) -> list[tuple[str, str]]:
-    """(part name, text) for every text part of a story, bullets numbered."""
-    parts = [(name, str(getattr(story, name))) for name in _PARTS if name != "bullets"]
-    parts[5:5] = [(f"bullets[{i}]", b) for i, b in enumerate(story.bullets)]
+    """(part name, text) for every text part of a story in reading order, bullets numbered."""
+    parts: list[tuple[str, str]] = []
+    for name in PARTS:
+        if name == "bullets":
+            parts += [(f"bullets[{i}]", b) for i, b in enumerate(story.bullets)]
+        else:
+            parts.append((name, str(getattr(story, name))))
     return parts
 
 
+def outlet_names(story: StorySummary) -> frozenset[str]:
+    """The outlets a story credits, as written and without a leading "The"."""
+    out: set[str] = set()
+    for ref in story.sources:
+        name = " ".join(ref.name.split())
+        if name:
+            out.update({name, name.removeprefix("The ").removeprefix("the ")})
+    return frozenset(out)
+
+
+@lru_cache(maxsize=4096)
 def _blank_quotes(text: str) -> str:
     """The text with quoted passages blanked out, positions kept."""
     return QUOTED.sub(lambda m: " " * len(m.group(0)), text)
 
 
-def _check_text(rule: Rule, part: str, text: str, story: StorySummary) -> Finding | None:
+# How a sentence names where the news came from, when not by the outlet's own name.
+_SOURCED = re.compile(
+    r"\b(?:according to|reported by|seen by|obtained by|published by|told|reported|reports|said|"
+    r"says|per the|per a)\b",
+    re.IGNORECASE,
+)
+
+
+def _check_text(
+    rule: Rule, part: str, text: str, story: StorySummary, names: frozenset[str]
+) -> Finding | None:
     def found(message: str, start: int = 0, end: int | None = None) -> Finding:
         return Finding(
             rule=rule.id,
@@ -196,7 +259,11 @@ def _check_text(rule: Rule, part: str, text: str, story: StorySummary) -> Findin
             start=start,
             end=len(text) if end is None else end,
             story=story.id,
+            severity=rule.severity,
         )
+
+    def problem(p: _prose.Problem | None) -> Finding | None:
+        return None if p is None else found(f"{part}: {p.reason}", p.start, p.end)
 
     stripped = text.strip()
     check = rule.check
@@ -216,7 +283,7 @@ def _check_text(rule: Rule, part: str, text: str, story: StorySummary) -> Findin
             return found(f"{part} has {n} {check}; the house style wants {rule.min}-{rule.max}")
         return None
     if check == "title_case":
-        bad = is_title_case(stripped)
+        bad = is_title_case(stripped, names)
         if bad:
             s, e = bad[0]
             return found(f"{part} is not in title case ({stripped[s:e]!r})", s, e)
@@ -238,12 +305,33 @@ def _check_text(rule: Rule, part: str, text: str, story: StorySummary) -> Findin
             return found(f"{part}: {rule.description or rule.id}")
         return None
     if check == "balanced_quotes":
-        straight = text.count('"') % 2
-        curly = text.count("“") - text.count("”")
-        if straight or curly:
-            at = max(text.rfind('"'), text.rfind("“"), text.rfind("”"))
-            return found(f"{part}: a quotation opens or closes without its other mark", at, at + 1)
-        return None
+        return problem(_prose.unbalanced_quotes(text))
+    if check in ("has_verb", "main_clause", "not_cut_off", "not_word_salad"):
+        toks = _grammar.tag(stripped, names)
+        if check == "has_verb":
+            return None if _grammar.has_verb(toks) else found(f"{part} has no verb")
+        if check == "main_clause":
+            why = _grammar.no_main_clause(toks)
+            return found(f"{part} is a fragment: {why}") if why else None
+        rest = " ".join(t for n, t in story_parts(story) if n != part)
+        why = (
+            _grammar.cut_off(toks, rest)
+            if check == "not_cut_off"
+            else _grammar.word_salad(toks, names)
+        )
+        kind = "is cut off" if check == "not_cut_off" else "is word salad"
+        return found(f"{part} {kind}: {why}") if why else None
+    if check == "opening":
+        return problem(_prose.orphan_opening(text))
+    if check == "attribution_case":
+        return problem(_prose.attribution_case(text, names))
+    if check == "no_caption":
+        return problem(_prose.caption(text, outlet_names(story)))
+    if check == "names_source":
+        outlets = outlet_names(story)
+        if not outlets or any(o.lower() in text.lower() for o in outlets) or _SOURCED.search(text):
+            return None
+        return found(f"{part} does not name the source ({' or '.join(sorted(outlets))})")
     if check == "overlap":
         mine = set(content_words(text))
         others: set[str] = set()
@@ -258,12 +346,86 @@ def _check_text(rule: Rule, part: str, text: str, story: StorySummary) -> Findin
     return None
 
 
-def check_style(story: StorySummary, style: HouseStyle | None = None) -> tuple[Finding, ...]:
-    """Every house-style rule the story breaks, per part (empty when it passes)."""
+def _repeats(rule: Rule, story: StorySummary) -> list[Finding]:
+    """Sentences of one part that another part (or another bullet) repeats.
+
+    Only sentences that share a word pair are compared (an index of pairs finds them), and
+    each against a bounded number of candidates, so a long odd input stays linear.
+    """
+    limit = (rule.max if rule.max is not None else 55) / 100
+    units: list[tuple[str, str]] = []
+    for name, text in story_parts(story):
+        if name in ("headline", "section", "lead_in", "kicker_label"):
+            continue
+        units += [(name, sentence) for sentence in split_sentences(text)]
+    out: list[Finding] = []
+    # a headline shares words with the parts by design, but never a whole sentence of one
+    headline = {plain_words(s) for s in split_sentences(story.headline)} - {""}
+    for name, sentence in units:
+        if plain_words(sentence) in headline:
+            out.append(
+                Finding(
+                    rule=rule.id,
+                    part="headline",
+                    story=story.id,
+                    text=story.headline,
+                    severity=rule.severity,
+                    message=f"the headline repeats a sentence of the {name} word for word: "
+                    "say it in fewer words",
+                )
+            )
+            break
+    by_pair: dict[tuple[str, str], list[int]] = {}
+    seen: set[str] = set()
+    for j, (b_part, b) in enumerate(units):
+        pairs = sentence_pairs(b)
+        earlier: dict[int, int] = {}
+        for pair in pairs:
+            for i in by_pair.get(pair, ())[-_REPEAT_PEERS:]:
+                earlier[i] = earlier.get(i, 0) + 1
+            by_pair.setdefault(pair, []).append(j)
+        if b_part in seen:
+            continue
+        for i in sorted(earlier, key=lambda i: -earlier[i])[:_REPEAT_PEERS]:
+            a_part, a = units[i]
+            if a_part == b_part:
+                continue
+            share = similarity(a, b)
+            if share >= limit:
+                seen.add(b_part)
+                out.append(
+                    Finding(
+                        rule=rule.id,
+                        part=b_part,
+                        story=story.id,
+                        text=b,
+                        severity=rule.severity,
+                        message=f"{b_part} repeats {a_part} ({round(100 * share)}% of its "
+                        "word pairs): say something new or drop it",
+                    )
+                )
+                break
+    return out
+
+
+_REPEAT_PEERS = 20  # candidates a sentence is compared with, most shared pairs first
+
+
+def check_style(
+    story: StorySummary, style: HouseStyle | None = None, names: frozenset[str] = frozenset()
+) -> tuple[Finding, ...]:
+    """Every house-style rule the story breaks, per part (empty when it passes).
+
+    ``names`` are capitalised words the source uses as names (a capital after "Per X, " is
+    right for them); without a source the lexicon decides.
+    """
     style = style or default_style()
     parts = story_parts(story)
     out: list[Finding] = []
     for rule in style.rules:
+        if rule.check == "no_repeat":
+            out += _repeats(rule, story)
+            continue
         if rule.part == "bullets":
             n = len(story.bullets)
             if (rule.min is not None and n < rule.min) or (rule.max is not None and n > rule.max):
@@ -282,7 +444,7 @@ def check_style(story: StorySummary, style: HouseStyle | None = None) -> tuple[F
                 or rule.part == name
                 or (rule.part == "bullets[]" and name.startswith("bullets["))
             ):
-                finding = _check_text(rule, name, text, story)
+                finding = _check_text(rule, name, text, story, names)
                 if finding is not None:
                     out.append(finding)
     return tuple(out)

@@ -1,0 +1,182 @@
+"""Properties that hold for any text: the gate and the source reader never raise and stay linear;
+the sentence splitter keeps every character; house title case is idempotent.
+
+The gate reads untrusted text (``newsletter lint --stories`` takes stories from anywhere), so
+each check must survive any input and cost time in proportion to it. Time is compared between
+an input and one four times its size (a linear check takes about 4x, a quadratic one about
+16x; a 2x step would leave a quadratic check, slowed by its linear parts, at about 3x, too near
+a linear one's 2x to tell on a busy machine), never against a fixed number of seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.models import Article, SourceRef, StorySummary
+from pipeline.summarize import check_story, load_house_style
+from pipeline.summarize._source import read_source
+from pipeline.summarize._text import split_sentences, title_case
+
+STYLE = load_house_style()
+STORY = StorySummary(
+    id="p",
+    headline="Fernhill Robotics Opens Its First Factory in Sheffield",
+    dek="Fernhill Robotics opened its first factory in Sheffield on Tuesday.",
+    hook="Warehouse robots are having a busy year.",
+    nut_graf="According to Ledger Weekly, the plant will build robots for grocers.",
+    section="The Factory Picture",
+    context="Rivals in Germany and Japan have also expanded their factories.",
+    lead_in="The details, per Ledger Weekly:",
+    bullets=("Per Ledger Weekly, the plant will build robots.", "Okonjo said demand doubled."),
+    kicker_label="What Comes Next:",
+    kicker="Okonjo said a second site may follow.",
+    sources=(SourceRef("Ledger Weekly"),),
+)
+
+# News-like pieces: words, names, abbreviations, quotation marks of every kind, captions,
+# attributions, numbers and line breaks, so generated text reaches the checks' corners.
+_PIECES = [
+    *"abcAB .,!?;:-()[]\n\t'\"“”‘’…$£%0123456789",
+    "Mr. ",
+    "U.S. ",
+    "Inc. ",
+    " said ",
+    "He ",
+    "She said: ",
+    "But ",
+    "the ",
+    "The ",
+    "In ",
+    "Per CNN, ",
+    "According to the FT, ",
+    "of ",
+    "a ",
+    "Pictured: ",
+    "(pictured) ",
+    "Okonjo ",
+    "Acton-Smith's ",
+    "3,000 ",
+    "$7.5million ",
+    "16 per cent ",
+    "2.3bn ",
+    "two hundred ",
+    "<!-- ",
+    "don't ",
+]
+news_text = st.lists(st.sampled_from(_PIECES), max_size=120).map("".join)
+any_text = st.one_of(news_text, st.text(max_size=400))
+_PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@_PROPERTY
+@given(any_text)
+def test_split_sentences_keeps_every_non_space_character_in_order(text: str) -> None:
+    sentences = split_sentences(text)
+    assert "".join("".join(s.split()) for s in sentences) == "".join(text.split())
+    assert all(s == s.strip() and s for s in sentences)
+
+
+@_PROPERTY
+@given(any_text)
+def test_title_case_is_idempotent(text: str) -> None:
+    once = title_case(text)
+    assert title_case(once) == once
+
+
+@_PROPERTY
+@given(any_text, any_text)
+def test_read_source_never_raises(title: str, text: str) -> None:
+    source = read_source(title, text)
+    assert all(s.strip() for s in source.sentences)
+    assert len(source.paragraph_of) == len(source.sentences)
+
+
+@_PROPERTY
+@given(any_text, any_text, st.lists(any_text, max_size=5))
+def test_the_gate_never_raises(text: str, part: str, bullets: list[str]) -> None:
+    article = Article(id="p", title=part[:80], text=text, source="Ledger Weekly")
+    story = replace(
+        STORY,
+        headline=part,
+        dek=part,
+        hook=text[:200],
+        nut_graf=part,
+        context=text[:400],
+        kicker_label=part[:40],
+        bullets=tuple(bullets),
+    )
+    checked = check_story(story, article, STYLE)
+    assert all(f.story == "p" and f.rule and f.message for f in (*checked.style, *checked.facts))
+
+
+# -- linear time ---------------------------------------------------------------------------
+
+# Inputs that make a careless regex or a pairwise loop blow up: unclosed comments and quotes,
+# runs with no punctuation, one-line "sentences", capitalised runs, attribution prefixes.
+PATHOLOGICAL = {
+    "comment openers": "<!-- ",
+    "single quotes": "'",
+    "double quotes": '"a ',
+    "curly quotes": "“a ‘b ",
+    "words without punctuation": "word ",
+    "capitalised words": "Word ",
+    "one-word sentences": "A. ",
+    "one-word lines": "A\n",
+    "apostrophes": "don't ",
+    "attribution prefixes": "Per X, ",
+    "numbers": "3,000 ",
+}
+SIZE = 5_000  # characters; the larger input is four times this (20,000)
+
+
+def _text(pattern: str, size: int, salt: int) -> str:
+    """``size`` characters of the pattern, with a salt so no cache answers for an earlier run."""
+    body = pattern * (size // len(pattern) + 1)
+    return f"Q{salt} {body}"[:size]
+
+
+def _seconds(run: Callable[[str], object], pattern: str, size: int) -> float:
+    """The best of up to three runs on fresh inputs (fewer when one run is already slow)."""
+    best = float("inf")
+    spent = 0.0
+    for salt in range(3):
+        text = _text(pattern, size, salt + 10 * size)
+        start = time.perf_counter()
+        run(text)
+        took = time.perf_counter() - start
+        best, spent = min(best, took), spent + took
+        if spent > 2.0:
+            break
+    return best
+
+
+def _assert_linear(run: Callable[[str], object], pattern: str) -> None:
+    run(_text(pattern, 200, 0))  # warm up: lexicon, tagger, compiled patterns
+    small = _seconds(run, pattern, SIZE)
+    large = _seconds(run, pattern, 4 * SIZE)
+    # linear: about 4x; quadratic: about 16x. Below 50 ms a run is too quick to time.
+    assert large < 0.05 or large <= 8.0 * small, (
+        f"{4 * SIZE} characters took {large:.3f} s, {large / small:.1f}x the {small:.3f} s of "
+        f"{SIZE}: not linear"
+    )
+
+
+@pytest.mark.parametrize("pattern", PATHOLOGICAL.values(), ids=list(PATHOLOGICAL))
+def test_read_source_is_linear(pattern: str) -> None:
+    _assert_linear(lambda text: read_source("", text), pattern)
+
+
+@pytest.mark.parametrize("pattern", PATHOLOGICAL.values(), ids=list(PATHOLOGICAL))
+def test_the_gate_is_linear(pattern: str) -> None:
+    def gate(text: str) -> StorySummary:
+        half = len(text) // 2  # the input spread over two parts, and as the article
+        story = replace(STORY, dek=text[:half], bullets=(text[half:], STORY.bullets[1]))
+        return check_story(story, Article(id="p", title="", text=text), STYLE)
+
+    _assert_linear(gate, pattern)
