@@ -117,6 +117,17 @@ class Feed(_Model):
     url: str
     name: str = ""
     weight: float = Field(default=1.0, ge=0.0, le=10.0)
+    # Fetches never reach loopback, private or link-local addresses unless the feed's
+    # own entry says so: then its URL's host and port (and only those) may be internal.
+    allow_internal: bool = False
+
+    @field_validator("allow_internal")
+    @classmethod
+    def _internal(cls, v: bool, info: ValidationInfo) -> bool:
+        url = str(info.data.get("url", ""))
+        if v and not url.startswith(("http://", "https://")):
+            raise ValueError("only an http(s) feed URL can be allowed an internal address")
+        return v
 
 
 class Sources(_Model):

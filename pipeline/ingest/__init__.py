@@ -45,6 +45,12 @@ class _Source:
     kind: Literal["url", "feed-file", "story", "inbox"]
     name: str = ""
     path: Path | None = None
+    allow_internal: bool = False  # the config entry allows its origin an internal address
+
+    @property
+    def internal_ok(self) -> str:
+        """The URL whose origin fetches for this source may reach internally, or ''."""
+        return self.ref if self.allow_internal else ""
 
 
 def _is_url(value: str) -> bool:
@@ -68,16 +74,18 @@ def _planned(config: Config, sources: Sequence[str] | None) -> list[_Source]:
     if sources is None:
         for feed in config.sources.feeds:
             if _is_url(feed.url):
-                out.append(_Source(feed.url, "url", feed.name))
+                out.append(_Source(feed.url, "url", feed.name, None, feed.allow_internal))
             else:
                 out.append(_Source(feed.url, "feed-file", feed.name, config.path(feed.url)))
         if config.sources.inbox:
             inbox = config.sources.inbox
             out.append(_Source(inbox, "inbox", path=config.path(inbox)))
         return out
+    # a URL given on the command line keeps the allowance of its config entry
+    allowed = {f.url for f in config.sources.feeds if f.allow_internal}
     for ref in sources:
         if _is_url(ref):
-            out.append(_Source(ref, "url"))
+            out.append(_Source(ref, "url", allow_internal=ref in allowed))
             continue
         path = Path(ref).expanduser()
         if path.is_dir():
@@ -245,7 +253,7 @@ async def _fetch_feeds(
             continue
         url = state.moved_to or src.ref
         # validators only make sense for the URL they came from
-        req = FetchRequest(url, state.etag, state.last_modified)
+        req = FetchRequest(url, state.etag, state.last_modified, src.internal_ok)
         requests.append(req)
         by_url[url] = (src, state, t0)
 
@@ -285,7 +293,8 @@ async def _fetch_feeds(
             )
             items, more = _items(parsed, src, src.ref)
             if cfg.full_text:
-                items = await with_full_text(items, store, cfg)
+                items, refused = await with_full_text(items, store, cfg, src.internal_ok)
+                more += [f"{src.ref}: {r}" for r in refused]
             result = _store(store, src, "feed", items, warnings + more, t0)
         except Exception as exc:  # one feed never stops the run
             err = _as_source_error(src.ref, exc)
