@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from ..config import Config
+from ..config import Config, Fetch
 from ..errors import FetchError, SourceError
 from ..ids import canonical_url, item_id
 from ..models import IngestResult, Item, SourceResult
@@ -31,7 +31,7 @@ from ..store import FeedState, Store
 from ._extract import with_full_text
 from ._feeds import Entry, ParsedFeed, parse_feed
 from ._fetch import FetchRequest, FetchResponse, GoneError, fetch_all
-from ._files import STORY_SUFFIXES, read_story
+from ._files import STORY_SUFFIXES, read_file, read_story
 from ._sanitize import sanitize
 
 __all__ = ["FeedHealth", "feed_health", "ingest"]
@@ -104,13 +104,37 @@ def _untitled(entry: Entry) -> str:
     return first if len(first) <= 90 else first[:87].rsplit(" ", 1)[0] + "..."
 
 
-def _items(parsed: ParsedFeed, src: _Source, origin: str) -> tuple[list[Item], list[str]]:
+@dataclass(frozen=True)
+class _Deadline:
+    """When a source must be done: its fetch and its parse share ``fetch.timeout``."""
+
+    at: float  # time.monotonic()
+    seconds: float
+
+    @classmethod
+    def after(cls, seconds: float, spent: float = 0.0) -> _Deadline:
+        return cls(time.monotonic() + max(0.0, seconds - spent), seconds)
+
+    def check(self, ref: str, done: int, total: int) -> None:
+        if time.monotonic() > self.at:
+            raise SourceError(
+                ref,
+                f"not read within the {self.seconds:g} s fetch.timeout: stopped after"
+                f" {done} of {total} entries",
+            )
+
+
+def _items(
+    parsed: ParsedFeed, src: _Source, origin: str, deadline: _Deadline | None = None
+) -> tuple[list[Item], list[str]]:
     """Entries -> stored items: plain text, sanitized HTML, stable ids, UTC dates."""
     host = (urlsplit(origin).hostname or "").removeprefix("www.") if _is_url(origin) else ""
     source = src.name or parsed.title or host or Path(origin).stem
     items: list[Item] = []
     warnings = list(parsed.warnings)
     for n, e in enumerate(parsed.entries):
+        if deadline is not None:
+            deadline.check(src.ref, n, len(parsed.entries))
         title = e.title or _untitled(e)
         if not title and not e.link:
             warnings.append(f"{src.ref}: entry {n + 1} has no title, text or link; skipped")
@@ -181,15 +205,10 @@ def _read_feed_file(config: Config, store: Store, src: _Source) -> SourceResult:
     assert src.path is not None
     label = str(src.path)
     try:
-        try:
-            size, cap = src.path.stat().st_size, config.fetch.max_bytes
-            if size > cap:
-                raise SourceError(label, f"file of {size} bytes is over the {cap} byte cap")
-            data = src.path.read_bytes()
-        except OSError as exc:
-            raise SourceError(label, f"cannot read: {exc.strerror or exc}") from None
+        deadline = _Deadline.after(config.fetch.timeout)
+        data = read_file(src.path, label, config.fetch.max_bytes)
         parsed = parse_feed(data, where=label, max_bytes=config.fetch.max_bytes)
-        items, warnings = _items(parsed, src, label)
+        items, warnings = _items(parsed, src, label, deadline)
         result = _store(store, src, "feed", items, warnings, t0)
     except Exception as exc:  # one source never stops the run
         err = _as_source_error(label, exc)
@@ -208,11 +227,12 @@ def _read_stories(config: Config, store: Store, src: _Source) -> list[SourceResu
         err = SourceError(str(src.path), "inbox folder not found")
         return [_error(src, "file", err, time.perf_counter())]
     else:
+        # everything named like a story is tried, so a folder, FIFO or link that
+        # cannot be read is reported rather than skipped without a word
         files = sorted(
             p
             for p in src.path.iterdir()
-            if p.is_file()
-            and p.suffix.lower() in STORY_SUFFIXES
+            if p.suffix.lower() in STORY_SUFFIXES
             and not p.name.startswith((".", "_"))
             and not p.stem.upper().startswith("README")
         )
@@ -227,6 +247,7 @@ def _read_stories(config: Config, store: Store, src: _Source) -> list[SourceResu
                 default_source=config.newsletter.name,
                 tz=config.newsletter.tz,
                 max_bytes=config.fetch.max_bytes,
+                inbox=src.path if src.kind == "inbox" else None,
             )
             out.append(_store(store, one, "file", [item], [], t0))
         except Exception as exc:  # one file never stops the run
@@ -284,14 +305,10 @@ async def _fetch_feeds(
             )
             return
         try:
-            parsed = parse_feed(
-                res.body,
-                url=res.final_url,
-                content_type=res.content_type,
-                where=src.ref,
-                max_bytes=cfg.max_bytes,
-            )
-            items, more = _items(parsed, src, src.ref)
+            # parsing counts against the feed's deadline, and runs in a worker thread
+            # so the other feeds' transfers go on meanwhile
+            deadline = _Deadline.after(cfg.timeout, res.elapsed)
+            items, more = await asyncio.to_thread(_parse_items, res, src, cfg, deadline)
             if cfg.full_text:
                 items, refused = await with_full_text(items, store, cfg, src.internal_ok)
                 more += [f"{src.ref}: {r}" for r in refused]
@@ -313,6 +330,19 @@ async def _fetch_feeds(
 
     await fetch_all(requests, cfg, done)
     return results
+
+
+def _parse_items(
+    res: FetchResponse, src: _Source, cfg: Fetch, deadline: _Deadline
+) -> tuple[list[Item], list[str]]:
+    parsed = parse_feed(
+        res.body,
+        url=res.final_url,
+        content_type=res.content_type,
+        where=src.ref,
+        max_bytes=cfg.max_bytes,
+    )
+    return _items(parsed, src, src.ref, deadline)
 
 
 def _named(src: _Source, exc: FetchError) -> FetchError:

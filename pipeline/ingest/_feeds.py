@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -47,16 +48,33 @@ _ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
 _OTHER_BODIES = frozenset({"body", "fullitem", "description", "summary", "content"})
 _XHTML_DIV = "{http://www.w3.org/1999/xhtml}div"
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
-_XHTML_NS = re.compile(r'\s+xmlns(:\w+)?="http://www\.w3\.org/1999/xhtml"')
+# a blank run is tried from its first blank only: from every blank it would be quadratic
+_XHTML_NS = re.compile(r'(?<!\s)\s++xmlns(:\w+)?="http://www\.w3\.org/1999/xhtml"')
+_LONGEST_DATE = 100  # longer "dates" are not dates, and date parsers are not linear
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-)
+
+def _new_parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+# one parser per thread: lxml parsers must not be shared by threads parsing at once
+_PARSERS = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    parser: etree.XMLParser | None = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = _new_parser()
+    return parser
+
+
 _HTML_START = re.compile(
     rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S
 )
@@ -148,7 +166,7 @@ def _date(value: str | None) -> datetime | None:
     if not value:
         return None
     value = value.strip()
-    if not value:
+    if not value or len(value) > _LONGEST_DATE:
         return None
     try:
         if value[:4].isdigit():
@@ -442,7 +460,7 @@ def _fast(data: bytes, url: str) -> ParsedFeed | None:
     """Parse well-formed RSS/RDF/Atom 1.0 with lxml; None when another path must."""
     data = _utf8_mislabelled(data)
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, _parser())
     except (etree.XMLSyntaxError, ValueError):
         return None
     if root is None or not isinstance(root.tag, str):
@@ -487,9 +505,25 @@ def _fast_tree(root: Any, base: str) -> ParsedFeed | None:
 
 
 # -- JSON Feed ------------------------------------------------------------------
+_MAX_DIGITS = 100  # no field of a JSON Feed needs a longer integer
+
+
+class _HugeNumber(ValueError):
+    pass
+
+
+def _json_int(digits: str) -> int:
+    if len(digits) > _MAX_DIGITS:
+        raise _HugeNumber(
+            f"invalid JSON Feed: an integer of {len(digits)} digits"
+            f" (starting {digits[:12]}...); none of its fields needs over {_MAX_DIGITS}"
+        )
+    return int(digits)
+
+
 def _json_feed(data: bytes, where: str) -> ParsedFeed:
     try:
-        doc = json.loads(data.decode("utf-8-sig"), strict=False)
+        doc = json.loads(data.decode("utf-8-sig"), strict=False, parse_int=_json_int)
     except UnicodeDecodeError as exc:
         raise SourceError(
             where, f"JSON Feed is not UTF-8: {exc.reason} at byte {exc.start}"
@@ -498,6 +532,14 @@ def _json_feed(data: bytes, where: str) -> ParsedFeed:
         raise SourceError(
             where, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise SourceError(
+            where,
+            "JSON nested too deeply: arrays or objects inside one another beyond the reader's"
+            " limit of about 1000 levels",
+        ) from None
+    except _HugeNumber as exc:
+        raise SourceError(where, str(exc)) from None
     if not isinstance(doc, dict):
         raise SourceError(where, "not a JSON Feed: the top level is not an object")
     version = str(doc.get("version", ""))
