@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from .errors import ConfigError
+from .safe_yaml import load_yaml_nodes
 
 __all__ = ["Config", "load_config", "parse_days"]
 
@@ -410,8 +411,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", file=name) from None
     try:
-        node = yaml.compose(source, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(source)
+        data, node = load_yaml_nodes(source)  # no aliases, no duplicate keys
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

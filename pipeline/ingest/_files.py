@@ -31,6 +31,7 @@ from cmarkgfm.cmark import Options
 from ..errors import SourceError
 from ..ids import item_id
 from ..models import Image, Item
+from ..safe_yaml import load_yaml_nodes
 from ._sanitize import html_to_text, sanitize, squash
 
 __all__ = ["STORY_MAX_BYTES", "STORY_SUFFIXES", "read_file", "read_story"]
@@ -159,8 +160,7 @@ def _front_matter(path: Path, text: str) -> tuple[dict[str, Any], str, int]:
     raw = text[first_nl + 1 : close.start()]
     body_line = text[: close.end()].count("\n") + 2
     try:
-        node = yaml.compose(raw, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(raw)
+        data, node = load_yaml_nodes(raw, first_line=2)  # no aliases, no duplicate keys
     except yaml.YAMLError as exc:
         # the context mark points at the construct left open, the problem mark
         # often at the end of the front matter
