@@ -93,6 +93,10 @@ class NoIssueError(NewsletterError):
     exit_code = 4
 
 
+class StaleIssueError(NoIssueError):
+    """The rendered email is older than its draft: lint and send would miss an edit."""
+
+
 class SendError(NewsletterError):
     """Sending the issue over SMTP failed or was refused by a blocking lint finding."""
 
