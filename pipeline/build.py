@@ -467,7 +467,8 @@ def _build(
         "errors": [],
         "warnings": [],
     }
-    with open_store(config.state_path) as store:
+    # a build checks the store and backs it up first: never build from a lost one
+    with open_store(config.state_path, check=True) as store:
         existing, current = _draft_on_disk(draft_path, regenerate)
         recorded = store.issue(edition)
         frozen = {"approved", *SENT_STATES}

@@ -52,6 +52,15 @@ class FetchError(SourceError):
     """An HTTP fetch failed (timeout, status, size cap, redirect loop...)."""
 
 
+class StoreError(NewsletterError):
+    """The state store (or its lock) cannot be used: lost, corrupt, unwritable or not
+    a file. The message names the file and, where a backup helps, the recovery step."""
+
+
+class OutboxError(NewsletterError):
+    """A file of the outbox cannot be written (read-only folder, a folder in the way)."""
+
+
 class DraftError(NewsletterError):
     """A draft file is malformed; names the file and the line."""
 

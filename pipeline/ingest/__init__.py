@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from ..config import Config, Fetch
-from ..errors import FetchError, SourceError
+from ..errors import FetchError, NewsletterError, SourceError
 from ..ids import canonical_url, item_id
 from ..models import IngestResult, Item, SourceResult
 from ..store import FeedState, Store
@@ -184,9 +185,12 @@ def _store(
 
 
 def _as_source_error(ref: str, exc: Exception) -> SourceError:
-    """A SourceError as is; anything else is a bug, reported for this source only."""
+    """A SourceError as is; anything else is a bug, reported for this source only.
+    A failing state store is no source's fault: it stops the run."""
     if isinstance(exc, SourceError):
         return exc
+    if isinstance(exc, sqlite3.Error | NewsletterError):
+        raise exc
     return SourceError(ref, f"unexpected {type(exc).__name__}: {exc} (a bug: please report it)")
 
 
