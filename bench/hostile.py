@@ -4,8 +4,9 @@ Usage: .venv/bin/python bench/hostile.py [--cap BYTES] [--limit SECONDS] [--only
 
 Every hostile input of issue 14 is built at the cap that bounds it (``fetch.max_bytes``,
 20 MB by default, for feeds, HTTP bodies and html_to_text; the story-file cap for inbox
-files; YAML bombs are small by nature) and parsed in a child process that is killed
-after ``--limit`` seconds (default 60) and may use at most 4 GB. Beside each, a normal
+files; the tolerant parser's cap for ill-formed feeds; YAML bombs are small by nature)
+and parsed in a child process that is killed after ``--limit`` seconds (default 60) and
+may use at most 4 GB. Beside each, a normal
 input of the same size through the same path is the yardstick ("about the time of a
 normal input of that size").
 
@@ -39,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.config import Config, Fetch  # noqa: E402
+from pipeline.ingest._feeds import TOLERANT_MAX_BYTES  # noqa: E402
 
 NEWSLETTER = {
     "name": "Hostile",
@@ -133,6 +135,12 @@ def _feedparser_path(size: int) -> str:
     return _ingest_file("feed.xml", doc)
 
 
+def _deep(size: int) -> str:
+    # deeper than libxml2 allows: the document goes to the tolerant parser
+    doc = _rss("x").replace(b"<![CDATA[x]]>", b"<a>" * ((size - 300) // 3))
+    return _ingest_file("feed.xml", doc)
+
+
 def _long_date(size: int) -> str:
     doc = _rss("text").replace(
         b"</title><link>", b"</title><pubDate>" + b"1" * size + b"</pubDate><link>"
@@ -211,7 +219,7 @@ def _normal_page(size: int) -> str:
     return _ingest_file("page.html", (page + _fill(PARA, size - 200)).encode(), inbox=True)
 
 
-# name -> (hostile function, normal yardstick function or None, size: "cap" | "story" | int)
+# name -> (hostile function, normal yardstick or None, size: "cap" | "story" | "tolerant" | int)
 CASES: dict[str, tuple[Callable[[int], str], Callable[[int], str] | None, str | int]] = {
     "html_to_text '<script '": (_text("<script "), _text(PARA), "cap"),
     "html_to_text '<!-- '": (_text("<!-- "), _text(PARA), "cap"),
@@ -222,7 +230,9 @@ CASES: dict[str, tuple[Callable[[int], str], Callable[[int], str] | None, str | 
     "rss item '<!-- '": (_feed_file("<!-- "), _normal_feed, "cap"),
     "rss 100 items '<script '": (_feed_file("<script ", 100), _normal_feed, "cap"),
     "atom xhtml blank run": (_atom_spaces, _normal_feed, "cap"),
-    "feedparser path '<script '": (_feedparser_path, _normal_feed, "cap"),
+    "feedparser path '<script '": (_feedparser_path, _normal_feed, "tolerant"),
+    "feedparser path, too big": (_feedparser_path, None, "cap"),
+    "deep nesting '<a>'": (_deep, _normal_feed, "tolerant"),
     "rss long pubDate": (_long_date, None, 300_000),
     "inbox .html '<h1>'": (_inbox("page.html", "<h1>"), _normal_page, "story"),
     "inbox .html '<title>'": (_inbox("page.html", "<title>"), _normal_page, "story"),
@@ -379,13 +389,18 @@ def main() -> int:
         _child(args.child[0], args.child[1], int(args.child[2]))
         return 0
     story = _story_cap()
-    print(f"caps: feed/body {args.cap} bytes, story file {story} bytes; limit {args.limit:g} s")
+    print(
+        f"caps: feed/body {args.cap} bytes, story file {story} bytes, ill-formed feed"
+        f" {TOLERANT_MAX_BYTES} bytes; limit {args.limit:g} s"
+    )
     print(f"{'case':32} {'bytes':>10} {'hostile s':>10} {'normal s':>9}  note")
     seconds: dict[str, float | None] = {}
     for name, (_, normal, size_spec) in CASES.items():
         if args.only and args.only not in name:
             continue
-        size = args.cap if size_spec == "cap" else story if size_spec == "story" else size_spec
+        size = {"cap": args.cap, "story": story, "tolerant": TOLERANT_MAX_BYTES}.get(
+            str(size_spec), size_spec
+        )
         took, note = _run(name, "hostile", int(size), args.limit)
         base = _run(name, "normal", int(size), args.limit)[0] if normal else None
         seconds[name] = took

@@ -19,6 +19,7 @@ from feedserver import NEWSLETTER_YAML, send, serve
 from pipeline.config import Config, load_config
 from pipeline.errors import SourceError
 from pipeline.ingest import ingest
+from pipeline.ingest._feeds import TOLERANT_MAX_BYTES
 from pipeline.ingest._files import STORY_MAX_BYTES, read_file
 from pipeline.ingest._sanitize import html_to_text, looks_like_html
 from pipeline.models import SourceResult
@@ -231,3 +232,23 @@ def test_broken_json_feeds_say_what_is_wrong(tmp_path: Path, doc: bytes, reason:
     error = res[str(feed)].error
     assert error.startswith(f"{feed}: ") and reason in error
     assert "a bug" not in error
+
+
+def test_a_long_item_stays_on_the_fast_parser(tmp_path: Path) -> None:
+    # over libxml2's default 10 MB per text node: it used to fall to the tolerant
+    # parser, which took 20 s on it
+    feed = tmp_path / "long.xml"
+    feed.write_bytes(rss("<script " * (11 * 1024 * 1024 // 8)))
+    cfg = config(tmp_path, fetch=", max_bytes: 20971520")
+    res, took = run(cfg, [str(feed)])
+    assert res[str(feed)].status == "ok" and took < 2 * FAST
+
+
+def test_a_large_ill_formed_feed_is_refused_with_the_reason(tmp_path: Path) -> None:
+    feed = tmp_path / "broken.xml"
+    feed.write_bytes(rss("words " * (TOLERANT_MAX_BYTES // 6)).replace(b"<title>T", b"<title>T &"))
+    res, took = run(config(tmp_path), [str(feed)])
+    error = res[str(feed)].error
+    assert error.startswith(f"{feed}: not well-formed XML (xmlParseEntityRef: no name, line 1")
+    assert f"over the {TOLERANT_MAX_BYTES} bytes the tolerant parser reads" in error
+    assert took < FAST

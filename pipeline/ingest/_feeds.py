@@ -35,7 +35,7 @@ from ..errors import SourceError
 from ..models import Image
 from ._sanitize import html_to_text, looks_like_html, squash
 
-__all__ = ["Entry", "ParsedFeed", "parse_feed"]
+__all__ = ["TOLERANT_MAX_BYTES", "Entry", "ParsedFeed", "parse_feed"]
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
@@ -53,12 +53,19 @@ _XHTML_NS = re.compile(r'(?<!\s)\s++xmlns(:\w+)?="http://www\.w3\.org/1999/xhtml
 _LONGEST_DATE = 100  # longer "dates" are not dates, and date parsers are not linear
 
 
+# the tolerant parser is linear but slow (seconds a MB): an ill-formed document
+# larger than this is refused rather than read for longer than a feed may take
+TOLERANT_MAX_BYTES = 512 * 1024
+
+
 def _new_parser() -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
-        huge_tree=False,
+        # libxml2's own limits (10 MB per text node) are for unbounded input; ours is
+        # capped by max_bytes, and a long item must not fall to the slow tolerant parser
+        huge_tree=True,
         remove_comments=True,
         remove_pis=True,
     )
@@ -715,4 +722,20 @@ def parse_feed(
     fast = _fast(stripped if stripped.startswith(b"<?xml") else data, url)
     if fast is not None:
         return fast
+    if len(data) > TOLERANT_MAX_BYTES:
+        raise SourceError(
+            where,
+            f"not well-formed XML ({_syntax_error(stripped)}), and at {len(data)} bytes over"
+            f" the {TOLERANT_MAX_BYTES} bytes the tolerant parser reads; the publisher must"
+            " fix the feed",
+        )
     return _feedparser(data, url, content_type, where)
+
+
+def _syntax_error(data: bytes) -> str:
+    """Why lxml refuses a document, with its line and column."""
+    try:
+        etree.fromstring(_utf8_mislabelled(data), _parser())
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        return str(getattr(exc, "msg", None) or exc)
+    return "not RSS, RDF or Atom 1.0"
