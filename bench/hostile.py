@@ -136,9 +136,14 @@ def _feedparser_path(size: int) -> str:
 
 
 def _deep(size: int) -> str:
-    # deeper than libxml2 allows: the document goes to the tolerant parser
     doc = _rss("x").replace(b"<![CDATA[x]]>", b"<a>" * ((size - 300) // 3))
     return _ingest_file("feed.xml", doc)
+
+
+def _deep_ill_formed(size: int) -> str:
+    # ill-formed as well as deep: the tolerant parser reads it
+    doc = _rss("x").replace(b"<![CDATA[x]]>", b"<a>" * ((size - 300) // 3))
+    return _ingest_file("feed.xml", doc.replace(b"<title>T</title>", b"<title>T & U</title>"))
 
 
 def _long_date(size: int) -> str:
@@ -232,7 +237,8 @@ CASES: dict[str, tuple[Callable[[int], str], Callable[[int], str] | None, str | 
     "atom xhtml blank run": (_atom_spaces, _normal_feed, "cap"),
     "feedparser path '<script '": (_feedparser_path, _normal_feed, "tolerant"),
     "feedparser path, too big": (_feedparser_path, None, "cap"),
-    "deep nesting '<a>'": (_deep, _normal_feed, "tolerant"),
+    "deep nesting '<a>'": (_deep, _normal_feed, "cap"),
+    "deep nesting, ill-formed": (_deep_ill_formed, _normal_feed, "tolerant"),
     "rss long pubDate": (_long_date, None, 300_000),
     "inbox .html '<h1>'": (_inbox("page.html", "<h1>"), _normal_page, "story"),
     "inbox .html '<title>'": (_inbox("page.html", "<title>"), _normal_page, "story"),

@@ -252,3 +252,11 @@ def test_a_large_ill_formed_feed_is_refused_with_the_reason(tmp_path: Path) -> N
     assert error.startswith(f"{feed}: not well-formed XML (xmlParseEntityRef: no name, line 1")
     assert f"over the {TOLERANT_MAX_BYTES} bytes the tolerant parser reads" in error
     assert took < FAST
+
+
+def test_a_feed_nested_thousands_deep_is_refused_at_once(tmp_path: Path) -> None:
+    feed = tmp_path / "deep.xml"
+    feed.write_bytes(rss("x").replace(b"<![CDATA[x]]>", b"<a>" * 300_000))
+    res, took = run(config(tmp_path), [str(feed)])
+    assert res[str(feed)].error.startswith(f"{feed}: not a feed: elements nested thousands deep")
+    assert took < FAST  # the tolerant parser took seconds over it

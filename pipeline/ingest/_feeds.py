@@ -55,7 +55,7 @@ _LONGEST_DATE = 100  # longer "dates" are not dates, and date parsers are not li
 
 # the tolerant parser is linear but slow (seconds a MB): an ill-formed document
 # larger than this is refused rather than read for longer than a feed may take
-TOLERANT_MAX_BYTES = 512 * 1024
+TOLERANT_MAX_BYTES = 256 * 1024
 
 
 def _new_parser() -> etree.XMLParser:
@@ -463,12 +463,20 @@ def _utf8_mislabelled(data: bytes) -> bytes:
     return _DECL_ENCODING.sub(r"\1utf-8\3", text, count=1).encode("utf-8")
 
 
-def _fast(data: bytes, url: str) -> ParsedFeed | None:
+def _fast(data: bytes, url: str, where: str = "feed") -> ParsedFeed | None:
     """Parse well-formed RSS/RDF/Atom 1.0 with lxml; None when another path must."""
     data = _utf8_mislabelled(data)
     try:
         root = etree.fromstring(data, _parser())
-    except (etree.XMLSyntaxError, ValueError):
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        if "Excessive depth" in str(exc):
+            # no feed nests thousands of elements deep, and the tolerant parser takes
+            # seconds over such a document
+            line, column = getattr(exc, "position", (0, 0))
+            raise SourceError(
+                where,
+                f"not a feed: elements nested thousands deep (line {line}, column {column})",
+            ) from None
         return None
     if root is None or not isinstance(root.tag, str):
         return None
@@ -719,7 +727,7 @@ def parse_feed(
         return _json_feed(stripped, where)
     _not_html(stripped, where)
     # a blank line before "<?xml" is the commonest real-world breakage: forgive it
-    fast = _fast(stripped if stripped.startswith(b"<?xml") else data, url)
+    fast = _fast(stripped if stripped.startswith(b"<?xml") else data, url, where)
     if fast is not None:
         return fast
     if len(data) > TOLERANT_MAX_BYTES:
