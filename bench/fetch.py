@@ -113,6 +113,8 @@ def main() -> int:
                         "postal_address": "1 Main St",
                     },
                     "fetch": {"concurrency": 200, "per_host": 200, "timeout": 10},
+                    # the server is on 127.0.0.1, which feeds may reach only when allowed
+                    "sources": {"feeds": [{"url": u, "allow_internal": True} for u in urls]},
                     "root": tmp,
                 }
             )

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from .alerts import build_alerts, fire_alert
 from .config import Config
 from .draft import draft_sha, format_draft, parse_draft
-from .errors import DraftError, NoIssueError
+from .errors import DraftError, NoIssueError, StaleIssueError
 from .ingest import feed_health, ingest
 from .lock import build_lock
 from .models import (
@@ -100,6 +100,10 @@ def issue_dir(config: Config, edition: date) -> Path:
 
 def load_issue(config: Config, edition: date) -> Issue:
     """Read the edition's draft (as edited) into an :class:`Issue`."""
+    return _load_draft(config, edition)[1]
+
+
+def _load_draft(config: Config, edition: date) -> tuple[str, Issue]:
     path = issue_dir(config, edition) / "draft.md"
     try:
         text = path.read_text(encoding="utf-8")
@@ -107,7 +111,21 @@ def load_issue(config: Config, edition: date) -> Issue:
         raise DraftError(
             "no draft for this date; run `newsletter build` first", file=str(path)
         ) from None
-    return parse_draft(text, file=str(path))
+    return text, parse_draft(text, file=str(path))
+
+
+def _draft_on_disk(path: Path, regenerate: bool) -> tuple[str | None, Issue | None]:
+    """The draft's text as it is now, and its issue (None when it is unreadable and
+    about to be regenerated)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else None
+    if text is None:
+        return None, None
+    try:
+        return text, parse_draft(text, file=str(path))
+    except DraftError:
+        if not regenerate:
+            raise
+        return text, None
 
 
 def _story_article(store: Store, story: StorySummary) -> Article | None:
@@ -244,10 +262,15 @@ def _finish(
     timer: _Timer,
     status: BuildStatus,
     *,
+    draft: str,
     drafted: bool = False,
 ) -> list[str]:
-    """Render the issue, check it, write the outbox files and record the run."""
+    """Render the issue, check it, write the outbox files and record the run.
+
+    ``draft`` is the text of the draft the issue came from: its fingerprint goes
+    into report.json, so lint and send can tell an email older than its draft."""
     written: list[str] = []
+    report["draft_sha"] = draft_sha(draft)
     with timer.stage("render"):
         rendered = render(issue, config)
         findings = _findings(config, store, issue) + list(lint_email(rendered, config))
@@ -291,7 +314,7 @@ def _finish(
         )
         # report.json is rewritten only when the issue changed, so a no-op
         # rebuild touches no file; every run is kept in the state store.
-        if drafted or written or not (folder / "report.json").exists():
+        if drafted or written or _rendered_from(folder) != report["draft_sha"]:
             written += publish(folder, {"report.json": _report_json(folder, report)})
     report["timings"] = timer.timings
     store.record_run(issue.date, report)
@@ -304,6 +327,7 @@ def load_rendered(config: Config, edition: date) -> RenderedIssue:
     from email import message_from_bytes, policy
 
     folder = issue_dir(config, edition)
+    _refuse_stale(folder, edition)
     files: dict[str, bytes] = {}
     for name in ("issue.html", "issue.txt", "issue.eml"):
         try:
@@ -322,6 +346,38 @@ def load_rendered(config: Config, edition: date) -> RenderedIssue:
     )
 
 
+def _rendered_from(folder: Path) -> str | None:
+    """The fingerprint of the draft the outbox's email was rendered from, if recorded."""
+    try:
+        report = json.loads((folder / "report.json").read_bytes())
+    except (OSError, ValueError):
+        return None
+    sha = report.get("draft_sha") if isinstance(report, dict) else None
+    return sha if isinstance(sha, str) else None
+
+
+def _refuse_stale(folder: Path, edition: date) -> None:
+    """:class:`StaleIssueError` when draft.md changed after issue.eml was rendered from
+    it (an edit saved during a build): linting or sending it would miss the edit."""
+    draft, eml = folder / "draft.md", folder / "issue.eml"
+    try:
+        text = draft.read_text(encoding="utf-8")
+        recorded = _rendered_from(folder)
+        # an outbox from before the fingerprint was recorded: compare the times
+        stale = (
+            recorded != draft_sha(text)
+            if recorded is not None
+            else draft.stat().st_mtime_ns > eml.stat().st_mtime_ns
+        )
+    except (OSError, UnicodeDecodeError):
+        return  # a missing file is reported by whoever reads it
+    if stale:
+        raise StaleIssueError(
+            f"{eml} is older than {draft} (the draft changed after the email was rendered);"
+            f" run `newsletter render --date {edition}` first"
+        )
+
+
 def lint_issue(config: Config, edition: date, rendered: RenderedIssue) -> list[Finding]:
     """Every finding on the edition: style and facts per story of the draft, then the
     rendered email (as read back from the outbox)."""
@@ -336,7 +392,7 @@ def render_draft(config: Config, edition: date, *, progress: Progress | None = N
     timer = _Timer(progress)
     folder = issue_dir(config, edition)
     sweep_temporary(folder)
-    issue = load_issue(config, edition)
+    text, issue = _load_draft(config, edition)
     report: dict[str, Any] = {
         "newsletter": config.newsletter.name,
         "date": edition.isoformat(),
@@ -348,7 +404,7 @@ def render_draft(config: Config, edition: date, *, progress: Progress | None = N
         build_lock(config, wait=config.schedule.lock_wait_seconds),
         open_store(config.state_path) as store,
     ):
-        written = _finish(config, store, issue, folder, report, timer, "rendered")
+        written = _finish(config, store, issue, folder, report, timer, "rendered", draft=text)
     return BuildResult(edition, folder, "rendered", tuple(written), report)
 
 
@@ -421,15 +477,9 @@ def _build(
         "errors": [],
         "warnings": [],
     }
-    with open_store(config.state_path) as store:
-        existing = draft_path.read_text(encoding="utf-8") if draft_path.exists() else None
-        current: Issue | None = None
-        if existing is not None:
-            try:
-                current = parse_draft(existing, file=str(draft_path))
-            except DraftError:
-                if not regenerate:
-                    raise
+    # a build checks the store and backs it up first: never build from a lost one
+    with open_store(config.state_path, check=True) as store:
+        existing, current = _draft_on_disk(draft_path, regenerate)
         recorded = store.issue(edition)
         frozen = {"approved", *SENT_STATES}
         if not force and (
@@ -444,6 +494,8 @@ def _build(
         # the feed ledger after this run: failing, stale and gone feeds, and alerts
         report["feeds"] = [h.as_dict() for h in feed_health(config, store) if h.status != "ok"]
 
+        # the editor may have saved while we ingested: decide on the draft as it is now
+        existing, current = _draft_on_disk(draft_path, regenerate)
         edited = existing is not None and not store.is_pipeline_draft(edition, draft_sha(existing))
         fresh = ingested.new > 0 or any(s.updated for s in ingested.sources)
         # a pipeline draft older than the one last committed means a run died between
@@ -455,6 +507,7 @@ def _build(
         )
         written: list[str] = []
         status: BuildStatus
+        draft = existing or ""  # the text of the draft this run renders
         if current is not None and edited and not regenerate:
             issue, status = current, "edited-draft-rendered"
             report["warnings"].append(
@@ -466,23 +519,33 @@ def _build(
             issue, status = current, "unchanged"
         else:
             issue, selection = _generate(config, store, edition, timer, report)
-            with timer.stage("draft"):
-                text = format_draft(issue, newsletter=config.newsletter.name)
-                if existing is not None and existing != text:
-                    report["warnings"].append(f"previous draft kept as {backup_draft(folder)}")
-                ids = [
-                    i
-                    for a in (*selection.stories, *selection.quick_links)
-                    for i in (a.item_ids or (a.id,))
-                ]
-                store.commit_draft(edition, draft_sha(text), ids)
-                written += publish(folder, {"draft.md": text.encode("utf-8")})
-            from .desk import remember_generated  # the desk builds on build: import late
+            text = format_draft(issue, newsletter=config.newsletter.name)
+            # under the lock, just before replacing it: a draft saved since it was read
+            # is the editor's, and an edit always wins over a generated draft
+            saved, saved_issue = _draft_on_disk(draft_path, regenerate)
+            if saved is not None and saved != existing and saved_issue is not None:
+                issue, status, draft = saved_issue, "edited-draft-rendered", saved
+                report["warnings"].append(
+                    f"{draft_path}: saved during this build; the edit is kept and rendered"
+                    " (use --regenerate to replace it)"
+                )
+            else:
+                with timer.stage("draft"):
+                    if existing is not None and existing != text:
+                        report["warnings"].append(f"previous draft kept as {backup_draft(folder)}")
+                    ids = [
+                        i
+                        for a in (*selection.stories, *selection.quick_links)
+                        for i in (a.item_ids or (a.id,))
+                    ]
+                    store.commit_draft(edition, draft_sha(text), ids)
+                    written += publish(folder, {"draft.md": text.encode("utf-8")})
+                from .desk import remember_generated  # the desk builds on build: import late
 
-            remember_generated(config, edition)
-            status = "built"
+                remember_generated(config, edition)
+                status, draft = "built", text
 
         written += _finish(
-            config, store, issue, folder, report, timer, status, drafted=bool(written)
+            config, store, issue, folder, report, timer, status, draft=draft, drafted=bool(written)
         )
     return BuildResult(edition, folder, status, tuple(written), report)

@@ -610,5 +610,29 @@ def init(folder: Path) -> None:
     )
 
 
+@cli.command("restore-store")
+@config_option
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The backup to restore (default: the newest one that passes an integrity check).",
+)
+@handle_errors
+def restore_store_command(config_path: Path, source: Path | None) -> None:
+    """Put the state store back from its backups (builds keep the last seven beside it,
+    in backups/); the store it replaces is kept as <name>.broken-<time>."""
+    from .lock import build_lock
+    from .store import restore_store
+
+    config = get_config(config_path)
+    with build_lock(config, wait=config.schedule.lock_wait_seconds):
+        used, kept = restore_store(config.state_path, source)
+    click.echo(f"restored {config.state_path} from {used}")
+    if kept:
+        click.echo(f"  the store it replaced is kept as {kept}")
+
+
 if __name__ == "__main__":
     main()

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from .errors import ConfigError
+from .safe_yaml import load_yaml_nodes
 
 __all__ = ["Config", "load_config", "parse_days"]
 
@@ -117,6 +118,17 @@ class Feed(_Model):
     url: str
     name: str = ""
     weight: float = Field(default=1.0, ge=0.0, le=10.0)
+    # Fetches never reach loopback, private or link-local addresses unless the feed's
+    # own entry says so: then its URL's host and port (and only those) may be internal.
+    allow_internal: bool = False
+
+    @field_validator("allow_internal")
+    @classmethod
+    def _internal(cls, v: bool, info: ValidationInfo) -> bool:
+        url = str(info.data.get("url", ""))
+        if v and not url.startswith(("http://", "https://")):
+            raise ValueError("only an http(s) feed URL can be allowed an internal address")
+        return v
 
 
 class Sources(_Model):
@@ -399,8 +411,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", file=name) from None
     try:
-        node = yaml.compose(source, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(source)
+        data, node = load_yaml_nodes(source)  # no aliases, no duplicate keys
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

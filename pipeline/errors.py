@@ -52,6 +52,15 @@ class FetchError(SourceError):
     """An HTTP fetch failed (timeout, status, size cap, redirect loop...)."""
 
 
+class StoreError(NewsletterError):
+    """The state store (or its lock) cannot be used: lost, corrupt, unwritable or not
+    a file. The message names the file and, where a backup helps, the recovery step."""
+
+
+class OutboxError(NewsletterError):
+    """A file of the outbox cannot be written (read-only folder, a folder in the way)."""
+
+
 class FileError(NewsletterError):
     """Something wrong inside a file a person wrote; the message names the file and line."""
 
@@ -101,6 +110,10 @@ class NoIssueError(NewsletterError):
     """A build ran but produced no issue (no stories to send)."""
 
     exit_code = 4
+
+
+class StaleIssueError(NoIssueError):
+    """The rendered email is older than its draft: lint and send would miss an edit."""
 
 
 class SendError(NewsletterError):

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .config import Config
-from .errors import LockedError
+from .errors import LockedError, StoreError
 
 __all__ = ["build_lock", "file_lock", "lock_path"]
 
@@ -68,8 +68,11 @@ def file_lock(path: Path, *, wait: float, what: str) -> Iterator[None]:
     if path in held:
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(f"cannot open the lock file {path}: {exc.strerror or exc}") from None
     try:
         deadline = time.monotonic() + max(wait, 0.0)
         pause = 0.02

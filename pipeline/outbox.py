@@ -13,6 +13,8 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from .errors import OutboxError
+
 __all__ = ["TEMP_PREFIX", "publish", "sweep_temporary"]
 
 TEMP_PREFIX = ".tmp-"
@@ -31,15 +33,28 @@ def sweep_temporary(folder: Path) -> list[str]:
     if not folder.is_dir():
         return []
     removed = []
-    for p in folder.iterdir():
-        if p.name.startswith(TEMP_PREFIX):
-            p.unlink(missing_ok=True)
-            removed.append(p.name)
+    try:
+        for p in folder.iterdir():
+            if p.name.startswith(TEMP_PREFIX):
+                p.unlink(missing_ok=True)
+                removed.append(p.name)
+    except OSError as exc:
+        raise OutboxError(f"cannot clean {exc.filename or folder}: {exc.strerror}") from None
     return removed
 
 
 def publish(folder: Path, files: Mapping[str, bytes]) -> list[str]:
-    """Atomically write each changed file into ``folder``; return the names written."""
+    """Atomically write each changed file into ``folder``; return the names written.
+
+    Raises :class:`OutboxError` naming the file that cannot be written."""
+    try:
+        return _publish(folder, files)
+    except OSError as exc:
+        where = exc.filename or folder
+        raise OutboxError(f"cannot write {where}: {exc.strerror or exc}") from None
+
+
+def _publish(folder: Path, files: Mapping[str, bytes]) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     for name, data in files.items():
@@ -49,6 +64,8 @@ def publish(folder: Path, files: Mapping[str, bytes]) -> list[str]:
                 continue
         except FileNotFoundError:
             pass
+        except IsADirectoryError:
+            raise OutboxError(f"cannot write {target}: a directory is in the way") from None
         # unique per process and thread, so concurrent writers never share a temp file
         tmp = folder / f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{name}"
         with open(tmp, "wb") as fh:

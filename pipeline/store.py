@@ -5,12 +5,22 @@ Out: fresh items for an edition date, feed state for conditional GET, and the
 issue ledger (which draft the pipeline wrote, which items an issue used).
 
 Every write is one transaction, so a crash never leaves half an update.
+
+A store is created whole (built aside, then linked into place), so an empty
+file where a store with backups should be means it was lost, as does a missing
+one with backups: :func:`open_store` refuses both, and a file that is not
+SQLite, with the recovery step.
+Builds open it with ``check=True``: ``PRAGMA integrity_check`` must pass, then a
+backup goes to ``backups/`` beside it (the newest :data:`KEEP_BACKUPS` are kept);
+:func:`restore_store` puts back the newest good one (``newsletter restore-store``).
+Every SQLite failure inside ``open_store`` becomes one :class:`StoreError` line.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -18,10 +28,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from .errors import StoreError
 from .ids import url_key
 from .models import Image, Item
 
-__all__ = ["FeedState", "Store", "open_store"]
+__all__ = ["KEEP_BACKUPS", "FeedState", "Store", "backups_of", "open_store", "restore_store"]
+
+KEEP_BACKUPS = 7
+_MAGIC = b"SQLite format 3\x00"
+_RESTORE = "restore the newest good backup with `newsletter restore-store`"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -390,19 +405,160 @@ def _row_item(r: sqlite3.Row) -> Item:
     )
 
 
-@contextmanager
-def open_store(path: str | Path) -> Iterator[Store]:
-    """Open (creating if needed) the state store at ``path``."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(p, timeout=30, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.executescript(_SCHEMA)
-    store = Store(conn)
+def backups_of(path: Path) -> list[Path]:
+    """The store's backups, newest first."""
+    folder = path.parent / "backups"
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob(f"{path.stem}-*.sqlite3"), reverse=True)
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def _refuse_lost(p: Path) -> None:
+    """A store that is a folder, empty, not SQLite, or gone while its backups remain."""
+    if p.is_dir():
+        raise StoreError(f"state store {p} is a directory, not a file; move it or set paths.state")
     try:
-        yield store
+        with open(p, "rb") as fh:
+            head = fh.read(len(_MAGIC))
+    except FileNotFoundError:
+        if backups_of(p):
+            raise StoreError(
+                f"state store {p} is missing but its backups are in {p.parent / 'backups'}:"
+                f" it was lost, and a build from nothing would repeat used stories; {_RESTORE}"
+            ) from None
+        return
+    except OSError as exc:
+        raise StoreError(f"state store {p}: cannot read: {exc.strerror or exc}") from None
+    if not head and backups_of(p):
+        # without backups no build ever used it: an empty file is a store about to be
+        # made (sqlite3.connect creates one), as SQLite itself takes it
+        raise StoreError(
+            f"state store {p} is empty (0 bytes): it was lost or truncated, and a build from"
+            f" it would repeat used stories and take the draft for a hand edit; {_RESTORE}"
+        )
+    if head and head != _MAGIC:
+        raise StoreError(f"state store {p} is not an SQLite database (overwritten?); {_RESTORE}")
+
+
+def _create(p: Path) -> None:
+    """Build a new, empty store aside and link it into place (never over another)."""
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.new-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    conn = sqlite3.connect(tmp, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(_SCHEMA)
     finally:
-        store.close()
+        conn.close()  # the last close checkpoints and removes the -wal file
+    try:
+        os.link(tmp, p)
+    except FileExistsError:
+        pass  # another process created it first: use theirs
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _explain(p: Path, exc: sqlite3.Error) -> StoreError:
+    text = str(exc)
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return StoreError(f"state store {p} is corrupt ({text}); {_RESTORE}")
+    if "readonly" in text or "unable to open" in text or "I/O" in text:
+        hint = "check that it and its folder are writable files and folders (and its -wal, -shm)"
+        return StoreError(f"state store {p}: cannot write ({text}); {hint}")
+    return StoreError(f"state store {p}: {text}")
+
+
+def _check_and_back_up(conn: sqlite3.Connection, p: Path) -> None:
+    problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
+    if problems != ["ok"]:
+        raise StoreError(
+            f"state store {p} fails its integrity check ({'; '.join(problems[:3])}); {_RESTORE}"
+        )
+    folder = p.parent / "backups"
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{p.stem}-{_stamp()}.sqlite3"
+    tmp = target.with_name("." + target.name)
+    dest = sqlite3.connect(tmp)
+    try:
+        conn.backup(dest)
+    finally:
+        dest.close()
+    os.replace(tmp, target)
+    for old in backups_of(p)[KEEP_BACKUPS:]:
+        old.unlink(missing_ok=True)
+
+
+@contextmanager
+def open_store(path: str | Path, *, check: bool = False) -> Iterator[Store]:
+    """Open (creating if needed) the state store at ``path``.
+
+    ``check``: run SQLite's integrity check first and keep a backup (builds do). Raises
+    :class:`StoreError` for a lost, corrupt or unusable store, and for any SQLite
+    failure while the store is open.
+    """
+    p = Path(path)
+    _refuse_lost(p)
+    try:
+        if not p.exists():
+            _create(p)
+        conn = sqlite3.connect(p, timeout=30, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise _explain(p, exc) from None
+    except OSError as exc:
+        raise StoreError(f"state store {p}: cannot create: {exc.strerror or exc}") from None
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.executescript(_SCHEMA)
+        if check:
+            _check_and_back_up(conn, p)
+        yield Store(conn)
+    except sqlite3.Error as exc:
+        raise _explain(p, exc) from None
+    finally:
+        conn.close()
+
+
+def restore_store(path: Path, source: Path | None = None) -> tuple[Path, Path | None]:
+    """Put back ``source`` or else the newest backup that passes the integrity check.
+
+    The store it replaces (with its -wal and -shm) is kept beside it as
+    ``<name>.broken-<time>``, never deleted. Returns (the backup used, the kept store).
+    """
+    candidates = [source] if source is not None else backups_of(path)
+    if not candidates:
+        raise StoreError(f"no backups of the state store {path} in {path.parent / 'backups'}")
+    chosen = None
+    for candidate in candidates:
+        try:
+            conn = sqlite3.connect(f"file:{candidate}?mode=ro", uri=True)
+            try:
+                ok = conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            ok = False
+        if ok:
+            chosen = candidate
+            break
+    if chosen is None:
+        raise StoreError(f"no backup of {path} passes the integrity check: {candidates[0]}...")
+    kept = None
+    stamp = _stamp()
+    for suffix in ("", "-wal", "-shm"):
+        current = Path(f"{path}{suffix}")
+        if current.exists() or current.is_symlink():
+            moved = Path(f"{path}.broken-{stamp}{suffix}")
+            os.replace(current, moved)
+            kept = kept or moved
+    tmp = path.with_name(f".{path.name}.restore-{os.getpid()}")
+    tmp.write_bytes(chosen.read_bytes())
+    os.replace(tmp, path)
+    return chosen, kept

@@ -75,8 +75,14 @@ def server() -> Iterator[FeedServer]:
         yield s
 
 
+def local(url: str, **kw: str) -> FetchRequest:
+    """The test server is on 127.0.0.1: each request allows its own origin, as a feed
+    entry with ``allow_internal: true`` does (fetches refuse internal addresses otherwise)."""
+    return FetchRequest(url, allow_internal=url, **kw)
+
+
 def fetch_one(url: str, cfg: Fetch = CFG, **kw: str) -> FetchResponse:
-    [res] = fetch_sync([FetchRequest(url, **kw)], cfg)
+    [res] = fetch_sync([local(url, **kw)], cfg)
     if isinstance(res, FetchError):
         raise res
     return res
@@ -84,7 +90,7 @@ def fetch_one(url: str, cfg: Fetch = CFG, **kw: str) -> FetchResponse:
 
 def timed_error(url: str, bound: float, cfg: Fetch = CFG) -> tuple[FetchError, float]:
     t0 = time.perf_counter()
-    [res] = fetch_sync([FetchRequest(url)], cfg)
+    [res] = fetch_sync([local(url)], cfg)
     elapsed = time.perf_counter() - t0
     assert isinstance(res, FetchError), f"{url} should fail"
     assert elapsed < bound, f"{url} took {elapsed:.2f}s"
@@ -196,7 +202,7 @@ def test_concurrent_fetches_respect_per_host_bound(server: FeedServer) -> None:
     cfg = CFG.model_copy(update={"per_host": 2, "concurrency": 8})
     urls = [server.url("/ok.xml") + f"?n={i}" for i in range(6)]
     t0 = time.perf_counter()
-    out = fetch_sync([FetchRequest(u) for u in urls], cfg)
+    out = fetch_sync([local(u) for u in urls], cfg)
     assert all(isinstance(r, FetchResponse) and r.status == 200 for r in out)
     assert time.perf_counter() - t0 < 1.0
 
@@ -207,7 +213,7 @@ def test_waiting_for_a_host_slot_does_not_count_against_the_timeout(server: Feed
     cfg = CFG.model_copy(update={"per_host": 1, "timeout": 1.2, "retries": 0})
     urls = [server.url("/slow-ok") + f"?n={i}" for i in range(3)]
     t0 = time.perf_counter()
-    out = fetch_sync([FetchRequest(u) for u in urls], cfg)
+    out = fetch_sync([local(u) for u in urls], cfg)
     assert [getattr(r, "status", str(r)) for r in out] == [200, 200, 200]
     assert time.perf_counter() - t0 >= 1.4  # they really were serialized
 
@@ -217,9 +223,7 @@ def test_memory_stays_bounded_on_huge_bodies_and_bombs(server: FeedServer) -> No
 
     tracemalloc.start()
     try:
-        out = fetch_sync(
-            [FetchRequest(server.url(p)) for p in ("/huge-stream", "/bomb", "/huge")], CFG
-        )
+        out = fetch_sync([local(server.url(p)) for p in ("/huge-stream", "/bomb", "/huge")], CFG)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

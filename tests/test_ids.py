@@ -48,3 +48,14 @@ def test_malformed_links_never_raise() -> None:
     for bad in ("http://example.c[o.test/", "http://x.example:99999/a", "http://[::1/x", "::"):
         assert item_id("", bad, "T", "x")
         assert isinstance(url_key(bad), str) and isinstance(canonical_url(bad), str)
+
+
+def test_ipv6_literals_keep_their_brackets() -> None:
+    assert canonical_url("http://[2001:db8::1]/story") == "http://[2001:db8::1]/story"
+    assert canonical_url("HTTP://[2001:DB8::1]:8080/s?utm_source=x&a=1") == (
+        "http://[2001:db8::1]:8080/s?a=1"
+    )
+    assert canonical_url("https://[::1]:443/") == "https://[::1]/"
+    assert url_key("http://[2001:db8::1]/story/") == url_key("https://[2001:db8::1]/story")
+    once = canonical_url("http://[2001:db8::1]:81/x")
+    assert canonical_url(once) == once  # a stored link reads back as itself

@@ -60,7 +60,13 @@ fetch:
 
 
 def make_config(tmp: Path, feeds: list[str], inbox: str = "") -> Config:
-    lines = "\n".join(f"    - {{url: '{u}'}}" for u in feeds) or "    []"
+    # the test servers are on 127.0.0.1: their feeds say so, as a config must
+    lines = "\n".join(
+        f"    - {{url: '{u}', allow_internal: true}}"
+        if u.startswith("http")
+        else f"    - {{url: '{u}'}}"
+        for u in feeds
+    )
     if not feeds:
         lines = ""
     text = CONFIG.format(feeds=lines, inbox=inbox or "''")
@@ -246,7 +252,8 @@ def test_sources_override_and_story_files(tmp_path: Path, server: FeedServer) ->
     )
     (inbox / "e-typo.md").write_text("---\ntitle: Fine\ntitel: x\n---\nBody\n", encoding="utf-8")
     (inbox / "README.md").write_text("# How to use this folder\n", encoding="utf-8")
-    cfg = make_config(tmp_path, [server.url("/missing")])
+    # a source given by URL keeps the allow_internal of its config entry
+    cfg = make_config(tmp_path, [server.url("/missing"), server.url("/desk.json")])
     with open_store(cfg.state_path) as store:
         result = ingest(cfg, store, sources=[str(inbox), server.url("/desk.json")])
     res = by_source(result.sources)
@@ -326,21 +333,24 @@ def test_full_text_for_teasers_is_fetched_once_and_cached(tmp_path: Path) -> Non
         )
         + "</article><footer>Cookies</footer></body></html>"
     ).encode()
-    with serve({"/article": lambda h: send(h, 200, article, "text/html; charset=utf-8")}) as srv:
+    # the articles are on the allowed feed's own host and port: the one internal origin
+    # its config entry lets fetches reach
+    routes = {"/article": lambda h: send(h, 200, article, "text/html; charset=utf-8")}
+    with serve(routes) as srv:
         feed = (
             '<?xml version="1.0"?><rss version="2.0"><channel><title>Bank</title><item>'
             f"<title>Quarry Bank lifts savings rate</title><link>{srv.url('/article')}</link>"
             "<description>Quarry Bank raised a rate.</description></item></channel></rss>"
         ).encode()
-        with serve({"/feed": lambda h: send(h, 200, feed)}) as fsrv:
-            cfg = make_config(tmp_path, [fsrv.url("/feed")])
-            p = tmp_path / "config.yaml"
-            p.write_text(p.read_text() + "  full_text: true\n", encoding="utf-8")
-            cfg = load_config(p)
-            with open_store(cfg.state_path) as store:
-                item = ingest(cfg, store).sources[0].items[0]
-                ingest(cfg, store)
-                cached = store.cached_extract(srv.url("/article"))
+        routes["/feed"] = lambda h: send(h, 200, feed)
+        cfg = make_config(tmp_path, [srv.url("/feed")])
+        p = tmp_path / "config.yaml"
+        p.write_text(p.read_text() + "  full_text: true\n", encoding="utf-8")
+        cfg = load_config(p)
+        with open_store(cfg.state_path) as store:
+            item = ingest(cfg, store).sources[0].items[0]
+            ingest(cfg, store)
+            cached = store.cached_extract(srv.url("/article"))
         assert "Paragraph 5: Quarry Bank raised" in item.text
         assert "Menu" not in item.text and "Cookies" not in item.text
         assert cached is not None and cached[1] == ""

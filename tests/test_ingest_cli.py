@@ -33,6 +33,12 @@ def setup(tmp_path: Path) -> Path:
 def test_json_prints_one_object_per_source_and_exits_0_on_partial_failure(tmp_path: Path) -> None:
     cfg = setup(tmp_path)
     with serve({"/a.atom": feed_route(fixture("own/desk.atom")), "/x": status(500)}) as srv:
+        # the server is on 127.0.0.1: the config entries allow it, --source picks them
+        entries = "".join(
+            f"    - {{url: '{srv.url(p)}', allow_internal: true}}\n" for p in ("/a.atom", "/x")
+        )
+        text = cfg.read_text(encoding="utf-8")
+        cfg.write_text(text.replace("Harbour}\n", "Harbour}\n" + entries), encoding="utf-8")
         result = CliRunner().invoke(
             cli,
             [

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,15 +24,15 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from ..config import Config
-from ..errors import FetchError, SourceError
+from ..config import Config, Fetch
+from ..errors import FetchError, NewsletterError, SourceError
 from ..ids import canonical_url, item_id
 from ..models import IngestResult, Item, SourceResult
 from ..store import FeedState, Store
 from ._extract import with_full_text
 from ._feeds import Entry, ParsedFeed, parse_feed
 from ._fetch import FetchRequest, FetchResponse, GoneError, fetch_all
-from ._files import STORY_SUFFIXES, read_story
+from ._files import STORY_SUFFIXES, read_file, read_story
 from ._sanitize import sanitize
 
 __all__ = ["FeedHealth", "feed_health", "ingest"]
@@ -45,6 +46,12 @@ class _Source:
     kind: Literal["url", "feed-file", "story", "inbox"]
     name: str = ""
     path: Path | None = None
+    allow_internal: bool = False  # the config entry allows its origin an internal address
+
+    @property
+    def internal_ok(self) -> str:
+        """The URL whose origin fetches for this source may reach internally, or ''."""
+        return self.ref if self.allow_internal else ""
 
 
 def _is_url(value: str) -> bool:
@@ -68,16 +75,18 @@ def _planned(config: Config, sources: Sequence[str] | None) -> list[_Source]:
     if sources is None:
         for feed in config.sources.feeds:
             if _is_url(feed.url):
-                out.append(_Source(feed.url, "url", feed.name))
+                out.append(_Source(feed.url, "url", feed.name, None, feed.allow_internal))
             else:
                 out.append(_Source(feed.url, "feed-file", feed.name, config.path(feed.url)))
         if config.sources.inbox:
             inbox = config.sources.inbox
             out.append(_Source(inbox, "inbox", path=config.path(inbox)))
         return out
+    # a URL given on the command line keeps the allowance of its config entry
+    allowed = {f.url for f in config.sources.feeds if f.allow_internal}
     for ref in sources:
         if _is_url(ref):
-            out.append(_Source(ref, "url"))
+            out.append(_Source(ref, "url", allow_internal=ref in allowed))
             continue
         path = Path(ref).expanduser()
         if path.is_dir():
@@ -96,13 +105,37 @@ def _untitled(entry: Entry) -> str:
     return first if len(first) <= 90 else first[:87].rsplit(" ", 1)[0] + "..."
 
 
-def _items(parsed: ParsedFeed, src: _Source, origin: str) -> tuple[list[Item], list[str]]:
+@dataclass(frozen=True)
+class _Deadline:
+    """When a source must be done: its fetch and its parse share ``fetch.timeout``."""
+
+    at: float  # time.monotonic()
+    seconds: float
+
+    @classmethod
+    def after(cls, seconds: float, spent: float = 0.0) -> _Deadline:
+        return cls(time.monotonic() + max(0.0, seconds - spent), seconds)
+
+    def check(self, ref: str, done: int, total: int) -> None:
+        if time.monotonic() > self.at:
+            raise SourceError(
+                ref,
+                f"not read within the {self.seconds:g} s fetch.timeout: stopped after"
+                f" {done} of {total} entries",
+            )
+
+
+def _items(
+    parsed: ParsedFeed, src: _Source, origin: str, deadline: _Deadline | None = None
+) -> tuple[list[Item], list[str]]:
     """Entries -> stored items: plain text, sanitized HTML, stable ids, UTC dates."""
     host = (urlsplit(origin).hostname or "").removeprefix("www.") if _is_url(origin) else ""
     source = src.name or parsed.title or host or Path(origin).stem
     items: list[Item] = []
     warnings = list(parsed.warnings)
     for n, e in enumerate(parsed.entries):
+        if deadline is not None:
+            deadline.check(src.ref, n, len(parsed.entries))
         title = e.title or _untitled(e)
         if not title and not e.link:
             warnings.append(f"{src.ref}: entry {n + 1} has no title, text or link; skipped")
@@ -152,9 +185,12 @@ def _store(
 
 
 def _as_source_error(ref: str, exc: Exception) -> SourceError:
-    """A SourceError as is; anything else is a bug, reported for this source only."""
+    """A SourceError as is; anything else is a bug, reported for this source only.
+    A failing state store is no source's fault: it stops the run."""
     if isinstance(exc, SourceError):
         return exc
+    if isinstance(exc, sqlite3.Error | NewsletterError):
+        raise exc
     return SourceError(ref, f"unexpected {type(exc).__name__}: {exc} (a bug: please report it)")
 
 
@@ -173,15 +209,10 @@ def _read_feed_file(config: Config, store: Store, src: _Source) -> SourceResult:
     assert src.path is not None
     label = str(src.path)
     try:
-        try:
-            size, cap = src.path.stat().st_size, config.fetch.max_bytes
-            if size > cap:
-                raise SourceError(label, f"file of {size} bytes is over the {cap} byte cap")
-            data = src.path.read_bytes()
-        except OSError as exc:
-            raise SourceError(label, f"cannot read: {exc.strerror or exc}") from None
+        deadline = _Deadline.after(config.fetch.timeout)
+        data = read_file(src.path, label, config.fetch.max_bytes)
         parsed = parse_feed(data, where=label, max_bytes=config.fetch.max_bytes)
-        items, warnings = _items(parsed, src, label)
+        items, warnings = _items(parsed, src, label, deadline)
         result = _store(store, src, "feed", items, warnings, t0)
     except Exception as exc:  # one source never stops the run
         err = _as_source_error(label, exc)
@@ -200,11 +231,12 @@ def _read_stories(config: Config, store: Store, src: _Source) -> list[SourceResu
         err = SourceError(str(src.path), "inbox folder not found")
         return [_error(src, "file", err, time.perf_counter())]
     else:
+        # everything named like a story is tried, so a folder, FIFO or link that
+        # cannot be read is reported rather than skipped without a word
         files = sorted(
             p
             for p in src.path.iterdir()
-            if p.is_file()
-            and p.suffix.lower() in STORY_SUFFIXES
+            if p.suffix.lower() in STORY_SUFFIXES
             and not p.name.startswith((".", "_"))
             and not p.stem.upper().startswith("README")
         )
@@ -219,6 +251,7 @@ def _read_stories(config: Config, store: Store, src: _Source) -> list[SourceResu
                 default_source=config.newsletter.name,
                 tz=config.newsletter.tz,
                 max_bytes=config.fetch.max_bytes,
+                inbox=src.path if src.kind == "inbox" else None,
             )
             out.append(_store(store, one, "file", [item], [], t0))
         except Exception as exc:  # one file never stops the run
@@ -245,7 +278,7 @@ async def _fetch_feeds(
             continue
         url = state.moved_to or src.ref
         # validators only make sense for the URL they came from
-        req = FetchRequest(url, state.etag, state.last_modified)
+        req = FetchRequest(url, state.etag, state.last_modified, src.internal_ok)
         requests.append(req)
         by_url[url] = (src, state, t0)
 
@@ -276,16 +309,13 @@ async def _fetch_feeds(
             )
             return
         try:
-            parsed = parse_feed(
-                res.body,
-                url=res.final_url,
-                content_type=res.content_type,
-                where=src.ref,
-                max_bytes=cfg.max_bytes,
-            )
-            items, more = _items(parsed, src, src.ref)
+            # parsing counts against the feed's deadline, and runs in a worker thread
+            # so the other feeds' transfers go on meanwhile
+            deadline = _Deadline.after(cfg.timeout, res.elapsed)
+            items, more = await asyncio.to_thread(_parse_items, res, src, cfg, deadline)
             if cfg.full_text:
-                items = await with_full_text(items, store, cfg)
+                items, refused = await with_full_text(items, store, cfg, src.internal_ok)
+                more += [f"{src.ref}: {r}" for r in refused]
             result = _store(store, src, "feed", items, warnings + more, t0)
         except Exception as exc:  # one feed never stops the run
             err = _as_source_error(src.ref, exc)
@@ -304,6 +334,19 @@ async def _fetch_feeds(
 
     await fetch_all(requests, cfg, done)
     return results
+
+
+def _parse_items(
+    res: FetchResponse, src: _Source, cfg: Fetch, deadline: _Deadline
+) -> tuple[list[Item], list[str]]:
+    parsed = parse_feed(
+        res.body,
+        url=res.final_url,
+        content_type=res.content_type,
+        where=src.ref,
+        max_bytes=cfg.max_bytes,
+    )
+    return _items(parsed, src, src.ref, deadline)
 
 
 def _named(src: _Source, exc: FetchError) -> FetchError:

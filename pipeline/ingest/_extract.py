@@ -16,7 +16,7 @@ from ..config import Fetch
 from ..errors import FetchError
 from ..models import Item
 from ..store import Store
-from ._fetch import FetchRequest, FetchResponse, fetch_all
+from ._fetch import FetchRequest, FetchResponse, InternalAddressError, fetch_all
 from ._sanitize import squash
 
 __all__ = ["is_teaser", "with_full_text"]
@@ -50,11 +50,18 @@ def _main_text(page: str, url: str) -> str:
     return "\n\n".join(squash(p) for p in text.split("\n") if p.strip())
 
 
-async def with_full_text(items: Sequence[Item], store: Store, cfg: Fetch) -> list[Item]:
-    """Replace teaser text with the article's main text where it can be had."""
+async def with_full_text(
+    items: Sequence[Item], store: Store, cfg: Fetch, allow_internal: str = ""
+) -> tuple[list[Item], list[str]]:
+    """Replace teaser text with the article's main text where it can be had.
+
+    Returns the items and one message per article refused for leading to an internal
+    address. ``allow_internal`` is the feed's URL when its config entry allows its
+    origin an internal address: article pages on that same origin may then be read.
+    """
     teasers = [it for it in items if is_teaser(it, cfg)]
     if not teasers:
-        return list(items)
+        return list(items), []
     found: dict[str, str] = {}
     to_fetch: list[FetchRequest] = []
     for it in teasers:
@@ -62,8 +69,14 @@ async def with_full_text(items: Sequence[Item], store: Store, cfg: Fetch) -> lis
         if cached is not None:
             found[it.url] = cached[0]
         elif it.url not in {r.url for r in to_fetch}:
-            to_fetch.append(FetchRequest(it.url))
+            to_fetch.append(FetchRequest(it.url, allow_internal=allow_internal))
+    refused: list[str] = []
     for req, res in zip(to_fetch, await fetch_all(to_fetch, cfg), strict=True):
+        if isinstance(res, InternalAddressError):
+            # not cached: allowing the feed later must not find a stale refusal
+            title = next(it.title for it in teasers if it.url == req.url)
+            refused.append(f"entry {title[:60]!r}: full text not fetched: {res.detail}")
+            continue
         if isinstance(res, FetchError):
             store.save_extract(req.url, "", str(res))
             continue
@@ -77,4 +90,4 @@ async def with_full_text(items: Sequence[Item], store: Store, cfg: Fetch) -> lis
             html = "".join(f"<p>{_html.escape(p)}</p>" for p in full.split("\n\n"))
             it = dataclasses.replace(it, text=full, html=html)
         out.append(it)
-    return out
+    return out, refused

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from ..errors import SourceError
 from ..models import Image
 from ._sanitize import html_to_text, looks_like_html, squash
 
-__all__ = ["Entry", "ParsedFeed", "parse_feed"]
+__all__ = ["TOLERANT_MAX_BYTES", "Entry", "ParsedFeed", "parse_feed"]
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
@@ -47,16 +48,40 @@ _ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
 _OTHER_BODIES = frozenset({"body", "fullitem", "description", "summary", "content"})
 _XHTML_DIV = "{http://www.w3.org/1999/xhtml}div"
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
-_XHTML_NS = re.compile(r'\s+xmlns(:\w+)?="http://www\.w3\.org/1999/xhtml"')
+# a blank run is tried from its first blank only: from every blank it would be quadratic
+_XHTML_NS = re.compile(r'(?<!\s)\s++xmlns(:\w+)?="http://www\.w3\.org/1999/xhtml"')
+_LONGEST_DATE = 100  # longer "dates" are not dates, and date parsers are not linear
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-)
+
+# the tolerant parser is linear but slow (seconds a MB): an ill-formed document
+# larger than this is refused rather than read for longer than a feed may take
+TOLERANT_MAX_BYTES = 256 * 1024
+
+
+def _new_parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        # libxml2's own limits (10 MB per text node) are for unbounded input; ours is
+        # capped by max_bytes, and a long item must not fall to the slow tolerant parser
+        huge_tree=True,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+# one parser per thread: lxml parsers must not be shared by threads parsing at once
+_PARSERS = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    parser: etree.XMLParser | None = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = _new_parser()
+    return parser
+
+
 _HTML_START = re.compile(
     rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S
 )
@@ -148,7 +173,7 @@ def _date(value: str | None) -> datetime | None:
     if not value:
         return None
     value = value.strip()
-    if not value:
+    if not value or len(value) > _LONGEST_DATE:
         return None
     try:
         if value[:4].isdigit():
@@ -438,12 +463,20 @@ def _utf8_mislabelled(data: bytes) -> bytes:
     return _DECL_ENCODING.sub(r"\1utf-8\3", text, count=1).encode("utf-8")
 
 
-def _fast(data: bytes, url: str) -> ParsedFeed | None:
+def _fast(data: bytes, url: str, where: str = "feed") -> ParsedFeed | None:
     """Parse well-formed RSS/RDF/Atom 1.0 with lxml; None when another path must."""
     data = _utf8_mislabelled(data)
     try:
-        root = etree.fromstring(data, _PARSER)
-    except (etree.XMLSyntaxError, ValueError):
+        root = etree.fromstring(data, _parser())
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        if "Excessive depth" in str(exc):
+            # no feed nests thousands of elements deep, and the tolerant parser takes
+            # seconds over such a document
+            line, column = getattr(exc, "position", (0, 0))
+            raise SourceError(
+                where,
+                f"not a feed: elements nested thousands deep (line {line}, column {column})",
+            ) from None
         return None
     if root is None or not isinstance(root.tag, str):
         return None
@@ -487,9 +520,25 @@ def _fast_tree(root: Any, base: str) -> ParsedFeed | None:
 
 
 # -- JSON Feed ------------------------------------------------------------------
+_MAX_DIGITS = 100  # no field of a JSON Feed needs a longer integer
+
+
+class _HugeNumber(ValueError):
+    pass
+
+
+def _json_int(digits: str) -> int:
+    if len(digits) > _MAX_DIGITS:
+        raise _HugeNumber(
+            f"invalid JSON Feed: an integer of {len(digits)} digits"
+            f" (starting {digits[:12]}...); none of its fields needs over {_MAX_DIGITS}"
+        )
+    return int(digits)
+
+
 def _json_feed(data: bytes, where: str) -> ParsedFeed:
     try:
-        doc = json.loads(data.decode("utf-8-sig"), strict=False)
+        doc = json.loads(data.decode("utf-8-sig"), strict=False, parse_int=_json_int)
     except UnicodeDecodeError as exc:
         raise SourceError(
             where, f"JSON Feed is not UTF-8: {exc.reason} at byte {exc.start}"
@@ -498,6 +547,14 @@ def _json_feed(data: bytes, where: str) -> ParsedFeed:
         raise SourceError(
             where, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise SourceError(
+            where,
+            "JSON nested too deeply: arrays or objects inside one another beyond the reader's"
+            " limit of about 1000 levels",
+        ) from None
+    except _HugeNumber as exc:
+        raise SourceError(where, str(exc)) from None
     if not isinstance(doc, dict):
         raise SourceError(where, "not a JSON Feed: the top level is not an object")
     version = str(doc.get("version", ""))
@@ -670,7 +727,23 @@ def parse_feed(
         return _json_feed(stripped, where)
     _not_html(stripped, where)
     # a blank line before "<?xml" is the commonest real-world breakage: forgive it
-    fast = _fast(stripped if stripped.startswith(b"<?xml") else data, url)
+    fast = _fast(stripped if stripped.startswith(b"<?xml") else data, url, where)
     if fast is not None:
         return fast
+    if len(data) > TOLERANT_MAX_BYTES:
+        raise SourceError(
+            where,
+            f"not well-formed XML ({_syntax_error(stripped)}), and at {len(data)} bytes over"
+            f" the {TOLERANT_MAX_BYTES} bytes the tolerant parser reads; the publisher must"
+            " fix the feed",
+        )
     return _feedparser(data, url, content_type, where)
+
+
+def _syntax_error(data: bytes) -> str:
+    """Why lxml refuses a document, with its line and column."""
+    try:
+        etree.fromstring(_utf8_mislabelled(data), _parser())
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        return str(getattr(exc, "msg", None) or exc)
+    return "not RSS, RDF or Atom 1.0"

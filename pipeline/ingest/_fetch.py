@@ -10,6 +10,13 @@ enforced while streaming, a decompression-bomb guard (we decode gzip/deflate
 ourselves, in bounded steps), at most ``max_redirects`` redirects with loop
 detection, and retries with exponential backoff for timeouts, 429 and 5xx that
 honour ``Retry-After`` up to a cap.
+
+No fetch reaches an internal address: every connection (each redirect hop too)
+resolves the host name itself and refuses loopback, private, link-local and other
+non-public addresses before connecting to the address it checked, so a name that
+changes its answer between check and connect gains nothing. The one exception is
+the origin (host and port) a request names in ``allow_internal``: the configured
+URL of a feed whose config entry sets ``allow_internal: true``.
 """
 
 from __future__ import annotations
@@ -17,21 +24,32 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import functools
+import ipaddress
 import random
+import socket
 import ssl
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from ..config import Fetch
 from ..errors import FetchError
 
-__all__ = ["FetchRequest", "FetchResponse", "GoneError", "fetch_all", "fetch_sync"]
+__all__ = [
+    "FetchRequest",
+    "FetchResponse",
+    "GoneError",
+    "InternalAddressError",
+    "address_kind",
+    "fetch_all",
+    "fetch_sync",
+]
 
 _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml,"
@@ -46,13 +64,142 @@ class GoneError(FetchError):
     """The server answered 410 Gone: the feed should be dropped from the config."""
 
 
+class InternalAddressError(FetchError):
+    """The URL, or a redirect on the way, leads to a loopback, private or other
+    non-public address that the request is not allowed to reach."""
+
+
 @dataclass(frozen=True)
 class FetchRequest:
-    """One URL to fetch, with the validators remembered from its last fetch."""
+    """One URL to fetch, with the validators remembered from its last fetch.
+
+    ``allow_internal`` is a URL (the configured URL of a feed that sets
+    ``allow_internal: true``) whose origin, host and port, may be on an internal
+    address; every other connection must go to a public address.
+    """
 
     url: str
     etag: str = ""
     last_modified: str = ""
+    allow_internal: str = ""
+
+
+# IPv6 prefixes that carry an IPv4 address in their low 32 bits (NAT64)
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+_KINDS = (
+    ("is_loopback", "a loopback"),
+    ("is_unspecified", "an unspecified"),
+    ("is_link_local", "a link-local"),
+    ("is_private", "a private"),
+    ("is_multicast", "a multicast"),
+    ("is_reserved", "a reserved"),
+)
+
+
+def address_kind(address: str) -> str:
+    """'' for a public address, else what it is ("a loopback address", ...).
+
+    IPv4 inside IPv6 (mapped, 6to4, NAT64) is judged by the IPv4 address it carries.
+    """
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(
+            address.split("%", 1)[0]
+        )
+    except ValueError:
+        return "not an IP address"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is a.b.c.d on the wire
+            return address_kind(str(ip.ipv4_mapped))
+        inner = ip.sixtofour
+        if inner is None and any(ip in net for net in _NAT64):
+            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if inner is not None and address_kind(str(inner)):
+            return address_kind(str(inner))
+    for attr, kind in _KINDS:
+        if getattr(ip, attr):
+            return f"{kind} address"
+    return "" if ip.is_global else "a special-purpose address"
+
+
+def _origin(url: str) -> tuple[str, int] | None:
+    """(host, port) as the connection layer sees them (IDNA, default port filled in)."""
+    try:
+        u = httpx.URL(url)
+    except httpx.InvalidURL:
+        return None
+    if u.scheme not in ("http", "https"):
+        return None
+    return u.raw_host.decode("ascii").lower(), u.port or (443 if u.scheme == "https" else 80)
+
+
+class _Refused(Exception):
+    """A connection the guard would not open (raised through httpx untouched)."""
+
+
+async def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
+    """The addresses a host name stands for (an IP literal is its own answer)."""
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout):
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except TimeoutError:
+        raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
+    except OSError as exc:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves every host itself and connects only to public addresses, or to any
+    address for the one allowed origin."""
+
+    def __init__(self, allowed: tuple[str, int] | None) -> None:
+        self._inner = httpcore.AnyIOBackend()
+        self._allowed = allowed
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await _resolve(host, port, timeout)
+        if (host.lower().strip("[]"), port) != self._allowed:
+            for address in addresses:
+                kind = address_kind(address)
+                if kind:
+                    shown = host if host == address else f"{host} ({address})"
+                    raise _Refused(
+                        f"{shown} is {kind}; internal addresses are fetched only for a feed"
+                        " whose config entry sets allow_internal: true, and only on its own"
+                        " host and port"
+                    )
+        error: Exception = httpcore.ConnectError(f"{host} has no address")
+        for address in addresses:  # connect to the very address that was checked
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        raise error
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("fetches never use unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
 
 
 @dataclass(frozen=True)
@@ -108,6 +255,7 @@ class _Decoder:
         self.cfg = cfg
         self.raw = 0
         self.out = 0
+        self.trailing = 0
         enc = encoding.strip().lower()
         self.obj: zlib._Decompress | None
         if enc in ("", "identity"):
@@ -140,6 +288,9 @@ class _Decoder:
         if self.obj is None:
             self._count(len(chunk))
             return [chunk]
+        if self.obj.eof:
+            self._trail(len(chunk))
+            return []
         pieces: list[bytes] = []
         data = chunk
         while data:
@@ -155,8 +306,20 @@ class _Decoder:
             self._count(len(piece), len(data))
             pieces.append(piece)
             if self.obj.eof:
+                self._trail(len(self.obj.unused_data))
                 break
         return pieces
+
+    def _trail(self, n: int) -> None:
+        """Bytes after the end of the stream are dropped, but they still count: a
+        server must not stream without end behind a small valid body."""
+        self.trailing += n
+        if self.out + self.trailing > self.cfg.max_bytes:
+            raise FetchError(
+                self.url,
+                f"body exceeds the {_size(self.cfg.max_bytes)} cap"
+                f" ({self.trailing} bytes after the end of the {self.encoding} stream)",
+            )
 
 
 def _size(n: int) -> str:
@@ -268,6 +431,11 @@ async def _attempt(
                     last_modified=r.headers.get("last-modified", ""),
                     moved_to=moved,
                 )
+        except _Refused as exc:
+            hop = "" if url == req.url else f"redirect to {url}: "
+            raise InternalAddressError(req.url, f"refused {hop}{exc}") from None
+        except httpx.InvalidURL as exc:
+            raise FetchError(req.url, f"invalid URL {url!r}: {exc}") from None
         except httpx.ConnectTimeout:
             raise _Retryable(f"connect timeout after {cfg.connect_timeout:g} s") from None
         except httpx.ReadTimeout:
@@ -354,9 +522,21 @@ def _tls() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def _client(cfg: Fetch, connections: int) -> httpx.AsyncClient:
+def _client(cfg: Fetch, connections: int, allowed: tuple[str, int] | None) -> httpx.AsyncClient:
+    """A client whose every connection goes through the address guard; ``allowed`` is
+    the one origin it may reach on an internal address."""
+    transport = httpx.AsyncHTTPTransport(verify=_tls(), trust_env=False)
+    # httpx has no public hook for the network backend: give its transport a pool
+    # built like its own, with the guard (tests prove every fetch goes through it)
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=_tls(),
+        max_connections=connections,
+        max_keepalive_connections=connections,
+        keepalive_expiry=5.0,
+        network_backend=_GuardedBackend(allowed),
+    )
     return httpx.AsyncClient(
-        verify=_tls(),
+        transport=transport,
         follow_redirects=False,
         trust_env=False,  # never route through an environment proxy by surprise
         timeout=httpx.Timeout(
@@ -365,7 +545,6 @@ def _client(cfg: Fetch, connections: int) -> httpx.AsyncClient:
             write=cfg.read_timeout,
             pool=cfg.timeout,
         ),
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         headers={
             "User-Agent": cfg.user_agent,
             "Accept": _ACCEPT,
@@ -388,15 +567,24 @@ async def fetch_all(
     """
     limits = _Limits(cfg)
     results: list[FetchResponse | FetchError] = [FetchError(r.url, "not fetched") for r in requests]
-    shards = max(1, min(len(requests), -(-cfg.concurrency // _POOL_SIZE)))
-    size = -(-cfg.concurrency // shards)
-    clients = [_client(cfg, size) for _ in range(shards)]
+    # requests allowed an internal origin get clients of their own, so a pooled
+    # connection to that origin is never reused by a request without the allowance
+    groups: dict[tuple[str, int] | None, list[int]] = {}
+    for i, r in enumerate(requests):
+        groups.setdefault(_origin(r.allow_internal) if r.allow_internal else None, []).append(i)
+    client_of: dict[int, httpx.AsyncClient] = {}
+    clients = []
+    for allowed, members in groups.items():
+        shards = max(1, min(len(members), -(-cfg.concurrency // _POOL_SIZE)))
+        size = -(-cfg.concurrency // shards)
+        own = [_client(cfg, size, allowed) for _ in range(shards)]
+        clients += own
+        for n, i in enumerate(members):
+            client_of[i] = own[n % shards]
 
     async def run(i: int, req: FetchRequest) -> None:
         try:
-            res: FetchResponse | FetchError = await _fetch_one(
-                clients[i % shards], req, cfg, limits
-            )
+            res: FetchResponse | FetchError = await _fetch_one(client_of[i], req, cfg, limits)
         except FetchError as exc:
             res = exc
         results[i] = res

@@ -7,6 +7,7 @@ style, event-handler attribute, ``javascript:`` URL or external stylesheet;
 
 from __future__ import annotations
 
+import functools
 import html as _html
 import re
 
@@ -71,28 +72,33 @@ _ATTRS = {
 }
 _SCHEMES = {"http", "https", "mailto"}
 
-_DROP = re.compile(r"<(script|style|template|noscript|iframe|object)\b.*?</\1\s*>", re.S | re.I)
-_DROP_HINT = re.compile(r"<(?:script|style|template|noscript|iframe|object)\b", re.I)
-_COMMENT = re.compile(r"<!--.*?-->", re.S)
+# Every pattern below runs in time linear in its input: a construct that is never
+# closed ('<script ' * 16000, '<!-- ' * 16000, '<a ' * 40000) must not make each of
+# its starts scan to the end of the text.
+_DROPPED = ("script", "style", "template", "noscript", "iframe", "object")
+_DROP_OPEN = re.compile(r"<(script|style|template|noscript|iframe|object)\b", re.I)
+_DROP_CLOSE = {name: re.compile(rf"</{name}\s*>", re.I) for name in _DROPPED}
 # block elements end a paragraph; the alternation is nested by first letter so
-# the many inline tags (<a>, <span>...) fail fast
-_BLOCK = re.compile(
-    r"<\s*/?\s*(?:p|d(?:iv|d|t)|b(?:r|lockquote)|li|ul|ol|h(?:[1-6r]|eader)|t(?:[rdh]|able)"
-    r"|section|a(?:rticle|side)|f(?:ig(?:ure|caption)|ooter)|pre)\b[^>]*>",
+# the many inline tags (<a>, <span>...) fail fast; possessive blanks never backtrack
+_BLOCK_AT = re.compile(
+    r"<(?=\s*+/?\s*+(?:p|d(?:iv|d|t)|b(?:r|lockquote)|li|ul|ol|h(?:[1-6r]|eader)|t(?:[rdh]|able)"
+    r"|section|a(?:rticle|side)|f(?:ig(?:ure|caption)|ooter)|pre)\b)",
     re.I,
 )
 _TAG = re.compile(r"<[^>]*>")
 # runs of blanks, or any blank but a plain space: single spaces stay as they are
 _BLANK = r"[ \t\r\f\v\u00a0\u200b]"
 _SPACE = re.compile(rf"(?: {_BLANK}|[\t\r\f\v\u00a0\u200b]){_BLANK}*")
-_BREAKS = re.compile(r"\s*\n\s*")
 # known element names only, so "<gorilla>" in a plain title stays text
-_HTMLISH = re.compile(
-    r"</?(?:a|abbr|b|big|blockquote|br|center|cite|code|dd|del|div|dl|dt|em|font|h[1-6]|hr|i"
-    r"|img|ins|kbd|li|ol|p|pre|q|s|small|span|strike|strong|sub|sup|table|td|th|tr|tt|u|ul)"
-    r"\b[^>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]{2,8});",
-    re.I,
-)
+_HTML_NAMES = frozenset((
+    "a", "abbr", "b", "big", "blockquote", "br", "center", "cite", "code", "dd", "del", "div",
+    "dl", "dt", "em", "font", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
+    "kbd", "li", "ol", "p", "pre", "q", "s", "small", "span", "strike", "strong", "sub", "sup",
+    "table", "td", "th", "tr", "tt", "u", "ul",
+))  # fmt: skip
+# a complete tag only: '[^<>]' stops at the next '<', so a '<' never closed costs one step
+_TAGLIKE = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)[^<>]*>")
+_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]{2,8});")
 
 
 def _c1_table() -> dict[int, str]:
@@ -126,26 +132,71 @@ def sanitize(html: str) -> str:
 
 def looks_like_html(text: str) -> bool:
     """True when a string carries tags or entities rather than plain text."""
-    return bool(_HTMLISH.search(text))
+    if _ENTITY.search(text):
+        return True
+    return any(m.group(1).lower() in _HTML_NAMES for m in _TAGLIKE.finditer(text))
+
+
+def _without_comments(text: str) -> str:
+    """Drop ``<!-- ... -->``; an unclosed comment stays text, as it always did."""
+    out, pos = [], 0
+    while (start := text.find("<!--", pos)) >= 0:
+        end = text.find("-->", start + 4)
+        if end < 0:  # no later comment can close either: one scan, not one per start
+            break
+        out.append(text[pos:start])
+        pos = end + 3
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _without_dropped(text: str) -> str:
+    """Drop script, style and the like with their content. An element that is never
+    closed keeps its content as text; its name is then never searched for again."""
+    out, pos, search = [], 0, 0
+    names: tuple[str, ...] = _DROPPED
+    while names and (m := _opening(names).search(text, search)) is not None:
+        name = m.group(1).lower()
+        close = _DROP_CLOSE[name].search(text, m.end())
+        if close is None:
+            names = tuple(n for n in names if n != name)
+            search = m.end()
+            continue
+        out.append(text[pos : m.start()] + " ")
+        pos = search = close.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+@functools.cache
+def _opening(names: tuple[str, ...]) -> re.Pattern[str]:
+    """The start tags of these elements (the ones still worth looking for)."""
+    return re.compile(rf"<({'|'.join(names)})\b", re.I)
 
 
 def html_to_text(html: str) -> str:
-    """HTML -> plain text: scripts and styles dropped, blocks become blank lines."""
+    """HTML -> plain text: scripts and styles dropped, blocks become blank lines.
+
+    Linear in the length of ``html`` whatever it holds."""
     if not html:
         return ""
-    text = _COMMENT.sub("", html) if "<!--" in html else html
+    text = _without_comments(html) if "<!--" in html else html
     if "<" in text:
-        if _DROP_HINT.search(text):
-            text = _DROP.sub(" ", text)
+        if _DROP_OPEN.search(text):
+            text = _without_dropped(text)
         # in HTML a line break in the source is a space; only blocks break lines
-        text = _BLOCK.sub("\n", text.replace("\r", " ").replace("\n", " "))
-        text = _TAG.sub("", text)
+        text = text.replace("\r", " ").replace("\n", " ")
+        # a '<' after the last '>' opens no tag: leave that tail alone, so every '<'
+        # the tag patterns look at has its '>' ahead of it
+        end = text.rfind(">") + 1
+        head = _TAG.sub("", _BLOCK_AT.sub("\n<", text[:end]))
+        text = head + text[end:]
     text = _html.unescape(text)
     if _HAS_C1.search(text):
         text = text.translate(_C1)
     text = _SPACE.sub(" ", text)
-    parts = [p for p in _BREAKS.split(text) if p.strip()]
-    return "\n\n".join(p.strip() for p in parts)
+    parts = (p.strip() for p in text.split("\n"))
+    return "\n\n".join(p for p in parts if p)
 
 
 def squash(text: str) -> str:

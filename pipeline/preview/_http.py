@@ -16,8 +16,10 @@ token and, when the browser sends one, our own ``Origin`` (else 403).
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import socket
 import sys
 import threading
 import time
@@ -54,6 +56,7 @@ _ACTION = re.compile(
     r"^/issue/(\d{4}-\d{2}-\d{2})/(?:(approve)|story/([\w-]+)/(drop|up|down|regenerate))$"
 )
 _MAX_FORM = 64 * 1024
+_WRITE_TIMEOUT = 30.0  # seconds a client may take to take a page
 
 
 class _Flash:
@@ -78,12 +81,22 @@ class PreviewServer(ThreadingHTTPServer):
 
     ``start()`` serves in a background thread (for tests); ``serve_forever()``
     serves in the caller's thread. ``close()`` stops both and the watcher.
+
+    Under load it stays bounded: a listen backlog for bursts of connections, at most
+    ``max_threads`` connections served at once (the others wait in the backlog), and a
+    connection that takes over ``request_timeout`` seconds to send a request, or sits
+    idle that long between requests, is closed (slowloris).
     """
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the listen backlog; 5 made bursts of 50 wait seconds
+    max_threads = 32
+    request_timeout = 10.0
 
     def __init__(self, state: PreviewState, host: str, port: int, *, watch: bool = True) -> None:
+        self._slots = threading.BoundedSemaphore(self.max_threads)
+        self._closing = False
         super().__init__((host, port), _Handler)
         self.state = state
         self.token = new_token()
@@ -124,8 +137,27 @@ class PreviewServer(ThreadingHTTPServer):
         self._thread.start()
         return self
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # wait for a free handler thread; the kernel queues new connections meanwhile
+        while not self._slots.acquire(timeout=0.2):
+            if self._closing:
+                self.shutdown_request(request)
+                return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
     def close(self) -> None:
         """Stop serving and watching, and release the port."""
+        self._closing = True
         if self.watcher:
             self.watcher.stop()
         if self._thread:
@@ -140,11 +172,44 @@ class PreviewServer(ThreadingHTTPServer):
         self.close()
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The socket as read by a handler, with one deadline for a whole request: a
+    per-read timeout alone lets a client send one byte every few seconds forever."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.deadline = 0.0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request was not received in time")
+        self.sock.settimeout(left)
+        try:
+            return self.sock.recv_into(buffer)
+        finally:
+            self.sock.settimeout(_WRITE_TIMEOUT)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: PreviewServer
     protocol_version = "HTTP/1.1"
     server_version = "newsletter-preview"
     sys_version = ""
+    timeout = _WRITE_TIMEOUT
+
+    def setup(self) -> None:
+        super().setup()
+        self._reader = _DeadlineReader(self.connection)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        # the wait for the request line counts too: an idle keep-alive connection ends
+        self._reader.deadline = time.monotonic() + self.server.request_timeout
+        super().handle_one_request()
 
     def log_message(self, format: str, *args: Any) -> None:
         # quiet by default: only server errors go to stderr

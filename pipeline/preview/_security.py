@@ -80,5 +80,8 @@ def origin_allowed(origin: str | None, fetch_site: str | None, allowed: frozense
 
 
 def token_ok(sent: str | None, token: str) -> bool:
-    """Constant-time comparison of the sent token with the session's."""
-    return bool(sent) and hmac.compare_digest(str(sent), token)
+    """Constant-time comparison of the sent token with the session's. As bytes:
+    compare_digest raises on a str with non-ASCII characters (``token=é``)."""
+    if not sent:
+        return False
+    return hmac.compare_digest(str(sent).encode("utf-8", "surrogateescape"), token.encode())

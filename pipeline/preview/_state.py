@@ -93,9 +93,10 @@ class PreviewState:
                 except OSError:
                     continue
             return f"{self.global_version}.{hash(tuple(stamps)) & 0xFFFFFFFF:x}"
-        with self._lock:
-            own = self._editions[edition].version if edition in self._editions else 0
-            return f"{self.global_version}.{own}"
+        # no lock: a render holds it while it waits for a build's lock, and pages poll
+        # this every second; reading one counter is atomic
+        state = self._editions.get(edition)
+        return f"{self.global_version}.{state.version if state else 0}"
 
     def edition(self, edition: date) -> EditionState:
         """The edition's state, rendering it first if its draft changed since last seen."""

@@ -1,0 +1,262 @@
+"""Hostile documents: every text path is linear, the inbox reads only its own regular
+files, and a broken JSON Feed says what is wrong with it.
+
+Each case is one that took tens of seconds (or hung, or published a secret) before:
+real files in a temporary inbox, a real HTTP server on 127.0.0.1, and bounds far
+under what the quadratic code needed, far over what linear code needs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from feedserver import NEWSLETTER_YAML, send, serve
+
+from pipeline.config import Config, load_config
+from pipeline.errors import SourceError
+from pipeline.ingest import ingest
+from pipeline.ingest._feeds import TOLERANT_MAX_BYTES
+from pipeline.ingest._files import STORY_MAX_BYTES, read_file
+from pipeline.ingest._sanitize import html_to_text, looks_like_html
+from pipeline.models import SourceResult
+from pipeline.store import open_store
+
+FAST = 3.0  # seconds: the quadratic code took 7 s to over a minute on these inputs
+
+
+def config(tmp: Path, feeds: str = "[]", fetch: str = "") -> Config:
+    p = tmp / "config.yaml"
+    p.write_text(
+        NEWSLETTER_YAML
+        + f"sources: {{feeds: {feeds}, inbox: inbox}}\npaths: {{state: state.sqlite3}}\n"
+        + f"fetch: {{timeout: 10, retries: 0{fetch}}}\n",
+        encoding="utf-8",
+    )
+    (tmp / "inbox").mkdir(exist_ok=True)
+    return load_config(p)
+
+
+def run(cfg: Config, sources: list[str] | None = None) -> tuple[dict[str, SourceResult], float]:
+    t0 = time.perf_counter()
+    with open_store(cfg.state_path) as store:
+        result = ingest(cfg, store, sources=sources)
+    return {r.source: r for r in result.sources}, time.perf_counter() - t0
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ["<script ", "<!-- ", "<a ", "<style>x</style", "<" + " " * 40 + "/" + " " * 40, "<x <p>"],
+)
+def test_html_to_text_is_linear(unit: str) -> None:
+    hostile = unit * (1024 * 1024 // len(unit))  # 1 MB: hours for the old regexes
+    assert timed(lambda: html_to_text(hostile)) < FAST
+    assert timed(lambda: looks_like_html(hostile)) < FAST
+
+
+def test_html_to_text_keeps_its_meaning() -> None:
+    html = "<p>One <b>two</b></p><script>x()</script><!-- c --><div>Three &amp; four</div>"
+    assert html_to_text(html) == "One two\n\nThree & four"
+    assert html_to_text("Broken <script> never closed") == "Broken never closed"
+    assert html_to_text("a <!-- open comment") == "a <!-- open comment"
+    assert html_to_text("<p>x</p> x < y and <p z") == "x\n\nx < y and <p z"  # no '>': no tag
+    assert looks_like_html("Tom &amp; Jerry") and looks_like_html("<b>bold</b>")
+    assert not looks_like_html("<gorilla> in the mist") and not looks_like_html("a < b")
+
+
+def rss(description: str) -> bytes:
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item>'
+        "<title>Big item</title><link>https://x.example/1</link>"
+        f"<description><![CDATA[{description}]]></description></item></channel></rss>"
+    ).encode()
+
+
+def test_a_300kb_rss_item_ingests_fast_from_a_file(tmp_path: Path) -> None:
+    feed = tmp_path / "big.xml"
+    feed.write_bytes(rss("<script " * 37_500))  # 300 KB: 60 s before
+    res, took = run(config(tmp_path), [str(feed)])
+    assert res[str(feed)].status == "ok" and took < FAST
+
+
+def test_a_240kb_rss_item_ingests_fast_over_http(tmp_path: Path) -> None:
+    body = rss("<!-- " * 48_000)  # 240 KB: 35.8 s before, past the fetch deadline
+    with serve({"/big.xml": lambda h: send(h, 200, body)}) as srv:
+        url = srv.url("/big.xml")
+        cfg = config(tmp_path, f"[{{url: '{url}', allow_internal: true}}]")
+        res, took = run(cfg, [url])
+    assert res[url].status == "ok" and took < FAST
+
+
+def test_an_atom_xhtml_blank_run_parses_fast(tmp_path: Path) -> None:
+    feed = tmp_path / "blank.atom"
+    feed.write_text(
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>'
+        "<entry><id>1</id><title>A</title><content type='xhtml'>"
+        "<div xmlns='http://www.w3.org/1999/xhtml'><p>"
+        + " " * 1_000_000
+        + "x</p></div></content></entry></feed>",
+        encoding="utf-8",
+    )
+    res, took = run(config(tmp_path), [str(feed)])
+    assert res[str(feed)].status == "ok" and took < FAST
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("h1.html", "<h1>" * 40_000),  # 42 s before
+        ("title.html", "<title>" * 40_000),
+        ("script.md", "# T\n\n" + "<script " * 16_000),  # Python-Markdown: minutes
+        ("brackets.md", "# T\n\n" + "[" * 100_000),
+        ("links.md", "# T\n\n" + "[a](" * 100_000),
+        ("heading.md", "# T" + " " * 500_000 + "x\n\nBody."),
+    ],
+)
+def test_hostile_story_files_ingest_fast(tmp_path: Path, name: str, body: str) -> None:
+    cfg = config(tmp_path)
+    (tmp_path / "inbox" / name).write_text(body, encoding="utf-8")
+    res, took = run(cfg)
+    assert took < FAST
+    assert res[str(tmp_path / "inbox" / name)].status in ("ok", "error")
+
+
+def test_markdown_story_files_read_as_before(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    (tmp_path / "inbox" / "story.md").write_text(
+        "# Harbor Rail posts record volumes ##\n\nHarbor Rail moved **2.1 million** containers"
+        " in [October](https://rail.example/oct).\n\n- Volumes rose 9%.\n- Margins held.\n",
+        encoding="utf-8",
+    )
+    res, _ = run(cfg)
+    [item] = res[str(tmp_path / "inbox" / "story.md")].items
+    assert item.title == "Harbor Rail posts record volumes"
+    assert item.text == (
+        "Harbor Rail moved 2.1 million containers in October.\n\nVolumes rose 9%.\n\nMargins held."
+    )
+    assert "<strong>2.1 million</strong>" in item.html and "<li>" in item.html
+
+
+def test_a_story_file_over_its_cap_is_refused(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    big = tmp_path / "inbox" / "big.txt"
+    big.write_text("Title\n\n" + "word " * (STORY_MAX_BYTES // 5 + 10), encoding="utf-8")
+    res, _ = run(cfg)
+    assert res[str(big)].status == "error"
+    assert f"over the {STORY_MAX_BYTES} byte cap" in res[str(big)].error
+
+
+def test_parsing_counts_against_the_fetch_deadline(tmp_path: Path) -> None:
+    feed = tmp_path / "many.xml"
+    items = "".join(
+        f"<item><title>Item {n}</title><link>https://x.example/{n}</link>"
+        f"<description>{'Some words of text. ' * 50}</description></item>"
+        for n in range(3000)
+    )
+    feed.write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>',
+        encoding="utf-8",
+    )
+    cfg = config(tmp_path).model_copy(update={"fetch": Config.model_fields["fetch"].default})
+    cfg = cfg.model_copy(update={"fetch": cfg.fetch.model_copy(update={"timeout": 0.05})})
+    res, _ = run(cfg, [str(feed)])
+    error = res[str(feed)].error
+    assert error.startswith(f"{feed}: not read within the 0.05 s fetch.timeout: stopped after")
+    assert error.endswith("of 3000 entries")
+
+
+# -- the inbox reads its own regular files only ----------------------------------------
+def test_inbox_refuses_links_out_fifos_folders_and_reports_dangling_links(
+    tmp_path: Path,
+) -> None:
+    cfg = config(tmp_path)
+    inbox = tmp_path / "inbox"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SMTP password\n\nhunter2 is the SMTP password.\n", encoding="utf-8")
+    (inbox / "memo.txt").symlink_to(secret)
+    (inbox / "passwd.txt").symlink_to("/etc/passwd")
+    (inbox / "environ.txt").symlink_to("/proc/self/environ")
+    (inbox / "gone.md").symlink_to(inbox / "nowhere.md")
+    os.mkfifo(inbox / "pipe.md")
+    (inbox / "folder.md").mkdir()
+    (inbox / "real.txt").write_text("Glenfield Mills adds jobs\n\nIt hired 200.\n", "utf-8")
+    (inbox / "alias.txt").symlink_to("real.txt")  # a link within the inbox is fine
+    res, took = run(cfg)
+    assert took < FAST  # the FIFO never blocks the run
+    for name in ("memo.txt", "passwd.txt", "environ.txt"):
+        error = res[str(inbox / name)].error
+        assert res[str(inbox / name)].status == "error"
+        assert "symbolic link to " in error and f"leaves the folder {inbox}; refused" in error
+    assert f"dangling symbolic link to {inbox / 'nowhere.md'}" in res[str(inbox / "gone.md")].error
+    assert "is a FIFO (named pipe), not a regular file" in res[str(inbox / "pipe.md")].error
+    assert "is a directory, not a regular file" in res[str(inbox / "folder.md")].error
+    assert res[str(inbox / "real.txt")].status == "ok"
+    assert res[str(inbox / "alias.txt")].items[0].title == "Glenfield Mills adds jobs"
+    with open_store(cfg.state_path) as store:
+        stored = store.conn.execute("SELECT group_concat(text) FROM items").fetchone()[0]
+    assert "hunter2" not in stored and "root:" not in stored
+
+
+def test_devices_are_not_read() -> None:
+    with pytest.raises(SourceError, match="is a character device, not a regular file"):
+        read_file(Path("/dev/zero"), "zero.md", 1024)
+
+
+# -- JSON Feeds that are not what they claim ---------------------------------------------
+@pytest.mark.parametrize(
+    ("doc", "reason"),
+    [
+        (b"[" * 200_000, "JSON nested too deeply"),
+        (b'{"items": [' * 100_000, "JSON nested too deeply"),
+        (
+            b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": '
+            + b"7" * 5000
+            + b"}]}",
+            "an integer of 5000 digits",
+        ),
+    ],
+)
+def test_broken_json_feeds_say_what_is_wrong(tmp_path: Path, doc: bytes, reason: str) -> None:
+    feed = tmp_path / "feed.json"
+    feed.write_bytes(doc)
+    res, _ = run(config(tmp_path), [str(feed)])
+    error = res[str(feed)].error
+    assert error.startswith(f"{feed}: ") and reason in error
+    assert "a bug" not in error
+
+
+def test_a_long_item_stays_on_the_fast_parser(tmp_path: Path) -> None:
+    # over libxml2's default 10 MB per text node: it used to fall to the tolerant
+    # parser, which took 20 s on it
+    feed = tmp_path / "long.xml"
+    feed.write_bytes(rss("<script " * (11 * 1024 * 1024 // 8)))
+    cfg = config(tmp_path, fetch=", max_bytes: 20971520")
+    res, took = run(cfg, [str(feed)])
+    assert res[str(feed)].status == "ok" and took < 2 * FAST
+
+
+def test_a_large_ill_formed_feed_is_refused_with_the_reason(tmp_path: Path) -> None:
+    feed = tmp_path / "broken.xml"
+    feed.write_bytes(rss("words " * (TOLERANT_MAX_BYTES // 6)).replace(b"<title>T", b"<title>T &"))
+    res, took = run(config(tmp_path), [str(feed)])
+    error = res[str(feed)].error
+    assert error.startswith(f"{feed}: not well-formed XML (xmlParseEntityRef: no name, line 1")
+    assert f"over the {TOLERANT_MAX_BYTES} bytes the tolerant parser reads" in error
+    assert took < FAST
+
+
+def test_a_feed_nested_thousands_deep_is_refused_at_once(tmp_path: Path) -> None:
+    feed = tmp_path / "deep.xml"
+    feed.write_bytes(rss("x").replace(b"<![CDATA[x]]>", b"<a>" * 300_000))
+    res, took = run(config(tmp_path), [str(feed)])
+    assert res[str(feed)].error.startswith(f"{feed}: not a feed: elements nested thousands deep")
+    assert took < FAST  # the tolerant parser took seconds over it
