@@ -62,6 +62,7 @@ import yaml
 
 from .errors import DraftError
 from .models import Image, Issue, QuickLink, SourceRef, StorySummary, paragraphs
+from .safe_yaml import load_yaml
 
 __all__ = [
     "FALLBACK_NOTE",
@@ -254,7 +255,7 @@ def _front_matter(lines: list[str], file: str) -> tuple[dict[str, Any], int]:
     else:
         raise DraftError("front matter is not closed with '---'", file=file, line=1)
     try:
-        data = yaml.safe_load("\n".join(lines[1:end])) or {}
+        data = load_yaml("\n".join(lines[1:end]), first_line=2) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1

@@ -15,10 +15,12 @@ import yaml
 from feedserver import NEWSLETTER_YAML
 
 from pipeline.config import load_config
-from pipeline.errors import ConfigError
+from pipeline.draft import parse_draft
+from pipeline.errors import ConfigError, DraftError, SummarizeError
 from pipeline.ingest import ingest
 from pipeline.safe_yaml import load_yaml
 from pipeline.store import open_store
+from pipeline.summarize import load_house_style
 
 LEVELS = [f"&a [{', '.join(['x'] * 9)}]"] + [
     f"&{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]" for i in range(9)
@@ -73,3 +75,22 @@ def test_load_yaml_reads_what_safe_load_reads() -> None:
     assert load_yaml(text) == yaml.safe_load(text)
     with pytest.raises(yaml.YAMLError, match="nested too deeply"):
         load_yaml("[" * 100_000)
+
+
+def test_an_alias_bomb_in_the_draft_front_matter_is_one_error_line() -> None:
+    text = f"---\nedition: 2026-11-27\nstories: [{', '.join(LEVELS)}]\n---\n\n## A\n"
+    t0 = time.perf_counter()
+    with pytest.raises(DraftError) as err:
+        parse_draft(text, file="draft.md")
+    assert time.perf_counter() - t0 < 1.0
+    assert str(err.value) == (
+        "draft.md:3: front matter is not valid YAML: "
+        "aliases (*a) are not allowed here: write the value out"
+    )
+
+
+def test_an_alias_in_the_house_style_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "house-style.yaml"
+    p.write_text(f"rules: []\nvocabulary: {{bomb: [{', '.join(LEVELS)}]}}\n", "utf-8")
+    with pytest.raises(SummarizeError, match="aliases"):
+        load_house_style(p)

@@ -23,6 +23,7 @@ import yaml
 from ..config import BUNDLED_TEMPLATES
 from ..errors import SummarizeError
 from ..models import Finding, Severity, StorySummary
+from ..safe_yaml import load_yaml
 from . import _grammar, _prose
 from ._text import (
     QUOTED,
@@ -166,7 +167,7 @@ def load_house_style(path: Path | None = None) -> HouseStyle:
     p = path or DEFAULT_STYLE_PATH
     try:
         text = p.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except (OSError, yaml.YAMLError) as exc:
         raise SummarizeError(f"{p}: cannot read the house style: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
