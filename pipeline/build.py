@@ -46,6 +46,7 @@ from .models import (
 )
 from .outbox import publish, sweep_temporary
 from .render import lint_email, render
+from .sections import remember_pipeline_draft
 from .select import select
 from .send import SENT_STATES
 from .store import Store, open_store
@@ -540,9 +541,7 @@ def _build(
                     ]
                     store.commit_draft(edition, draft_sha(text), ids)
                     written += publish(folder, {"draft.md": text.encode("utf-8")})
-                from .desk import remember_generated  # the desk builds on build: import late
-
-                remember_generated(config, edition)
+                remember_pipeline_draft(config.state_path, folder / "draft.md", edition)
                 status, draft = "built", text
 
         written += _finish(

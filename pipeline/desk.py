@@ -16,8 +16,6 @@ original promotes the regenerated one to the original id).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import threading
 from collections.abc import Iterator
@@ -29,11 +27,20 @@ from typing import Literal
 
 from .build import BuildResult, backup_draft, issue_dir, render_draft
 from .config import Config
-from .draft import QUICK_LINKS_MARK, draft_sha, format_draft, is_note, parse_draft
+from .draft import draft_sha, format_draft, parse_draft
 from .errors import DraftError, SummarizeError
 from .lock import build_lock
 from .models import Article, Issue, SourceRef
 from .outbox import publish
+from .sections import (
+    DraftSections,
+    Section,
+    fingerprint,
+    generated,
+    remember,
+    remember_pipeline_draft,
+    split_sections,
+)
 from .send import SENT_STATES
 from .store import open_store
 
@@ -50,7 +57,6 @@ __all__ = [
 
 Action = Literal["approve", "drop", "move", "regenerate"]
 REGENERATED_SUFFIX = "-regenerated"
-_LEDGER = "generated-stories.json"  # fingerprints of story sections the desk generated
 _CONFLICT_NOTE = "> **Conflict:**"
 _MARK = re.compile(r"^<!--\s*story:\s*([\w-]+)\s*-->\s*$")
 _STATUS = re.compile(r"^status\s*:.*$")
@@ -80,75 +86,6 @@ class DeskResult:
     rendered: BuildResult | None = None
 
 
-@dataclass
-class _Section:
-    lines: list[str]
-    story: str = ""  # the story id; "" for the quick links or a non-story section
-
-
-@dataclass
-class _Draft:
-    path: Path
-    text: str
-    head: list[str]
-    sections: list[_Section]
-    status: str = "draft"
-
-    def story_ids(self) -> list[str]:
-        return [s.story for s in self.sections if s.story]
-
-    def index(self, story_id: str) -> int:
-        for i, s in enumerate(self.sections):
-            if s.story == story_id:
-                return i
-        known = ", ".join(self.story_ids()) or "none"
-        raise DraftError(
-            f"no story '{story_id}' in the draft (stories: {known})", file=str(self.path)
-        )
-
-    def render(self) -> str:
-        parts = ["\n".join(_trimmed(self.head))]
-        parts += ["\n".join(_trimmed(s.lines)) for s in self.sections]
-        return "\n\n".join(p for p in parts if p).rstrip("\n") + "\n"
-
-
-def _trimmed(lines: list[str]) -> list[str]:
-    out = list(lines)
-    while out and not out[-1].strip():
-        out.pop()
-    return out
-
-
-def _split(text: str, path: Path) -> _Draft:
-    """Cut a draft into its head (front matter, notes) and its ``## `` sections.
-
-    Story ids are taken from :func:`parse_draft`, so they match what render and
-    the findings use, including ids derived from the headline for hand-written
-    stories without a ``<!-- story: -->`` marker.
-    """
-    issue = parse_draft(text, file=str(path))
-    lines = text.splitlines()
-    body = 1
-    for i in range(1, len(lines)):
-        if lines[i].strip() == "---":
-            body = i + 1
-            break
-    head: list[str] = lines[:body]
-    sections: list[_Section] = []
-    for line in lines[body:]:
-        if line.startswith("## "):
-            sections.append(_Section([line]))
-        elif sections:
-            sections[-1].lines.append(line)
-        else:
-            head.append(line)
-    ids = iter(s.id for s in issue.stories)
-    for section in sections:
-        if not any(t.strip() == QUICK_LINKS_MARK for t in section.lines):
-            section.story = next(ids, "")
-    return _Draft(path, text, head, sections, issue.status)
-
-
 def read_draft(config: Config, edition: date) -> tuple[Path, str]:
     """The edition's draft path and text; a clear error when there is none."""
     path = issue_dir(config, edition) / "draft.md"
@@ -160,14 +97,7 @@ def read_draft(config: Config, edition: date) -> tuple[Path, str]:
         ) from None
 
 
-def _fingerprint(lines: list[str]) -> str:
-    # pipeline notes (fact-check flags, conflicts) are rewritten on every build: they
-    # are not content; a fallback note is, so deleting it makes the story the editor's
-    kept = [t.rstrip() for t in _trimmed(lines) if not is_note(t)]
-    return hashlib.sha256("\n".join(kept).encode("utf-8")).hexdigest()
-
-
-def _load(config: Config, edition: date, expect_sha: str | None) -> _Draft:
+def _load(config: Config, edition: date, expect_sha: str | None) -> DraftSections:
     remember_generated(config, edition)
     path, text = read_draft(config, edition)
     if expect_sha is not None and draft_sha(text) != expect_sha:
@@ -176,7 +106,7 @@ def _load(config: Config, edition: date, expect_sha: str | None) -> _Draft:
             " done: look again and retry",
             file=str(path),
         )
-    draft = _split(text, path)
+    draft = split_sections(text, path)
     with open_store(config.state_path) as store:
         recorded = store.issue(edition)
     if draft.status == "sent" or (recorded is not None and recorded[1] in SENT_STATES):
@@ -184,7 +114,7 @@ def _load(config: Config, edition: date, expect_sha: str | None) -> _Draft:
     return draft
 
 
-def _save(before: _Draft, text: str, *, backup: bool) -> str:
+def _save(before: DraftSections, text: str, *, backup: bool) -> str:
     """Write the new draft unless someone else changed it meanwhile; return the backup name."""
     parse_draft(text, file=str(before.path))  # never write a draft that does not read back
     if before.path.read_text(encoding="utf-8") != before.text:
@@ -292,28 +222,11 @@ def move_story(
     return _finish(config, edition, "move", f"moved story {story_id} to place {to + 1}", story_id)
 
 
-def _ledger(folder: Path) -> set[str]:
-    try:
-        data = json.loads((folder / "backups" / _LEDGER).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return set()
-    return {str(x) for x in data} if isinstance(data, list) else set()
-
-
-def _remember(folder: Path, fingerprints: set[str]) -> None:
-    known = _ledger(folder)
-    if not fingerprints <= known:
-        publish(
-            folder / "backups",
-            {_LEDGER: json.dumps(sorted(known | fingerprints), indent=0).encode("utf-8")},
-        )
-
-
-def _pipeline_sections(config: Config, edition: date, draft: _Draft) -> set[str]:
+def _pipeline_sections(config: Config, edition: date, draft: DraftSections) -> set[str]:
     """Fingerprints of story sections known to be written by the pipeline, not by hand:
     from the draft itself or a backup when their fingerprint is a pipeline draft's,
     and from the ledger (the desk's regenerations, pristine drafts seen before)."""
-    known = _ledger(draft.path.parent)
+    known = generated(draft.path.parent)
     candidates = [draft.text] + [
         p.read_text(encoding="utf-8")
         for p in sorted((draft.path.parent / "backups").glob("draft-*.md"))
@@ -323,27 +236,17 @@ def _pipeline_sections(config: Config, edition: date, draft: _Draft) -> set[str]
             if not store.is_pipeline_draft(edition, draft_sha(text)):
                 continue
             try:
-                known |= {_fingerprint(s.lines) for s in _split(text, draft.path).sections}
+                known |= {fingerprint(s.lines) for s in split_sections(text, draft.path).sections}
             except DraftError:
                 continue
     return known
 
 
 def remember_generated(config: Config, edition: date) -> None:
-    """When the edition's draft is exactly as the pipeline wrote it, remember its story
-    sections as generated, so that a later hand edit of one story does not make a
-    regenerate of another count as overwriting an edit. Call it when a draft is
-    written or first seen; a missing or broken draft is left alone."""
-    path = issue_dir(config, edition) / "draft.md"
-    try:
-        text = path.read_text(encoding="utf-8")
-        with open_store(config.state_path) as store:
-            if not store.is_pipeline_draft(edition, draft_sha(text)):
-                return
-        sections = _split(text, path).sections
-    except (OSError, UnicodeDecodeError, DraftError):
-        return
-    _remember(path.parent, {_fingerprint(s.lines) for s in sections if s.story})
+    """Remember the edition's story sections as generated when its draft is exactly as the
+    pipeline wrote it (see :func:`remember_pipeline_draft`); the desk calls it when it
+    first sees a draft."""
+    remember_pipeline_draft(config.state_path, issue_dir(config, edition) / "draft.md", edition)
 
 
 def _marked(lines: list[str], story_id: str) -> list[str]:
@@ -382,7 +285,7 @@ def _regenerated_section(config: Config, edition: date, story_id: str, issue: Is
         )
     story = replace(run.stories[0], id=item.id)
     one = Issue(date=edition, subject="", intro="", stories=(story,))
-    sections = _split(format_draft(one), Path("regenerated")).sections
+    sections = split_sections(format_draft(one), Path("regenerated")).sections
     return _marked(sections[0].lines, story_id)
 
 
@@ -401,11 +304,11 @@ def regenerate_story(
         fresh = _regenerated_section(config, edition, story_id, issue)
         base = story_id.removesuffix(REGENERATED_SUFFIX)
         old = draft.sections[i]
-        if _fingerprint(old.lines) == _fingerprint(fresh):
+        if fingerprint(old.lines) == fingerprint(fresh):
             return DeskResult(
                 edition, "regenerate", f"story {story_id} is already as generated", story_id
             )
-        conflict = story_id == base and _fingerprint(old.lines) not in _pipeline_sections(
+        conflict = story_id == base and fingerprint(old.lines) not in _pipeline_sections(
             config, edition, draft
         )
         if conflict:
@@ -416,7 +319,7 @@ def regenerate_story(
                 f"{_CONFLICT_NOTE} story {base} was edited by hand, so this"
                 " regenerated version is kept beside it: drop the one you do not want."
             ]
-            section = _Section(lines, alt)
+            section = Section(lines, alt)
             if alt in draft.story_ids():
                 draft.sections[draft.index(alt)] = section
             else:
@@ -426,8 +329,8 @@ def regenerate_story(
                 f" ({base} and {alt}); drop the one you do not want"
             )
         else:
-            draft.sections[i] = _Section(fresh, story_id)
+            draft.sections[i] = Section(fresh, story_id)
             message = f"regenerated story {story_id}"
         kept = _save(draft, draft.render(), backup=True)
-        _remember(draft.path.parent, {_fingerprint(_marked(fresh, base))})
+        remember(draft.path.parent, {fingerprint(_marked(fresh, base))})
     return _finish(config, edition, "regenerate", message, story_id, conflict=conflict, backup=kept)
