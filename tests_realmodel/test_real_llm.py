@@ -81,6 +81,12 @@ def _dev_articles(n: int) -> list[Article]:
     return [Article(id=r["id"], title=r["title"], text=r["text"], source=r["source"]) for r in rows]
 
 
+@pytest.fixture(scope="module")
+def articles() -> list[Article]:
+    """Read before the server starts, so a missing eval set fails at once."""
+    return _dev_articles(ARTICLES)
+
+
 @dataclass(frozen=True)
 class RealServer:
     url: str  # base URL, ending in /v1
@@ -172,9 +178,8 @@ def test_the_server_speaks_the_chat_completions_api(real_server: RealServer) -> 
 
 
 def test_the_llm_writer_gets_a_parsed_story_from_a_real_model(
-    real_server: RealServer, capsys: pytest.CaptureFixture[str]
+    articles: list[Article], real_server: RealServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    articles = _dev_articles(ARTICLES)
     started = time.perf_counter()
     run = summarize(articles, _config(real_server.url))
     wall_s = time.perf_counter() - started
