@@ -77,6 +77,8 @@ _ASIDES = (
 # bullet can drop when what is left still carries the fact.
 _TAIL = re.compile(r", (?:as|after|amid|while|following|despite|even as|with) [^\"“”‘’]{12,}[.!]?$")
 # "X, a federal official said Saturday." -> the fact without its speaker, for a headline
+_DASH = re.compile(r" (?:-|--|–|—) ")
+_PAREN = re.compile(r" ?\([^()]{0,80}\)")
 _SUBCLAUSE = re.compile(
     r"\b(?:that|which|who|whom|whose|when|where|while|because|whether|if|although|though|"
     r"as|after|before|since|until|unless)\b"
@@ -118,7 +120,7 @@ _GENERIC_NOUNS = word_set(
 _ADJUNCTS = word_set(
     """
     in on at during after before since amid near outside inside across around following
-    despite from over under until within throughout
+    despite from over under until within throughout by with
     """
 )
 _JOIN_WORDS = word_set(
@@ -368,6 +370,7 @@ def _complete(text: str, names: Iterable[str] = ()) -> bool:
     return _grammar.has_verb(toks) and not _grammar.cut_off(toks)
 
 
+_GIVE_UPS = 3  # times a part may give its sentence up to the headline, per story
 _LONG_ENOUGH = 8  # sentences: the dek can give one up to the headline and find another
 
 
@@ -414,7 +417,7 @@ class _Writer:
         self.banned: dict[str, set[int]] = {}  # part -> sentences the gate refused there
         self.banned_headlines: set[str] = set()
         self.echoed: tuple[str, int] | None = None  # (part, sentence) the headline repeats
-        self.recomposed = False
+        self.given_up = 0  # sentences parts gave up to the headline (a few at most)
         self.topic = "news"  # the theme section() finds, for the fallback wording
         self._prepared: dict[int, str | None] = {}
         self.dek_text = ""
@@ -798,7 +801,7 @@ class _Writer:
         subordinate clause too (a second choice: it may leave that clause without its verb).
         """
         body = _main_clause(text).rstrip('.!?"”’ ')
-        body = _without_speaker(body)
+        body = _without_speaker(_PAREN.sub("", body))  # "6,000 metres (3.7 miles)": no aside
         # a leading time or place ("In about five years, ...") is not the news
         intro, comma, rest = body.partition(", ")
         if (
@@ -814,10 +817,16 @@ class _Writer:
             body = rest[0].upper() + rest[1:]
         body = re.sub(r"\b(\w+s) who (?:were|are) (?=(?:on|in|at|from|inside|near) )", r"\1 ", body)
         yield body
+        # a dash opens an aside or a second thought: the clause before it may stand alone
+        dash = _DASH.search(body)
+        if dash is not None and _finite(body[: dash.start()], self.names):
+            body = body[: dash.start()]
+            yield body
         # a cut must keep only the main clause: past "that" or "who" the verb may be cut away
         # ("... Has Revealed That the Hairstyle She Models")
         sub = _SUBCLAUSE.search(body) if strict else None
-        if sub is not None:
+        # ...unless the main verb comes after it ("The humanoid, known as Ham, has been ...")
+        if sub is not None and _finite(body[: sub.start()], self.names):
             body = body[: sub.start()].rstrip(", ")
             yield body
         words = body.split()
@@ -973,7 +982,7 @@ class _Writer:
         # the one sentence that makes a headline: the part that holds it gives it up (on a
         # short article the dek keeps it: there is no other sentence for the dek)
         gives = owner is not None and (owner != "dek" or len(self.sents) >= _LONG_ENOUGH)
-        given_up = verbatim if gives and not self.recomposed else None
+        given_up = verbatim if gives and self.given_up < _GIVE_UPS else None
         chosen = best or fallback or echo or given_up or short or verbatim
         if chosen is None:
             return self._cased(self._title_candidate() or self.article.title)
@@ -1175,10 +1184,10 @@ class _Writer:
         # last, from the news the dek and bullets hold (or a sentence no part holds)
         self.part = "headline"
         headline = self.headline(topic)
-        if self.echoed is not None and not self.recomposed:
+        if self.echoed is not None:
             part, index = self.echoed
             self.banned.setdefault(part, set()).add(index)
-            self.recomposed = True
+            self.given_up += 1
             return self.compose()
         section = self.section(headline, dek)
         # an article with no sentence left for a part: wording that carries no fact

@@ -553,7 +553,8 @@ def cut_off(toks: Sequence[Token], context: str = "") -> str:
         if low in _AUXILIARIES and low not in ("not", "n't") and len(words) > 2:
             return f"it ends on the auxiliary {last.text!r}, without its verb"
         before = prev.low if prev is not None else ""
-        if low in _NEEDS_OF and before in ARTICLES | {"its", "their", "his", "her"}:
+        played = len(words) > 2 and words[-3].low.startswith("play")  # "Played a Part"
+        if low in _NEEDS_OF and before in ARTICLES | {"its", "their", "his", "her"} and not played:
             return f"it ends on {before} {last.text!r}, cut before its 'of ...'"
         if (
             prev is not None
