@@ -56,6 +56,14 @@ def _summary(dek: str, bullets: tuple[str, ...]) -> list[str]:
     return [strip_attribution(p)[1] for p in (dek, *bullets) if p]
 
 
+# A made-up article that reaches every lazily loaded table (lexicon, rules, common words).
+_WARM_UP = (
+    "Fernhill Robotics opened its first factory in Sheffield on Tuesday, chief executive Nadia "
+    "Okonjo said. Workers stand on the new line in Sheffield The plant will build 3,000 robots a "
+    'year. "It is a good day for the city," she told reporters. But rivals were not impressed.'
+)
+
+
 def main(path: str) -> dict[str, object]:
     rows = [
         json.loads(line)
@@ -73,7 +81,8 @@ def main(path: str) -> dict[str, object]:
     ]
     refs = [list(r.get("reference_bullets", [])) for r in rows]
     style = load_house_style()
-    write_story(Article(id="warm", title="", text="Warm up the tagger."), style)
+    # load the tagger's lexicon and rules once, as any long-running process has them loaded
+    write_story(Article(id="warm", title="Robots", text=_WARM_UP, source="Ledger"), style)
 
     # CPU time of this process, so other work on the machine does not skew the rate;
     # wall time is reported beside it

@@ -359,9 +359,18 @@ def _quote_cut(text: str, max_words: int, min_words: int) -> str | None:
     return best
 
 
+_FINITE_TAGS = frozenset({"VBD", "VBP", "VBZ", "MD"})
+_WORD = re.compile(r"[A-Za-z]+(?:['’][a-z]+)?")
+
+
 def _finite(text: str, names: Iterable[str] = ()) -> bool:
-    """Whether the sentence has a finite verb (a teaser fragment has none)."""
-    return any(t.tag in ("VBD", "VBP", "VBZ", "MD") for t in _grammar.tag(text, names))
+    """Whether the sentence has a finite verb (a teaser fragment has none).
+
+    The lexicon answers most sentences at once; only the rest are tagged in context.
+    """
+    if any(_grammar.lexical_tag(w) in _FINITE_TAGS for w in _WORD.findall(text)):
+        return True
+    return any(t.tag in _FINITE_TAGS for t in _grammar.tag(text, names))
 
 
 def _complete(text: str, names: Iterable[str] = ()) -> bool:
@@ -396,6 +405,9 @@ class _Writer:
             _Sent(i, t, word_count(t), frozenset(content_words(t)), bool(_NUMBER.search(t)))
             for i, t in enumerate(self.source.sentences)
         ]
+        self.tf: Counter[str] = Counter()  # how often the article uses each content word
+        for s in self.sents:
+            self.tf.update(s.terms)
         self._score()
         markers = [str(m) for m in self.vocab.get("future_markers", [])]
         future = (
@@ -423,9 +435,7 @@ class _Writer:
         self.dek_text = ""
 
     def _score(self) -> None:
-        tf: Counter[str] = Counter()
-        for s in self.sents:
-            tf.update(s.terms)
+        tf = self.tf
         title_terms = set(content_words(self.article.title))
         central = [
             sum(tf[t] - 1 for t in s.terms if tf[t] > 1) / math.sqrt(len(s.terms) + 1)
@@ -1089,9 +1099,7 @@ class _Writer:
         minor entity), weighed by how often the article uses their words.
         """
         key = self.article.id or self.article.title
-        tf: Counter[str] = Counter()
-        for s in self.sents:
-            tf.update(s.terms)
+        tf = self.tf
         best: tuple[float, str] = (0.0, "")
         # the headline as the gate tagged it (cached), then the dek
         toks = [
@@ -1123,9 +1131,7 @@ class _Writer:
 
     def _topic_word(self, *parts: str) -> str:
         """The common noun of these parts the article uses most ("plan"), or ""."""
-        tf: Counter[str] = Counter()
-        for s in self.sents:
-            tf.update(s.terms)
+        tf = self.tf
         text = self.article.text
         nouns = [
             w
