@@ -570,18 +570,20 @@ class _Writer:
             return text
         return text[0].lower() + text[1:]
 
-    def _spare(self) -> int:
-        """How many sentences fit for a part are still free (parts yet to come need some).
-
-        A question does not count: only the hook may use one.
-        """
-        return sum(
-            1
-            for s in self.sents
-            if self._free(s)
-            and self._ready(s) is not None
-            and not s.text.rstrip("\"”’')").endswith("?")
-        )
+    def _spare(self, n: int) -> bool:
+        """Whether at least ``n`` sentences fit for a part are still free (parts yet to come
+        need some). A question does not count: only the hook may use one."""
+        found = 0
+        for s in self.sents:
+            if (
+                self._free(s)
+                and not s.text.rstrip("\"”’')").endswith("?")
+                and self._ready(s) is not None
+            ):
+                found += 1
+                if found >= n:
+                    return True
+        return False
 
     def _unspoken(self, text: str) -> bool:
         """A quotation of a sentence or more with no speaker named outside it.
@@ -771,7 +773,7 @@ class _Writer:
                 # a thin story takes one more bullet, if the next fact is a short one
                 thin = word_count(" ".join([self.dek_text, *(b for _, b in picked)])) < _THIN
                 # ...and leaves the nut graf and the kicker a sentence each
-                if len(picked) > want or not thin or self._spare() < 3:
+                if len(picked) > want or not thin or not self._spare(3):
                     break
             opened = self._opening(text)
             if opened is None or not _voice_ok(opened) or not self._fresh(opened):
@@ -1021,7 +1023,7 @@ class _Writer:
         )
         self._use(s, text)
         # why it matters: a sentence on the stakes, where the article has sentences to spare
-        spare = self._spare() >= 4
+        spare = self._spare(4)
         stakes = [t for t in self.sents if spare and t.index > s.index and t.stakes]
         for t, more in self._candidates(sorted(stakes, key=lambda t: -t.score)):
             joined = f"{lead} {more}"
@@ -1050,7 +1052,7 @@ class _Writer:
                 continue
             parts.append(text)
             self._use(s, text)
-            spare = self._spare() >= 3
+            spare = self._spare(3)
             if len(parts) == 2 or word_count(" ".join(parts)) >= 40 or not spare:
                 break
         if not parts:
