@@ -5,6 +5,7 @@ test that needs it fails (never skips) when it is missing."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,3 +114,50 @@ def make_config(base_url: str, **llm: Any) -> Config:
 @pytest.fixture
 def llm_config() -> Callable[..., Config]:
     return make_config
+
+
+# -- linear time -------------------------------------------------------------------------
+# Time is compared between an input and one four times its size (a linear path takes about
+# 4x, a quadratic one about 16x; a 2x step would leave a quadratic path, slowed by its linear
+# parts, at about 3x, too near a linear one's 2x to tell on a busy machine), never against a
+# fixed number of seconds.
+
+
+def _repeated(pattern: str, size: int, salt: int) -> str:
+    """``size`` characters of the pattern, with a salt so no cache answers for an earlier run."""
+    body = pattern * (size // len(pattern) + 1)
+    return f"Q{salt} {body}"[:size]
+
+
+def _best_seconds(run: Callable[[str], object], pattern: str, size: int) -> float:
+    """The best of up to three runs on fresh inputs (fewer when one run is already slow)."""
+    best = float("inf")
+    spent = 0.0
+    for salt in range(3):
+        text = _repeated(pattern, size, salt + 10 * size)
+        start = time.perf_counter()
+        run(text)
+        took = time.perf_counter() - start
+        best, spent = min(best, took), spent + took
+        if spent > 2.0:
+            break
+    return best
+
+
+def check_linear(run: Callable[[str], object], pattern: str, size: int) -> None:
+    """Fail unless ``run`` on ``pattern`` repeated to 4 * ``size`` characters takes at most
+    8x its time on ``size`` characters (linear: about 4x; quadratic: about 16x)."""
+    run(_repeated(pattern, 200, 0))  # warm up: lexicon, tagger, compiled patterns
+    small = _best_seconds(run, pattern, size)
+    large = _best_seconds(run, pattern, 4 * size)
+    # Below 50 ms a run is too quick to time.
+    assert large < 0.05 or large <= 8.0 * small, (
+        f"{4 * size} characters took {large:.3f} s, {large / small:.1f}x the {small:.3f} s of "
+        f"{size}: not linear"
+    )
+
+
+@pytest.fixture
+def assert_linear() -> Callable[[Callable[[str], object], str, int], None]:
+    """``assert_linear(run, pattern, size)``: see :func:`check_linear`."""
+    return check_linear

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import markdown
 import pytest
 from feedserver import NEWSLETTER_YAML, send, serve
 
@@ -20,7 +21,7 @@ from pipeline.config import Config, load_config
 from pipeline.errors import SourceError
 from pipeline.ingest import ingest
 from pipeline.ingest._feeds import TOLERANT_MAX_BYTES
-from pipeline.ingest._files import STORY_MAX_BYTES, read_file
+from pipeline.ingest._files import STORY_MAX_BYTES, _markdown, _render_markdown, read_file
 from pipeline.ingest._sanitize import html_to_text, looks_like_html
 from pipeline.models import SourceResult
 from pipeline.store import open_store
@@ -116,9 +117,17 @@ def test_an_atom_xhtml_blank_run_parses_fast(tmp_path: Path) -> None:
     [
         ("h1.html", "<h1>" * 40_000),  # 42 s before
         ("title.html", "<title>" * 40_000),
-        ("script.md", "# T\n\n" + "<script " * 16_000),  # Python-Markdown: minutes
+        # undefused, Python-Markdown took minutes (quadratic) or recursed until it crashed
+        ("script.md", "# T\n\n" + "<script " * 16_000),
         ("brackets.md", "# T\n\n" + "[" * 100_000),
+        ("images.md", "# T\n\n" + "![" * 50_000),
         ("links.md", "# T\n\n" + "[a](" * 100_000),
+        ("lists.md", "# T\n\n" + "1. " * 30_000),  # a list nested 30,000 deep
+        ("quotes.md", "# T\n\n" + "> " * 50_000),
+        ("indented.md", "# T\n\n" + "".join(" " * n + "- a\n" for n in range(0, 1600, 4))),
+        ("setext.md", "# T\n\n" + "a\n=\n" * 25_000),
+        ("rules.md", "# T\n\n" + "***\n" * 25_000),
+        ("cdata.md", "# T\n\n" + "<![" * 30_000),
         ("heading.md", "# T" + " " * 500_000 + "x\n\nBody."),
     ],
 )
@@ -144,6 +153,42 @@ def test_markdown_story_files_read_as_before(tmp_path: Path) -> None:
         "Harbor Rail moved 2.1 million containers in October.\n\nVolumes rose 9%.\n\nMargins held."
     )
     assert "<strong>2.1 million</strong>" in item.html and "<li>" in item.html
+
+
+@pytest.mark.parametrize("unit", ["[", "![", "[a](", "<script ", "<a", "<!["])
+def test_hostile_markdown_keeps_every_character(unit: str) -> None:
+    # escaped, not deleted: the text reads as the file does
+    text = _markdown(Path("s.md"), "# T\n\n" + unit * 5000)["text"]
+    assert "".join(text.split()) == "".join(unit.split()) * 5000
+
+
+ORDINARY_MARKDOWN = [
+    "Harbor Rail moved **2.1 million** containers in [October](https://rail.example/oct).",
+    "## Results\n\nRevenue rose *9%* to $4.1bn, the _company_ said. Shares fell.\n\n"
+    "### Outlook\n\nA second paragraph\nwrapped over lines, with `code` and a\nline break.  \n"
+    "Then more.",
+    "Results\n=======\n\nOutlook\n-------\nText.",
+    "- Volumes rose 9%.\n- Margins held.\n    1. nested\n    2. list\n\n1. one\n2. two\n\n"
+    "* * *\n\n- - - -",
+    "> Quoted from the filing,\n> over two lines.\n>\n> > and a quote in it\n\nAfter.",
+    '![A chart](https://x.example/c.png "Volumes") and [a link](<https://x.example/a b>)'
+    " and [Foo](https://en.wikipedia.org/wiki/Foo_(bar)) and [a ref][r] and [r].\n\n"
+    "[r]: https://x.example/r",
+    "Autolinks <https://x.example> and <press@x.example>; raw <b>HTML</b>, a<br>break,"
+    " <!-- a note -->, 3 < 4 and 5 > 4, [brackets] (parens) & ampersands &amp; &#169;.",
+    "Escapes: \\*not em\\*, \\[not a link\\], 1\\. not a list.\n\n    an indented code block\n",
+    Path(__file__)
+    .resolve()
+    .parents[1]
+    .joinpath("inbox", "2026-11-25-tessaly-weight-loss-pill.md")
+    .read_text("utf-8")
+    .split("---\n", 2)[2],
+]
+
+
+@pytest.mark.parametrize("body", ORDINARY_MARKDOWN)
+def test_ordinary_markdown_renders_as_python_markdown_does(body: str) -> None:
+    assert _render_markdown(body) == markdown.markdown(body, output_format="html")
 
 
 def test_a_story_file_over_its_cap_is_refused(tmp_path: Path) -> None:

@@ -1,19 +1,25 @@
-"""Property-based tests (Hypothesis): canonical links, HTML to text and the feed parsers
-hold for any input, raise nothing but the documented per-feed error, and stay fast."""
+"""Property-based tests (Hypothesis): canonical links, HTML to text, story-file Markdown and
+the feed parsers hold for any input, raise nothing but the documented per-feed error, and stay
+fast; story-file Markdown stays linear on the units Python-Markdown alone is quadratic on."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import SourceError
 from pipeline.ids import canonical_url, item_id, url_key
 from pipeline.ingest._feeds import parse_feed
+from pipeline.ingest._files import _markdown, _render_markdown
 from pipeline.ingest._sanitize import html_to_text, looks_like_html, sanitize
 
 FAST = settings(
@@ -106,6 +112,66 @@ def test_html_to_text_stays_linear_on_any_repeated_unit(unit: str) -> None:
     html_to_text(big)
     looks_like_html(big)
     assert time.perf_counter() - t0 < 3.0
+
+
+# -- story-file Markdown ----------------------------------------------------------------
+words = st.sampled_from(["Harbor", "Rail", "moved", "containers", "in", "October", "x"])
+md_pieces = st.one_of(
+    words,
+    st.sampled_from(
+        [
+            " ", "\n", "\n\n", "[", "]", "![", "*", "**", "_", "`", "1. ", "> ", "- ", "+ ",
+            "# ", "=\n", "    ", "\\", "&", "(", ")", "9", "2.",
+        ]
+    ),
+)  # fmt: skip
+markdown_docs = st.lists(md_pieces, max_size=80).map("".join)
+hostile_pieces = st.one_of(md_pieces, st.sampled_from(["](", "<", "<a ", "<!--", "<![", "&#"]))
+
+
+@FAST
+@given(st.one_of(st.text(max_size=400), st.lists(hostile_pieces, max_size=80).map("".join)))
+def test_any_text_reads_as_a_markdown_story_file(text: str) -> None:
+    fields = _markdown(Path("story.md"), "# Title\n\n" + text)
+    assert fields["title"] == "Title"
+    assert isinstance(fields["text"], str) and isinstance(fields["html"], str)
+
+
+@FAST
+@given(markdown_docs)
+def test_the_words_of_a_markdown_story_file_survive(text: str) -> None:
+    # the words' letters in order; Markdown takes the markup (and a numbered list's numbers)
+    read = _markdown(Path("story.md"), "# Title\n\n" + text)["text"]
+    assert re.sub(r"[^A-Za-z]", "", read) == re.sub(r"[^A-Za-z]", "", text)
+
+
+# units Python-Markdown alone takes quadratic time on (or recurses on, for the markers)
+MARKDOWN_PATHOLOGICAL = {
+    "brackets": "[",
+    "images": "![",
+    "links": "[a](",
+    "script tags": "<script ",
+    "tag openers": "<a",
+    "cdata openers": "<![",
+    "unclosed tags over blank lines": "<b\n\n",
+    "list markers": "1. ",
+    "plus markers": "+ ",
+    "quote markers": "> ",
+    "setext headings": "a\n=\n",
+    "rules": "***\n",
+    "emphasis": "*a*",
+    "backslashes": "\\",
+    "line breaks": "a  \n",
+    "paragraphs": "a\n\n",
+}
+
+
+@pytest.mark.parametrize("pattern", MARKDOWN_PATHOLOGICAL.values(), ids=list(MARKDOWN_PATHOLOGICAL))
+def test_story_file_markdown_is_linear(
+    pattern: str, assert_linear: Callable[[Callable[[str], object], str, int], None]
+) -> None:
+    # 16 KB and 64 KB: past a block, a line and a call of Python-Markdown in _render_markdown
+    assert_linear(_render_markdown, pattern, 16_000)
 
 
 # -- the feed parsers ----------------------------------------------------------------------

@@ -3,14 +3,12 @@ the sentence splitter keeps every character; house title case is idempotent.
 
 The gate reads untrusted text (``newsletter lint --stories`` takes stories from anywhere), so
 each check must survive any input and cost time in proportion to it. Time is compared between
-an input and one four times its size (a linear check takes about 4x, a quadratic one about
-16x; a 2x step would leave a quadratic check, slowed by its linear parts, at about 3x, too near
-a linear one's 2x to tell on a busy machine), never against a fixed number of seconds.
+an input and one four times its size (the ``assert_linear`` fixture of conftest.py), never
+against a fixed number of seconds.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -132,51 +130,20 @@ PATHOLOGICAL = {
     "attribution prefixes": "Per X, ",
     "numbers": "3,000 ",
 }
+AssertLinear = Callable[[Callable[[str], object], str, int], None]
 SIZE = 5_000  # characters; the larger input is four times this (20,000)
 
 
-def _text(pattern: str, size: int, salt: int) -> str:
-    """``size`` characters of the pattern, with a salt so no cache answers for an earlier run."""
-    body = pattern * (size // len(pattern) + 1)
-    return f"Q{salt} {body}"[:size]
-
-
-def _seconds(run: Callable[[str], object], pattern: str, size: int) -> float:
-    """The best of up to three runs on fresh inputs (fewer when one run is already slow)."""
-    best = float("inf")
-    spent = 0.0
-    for salt in range(3):
-        text = _text(pattern, size, salt + 10 * size)
-        start = time.perf_counter()
-        run(text)
-        took = time.perf_counter() - start
-        best, spent = min(best, took), spent + took
-        if spent > 2.0:
-            break
-    return best
-
-
-def _assert_linear(run: Callable[[str], object], pattern: str) -> None:
-    run(_text(pattern, 200, 0))  # warm up: lexicon, tagger, compiled patterns
-    small = _seconds(run, pattern, SIZE)
-    large = _seconds(run, pattern, 4 * SIZE)
-    # linear: about 4x; quadratic: about 16x. Below 50 ms a run is too quick to time.
-    assert large < 0.05 or large <= 8.0 * small, (
-        f"{4 * SIZE} characters took {large:.3f} s, {large / small:.1f}x the {small:.3f} s of "
-        f"{SIZE}: not linear"
-    )
+@pytest.mark.parametrize("pattern", PATHOLOGICAL.values(), ids=list(PATHOLOGICAL))
+def test_read_source_is_linear(pattern: str, assert_linear: AssertLinear) -> None:
+    assert_linear(lambda text: read_source("", text), pattern, SIZE)
 
 
 @pytest.mark.parametrize("pattern", PATHOLOGICAL.values(), ids=list(PATHOLOGICAL))
-def test_read_source_is_linear(pattern: str) -> None:
-    _assert_linear(lambda text: read_source("", text), pattern)
-
-
-@pytest.mark.parametrize("pattern", PATHOLOGICAL.values(), ids=list(PATHOLOGICAL))
-def test_the_gate_is_linear(pattern: str) -> None:
+def test_the_gate_is_linear(pattern: str, assert_linear: AssertLinear) -> None:
     def gate(text: str) -> StorySummary:
         half = len(text) // 2  # the input spread over two parts, and as the article
         story = replace(STORY, dek=text[:half], bullets=(text[half:], STORY.bullets[1]))
         return check_story(story, Article(id="p", title="", text=text), STYLE)
 
-    _assert_linear(gate, pattern)
+    assert_linear(gate, pattern, SIZE)

@@ -9,7 +9,8 @@ key raises :class:`SourceError` naming ``file:line``.
 Only regular files are read, at most :data:`STORY_MAX_BYTES` each: FIFOs,
 devices, folders named like stories, dangling links and links leading out of
 the inbox are refused with a message. Every step is linear in the file's size
-(Markdown by cmark, which has no quadratic inputs).
+(Markdown by Python-Markdown after :func:`_defuse`, which rewrites the inputs it is
+quadratic or recursive on).
 """
 
 from __future__ import annotations
@@ -24,9 +25,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import cmarkgfm
+import markdown
 import yaml
-from cmarkgfm.cmark import Options
 
 from ..errors import SourceError
 from ..ids import item_id
@@ -181,6 +181,104 @@ def _front_matter(path: Path, text: str) -> tuple[dict[str, Any], str, int]:
     return data, text[close.end() :], body_line
 
 
+# Python-Markdown re-scans a block for each construct it takes off the block's front, a
+# paragraph's text for each inline construct it finds in it, and its list of blocks for each
+# block it takes: a block, a line and a call are kept small enough for that to cost little.
+_MD_CHARS = 4096  # characters in a block or a line
+_MD_LINES = 64  # lines in a block
+_MD_BLOCKS = 256  # blocks in one call of markdown.markdown, and at most 64 KB
+_MD_CALL_CHARS = 65536
+_MD_BLANK = re.compile(r"(\n(?:[ \t]*\n)+)")  # the blank lines between blocks
+# '<' that may open a tag, a comment, a declaration or an autolink
+_MD_LT = re.compile(
+    r"<(?=[A-Za-z/!?])(?!/?[A-Za-z][^\s\"'<>@]{0,60}(?:\s[^<>]{0,1000})?>"
+    r"|!--[^<>]{0,1000}-->|[A-Za-z][A-Za-z0-9+.-]{0,30}:[^<>\s]{1,2000}>"
+    r"|[^<>\s@]{1,200}@[^<>\s@]{1,200}>)"
+)
+_MD_URL = r"""(?:<[^<>\n]{0,2000}>|(?:[^\s()<>"']|\([^\s()<>"']{0,200}\)){0,2000})"""
+_MD_TITLE = r"""(?:\s{1,20}(?:"[^"\n]{0,500}"|'[^'\n]{0,500}'))?"""
+# '[' that opens no short '[text]', '[text](url)' or '[text](url "title")'
+_MD_BRACKET = re.compile(
+    rf"\[(?![^\[\]]{{0,1000}}\](?:\(\s{{0,20}}{_MD_URL}{_MD_TITLE}\s{{0,20}}\)|(?!\()))"
+)
+_MD_MARK = r"(?:>|[*+-][ \t]|\d+\.[ \t])"
+# a fourth list or quote marker at the start of a line ('1. 1. 1. 1. ...', '> > > > ...')
+_MD_NESTED = re.compile(
+    rf"^([ \t]*(?:{_MD_MARK}[ \t]*){{3}}\d*)(?=>|[*+-][ \t]|(?<=\d)\.[ \t])", re.M
+)
+_MD_RULE = re.compile(r"[ \t]*([*_-])(?:[ \t]*\1)*[ \t]*")  # '* * * *': a horizontal rule
+_MD_INDENT = re.compile(r"^([ \t]{16})[ \t]+", re.M)  # lists nested by indentation
+
+
+def _md_lines(line: str) -> list[str]:
+    """``line``, cut at spaces (else anywhere) into lines of at most _MD_CHARS characters."""
+    lines, start = [], 0
+    while len(line) - start > _MD_CHARS:
+        cut = line.rfind(" ", start + 1, start + _MD_CHARS)
+        cut = start + _MD_CHARS if cut < 0 else cut
+        lines.append(line[start:cut])
+        start = cut + (line[cut] == " ")
+    lines.append(line[start:])
+    return lines
+
+
+def _md_block(block: str) -> str:
+    """``block`` (lines without a blank one), parted by blank lines into blocks of at most
+    _MD_LINES lines and _MD_CHARS characters, its over-long lines cut."""
+    if len(block) <= _MD_CHARS and block.count("\n") < _MD_LINES:
+        return block
+    out: list[str] = []
+    lines = size = 0
+    for line in block.split("\n"):
+        for piece in _md_lines(line):
+            if out and (lines == _MD_LINES or size + len(piece) > _MD_CHARS):
+                out.append("")  # a blank line: a new block
+                lines = size = 0
+            out.append(piece)
+            lines, size = lines + 1, size + len(piece) + 1
+    return "\n".join(out)
+
+
+def _md_unnest(m: re.Match[str]) -> str:
+    end = m.string.find("\n", m.end())
+    line = m.string[m.start() : None if end < 0 else end]
+    return m.group() if _MD_RULE.fullmatch(line) else m.group(1) + "\\"
+
+
+def _defuse(body: str) -> str:
+    """``body`` rewritten where Python-Markdown would take more than linear time or recurse
+    without bound, so that it renders it in linear time; a no-op on ordinary Markdown.
+
+    Python-Markdown (3.11) is quadratic on an unclosed ``[`` (it looks for the ``]`` and
+    the ``)`` to the end of the paragraph), on an unclosed ``<`` (its HTML parser and inline
+    HTML), on many constructs in one block or paragraph (it re-scans the rest after each),
+    and recurses once per list or quote level. Nothing is deleted: a character is escaped,
+    a long block or line is parted at a line end or a space, deep indentation is cut.
+    """
+    parts = _MD_BLANK.split(body)
+    parts[::2] = [_md_block(block) for block in parts[::2]]  # many constructs in one block
+    # '  \n' * N: N empty blocks
+    parts[1::2] = ["\n" * min(gap.count("\n"), _MD_LINES) for gap in parts[1::2]]
+    text = "".join(parts)
+    text = _MD_LT.sub("&lt;", text)  # '<script ' * 16000, '<a', '<![', '<div\n'
+    text = _MD_BRACKET.sub(r"\\[", text)  # '[' * N, '![' * N, '[a](' * N
+    text = _MD_INDENT.sub(r"\1", text)  # lists nested hundreds deep by indentation
+    return _MD_NESTED.sub(_md_unnest, text)  # '1. ' * N, '+ ' * N, '> ' * N on one line
+
+
+def _render_markdown(body: str) -> str:
+    """``body`` in HTML by Python-Markdown, defused, in calls of at most _MD_BLOCKS blocks
+    and about _MD_CALL_CHARS characters (it pops each block off the front of a list)."""
+    parts = _MD_BLANK.split(_defuse(body))
+    html, start, size = [], 0, 0
+    for i in range(0, len(parts), 2):
+        size += len(parts[i])
+        if i - start >= 2 * _MD_BLOCKS or size > _MD_CALL_CHARS or i + 2 >= len(parts):
+            html.append(markdown.markdown("".join(parts[start : i + 1]), output_format="html"))
+            start, size = i + 2, 0
+    return "\n".join(html)
+
+
 def _markdown(path: Path, text: str) -> dict[str, Any]:
     meta, body, _ = _front_matter(path, text)
     fields = dict(meta)
@@ -191,7 +289,7 @@ def _markdown(path: Path, text: str) -> dict[str, Any]:
             fields["title"] = heading
             body = "\n".join(lines[1:])
     # raw HTML is kept here and made safe by sanitize() like every feed's HTML
-    html = cmarkgfm.markdown_to_html(body.strip(), options=Options.CMARK_OPT_UNSAFE)
+    html = _render_markdown(body.strip())
     fields["html"] = html
     fields["text"] = html_to_text(html)
     return fields
