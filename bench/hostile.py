@@ -242,10 +242,10 @@ CASES: dict[str, tuple[Callable[[int], str], Callable[[int], str] | None, str | 
     "rss long pubDate": (_long_date, None, 300_000),
     "inbox .html '<h1>'": (_inbox("page.html", "<h1>"), _normal_page, "story"),
     "inbox .html '<title>'": (_inbox("page.html", "<title>"), _normal_page, "story"),
-    "inbox .md '<script '": (_inbox("story.md", "<script ", "# Title\n\n"), None, "story"),
-    "inbox .md '['": (_inbox("story.md", "[", "# Title\n\n"), None, "story"),
-    "inbox .md '[a]('": (_inbox("story.md", "[a](", "# Title\n\n"), None, "story"),
-    "inbox .md normal": (_inbox("story.md", MD_PARA, "# Title\n\n"), None, "story"),
+    "inbox .md '<script '": (_inbox("story.md", "<script ", "# Title\n\n"), None, "markdown"),
+    "inbox .md '['": (_inbox("story.md", "[", "# Title\n\n"), None, "markdown"),
+    "inbox .md '[a]('": (_inbox("story.md", "[a](", "# Title\n\n"), None, "markdown"),
+    "inbox .md normal": (_inbox("story.md", MD_PARA, "# Title\n\n"), None, "markdown"),
     "json feed 200k deep": (_json_deep, None, 200_000),
     "json feed 5000-digit id": (_json_digits, None, 5000),
     "yaml alias bomb: config": (_yaml_config, None, 600),
@@ -253,10 +253,11 @@ CASES: dict[str, tuple[Callable[[int], str], Callable[[int], str] | None, str | 
 }
 
 
-def _story_cap() -> int:
-    from pipeline.ingest._files import STORY_MAX_BYTES
+def _story_caps() -> tuple[int, int]:
+    """The caps of a story file and of a Markdown story file."""
+    from pipeline.ingest._files import MARKDOWN_MAX_BYTES, STORY_MAX_BYTES
 
-    return min(Fetch().max_bytes, STORY_MAX_BYTES)
+    return min(Fetch().max_bytes, STORY_MAX_BYTES), min(Fetch().max_bytes, MARKDOWN_MAX_BYTES)
 
 
 def _child(name: str, which: str, size: int) -> None:
@@ -394,9 +395,10 @@ def main() -> int:
     if args.child:
         _child(args.child[0], args.child[1], int(args.child[2]))
         return 0
-    story = _story_cap()
+    story, markdown = _story_caps()
     print(
-        f"caps: feed/body {args.cap} bytes, story file {story} bytes, ill-formed feed"
+        f"caps: feed/body {args.cap} bytes, story file {story} bytes (Markdown {markdown}),"
+        " ill-formed feed"
         f" {TOLERANT_MAX_BYTES} bytes; limit {args.limit:g} s"
     )
     print(f"{'case':32} {'bytes':>10} {'hostile s':>10} {'normal s':>9}  note")
@@ -404,9 +406,8 @@ def main() -> int:
     for name, (_, normal, size_spec) in CASES.items():
         if args.only and args.only not in name:
             continue
-        size = {"cap": args.cap, "story": story, "tolerant": TOLERANT_MAX_BYTES}.get(
-            str(size_spec), size_spec
-        )
+        caps = {"cap": args.cap, "story": story, "markdown": markdown}
+        size = {**caps, "tolerant": TOLERANT_MAX_BYTES}.get(str(size_spec), size_spec)
         took, note = _run(name, "hostile", int(size), args.limit)
         base = _run(name, "normal", int(size), args.limit)[0] if normal else None
         seconds[name] = took
@@ -422,6 +423,7 @@ def main() -> int:
     figures = {
         "cap_bytes": args.cap,
         "story_cap_bytes": story,
+        "markdown_cap_bytes": markdown,
         "slowest_parse_s": None if worst is None else round(worst, 3),
         "slowest_case": slowest,
         "killed_after_s": args.limit if worst is None else None,

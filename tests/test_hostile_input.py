@@ -21,7 +21,13 @@ from pipeline.config import Config, load_config
 from pipeline.errors import SourceError
 from pipeline.ingest import ingest
 from pipeline.ingest._feeds import TOLERANT_MAX_BYTES
-from pipeline.ingest._files import STORY_MAX_BYTES, _markdown, _render_markdown, read_file
+from pipeline.ingest._files import (
+    MARKDOWN_MAX_BYTES,
+    STORY_MAX_BYTES,
+    _markdown,
+    _render_markdown,
+    read_file,
+)
 from pipeline.ingest._sanitize import html_to_text, looks_like_html
 from pipeline.models import SourceResult
 from pipeline.store import open_store
@@ -195,9 +201,16 @@ def test_a_story_file_over_its_cap_is_refused(tmp_path: Path) -> None:
     cfg = config(tmp_path)
     big = tmp_path / "inbox" / "big.txt"
     big.write_text("Title\n\n" + "word " * (STORY_MAX_BYTES // 5 + 10), encoding="utf-8")
+    # Markdown has its own, smaller cap: a file a .txt may be is refused as .md
+    md = tmp_path / "inbox" / "big.md"
+    md.write_text("# Title\n\n" + "word " * (MARKDOWN_MAX_BYTES // 5 + 10), encoding="utf-8")
+    fits = tmp_path / "inbox" / "fits.txt"
+    fits.write_text("Title\n\n" + "word " * (MARKDOWN_MAX_BYTES // 5 + 10), encoding="utf-8")
     res, _ = run(cfg)
     assert res[str(big)].status == "error"
     assert f"over the {STORY_MAX_BYTES} byte cap" in res[str(big)].error
+    assert f"over the {MARKDOWN_MAX_BYTES} byte cap" in res[str(md)].error
+    assert res[str(fits)].status == "ok"
 
 
 def test_parsing_counts_against_the_fetch_deadline(tmp_path: Path) -> None:

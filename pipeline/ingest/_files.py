@@ -6,11 +6,11 @@ first line is the title) and HTML (``.html``: title from ``<title>`` or the
 first ``<h1>``, main text by trafilatura). A malformed or unknown front matter
 key raises :class:`SourceError` naming ``file:line``.
 
-Only regular files are read, at most :data:`STORY_MAX_BYTES` each: FIFOs,
-devices, folders named like stories, dangling links and links leading out of
-the inbox are refused with a message. Every step is linear in the file's size
-(Markdown by Python-Markdown after :func:`_defuse`, which rewrites the inputs it is
-quadratic or recursive on).
+Only regular files are read, at most :data:`STORY_MAX_BYTES` each (Markdown:
+:data:`MARKDOWN_MAX_BYTES`): FIFOs, devices, folders named like stories, dangling
+links and links leading out of the inbox are refused with a message. Every step is
+linear in the file's size (Markdown by Python-Markdown after :func:`_defuse`, which
+rewrites the inputs it is quadratic or recursive on).
 """
 
 from __future__ import annotations
@@ -34,11 +34,16 @@ from ..models import Image, Item
 from ..safe_yaml import load_yaml_nodes
 from ._sanitize import html_to_text, sanitize, squash
 
-__all__ = ["STORY_MAX_BYTES", "STORY_SUFFIXES", "read_file", "read_story"]
+__all__ = ["MARKDOWN_MAX_BYTES", "STORY_MAX_BYTES", "STORY_SUFFIXES", "read_file", "read_story"]
 
 STORY_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".html", ".htm"})
 # one article, even a saved page with its markup: ten times the longest we have seen
 STORY_MAX_BYTES = 2 * 1024 * 1024
+# a Markdown story is written by hand (10,000 words are 60 KB); Python-Markdown costs 1.3 s a MB of
+# ordinary text and 7 us an escaped character of hostile text, so a smaller cap keeps the
+# worst file near a second
+MARKDOWN_MAX_BYTES = 128 * 1024
+_MARKDOWN = frozenset({".md", ".markdown"})
 _KEYS = frozenset(
     {"title", "url", "source", "date", "image", "image_alt", "image_credit", "author"}
 )
@@ -353,13 +358,14 @@ def read_story(
 
     ``label`` is how the file is named in errors and in ``Item.origin``; the file
     is read only if it is a regular file of at most ``max_bytes`` (and at most
-    :data:`STORY_MAX_BYTES`), and, when it comes from the ``inbox`` folder, only if
-    it is in that folder, not a link out of it.
+    :data:`STORY_MAX_BYTES`, :data:`MARKDOWN_MAX_BYTES` for Markdown), and, when it
+    comes from the ``inbox`` folder, only if it is in that folder, not a link out of it.
     """
-    data = read_file(path, label, min(max_bytes, STORY_MAX_BYTES), inside=inbox)
-    text = _decode(Path(label), data)
     suffix = path.suffix.lower()
-    if suffix in (".md", ".markdown"):
+    cap = MARKDOWN_MAX_BYTES if suffix in _MARKDOWN else STORY_MAX_BYTES
+    data = read_file(path, label, min(max_bytes, cap), inside=inbox)
+    text = _decode(Path(label), data)
+    if suffix in _MARKDOWN:
         fields = _markdown(Path(label), text)
     elif suffix == ".txt":
         fields = _plain(text)
