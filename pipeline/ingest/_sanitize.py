@@ -76,7 +76,8 @@ _SCHEMES = {"http", "https", "mailto"}
 # closed ('<script ' * 16000, '<!-- ' * 16000, '<a ' * 40000) must not make each of
 # its starts scan to the end of the text.
 _DROPPED = ("script", "style", "template", "noscript", "iframe", "object")
-_DROP_OPEN = re.compile(r"<(script|style|template|noscript|iframe|object)\b", re.I)
+# the first-letter lookahead lets most '<' fail before the case-blind names are tried
+_DROP_OPEN = re.compile(r"<(?=[sStTnNiIoO])(script|style|template|noscript|iframe|object)\b", re.I)
 _DROP_CLOSE = {name: re.compile(rf"</{name}\s*>", re.I) for name in _DROPPED}
 # block elements end a paragraph; the alternation is nested by first letter so
 # the many inline tags (<a>, <span>...) fail fast; possessive blanks never backtrack
@@ -89,6 +90,7 @@ _TAG = re.compile(r"<[^>]*>")
 # runs of blanks, or any blank but a plain space: single spaces stay as they are
 _BLANK = r"[ \t\r\f\v\u00a0\u200b]"
 _SPACE = re.compile(rf"(?: {_BLANK}|[\t\r\f\v\u00a0\u200b]){_BLANK}*")
+_ODD_BLANK = re.compile(r"[\t\r\f\v\u00a0\u200b]")
 # known element names only, so "<gorilla>" in a plain title stays text
 _HTML_NAMES = frozenset((
     "a", "abbr", "b", "big", "blockquote", "br", "center", "cite", "code", "dd", "del", "div",
@@ -194,7 +196,8 @@ def html_to_text(html: str) -> str:
     text = _html.unescape(text)
     if _HAS_C1.search(text):
         text = text.translate(_C1)
-    text = _SPACE.sub(" ", text)
+    if "  " in text or _ODD_BLANK.search(text):  # two quick scans spare the slow one
+        text = _SPACE.sub(" ", text)
     parts = (p.strip() for p in text.split("\n"))
     return "\n\n".join(p for p in parts if p)
 
