@@ -398,3 +398,28 @@ def test_fallback_wording_reads_when_the_article_names_no_outlet() -> None:
     (story,) = summarize([Article(id="x", title=title, text=text)], _config()).stories
     for part, line in story_parts(story):
         assert "report from the report" not in line.lower(), (part, line)
+
+
+def test_a_quotation_split_across_sentences_is_never_given_to_the_outlet() -> None:
+    # British style: each paragraph of a long quotation opens with a quote mark and only the
+    # last one closes, so the first sentence opens a quotation whose speaker comes much later
+    text = (
+        "Gary Locke will be confirmed as Kilmarnock's permanent manager on Friday, eight weeks "
+        "after he was asked to take charge until the end of the season. ‘I had a taste of it "
+        "at Hearts and really enjoyed it. I’m fortunate I was put into this position at a "
+        "great club. It’s a fantastic opportunity and I want to repay the faith shown in me. "
+        "‘But I’ve said all along, it’s not about me. It’s about the players. If they "
+        "perform, you get a better reputation as a manager and that has been the case here. "
+        "‘That’s how football works. If they play well, your stock rises. Equally, if they "
+        "don’t play well, it’s the manager who gets the stick,’ said Locke. "
+        "An announcement will be made "
+        "by the Rugby Park club on Friday morning, with the former Hearts boss given a "
+        "three-year deal. Locke had been working as No 2 under Allan Johnston when the manager "
+        "announced in February that he would leave at the end of the season. The club's new "
+        "chairman Jim Mann has praised the players for their response since February."
+    )
+    art = Article(id="q", title="Locke to stay", text=text, source="Daily Mail")
+    (story,) = summarize([art], _config()).stories
+    for part, line in story_parts(story):
+        if "taste of it" in line:
+            assert "Locke" in line.split("taste of it", 1)[1], (part, line)

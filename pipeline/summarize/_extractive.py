@@ -591,6 +591,8 @@ class _Writer:
         A few quoted words ("Labour MPs 'bleating' about poverty") take their speaker from
         the sentence itself, so they are fine.
         """
+        if text[:1] in "‘“\"'" and QUOTED.match(text) is None:
+            return True  # the first sentence of a longer quotation: its speaker comes later
         long_quote = any(
             len(m.group(0).split()) > 4 and not _TITLE_QUOTE.fullmatch(m.group(0))
             for m in QUOTED.finditer(text)
