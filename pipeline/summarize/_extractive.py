@@ -76,21 +76,19 @@ _ASIDES = (
 # A trailing circumstance after the main clause (", as demand slows ...") is context a
 # bullet can drop when what is left still carries the fact.
 _TAIL = re.compile(r", (?:as|after|amid|while|following|despite|even as|with) [^\"“”‘’]{12,}[.!]?$")
-# "X, a federal official said Saturday." -> the fact without its speaker, for a headline
+# where a headline may end: before a dash, without a parenthetical aside, before a subclause
 _DASH = re.compile(r" (?:-|--|–|—) ")
 _PAREN = re.compile(r" ?\([^()]{0,80}\)")
 _SUBCLAUSE = re.compile(
     r"\b(?:that|which|who|whom|whose|when|where|while|because|whether|if|although|though|"
     r"as|after|before|since|until|unless)\b"
 )
+# "X, a federal official said Saturday." -> the fact without its speaker, for a headline
 _SAID_END = re.compile(
     r"\b(?:said|says|(?:told|confirmed to) [\w .'’-]{1,40}|reported|announced|confirmed)"
     r"(?: [\w'’]+){0,3}$"
 )
-_SAID_TAIL = re.compile(
-    r", (?:[\w'’.-]+ ){0,6}(?:said|says|told|reported|announced|according to)\b[^,\"“”]{0,40}$"
-)
-# (both read lower-cased text: a case-blind regex is several times slower)
+# (the next two read lower-cased text: a case-blind regex is several times slower)
 _STAKES = re.compile(
     r"\b(?:could|would|might|may|if|means|meaning|threat|risk|risks|expected|likely|fear|"
     r"fears|concern|concerns|warned|warn|warns|impact|consequences?|crucial|key|first|"
@@ -1255,6 +1253,6 @@ def write_story(article: Article, style: HouseStyle) -> StorySummary:
             break
         w.refuse(story, refused)
         story = check_story(w.compose(), article, style)
-        if len(story.errors) < len(best.errors):
+        if len(story.errors) <= len(best.errors):  # the latest of equally good attempts
             best = story
-    return best if len(best.errors) < len(story.errors) else story
+    return best

@@ -487,14 +487,16 @@ def _verbatim(text: str, src: _Index) -> bool:
     rest = strip_attribution(text)[1]
     if len(rest) < 20:
         return False
-    if _norm(rest[:1].upper() + rest[1:]) in src.plain or _norm(rest) in src.plain:
+    if _as_written(rest, src):
         return True
     # a part of two sentences from two places ("According to CNN, X. Y."): each as written
     pieces = split_sentences(rest)
-    return len(pieces) > 1 and all(
-        len(p) >= 20 and (_norm(p[:1].upper() + p[1:]) in src.plain or _norm(p) in src.plain)
-        for p in pieces
-    )
+    return len(pieces) > 1 and all(len(p) >= 20 and _as_written(p, src) for p in pieces)
+
+
+def _as_written(text: str, src: _Index) -> bool:
+    """The text is in the source word for word (its first letter in either case)."""
+    return _norm(text[:1].upper() + text[1:]) in src.plain or _norm(text) in src.plain
 
 
 def _check_part(

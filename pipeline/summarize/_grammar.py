@@ -62,7 +62,6 @@ CONJUNCTIONS = frozenset({"and", "or", "but", "nor", "because", "although", "whe
 _PARTICLES = frozenset(
     {"up", "out", "off", "back", "down", "over", "away", "in", "on", "around", "through"}
 )
-_SCALE = frozenset({"thousand", "million", "billion", "trillion", "percent", "cent"})
 _MONTHS = word_set(
     """
     january february march april may june july august september october november
@@ -143,7 +142,6 @@ _CLOSED: dict[str, str] = {
     **{"has": "VBZ", "have": "VBP", "had": "VBD", "does": "VBZ", "do": "VBP", "did": "VBD"},
 }
 # What never follows a subject pronoun directly: a noun, an article, an adjective.
-_AFTER_SUBJECT = frozenset({"NN", "NNP", "NNPS", "DT", "JJ", "PRP$", "CD"})
 
 
 @dataclass(frozen=True)

@@ -78,12 +78,6 @@ _DATELINE = re.compile(
 _CAPS_DATELINE = re.compile(r"^\s*[A-Z][A-Z .,'-]{2,40}\s(?:--|—|–)\s+")
 _LOWER_WORD = re.compile(r"[a-z0-9][a-z0-9'’\-&]*")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.\-&]*")
-_JUNK = re.compile(
-    r"»|\bclick here\b|\bscroll down\b|\bE-mail to a friend\b|\ball rights reserved\b|"
-    r"\bcontributed to this report\b|\bREAD MORE\b|\bREAD:|\bWATCH:|\bPUBLISHED:|\bUPDATED:|"
-    r"\bFollow @|\bcopyright\b|\bsubscribe\b|\bnewsletter\b|\bsign up\b",
-    re.IGNORECASE,
-)
 
 
 def clean_text(text: str) -> tuple[str, str]:
