@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DeskCase, _read_jsonl
+from conftest import DeskCase
+from evalset import read_jsonl
 
 from pipeline.models import Article, Finding, SourceRef, StorySummary
 from pipeline.summarize import check_story, load_house_style
@@ -118,4 +119,4 @@ def test_desk_stories_pass_the_gate_with_few_warnings(desk: list[DeskCase]) -> N
 
 def test_a_missing_eval_set_fails_and_says_where_it_looked(tmp_path: Path) -> None:
     with pytest.raises(pytest.fail.Exception, match=r"dev\.jsonl is missing: .*shared/eval"):
-        _read_jsonl(tmp_path / "dev.jsonl")
+        read_jsonl(tmp_path / "dev.jsonl")

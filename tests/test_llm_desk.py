@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import DeskCase
+from evalset import read_jsonl
 from llmserver import ChatServer, Reply, Responder, Seen, attempt
 
 from pipeline.config import Config
@@ -204,7 +205,5 @@ def test_a_corrupted_answer_twice_is_replaced_by_the_offline_story_with_the_reas
 
 
 def test_a_missing_eval_set_fails_with_a_clear_message(tmp_path: Path) -> None:
-    from conftest import _read_jsonl
-
     with pytest.raises(pytest.fail.Exception, match=r"desk\.jsonl is missing: .*shared/eval"):
-        _read_jsonl(tmp_path / "desk.jsonl")
+        read_jsonl(tmp_path / "desk.jsonl")

@@ -36,6 +36,7 @@ from pipeline.config import LLM, Config, Newsletter, Sender, Summarizer
 from pipeline.models import Article, StorySummary
 from pipeline.summarize import summarize
 from pipeline.summarize._llm import PARTS, STORY_SCHEMA, _check_type, _Invalid
+from tests.evalset import EVAL, read_jsonl  # run from the repository root, as .ci/real-llm does
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = Path(__file__).with_name("realmodel_server.py")
@@ -57,28 +58,9 @@ _REPEAT = r"[\w\[\]]+ and [\w\[\]]+ say the same words; each part says its own"
 CONTENT_REASON = re.compile(rf"{_GATE}(; {_GATE})?|{_REPEAT}")
 
 
-def _eval_dirs() -> list[Path]:
-    """The shared eval set beside this checkout, else beside its main checkout (a worktree)."""
-    dirs = [ROOT.parent / "shared" / "eval"]
-    dotgit = ROOT / ".git"
-    if dotgit.is_file() and dotgit.read_text().startswith("gitdir:"):
-        gitdir = Path(dotgit.read_text().split(":", 1)[1].strip())
-        common = gitdir / "commondir"
-        if common.is_file():
-            main = (gitdir / common.read_text().strip()).resolve().parent
-            dirs.append(main.parent / "shared" / "eval")
-    return dirs
-
-
 def _dev_articles(n: int) -> list[Article]:
     """The first ``n`` articles of dev.jsonl, read in place (never copied into the project)."""
-    path = next((d / "dev.jsonl" for d in _eval_dirs() if (d / "dev.jsonl").is_file()), None)
-    if path is None:
-        pytest.fail(
-            "dev.jsonl of the shared eval set is missing; looked in "
-            f"{', '.join(map(str, _eval_dirs()))}: put shared/ beside the repository"
-        )
-    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines()[:n]]
+    rows = read_jsonl(EVAL / "dev.jsonl")[:n]
     return [Article(id=r["id"], title=r["title"], text=r["text"], source=r["source"]) for r in rows]
 
 
