@@ -104,6 +104,19 @@ def _articles() -> list[Article]:
             '"Unclosed quote here. Next sentence. Last one.',
             ['"Unclosed quote here.', "Next sentence.", "Last one."],
         ),
+        (  # British style, flattened: each paragraph of a long quotation opens a new mark
+            "He said: 'We will win. They know it. 'Nobody doubts that now.' Polls open at 7am.",
+            [
+                "He said: 'We will win.",
+                "They know it.",
+                "'Nobody doubts that now.'",
+                "Polls open at 7am.",
+            ],
+        ),
+        (  # ...while a quotation of several sentences that closes ahead stays one
+            "She said: 'We grew fast. We grew up.' Sales fell.",
+            ["She said: 'We grew fast. We grew up.'", "Sales fell."],
+        ),
         (
             "U.S. officials said no. First para\n\nSecond para without stop",
             ["U.S. officials said no.", "First para", "Second para without stop"],
