@@ -79,6 +79,7 @@ _TAIL = re.compile(r", (?:as|after|amid|while|following|despite|even as|with) [^
 # where a headline may end: before a dash, without a parenthetical aside, before a subclause
 _DASH = re.compile(r" (?:-|--|–|—) ")
 _PAREN = re.compile(r" ?\([^()]{0,80}\)")
+_CONNECTIVE = re.compile(r"\b(?:however|meanwhile|moreover|nevertheless|therefore|instead)\b", re.I)
 _SUBCLAUSE = re.compile(
     r"\b(?:that|which|who|whom|whose|when|where|while|because|whether|if|although|though|"
     r"as|after|before|since|until|unless)\b"
@@ -372,9 +373,12 @@ def _finite(text: str, names: Iterable[str] = ()) -> bool:
 
 
 def _complete(text: str, names: Iterable[str] = ()) -> bool:
-    """A clause with a verb that does not stop mid-phrase."""
+    """A clause with a verb of its own that does not stop mid-phrase ("Dated April 2015 and
+    drawn up to brief the Senate" is a cut that lost its main clause)."""
     toks = _grammar.tag(text.rstrip(".!?"), names)
-    return _grammar.has_verb(toks) and not _grammar.cut_off(toks)
+    return (
+        _grammar.has_verb(toks) and not _grammar.cut_off(toks) and not _grammar.no_main_clause(toks)
+    )
 
 
 _GIVE_UPS = 3  # times a part may give its sentence up to the headline, per story
@@ -890,9 +894,15 @@ class _Writer:
             return False
         if any(c in text for c in "?!()[]"):  # a headline asks nothing and has no aside
             return False
+        if _CONNECTIVE.search(text):  # "Increasingly, However, ...": it leans on a sentence before
+            return False
         if _prose.orphan_opening(text) is not None:
             return False
-        if QUOTED.search(text) and text.count('"') + text.count("“") < 2:
+        # a quotation in a headline is whole: a pair of double marks or of curly single ones
+        singles = text.count("‘")
+        if QUOTED.search(text) and text.count('"') + text.count("“") < 2 and not singles:
+            return False
+        if singles and text.count("’") < singles:
             return False
         toks = _grammar.tag(text, self.names)
         return (
