@@ -746,8 +746,12 @@ class _Writer:
         """
         picked: list[tuple[int, str]] = []
         last = -1  # the source sentence that ends the last bullet
-        for s in self._lead():
-            if not self._free(s) or self._unspoken(s.text):
+        lead = {s.index for s in self._lead()}
+        for s in self.sents:
+            # a sentence too short to carry news alone ("He was 88.") may still join the one
+            # before it, where its antecedent is
+            tiny = s.index not in lead
+            if not self._free(s) or self._unspoken(s.text) or (tiny and s.text.endswith("?")):
                 continue
             text = _close_quote(self._resolve(s, _compress(s.text)))
             short = word_count(text) + 3 < _MIN_BULLET_WORDS
@@ -764,7 +768,15 @@ class _Writer:
                     self.dek_text = joined
                     self._use(s, text)
                 continue
-            if orphan or (short and picked and last == s.index - 1):
+            if tiny:
+                continue
+            # a short sentence of the same paragraph follows up the bullet's fact; one that
+            # opens a paragraph starts another ("Schuller's life followed an arc.")
+            same = (
+                s.index
+                and self.source.paragraph_of[s.index] == self.source.paragraph_of[s.index - 1]
+            )
+            if orphan or (short and same and picked and last == s.index - 1):
                 # a pronoun's antecedent, or a short follow-up's fact, is in the bullet before
                 if picked and last == s.index - 1 and _voice_ok(text):
                     joined = f"{picked[-1][1]} {text}"
