@@ -627,28 +627,13 @@ def schedule(config_path: Path, log_format: str, verbose: bool, stop_after: floa
 def init(folder: Path) -> None:
     """Start a new newsletter in FOLDER: a config.yaml to edit, an inbox/ for story files,
     and the bundled sample feeds, so `newsletter build` works there at once."""
-    import shutil
+    from .scaffold import scaffold
 
-    from .errors import NewsletterError
-
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "samples").is_dir() or not (root / "config.yaml").is_file():
-        raise NewsletterError(
-            "`newsletter init` copies the sample config and sources of a source checkout;"
-            " install with `pip install -e .` from a clone of the repository"
-        )
-    if (folder / "config.yaml").exists():
-        raise NewsletterError(f"{folder / 'config.yaml'} already exists; nothing was changed")
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(root / "samples", folder / "samples", dirs_exist_ok=True)
-    (folder / "inbox").mkdir(exist_ok=True)
-    shutil.copy(root / "inbox" / "README.md", folder / "inbox" / "README.md")
-    (folder / "outbox").mkdir(exist_ok=True)
-    shutil.copy(root / "config.yaml", folder / "config.yaml")
+    scaffold(folder)
     click.echo(
         f"created {folder}: edit config.yaml (name, sender, links, postal address, feeds),"
-        f" drop story files in inbox/, then run `newsletter build --config"
-        f" {folder / 'config.yaml'}`"
+        f" drop story files in inbox/ (the samples there show the formats), then run"
+        f" `newsletter build` in {folder}"
     )
 
 
