@@ -104,9 +104,22 @@ log_format_option = click.option(
     help="Replace an edited draft (the old one is kept as a numbered backup).",
 )
 @click.option("--force", is_flag=True, help="Rebuild even an approved or sent issue.")
+@click.option(
+    "--publish",
+    "then_publish",
+    is_flag=True,
+    help="Then bring the web archive up to date (as `newsletter publish`).",
+)
 @log_format_option
 @handle_errors
-def build(config_path: Path, edition: Any, regenerate: bool, force: bool, log_format: str) -> None:
+def build(
+    config_path: Path,
+    edition: Any,
+    regenerate: bool,
+    force: bool,
+    then_publish: bool,
+    log_format: str,
+) -> None:
     """Ingest, select, summarize, draft and render the day's issue into the outbox.
 
     Exit status: 0 built (or nothing to change), 2 config error, 3 locked out by
@@ -121,6 +134,35 @@ def build(config_path: Path, edition: Any, regenerate: bool, force: bool, log_fo
     with progress_reporter(f"build {day}") as progress:
         result = build_issue(config, day, regenerate=regenerate, force=force, progress=progress)
     _print_summary(result)
+    if then_publish:
+        _publish(config)
+
+
+def _publish(config: Config) -> None:
+    """Write the web archive and say what changed."""
+    from .archive import publish_archive
+
+    result = publish_archive(config)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    changed = [*result.written, *(f"{rel} (removed)" for rel in result.removed)]
+    click.echo(
+        f"web archive {result.folder}: {len(result.issues)} issue(s) published"
+        + (f"; wrote {', '.join(changed)}" if changed else "; no file changed")
+    )
+
+
+@cli.command()
+@config_option
+@handle_errors
+def publish(config_path: Path) -> None:
+    """Write the static web archive: a page per approved or sent issue where
+    newsletter.web_url points, an index, an Atom feed and a signup page for the list.
+
+    Only changed files are written, each atomically. Exit status: 0 done, 2 config error,
+    3 locked out by a build, 1 any other failure.
+    """
+    _publish(get_config(config_path))
 
 
 @cli.command()
@@ -585,28 +627,13 @@ def schedule(config_path: Path, log_format: str, verbose: bool, stop_after: floa
 def init(folder: Path) -> None:
     """Start a new newsletter in FOLDER: a config.yaml to edit, an inbox/ for story files,
     and the bundled sample feeds, so `newsletter build` works there at once."""
-    import shutil
+    from .scaffold import scaffold
 
-    from .errors import NewsletterError
-
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "samples").is_dir() or not (root / "config.yaml").is_file():
-        raise NewsletterError(
-            "`newsletter init` copies the sample config and sources of a source checkout;"
-            " install with `pip install -e .` from a clone of the repository"
-        )
-    if (folder / "config.yaml").exists():
-        raise NewsletterError(f"{folder / 'config.yaml'} already exists; nothing was changed")
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(root / "samples", folder / "samples", dirs_exist_ok=True)
-    (folder / "inbox").mkdir(exist_ok=True)
-    shutil.copy(root / "inbox" / "README.md", folder / "inbox" / "README.md")
-    (folder / "outbox").mkdir(exist_ok=True)
-    shutil.copy(root / "config.yaml", folder / "config.yaml")
+    scaffold(folder)
     click.echo(
         f"created {folder}: edit config.yaml (name, sender, links, postal address, feeds),"
-        f" drop story files in inbox/, then run `newsletter build --config"
-        f" {folder / 'config.yaml'}`"
+        f" drop story files in inbox/ (the samples there show the formats), then run"
+        f" `newsletter build` in {folder}"
     )
 
 

@@ -14,6 +14,7 @@ import shlex
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -331,6 +332,73 @@ class Preview(_Model):
     port: int = Field(default=8765, ge=0, le=65535)
 
 
+# -- The web archive and the mailing list ----------------------------------------------
+# `newsletter publish` reads `archive:`; the signup page's form posts to `list:`, the
+# section list-provider sending shares (its secrets, like every secret, come from the
+# environment, never from this file).
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?")
+
+
+def _http_url(v: str) -> str:
+    parts = urlsplit(v)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an absolute http(s) URL")
+    if not _ORIGIN.fullmatch(f"{parts.scheme}://{parts.netloc}"):
+        raise ValueError("the host must be a plain name or address (no user, no spaces)")
+    return v
+
+
+class Archive(_Model):
+    """Where ``newsletter publish`` writes the static web archive, and where it is served."""
+
+    folder: str = "site"
+    base_url: str = Field(
+        default="", description="the site's root URL; default: the host of newsletter.web_url"
+    )
+    feed_issues: int = Field(default=30, ge=1, le=1000)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, v: str) -> str:
+        if not v:
+            return v
+        _http_url(v)
+        if urlsplit(v).query or urlsplit(v).fragment:
+            raise ValueError("must be a plain URL, without a query or fragment")
+        return v if v.endswith("/") else v + "/"
+
+
+class MailingList(_Model):
+    """The list provider readers subscribe through: its public subscribe endpoint (the
+    ``action`` of the embedded form it offers) and, for listmonk, the lists a signup joins."""
+
+    provider: Literal["listmonk", "buttondown", "mailchimp"]
+    subscribe_url: str
+    list_ids: tuple[str, ...] = Field(default=(), validate_default=True)
+
+    @field_validator("subscribe_url")
+    @classmethod
+    def _endpoint(cls, v: str, info: ValidationInfo) -> str:
+        _http_url(v)
+        query = dict(parse_qsl(urlsplit(v).query))
+        if info.data.get("provider") == "mailchimp" and not (query.get("u") and query.get("id")):
+            raise ValueError(
+                "a Mailchimp form action carries ?u=...&id=... (copy it from the embedded form)"
+            )
+        return v
+
+    @field_validator("list_ids")
+    @classmethod
+    def _lists(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if info.data.get("provider") == "listmonk" and not v:
+            raise ValueError("listmonk needs the UUID of at least one list to subscribe to")
+        return v
+
+
+# -- end of the web archive and mailing list block --------------------------------------
+
+
 class Config(_Model):
     """The whole configuration, typed. ``root`` is the config file's folder."""
 
@@ -345,6 +413,11 @@ class Config(_Model):
     smtp: Smtp = Smtp()
     email: Email = Email()
     preview: Preview = Preview()
+    # the web archive and mailing list block (above)
+    archive: Archive = Archive()
+    # the file's key is `list` (so is the constructor's); a field named list would shadow
+    # the builtin in this class
+    mailing_list: MailingList | None = Field(default=None, alias="list")
     root: str = Field(default=".", exclude=True)
     file: str = Field(default="config.yaml", exclude=True)
 
@@ -368,6 +441,11 @@ class Config(_Model):
             return self.path(self.schedule.jobstore)
         state = self.state_path
         return state.with_name(state.stem + ".schedule.sqlite3")
+
+    @property
+    def archive_path(self) -> Path:
+        """The folder ``newsletter publish`` writes the web archive into."""
+        return self.path(self.archive.folder)
 
     @property
     def templates_path(self) -> Path:
