@@ -390,7 +390,7 @@ def send_command(
         if test_send:
             send_issue(rendered.eml, to, config)
         else:
-            send_edition(config, day, rendered.eml, to, force=force)
+            send_edition(config, day, lambda: send_issue(rendered.eml, to, config), force=force)
     click.echo(
         f"sent {folder / 'issue.eml'} ({rendered.subject}) to {', '.join(to)} "
         f"via {config.smtp.host}:{config.smtp.port}"
