@@ -24,6 +24,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from .errors import ConfigError
@@ -314,6 +315,69 @@ class Smtp(_Model):
     ca_file: str = Field(default="", description="extra CA bundle to trust (a private relay)")
 
 
+# --- list: the list provider `newsletter send --via` hands an issue to (campaigns) ---------
+
+ListProvider = Literal["listmonk", "buttondown", "mailchimp"]
+
+
+class MailingList(_Model):
+    """``list:``: the list provider that ``newsletter send --via`` creates campaigns on.
+
+    Credentials are named, never written: ``api_key_env`` (and for listmonk
+    ``username_env``, its API user) name environment variables. ``base_url`` is the
+    listmonk instance (where its admin opens) or, for Buttondown and Mailchimp, an
+    override of the API root (``https://api.buttondown.com/v1``; Mailchimp's comes from
+    the key's data-center suffix, ``...-us21`` -> ``https://us21.api.mailchimp.com/3.0``).
+    """
+
+    provider: ListProvider | None = None
+    base_url: str = ""
+    list_id: tuple[str, ...] = Field(
+        default=(), description="listmonk list ids, Mailchimp audience"
+    )
+    api_key_env: str = ""
+    username_env: str = ""
+    template_id: int | None = Field(default=None, ge=1, description="listmonk template")
+    timeout: float = Field(default=30.0, gt=0, le=600)
+    retries: int = Field(default=3, ge=0, le=10)
+    retry_backoff: float = Field(default=1.0, ge=0, le=60)
+    retry_wait_max: float = Field(default=120.0, ge=0, le=3600)
+
+    @field_validator("list_id", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        items = v if isinstance(v, list | tuple) else (v,)
+        return tuple(str(i) if isinstance(i, int) and not isinstance(i, bool) else i for i in items)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v and not v.startswith(("https://", "http://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _complete(self) -> MailingList:
+        need: list[str] = []
+        if self.provider is not None and not self.api_key_env:
+            need.append("api_key_env (the variable holding the API key)")
+        if self.provider == "listmonk":
+            need += [] if self.base_url else ["base_url (the listmonk address)"]
+            need += [] if self.username_env else ["username_env (the variable with the API user)"]
+            if not self.list_id or not all(i.isdigit() for i in self.list_id):
+                need.append("list_id (one or more listmonk list numbers)")
+        if self.provider == "mailchimp" and len(self.list_id) != 1:
+            need.append("list_id (the one audience id)")
+        if self.provider == "buttondown" and self.list_id:
+            raise ValueError("buttondown has one list per API key; leave list_id out")
+        if need:
+            raise ValueError(f"provider {self.provider} needs " + ", ".join(need))
+        return self
+
+
+# --- end of list: ---------------------------------------------------------------------------
+
+
 class Email(_Model):
     """Render options for the HTML email."""
 
@@ -343,6 +407,7 @@ class Config(_Model):
     schedule: Schedule = Schedule()
     alerts: Alerts = Alerts()
     smtp: Smtp = Smtp()
+    list: MailingList = MailingList()
     email: Email = Email()
     preview: Preview = Preview()
     root: str = Field(default=".", exclude=True)
