@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .config import Config, load_config
 from .errors import NewsletterError
+
+if TYPE_CHECKING:
+    from .models import RenderedIssue
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,8 +60,6 @@ def edition_date(config: Config, edition: Any) -> date:
     """The edition date from ``--date``, else today in the newsletter's timezone."""
     if edition is not None:
         return edition.date()  # type: ignore[no-any-return]
-    from datetime import datetime
-
     return datetime.now(config.newsletter.tz).date()
 
 
@@ -395,8 +396,28 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
 @cli.command("send")
 @config_option
 @date_option()
-@click.option("--to", "to", multiple=True, required=True, help="Recipient address (repeatable).")
-@click.option("--force", is_flag=True, help="Send even when lint finds blocking problems.")
+@click.option("--to", "to", multiple=True, help="Recipient address (repeatable); SMTP only.")
+@click.option(
+    "--via",
+    type=click.Choice(["listmonk", "buttondown", "mailchimp"]),
+    default=None,
+    help="Hand the issue to this list provider (the config's list: block) as a campaign:"
+    " a draft, not sent, unless --schedule.",
+)
+@click.option(
+    "--schedule",
+    "schedule_at",
+    default=None,
+    metavar="ISO-DATETIME",
+    help="With --via: schedule the campaign for this time (the newsletter's timezone"
+    " unless it carries an offset).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send even when lint finds blocking problems, after an interrupted send, or"
+    " (with --via) when a campaign already exists.",
+)
 @click.option(
     "--test",
     "test_send",
@@ -405,18 +426,37 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
 )
 @handle_errors
 def send_command(
-    config_path: Path, edition: Any, to: tuple[str, ...], force: bool, test_send: bool
+    config_path: Path,
+    edition: Any,
+    to: tuple[str, ...],
+    via: str | None,
+    schedule_at: str | None,
+    force: bool,
+    test_send: bool,
 ) -> None:
-    """Send outbox/<date>/issue.eml over SMTP after linting it; the issue is then marked
-    sent (and frozen) unless --test is given."""
+    """Send outbox/<date>/issue.eml over SMTP after linting it, or with --via create a
+    campaign from it on a list provider; the issue is then marked sent (and frozen)
+    unless --test is given."""
     from .build import load_rendered
     from .errors import SendError
     from .lock import build_lock
     from .render import lint_email
-    from .send import send_edition, send_issue
 
+    if via is None and schedule_at is not None:
+        raise click.UsageError("--schedule is for a list provider: add --via")
+    if via is None and not to:
+        raise click.UsageError("name a recipient with --to (or hand off to a list with --via)")
+    if via is not None and (to or test_send):
+        raise click.UsageError(
+            "--to and --test are for SMTP sends; a list provider sends to its list"
+        )
     config = get_config(config_path)
     day = edition_date(config, edition)
+    schedule = None
+    if via is not None and schedule_at is not None:
+        from .lists import schedule_time
+
+        schedule = schedule_time(schedule_at, config)
     # under the build lock: a build or desk action never rewrites the files mid-send
     with build_lock(config, wait=config.schedule.lock_wait_seconds):
         rendered = load_rendered(config, day)
@@ -429,14 +469,41 @@ def send_command(
             raise SendError(
                 f"{len(blocking)} blocking lint finding(s) in {folder}; fix them or use --force"
             )
+        if via is not None:
+            _hand_off(config, day, rendered, via, schedule, force)
+            return
+        from .send import send_edition, send_issue
+
         if test_send:
             send_issue(rendered.eml, to, config)
         else:
-            send_edition(config, day, rendered.eml, to, force=force)
+            send_edition(config, day, lambda: send_issue(rendered.eml, to, config), force=force)
     click.echo(
         f"sent {folder / 'issue.eml'} ({rendered.subject}) to {', '.join(to)} "
         f"via {config.smtp.host}:{config.smtp.port}"
     )
+
+
+def _hand_off(
+    config: Config,
+    day: date,
+    rendered: RenderedIssue,
+    via: str,
+    schedule: datetime | None,
+    force: bool,
+) -> None:
+    """``send --via``: create the campaign and say where it is and what happens next."""
+    from .lists import hand_off
+
+    campaign = hand_off(config, day, rendered, via=via, schedule=schedule, force=force)
+    where = f": {campaign.url}" if campaign.url else ""
+    click.echo(f"created campaign {campaign.id} on {campaign.provider}{where}")
+    if campaign.send_at is not None:
+        click.echo(
+            f"scheduled: {campaign.provider} sends it at {campaign.send_at:%Y-%m-%d %H:%M} UTC"
+        )
+    else:
+        click.echo(f"a draft, not sent: review and send it from {campaign.provider}")
 
 
 @cli.command("ingest")

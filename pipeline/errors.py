@@ -117,6 +117,13 @@ class StaleIssueError(NoIssueError):
 
 
 class SendError(NewsletterError):
-    """Sending the issue over SMTP failed or was refused by a blocking lint finding."""
+    """Sending the issue (over SMTP or to a list provider) failed or was refused by a
+    blocking lint finding."""
 
     exit_code = 5
+
+
+class UncertainSendError(SendError):
+    """A send whose outcome is unknown: the request went out and no answer came back (a
+    timeout, a dropped connection, a server error on a create). The issue stays
+    ``sending``, so nothing sends it again until a person has checked."""

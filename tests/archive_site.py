@@ -34,7 +34,7 @@ WEB_URL = "https://morningtape.example/issues/{date}"
 LISTMONK = {
     "provider": "listmonk",
     "subscribe_url": "https://lists.morningtape.example/subscription/form",
-    "list_ids": ["6f1c1e6a-8f0e-4a55-9b59-4a1e0e0c3a21"],
+    "subscribe_lists": ["6f1c1e6a-8f0e-4a55-9b59-4a1e0e0c3a21"],
 }
 
 HOSTILE = '<script>window.pwned = 1</script> Rates <b>Fall</b> & "Rise"'

@@ -267,7 +267,7 @@ def test_the_feed_carries_the_latest_issues_only(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("mailing", "fields"),
     [
-        (LISTMONK, {"email": None, "nonce": "", "l": LISTMONK["list_ids"][0]}),
+        (LISTMONK, {"email": None, "nonce": "", "l": LISTMONK["subscribe_lists"][0]}),
         (
             {
                 "provider": "buttondown",
@@ -315,7 +315,7 @@ def test_without_a_list_there_is_no_signup_page(tmp_path: Path) -> None:
 
 def test_list_and_archive_sections_are_checked(tmp_path: Path) -> None:
     bad = {"provider": "listmonk", "subscribe_url": "https://lists.example/subscription/form"}
-    with pytest.raises(ConfigError, match=r"list\.list_ids"):
+    with pytest.raises(ConfigError, match=r"subscribe_lists"):
         newsletter(tmp_path, mailing_list=bad)
     mailchimp = {"provider": "mailchimp", "subscribe_url": "https://x.example/subscribe/post"}
     with pytest.raises(ConfigError, match=r"list.subscribe_url.*u=\.\.\.&id="):
@@ -332,3 +332,15 @@ def test_an_unwritable_site_is_one_error(tmp_path: Path) -> None:
     with pytest.raises(OutboxError, match=r"index\.html"):
         publish_archive(config)
     assert os.path.isdir(config.archive_path / "index.html")
+
+
+def test_one_list_block_serves_the_signup_form_and_campaigns(tmp_path: Path) -> None:
+    signup_only = {"provider": "buttondown", "subscribe_url": "https://b.example/embed/tape"}
+    config = newsletter(tmp_path / "a", mailing_list=signup_only)
+    assert config.mailing_list.signup and not config.mailing_list.campaigns
+    both = {**signup_only, "api_key_env": "BUTTONDOWN_API_KEY"}
+    config = newsletter(tmp_path / "b", mailing_list=both)
+    assert config.mailing_list.signup and config.mailing_list.campaigns
+    # a campaign key without its credential is a config error, with or without a form
+    with pytest.raises(ConfigError, match="api_key_env"):
+        newsletter(tmp_path / "c", mailing_list={**signup_only, "base_url": "https://b.example"})

@@ -131,7 +131,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, provider: _Provider) -> Ite
             mailing_list={
                 "provider": "listmonk",
                 "subscribe_url": f"{provider.url}/subscription/form",
-                "list_ids": [LIST_ID],
+                "subscribe_lists": [LIST_ID],
             },
         )
         shutil.copy(FIXTURES / "photo.svg", site / "photo.svg")

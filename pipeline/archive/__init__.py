@@ -117,7 +117,7 @@ def _editions(config: Config, store: Store) -> tuple[list[_Edition], set[date], 
 
 def _site(config: Config, layout: Layout) -> Site:
     nl = config.newsletter
-    signup = layout.href(SIGNUP) if config.mailing_list is not None else nl.signup_url
+    signup = layout.href(SIGNUP) if config.mailing_list.signup else nl.signup_url
     return Site(
         name=nl.name,
         tagline=nl.tagline,
@@ -168,7 +168,7 @@ def _site_files(config: Config, layout: Layout, editions: list[_Edition]) -> dic
                     updated=e.updated,
                 )
             )
-    if config.mailing_list is not None:
+    if config.mailing_list.signup:
         head = Head(
             title=f"Sign up | {nl.name}",
             og_title=f"Sign up for {nl.name}",
@@ -247,7 +247,7 @@ def publish_archive(config: Config) -> ArchiveResult:
         written = _write(root, files)
         keep = {e.issue.date for e in editions} | unreadable
         removed = _remove(root, _stale_pages(root, layout, keep))
-        if config.mailing_list is None:
+        if not config.mailing_list.signup:
             removed += _remove(root, [SIGNUP + "index.html"])
     return ArchiveResult(
         folder=root,

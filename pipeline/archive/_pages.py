@@ -91,7 +91,7 @@ def signup_form(mailing: MailingList) -> SignupForm:
     action = http_url(mailing.subscribe_url)
     if mailing.provider == "listmonk":
         # listmonk: `l` once per list UUID; `nonce` is its honeypot, sent empty
-        lists = tuple(("l", list_id) for list_id in mailing.list_ids)
+        lists = tuple(("l", list_id) for list_id in mailing.subscribe_lists)
         return SignupForm(action, "email", (("nonce", ""), *lists))
     if mailing.provider == "buttondown":
         return SignupForm(action, "email", (("embed", "1"),))
