@@ -28,7 +28,7 @@ from typing import Any, Literal
 import httpx
 
 from ..config import LLM
-from ..models import Article, Finding, SourceRef, StorySummary, SummaryRun
+from ..models import Article, Finding, StorySummary, SummaryRun
 from ..store import Store
 from ._style import HouseStyle
 
@@ -160,9 +160,7 @@ def _clean(text: str) -> str:
 
 
 def _source_block(article: Article) -> str:
-    outlets = ", ".join(
-        dict.fromkeys(n for n in [article.source, *(s.name for s in article.sources)] if n)
-    )
+    outlets = ", ".join(article.outlets)
     return (
         f"Outlet(s) to attribute: {_clean(outlets) or 'unknown'}\n"
         f"{_OPEN}\nTitle: {_clean(article.title)}\n\n{_clean(article.text)}\n{_CLOSE}"
@@ -306,13 +304,10 @@ def parse(content: str) -> Answer:
 
 
 def _story(answer: Answer, article: Article, model: str) -> StorySummary:
-    sources = article.sources or (
-        (SourceRef(article.source, article.url),) if article.source or article.url else ()
-    )
     return StorySummary(
         id=article.id,
         **{part: getattr(answer, part) for part in PARTS},
-        sources=sources,
+        sources=article.credits,
         image=article.image,
         engine=f"llm:{model}",
     )
