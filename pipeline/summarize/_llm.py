@@ -6,8 +6,9 @@ a JSON schema (structured output where the server supports it; see :class:`_Clie
 negotiation), validated against that schema, then put through the gate (style and fact checks).
 Warnings keep the story (it is flagged); an error finding sends the findings back to the model
 (``retries`` times), and then the offline engine writes the story with ``fallback`` set to the
-reason. Accepted stories are cached in the store's ``llm_cache`` table under a hash of the
-source, the model and the prompt version, so a rebuild with unchanged stories makes no call.
+reason. Accepted stories are cached in the state store (``Store.llm_cache_put``) under a hash
+of the source, the model and the prompt version, so a rebuild with unchanged stories makes no
+call.
 Source text goes to the model as delimited data, never as instructions.
 """
 
@@ -22,7 +23,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
@@ -536,41 +536,13 @@ class _Client:
 
 
 def _cache_get(store: Store, key: str) -> Answer | None:
-    row = store.conn.execute("SELECT story FROM llm_cache WHERE key = ?", (key,)).fetchone()
-    if row is None:
+    story = store.llm_cache_get(key)
+    if story is None:
         return None
     try:
-        return parse(row[0])
+        return parse(story)
     except _Invalid:
         return None
-
-
-_CACHE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS llm_cache (
-    key TEXT PRIMARY KEY,
-    model TEXT NOT NULL,
-    prompt_version TEXT NOT NULL,
-    story TEXT NOT NULL,
-    tokens INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL
-)
-"""
-
-
-def _cache_put(store: Store, key: str, settings: LLM, answer: Answer, tokens: int) -> None:
-    with store.transaction() as c:
-        c.execute(
-            "INSERT OR REPLACE INTO llm_cache"
-            " (key, model, prompt_version, story, tokens, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                key,
-                settings.model,
-                PROMPT_VERSION,
-                answer.as_json(),
-                tokens,
-                datetime.now(UTC).isoformat(timespec="seconds"),
-            ),
-        )
 
 
 def summarize_llm(
@@ -583,8 +555,6 @@ def summarize_llm(
     checked: Callable[[StorySummary, Article], StorySummary],
 ) -> SummaryRun:
     """Write the stories with the LLM, from the cache when the source is unchanged."""
-    if store is not None:
-        store.conn.execute(_CACHE_SCHEMA)
     stories: list[StorySummary | None] = [None] * len(articles)
     keys = [_cache_key(a, settings, style) for a in articles]
     hits = 0
@@ -623,7 +593,13 @@ def summarize_llm(
         if outcome.reason:
             failures[outcome.reason] += 1
         elif store is not None and outcome.answer is not None:
-            _cache_put(store, keys[i], settings, outcome.answer, outcome.tokens)
+            store.llm_cache_put(
+                keys[i],
+                outcome.answer.as_json(),
+                model=settings.model,
+                prompt_version=PROMPT_VERSION,
+                tokens=outcome.tokens,
+            )
     errors = tuple(
         f"LLM {settings.base_url}: {reason}; used offline engine for {n} "
         f"{'story' if n == 1 else 'stories'}"
