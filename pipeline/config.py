@@ -1,9 +1,10 @@
 """Config: ``config.yaml`` in, one frozen, typed :class:`Config` out.
 
-The file is parsed once. Unknown keys and bad values raise :class:`ConfigError`
-naming the file, the line, the dotted key and the bad value. Relative paths are
-resolved against the config file's folder. Secrets never live here: the file
-names environment variables and the values are read from the environment.
+The file is parsed once. Unknown keys and bad values raise one :class:`ConfigError`
+listing every problem, each with the file, the line, the dotted key and the bad
+value. Relative paths are resolved against the config file's folder. Secrets never
+live here: the file names environment variables and the values are read from the
+environment.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import ErrorDetails
 
-from .errors import ConfigError
+from .errors import ConfigError, ConfigProblem
 from .safe_yaml import load_yaml_nodes
 
 __all__ = ["Config", "load_config", "parse_days"]
@@ -286,6 +288,16 @@ class Alerts(_Model):
             raise ValueError("must be an absolute http(s) URL")
         return v
 
+    @field_validator("command", mode="before")
+    @classmethod
+    def _command_form(cls, v: Any) -> Any:
+        # one problem in the user's terms, not one per member of the union
+        if isinstance(v, str) or (
+            isinstance(v, list | tuple) and all(isinstance(a, str) for a in v)
+        ):
+            return v
+        raise ValueError("must be a command line or a list of its arguments, as strings")
+
     @field_validator("command")
     @classmethod
     def _command(cls, v: str | tuple[str, ...]) -> str | tuple[str, ...]:
@@ -422,26 +434,32 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     lines: dict[tuple[str | int, ...], int] = {}
     if node is not None:
         _line_map(node, (), lines)
-    for reserved in ("root", "file"):
-        if reserved in data:
-            raise ConfigError("unknown key", file=name, line=lines.get((reserved,)), key=reserved)
+    problems = [
+        ConfigProblem("unknown key", lines.get((reserved,)), reserved)
+        for reserved in ("root", "file")
+        if reserved in data
+    ]
     data = {**data, "root": str(file.resolve().parent), "file": name}
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        # point at the deepest location the YAML actually has
-        line = None
-        for n in range(len(loc), -1, -1):
-            if loc[:n] in lines:
-                line = lines[loc[:n]]
-                break
-        key = _dotted(loc)
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        else:
-            msg = f"{err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
-        raise ConfigError(msg, file=name, line=line, key=key) from None
+        problems += [_problem(err, lines) for err in exc.errors()]
+    if problems:
+        # every problem at once, in the file's order, so one edit can fix them all
+        first, *more = sorted(problems, key=lambda p: p.line or 0)
+        raise ConfigError(first.detail, file=name, line=first.line, key=first.key, more=more)
+    return config
+
+
+def _problem(err: ErrorDetails, lines: dict[tuple[str | int, ...], int]) -> ConfigProblem:
+    """One pydantic error as a problem with its line, dotted key and offending value."""
+    loc = tuple(err["loc"])
+    # point at the deepest location the YAML actually has
+    line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "missing":
+        msg = "required key is missing"
+    else:
+        msg = f"{err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
+    return ConfigProblem(msg, line, _dotted(loc))
