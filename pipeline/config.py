@@ -3,8 +3,8 @@
 The file is parsed once. Unknown keys and bad values raise one :class:`ConfigError`
 listing every problem, each with the file, the line, the dotted key and the bad
 value. Relative paths are resolved against the config file's folder. Secrets never
-live here: the file names environment variables and the values are read from the
-environment.
+live here: the file names environment variables and :func:`secret` reads them,
+refusing an unset or empty one by name.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pydantic_core import ErrorDetails
 from .errors import ConfigError, ConfigProblem
 from .safe_yaml import load_yaml_nodes
 
-__all__ = ["Config", "load_config", "parse_days"]
+__all__ = ["Config", "load_config", "parse_days", "secret"]
 
 
 def _bundled_templates() -> Path:
@@ -181,10 +181,6 @@ class LLM(_Model):
     concurrency: int = Field(default=2, ge=1, le=64)
     temperature: float = Field(default=0.2, ge=0, le=2)
     retries: int = Field(default=1, ge=0, le=5)
-
-    @property
-    def api_key(self) -> str:
-        return os.environ.get(self.api_key_env, "") if self.api_key_env else ""
 
 
 class Summarizer(_Model):
@@ -410,6 +406,19 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def secret(env_name: str, *, key: str, file: str) -> str:
+    """The value of the environment variable ``env_name``, which config ``key`` names.
+
+    Unset or empty raises :class:`ConfigError` naming the variable, the key and the file: a
+    credential someone configured never silently turns into no credential.
+    """
+    value = os.environ.get(env_name, "")
+    if not value:
+        state = "is empty" if env_name in os.environ else "is not set"
+        raise ConfigError(f"environment variable {env_name} (named by {key}) {state}", file=file)
+    return value
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:

@@ -14,15 +14,14 @@ server's acceptance and the record is never sent again by itself: it stays
 
 from __future__ import annotations
 
-import os
 import re
 import smtplib
 import ssl
 from collections.abc import Sequence
 from datetime import date
 
-from .config import Config
-from .errors import SendError
+from .config import Config, secret
+from .errors import ConfigError, SendError
 from .store import open_store
 
 __all__ = ["SENT_STATES", "send_edition", "send_issue"]
@@ -124,12 +123,10 @@ def _credentials(config: Config) -> tuple[str, str] | None:
     ):
         if not name:
             raise SendError(f"{config.file}: {key} is not set but the other credential is")
-        value = os.environ.get(name)
-        if value is None:
-            raise SendError(
-                f"environment variable {name} (named by {key} in {config.file}) is not set"
-            )
-        values.append(value)
+        try:
+            values.append(secret(name, key=key, file=config.file))
+        except ConfigError as exc:
+            raise SendError(str(exc)) from None  # a send that cannot log in failed as a send
     return values[0], values[1]
 
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.config import load_config
+from pipeline.config import load_config, secret
 from pipeline.errors import ConfigError
 
 MINIMAL = """\
@@ -141,3 +141,22 @@ def test_the_command_prints_every_problem_and_exits_2(tmp_path: Path) -> None:
         f"  {p}:10: key 'issue.quick_links': Input should be a valid integer, unable to parse"
         " string as an integer (got 'many')",
     ]
+
+
+def test_a_secret_comes_from_the_variable_the_config_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LEDGER_TEST_KEY", "s3cret")
+    assert secret("LEDGER_TEST_KEY", key="summarizer.llm.api_key_env", file="c.yaml") == "s3cret"
+    monkeypatch.delenv("LEDGER_TEST_KEY")
+    with pytest.raises(ConfigError) as info:
+        secret("LEDGER_TEST_KEY", key="summarizer.llm.api_key_env", file="c.yaml")
+    assert str(info.value) == (
+        "c.yaml: environment variable LEDGER_TEST_KEY (named by summarizer.llm.api_key_env)"
+        " is not set"
+    )
+    monkeypatch.setenv("LEDGER_TEST_KEY", "")
+    with pytest.raises(
+        ConfigError, match=r"LEDGER_TEST_KEY \(named by smtp.password_env\) is empty"
+    ):
+        secret("LEDGER_TEST_KEY", key="smtp.password_env", file="c.yaml")

@@ -407,12 +407,13 @@ class _Client:
         style: HouseStyle,
         offline: Callable[[Article], StorySummary],
         checked: Callable[[StorySummary, Article], StorySummary],
+        api_key: str,
     ) -> None:
         self.settings = settings
         self.url = settings.base_url.rstrip("/") + "/chat/completions"
         headers = {"Content-Type": "application/json"}
-        if settings.api_key:
-            headers["Authorization"] = f"Bearer {settings.api_key}"
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
         self.http = httpx.Client(timeout=settings.timeout, headers=headers)
         self.system = system_prompt(style)
         self.offline = offline
@@ -553,8 +554,15 @@ def summarize_llm(
     *,
     offline: Callable[[Article], StorySummary],
     checked: Callable[[StorySummary, Article], StorySummary],
+    api_key: str = "",
+    key_problem: str = "",
 ) -> SummaryRun:
-    """Write the stories with the LLM, from the cache when the source is unchanged."""
+    """Write the stories with the LLM, from the cache when the source is unchanged.
+
+    ``api_key``: sent as a bearer token when given (read with :func:`~pipeline.config.secret`).
+    ``key_problem``: why the configured key could not be read; then, as after a 401, the model
+    is never asked and every story not cached is the offline one with this as its fallback.
+    """
     stories: list[StorySummary | None] = [None] * len(articles)
     keys = [_cache_key(a, settings, style) for a in articles]
     hits = 0
@@ -569,7 +577,8 @@ def summarize_llm(
                 continue
         todo.append(i)
 
-    client = _Client(settings, style, offline, checked)
+    client = _Client(settings, style, offline, checked, api_key)
+    client.dead = key_problem
 
     def write(i: int) -> _Outcome:
         try:
