@@ -1,9 +1,10 @@
 """Config: ``config.yaml`` in, one frozen, typed :class:`Config` out.
 
-The file is parsed once. Unknown keys and bad values raise :class:`ConfigError`
-naming the file, the line, the dotted key and the bad value. Relative paths are
-resolved against the config file's folder. Secrets never live here: the file
-names environment variables and the values are read from the environment.
+The file is parsed once. Unknown keys and bad values raise one :class:`ConfigError`
+listing every problem, each with the file, the line, the dotted key and the bad
+value. Relative paths are resolved against the config file's folder. Secrets never
+live here: the file names environment variables and :func:`secret` reads them,
+refusing an unset or empty one by name.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
-from .errors import ConfigError
+from .errors import ConfigError, ConfigProblem
 from .safe_yaml import load_yaml_nodes
 
-__all__ = ["Config", "load_config", "parse_days"]
+__all__ = ["Config", "load_config", "parse_days", "secret"]
 
 
 def _bundled_templates() -> Path:
@@ -182,10 +184,6 @@ class LLM(_Model):
     temperature: float = Field(default=0.2, ge=0, le=2)
     retries: int = Field(default=1, ge=0, le=5)
 
-    @property
-    def api_key(self) -> str:
-        return os.environ.get(self.api_key_env, "") if self.api_key_env else ""
-
 
 class Summarizer(_Model):
     engine: Literal["extractive", "llm"] = "extractive"
@@ -287,6 +285,16 @@ class Alerts(_Model):
         if v and not v.startswith(("https://", "http://")):
             raise ValueError("must be an absolute http(s) URL")
         return v
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _command_form(cls, v: Any) -> Any:
+        # one problem in the user's terms, not one per member of the union
+        if isinstance(v, str) or (
+            isinstance(v, list | tuple) and all(isinstance(a, str) for a in v)
+        ):
+            return v
+        raise ValueError("must be a command line or a list of its arguments, as strings")
 
     @field_validator("command")
     @classmethod
@@ -555,6 +563,19 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     return out
 
 
+def secret(env_name: str, *, key: str, file: str) -> str:
+    """The value of the environment variable ``env_name``, which config ``key`` names.
+
+    Unset or empty raises :class:`ConfigError` naming the variable, the key and the file: a
+    credential someone configured never silently turns into no credential.
+    """
+    value = os.environ.get(env_name, "")
+    if not value:
+        state = "is empty" if env_name in os.environ else "is not set"
+        raise ConfigError(f"environment variable {env_name} (named by {key}) {state}", file=file)
+    return value
+
+
 def load_config(path: str | os.PathLike[str]) -> Config:
     """Read and validate a config file; raise :class:`ConfigError` on any problem."""
     file = Path(path)
@@ -577,26 +598,32 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     lines: dict[tuple[str | int, ...], int] = {}
     if node is not None:
         _line_map(node, (), lines)
-    for reserved in ("root", "file"):
-        if reserved in data:
-            raise ConfigError("unknown key", file=name, line=lines.get((reserved,)), key=reserved)
+    problems = [
+        ConfigProblem("unknown key", lines.get((reserved,)), reserved)
+        for reserved in ("root", "file")
+        if reserved in data
+    ]
     data = {**data, "root": str(file.resolve().parent), "file": name}
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        # point at the deepest location the YAML actually has
-        line = None
-        for n in range(len(loc), -1, -1):
-            if loc[:n] in lines:
-                line = lines[loc[:n]]
-                break
-        key = _dotted(loc)
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        else:
-            msg = f"{err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
-        raise ConfigError(msg, file=name, line=line, key=key) from None
+        problems += [_problem(err, lines) for err in exc.errors()]
+    if problems:
+        # every problem at once, in the file's order, so one edit can fix them all
+        first, *more = sorted(problems, key=lambda p: p.line or 0)
+        raise ConfigError(first.detail, file=name, line=first.line, key=first.key, more=more)
+    return config
+
+
+def _problem(err: ErrorDetails, lines: dict[tuple[str | int, ...], int]) -> ConfigProblem:
+    """One pydantic error as a problem with its line, dotted key and offending value."""
+    loc = tuple(err["loc"])
+    # point at the deepest location the YAML actually has
+    line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "missing":
+        msg = "required key is missing"
+    else:
+        msg = f"{err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
+    return ConfigProblem(msg, line, _dotted(loc))

@@ -101,6 +101,19 @@ class Article:
     image: Image | None = None
     item_ids: tuple[str, ...] = ()
 
+    @property
+    def outlets(self) -> tuple[str, ...]:
+        """The outlet names a story may credit (its own first), once each: part of what the
+        writer is given as the source and what the fact checker checks a story against."""
+        return tuple(dict.fromkeys(n for n in (self.source, *(s.name for s in self.sources)) if n))
+
+    @property
+    def credits(self) -> tuple[SourceRef, ...]:
+        """The sources a story written from this article cites."""
+        if self.sources:
+            return self.sources
+        return (SourceRef(self.source, self.url),) if self.source or self.url else ()
+
 
 @dataclass(frozen=True)
 class Selection:

@@ -15,7 +15,6 @@ the server's acceptance and the record is never sent again by itself: it stays
 
 from __future__ import annotations
 
-import os
 import re
 import smtplib
 import ssl
@@ -23,8 +22,8 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TypeVar
 
-from .config import Config
-from .errors import SendError, UncertainSendError
+from .config import Config, secret
+from .errors import ConfigError, SendError, UncertainSendError
 from .store import open_store
 
 __all__ = ["SENT_STATES", "send_edition", "send_issue"]
@@ -134,12 +133,10 @@ def _credentials(config: Config) -> tuple[str, str] | None:
     ):
         if not name:
             raise SendError(f"{config.file}: {key} is not set but the other credential is")
-        value = os.environ.get(name)
-        if value is None:
-            raise SendError(
-                f"environment variable {name} (named by {key} in {config.file}) is not set"
-            )
-        values.append(value)
+        try:
+            values.append(secret(name, key=key, file=config.file))
+        except ConfigError as exc:
+            raise SendError(str(exc)) from None  # a send that cannot log in failed as a send
     return values[0], values[1]
 
 

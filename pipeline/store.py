@@ -1,10 +1,13 @@
 """The state store: one SQLite file (WAL) holding items, feed health, issues and campaigns.
 
-In: normalised :class:`Item` objects from ingest, selections from select.
-Out: fresh items for an edition date, feed state for conditional GET, and the
-issue ledger (which draft the pipeline wrote, which items an issue used, the
-campaigns created for it on a list provider).
+In: normalised :class:`Item` objects from ingest, selections from select, article pages'
+text, the LLM writer's accepted stories. Out: fresh items for an edition date, feed state
+for conditional GET, the issue ledger (which draft the pipeline wrote, which items an issue
+used, the campaigns created for it on a list provider), and the cached page text and stories.
 
+Every table is this module's: the schema below is the whole of it, and no other module
+runs SQL. It is applied on every open (``CREATE ... IF NOT EXISTS``), so a store made by
+an older version gains the tables added since.
 Every write is one transaction, so a crash never leaves half an update.
 
 A store is created whole (built aside, then linked into place), so an empty
@@ -109,6 +112,14 @@ CREATE TABLE IF NOT EXISTS runs (
     date TEXT NOT NULL,
     finished_at TEXT NOT NULL,
     report TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS llm_cache (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    prompt_version TEXT NOT NULL,
+    story TEXT NOT NULL,
+    tokens INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
 );
 """
 
@@ -409,6 +420,23 @@ class Store:
             "SELECT 1 FROM draft_versions WHERE date = ? AND sha = ?", (edition.isoformat(), sha)
         ).fetchone()
         return row is not None
+
+    # -- LLM answers --------------------------------------------------------
+    def llm_cache_get(self, key: str) -> str | None:
+        """The story (as the model's JSON) cached under ``key``, if any."""
+        row = self.conn.execute("SELECT story FROM llm_cache WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row["story"])
+
+    def llm_cache_put(
+        self, key: str, story: str, *, model: str, prompt_version: str, tokens: int
+    ) -> None:
+        """Keep an accepted story (the model's JSON) under ``key``, replacing any before it."""
+        with self.transaction() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO llm_cache"
+                " (key, model, prompt_version, story, tokens, created_at) VALUES (?,?,?,?,?,?)",
+                (key, model, prompt_version, story, tokens, _now()),
+            )
 
     def record_run(self, edition: date, report: dict[str, object]) -> None:
         with self.transaction() as c:

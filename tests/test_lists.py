@@ -403,8 +403,8 @@ def test_credentials_come_from_the_environment_only(
     env.delenv("TAPE_LM_TOKEN")
     with pytest.raises(
         SendError,
-        match=r"environment variable TAPE_LM_TOKEN \(named by list\.api_key_env in"
-        r" .*config\.yaml\) is not set",
+        match=r"config\.yaml: environment variable TAPE_LM_TOKEN \(named by list\.api_key_env\)"
+        r" is not set",
     ):
         create_campaign(config, rendered, EDITION, schedule=None)
     env.setenv("TAPE_LM_TOKEN", "")

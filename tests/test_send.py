@@ -215,6 +215,9 @@ def test_credentials_come_from_the_environment(
     monkeypatch.setenv("TAPE_SMTP_USER", "tape")
     with pytest.raises(SendError, match=r"environment variable TAPE_SMTP_PASS .* is not set"):
         send_issue(eml, ["editor@morningtape.example"], config)
+    monkeypatch.setenv("TAPE_SMTP_PASS", "")  # an empty password is as good as none
+    with pytest.raises(SendError, match=r"TAPE_SMTP_PASS \(named by smtp.password_env\) is empty"):
+        send_issue(eml, ["editor@morningtape.example"], config)
     monkeypatch.setenv("TAPE_SMTP_PASS", "wrong")
     with pytest.raises(SendError, match="rejected the login: 535"):
         send_issue(eml, ["editor@morningtape.example"], config)

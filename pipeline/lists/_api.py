@@ -17,7 +17,6 @@ exists on the provider.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,7 +25,8 @@ from datetime import datetime
 import httpx
 
 from ..config import MailingList
-from ..errors import SendError, UncertainSendError
+from ..config import secret as config_secret
+from ..errors import ConfigError, SendError, UncertainSendError
 from ..models import Campaign
 from ..retry import retry_after
 
@@ -52,14 +52,12 @@ class Job:
 
 
 def secret(config_file: str, key: str, name: str) -> str:
-    """The value of the environment variable ``name`` (named by ``list.<key>``)."""
-    value = os.environ.get(name, "")
-    if not value:
-        state = "is empty" if name in os.environ else "is not set"
-        raise SendError(
-            f"environment variable {name} (named by list.{key} in {config_file}) {state}"
-        )
-    return value
+    """The value of the environment variable ``name`` (named by ``list.<key>``): the
+    config's one rule for secrets, failing as a send."""
+    try:
+        return config_secret(name, key=f"list.{key}", file=config_file)
+    except ConfigError as exc:
+        raise SendError(str(exc)) from None
 
 
 def pick(answer: object, *path: str) -> object:

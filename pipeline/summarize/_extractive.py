@@ -30,21 +30,19 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from ..models import Article, SourceRef, StorySummary
+from ..models import Article, StorySummary
+from ..words import STOPWORDS, content_words, word_set
 from . import _grammar, _prose
 from ._gate import check_story
 from ._source import Source, read_source
 from ._style import HouseStyle
 from ._text import (
     QUOTED,
-    STOPWORDS,
-    content_words,
     plain_words,
     similarity,
     split_sentences,
     title_case,
     word_count,
-    word_set,
 )
 
 # First and second person outside quotations: an opinion piece's voice, never ours
@@ -394,15 +392,8 @@ class _Writer:
         self.vocab = style.vocabulary
         self.source: Source = read_source(article.title, article.text)
         self.names = self.source.names
-        self.outlet = (
-            (
-                article.source
-                or (article.sources[0].name if article.sources else "")
-                or self.source.agency
-            )
-            .strip()
-            .replace("!", "")
-        )  # "Yahoo!" reads as "Yahoo" in our voice
+        outlet = next(iter(article.outlets), "") or self.source.agency
+        self.outlet = outlet.strip().replace("!", "")  # "Yahoo!" reads as "Yahoo" in our voice
         self.sents = [
             _Sent(i, t, word_count(t), frozenset(content_words(t)), bool(_NUMBER.search(t)))
             for i, t in enumerate(self.source.sentences)
@@ -1225,9 +1216,6 @@ class _Writer:
         context = context or self._fallback("context_fallbacks")
         kicker = kicker or self._fallback("kicker_fallbacks")
         article = self.article
-        sources = article.sources or (
-            (SourceRef(article.source, article.url),) if article.source or article.url else ()
-        )
         return StorySummary(
             id=article.id,
             headline=headline,
@@ -1240,7 +1228,7 @@ class _Writer:
             bullets=tuple(bullets),
             kicker_label=self.kicker_label(),
             kicker=kicker,
-            sources=sources,
+            sources=article.credits,
             image=article.image,
             engine="extractive",
         )

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ._text import ABBREVIATIONS, word_set
+from ..words import word_set
+from ._text import ABBREVIATIONS
 
 _MAX_TOKENS = 80  # tagging is for headlines and sentence openings, never whole articles
 
