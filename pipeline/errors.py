@@ -120,3 +120,8 @@ class SendError(NewsletterError):
     """Sending the issue over SMTP failed or was refused by a blocking lint finding."""
 
     exit_code = 5
+
+
+class ReportError(FileError):
+    """A run report (``report.json``) is not one: not JSON, or a value of the wrong kind.
+    Names the file and the key."""

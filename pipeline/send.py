@@ -1,4 +1,10 @@
-"""Send stage: ``.eml`` bytes and recipient addresses in, one SMTP delivery out.
+"""Send stage: an edition's rendered email and a delivery in, the issue sent once out.
+
+:func:`checked_send` is the one way an edition goes out (``newsletter send`` and the
+scheduler): under the newsletter's lock it reads the email back from the outbox
+(refusing one older than its draft), lints it, refuses blocking findings unless
+forced, and delivers it at most once. The delivery is a function of the email
+(:func:`smtp_delivery` here; a list provider's campaign send fits the same slot).
 
 ``send_issue`` speaks SMTP to the server in ``config.smtp``: STARTTLS (the
 default; refused if the server does not offer it), implicit TLS, or plain for a
@@ -6,10 +12,10 @@ local relay. Credentials come from the environment variables the config names,
 never from the file. Every failure becomes a :class:`SendError` naming the
 server and what went wrong. A ``To`` header is added when the message has none.
 
-``send_edition`` sends an edition at most once: it records ``sending`` in the
-state store before speaking SMTP and ``sent`` after, so a run killed between the
-server's acceptance and the record is never sent again by itself: it stays
-``sending`` until a person checks and forces a send.
+At most once: ``sending`` is recorded in the state store before the delivery and
+``sent`` after, so a run killed between the server's acceptance and the record is
+never sent again by itself: it stays ``sending`` (:func:`pipeline.edition.sent`) until
+a person checks and forces a send. A test send records nothing.
 """
 
 from __future__ import annotations
@@ -18,16 +24,23 @@ import os
 import re
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from .config import Config
+from .edition import Edition, sent
 from .errors import SendError
+from .lock import build_lock
+from .models import Finding, RenderedIssue
+from .render import lint_email
 from .store import open_store
 
-__all__ = ["SENT_STATES", "send_edition", "send_issue"]
+__all__ = ["Deliver", "SendResult", "checked_send", "send_issue", "smtp_delivery"]
 
-SENT_STATES = ("sending", "sent")  # issue states after which nothing rebuilds or resends
+# delivers the email (raising SendError when it cannot) and says where it went
+Deliver = Callable[[RenderedIssue], str]
 
 _ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
 
@@ -86,31 +99,85 @@ def send_issue(eml: bytes, to: Sequence[str], config: Config) -> None:
         raise SendError(f"{where} refused some recipients: {_codes(refused)}")
 
 
-def send_edition(
-    config: Config, edition: date, eml: bytes, to: Sequence[str], *, force: bool = False
-) -> None:
-    """Send an edition's message and mark it sent, at most once (see the module doc).
+def smtp_delivery(config: Config, to: Sequence[str]) -> Deliver:
+    """The delivery to ``to`` through the configured SMTP server."""
 
-    A send interrupted before (``sending``) is refused unless ``force``; a send the
-    server refused leaves the issue as it was.
+    def deliver(rendered: RenderedIssue) -> str:
+        send_issue(rendered.eml, to, config)
+        return f"{', '.join(to)} via {config.smtp.host}:{config.smtp.port}"
+
+    return deliver
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What one send did: the email it sent, the lint findings on it, where it went."""
+
+    eml: Path
+    rendered: RenderedIssue
+    findings: tuple[Finding, ...]
+    sent_to: str
+
+
+def checked_send(
+    config: Config,
+    edition: date,
+    deliver: Deliver,
+    *,
+    force: bool = False,
+    test: bool = False,
+    show: Callable[[tuple[Finding, ...]], None] | None = None,
+) -> SendResult:
+    """Lint the edition's email, then deliver it at most once (see the module doc).
+
+    ``show`` sees the lint findings before anything is decided. Blocking findings, or
+    an issue already sent (or whose send was interrupted), refuse the send with
+    :class:`SendError` unless ``force``; a delivery that fails leaves the issue as it
+    was. A ``test`` send delivers without recording anything.
     """
-    with open_store(config.state_path) as store:
-        recorded = store.issue(edition)
+    ed = Edition(config, edition)
+    # under the build lock: a build or desk action never rewrites the files mid-send
+    with build_lock(config, wait=config.schedule.lock_wait_seconds):
+        rendered = ed.load_rendered()
+        findings = tuple(lint_email(rendered, config))
+        if show is not None:
+            show(findings)
+        blocking = [f for f in findings if f.severity == "error"]
+        if blocking and not force:
+            raise SendError(
+                f"{len(blocking)} blocking lint finding(s) in {ed.folder}, first:"
+                f" {blocking[0].message}; not sent: fix the draft and run `newsletter render`,"
+                " or send anyway with --force"
+            )
+        where = deliver(rendered) if test else _once(ed, rendered, deliver, force=force)
+    return SendResult(ed.folder / "issue.eml", rendered, findings, where)
+
+
+def _once(ed: Edition, rendered: RenderedIssue, deliver: Deliver, *, force: bool) -> str:
+    """Deliver and record the issue sent, never twice unless forced."""
+    with open_store(ed.config.state_path) as store:
+        recorded = store.issue(ed.date)
         before = recorded[1] if recorded else "draft"
         if before == "sending" and not force:
             raise SendError(
-                f"an earlier send of the {edition} issue was interrupted and may have gone"
+                f"an earlier send of the {ed.date} issue was interrupted and may have gone"
                 " out; check a recipient's mailbox, then send again with --force"
             )
-        store.record_issue(edition, status="sending")
+        if sent(before) and not force:
+            raise SendError(
+                f"the {ed.date} issue was sent already; send it again with --force"
+                " (or use --test for a copy that records nothing)"
+            )
+        store.record_issue(ed.date, status="sending")
     try:
-        send_issue(eml, to, config)
+        where = deliver(rendered)
     except SendError:
-        with open_store(config.state_path) as store:
-            store.record_issue(edition, status=before)
+        with open_store(ed.config.state_path) as store:
+            store.record_issue(ed.date, status=before)
         raise
-    with open_store(config.state_path) as store:
-        store.record_issue(edition, status="sent")
+    with open_store(ed.config.state_path) as store:
+        store.record_issue(ed.date, status="sent")
+    return where
 
 
 def _credentials(config: Config) -> tuple[str, str] | None:
