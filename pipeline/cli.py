@@ -8,7 +8,6 @@ status out. It holds no rule of its own: a thin click layer over the core.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -19,16 +18,19 @@ from typing import Any, TypeVar
 
 import click
 
+from .archive import publish_archive
 from .build import BuildResult, build_issue, lint_issue, render_draft
 from .config import Config, Newsletter, Sender, load_config
 from .desk import DeskResult, Verb, act
 from .edition import Edition
 from .errors import InputError, NewsletterError
 from .ingest import ingest
+from .lists import campaign_delivery, schedule_time
 from .lock import build_lock
 from .log import print_summary, progress_reporter, setup_logging
-from .models import Article, Finding
+from .models import Article, Campaign, Finding
 from .preview import serve
+from .scaffold import scaffold
 from .send import checked_send, smtp_delivery
 from .store import open_store, restore_store
 from .summarize import check_story, house_style_for, read_cases
@@ -116,9 +118,22 @@ log_format_option = click.option(
     help="Replace an edited draft (the old one is kept as a numbered backup).",
 )
 @click.option("--force", is_flag=True, help="Rebuild even an approved or sent issue.")
+@click.option(
+    "--publish",
+    "then_publish",
+    is_flag=True,
+    help="Then bring the web archive up to date (as `newsletter publish`).",
+)
 @log_format_option
 @handle_errors
-def build(config_path: Path, edition: Any, regenerate: bool, force: bool, log_format: str) -> None:
+def build(
+    config_path: Path,
+    edition: Any,
+    regenerate: bool,
+    force: bool,
+    then_publish: bool,
+    log_format: str,
+) -> None:
     """Ingest, select, summarize, draft and render the day's issue into the outbox.
 
     Exit status: 0 built (or nothing to change), 2 config error, 3 locked out by
@@ -130,6 +145,33 @@ def build(config_path: Path, edition: Any, regenerate: bool, force: bool, log_fo
     with progress_reporter(f"build {day}") as progress:
         result = build_issue(config, day, regenerate=regenerate, force=force, progress=progress)
     _print_summary(result)
+    if then_publish:
+        _publish(config)
+
+
+def _publish(config: Config) -> None:
+    """Write the web archive and say what changed."""
+    result = publish_archive(config)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    changed = [*result.written, *(f"{rel} (removed)" for rel in result.removed)]
+    click.echo(
+        f"web archive {result.folder}: {len(result.issues)} issue(s) published"
+        + (f"; wrote {', '.join(changed)}" if changed else "; no file changed")
+    )
+
+
+@cli.command()
+@config_option
+@handle_errors
+def publish(config_path: Path) -> None:
+    """Write the static web archive: a page per approved or sent issue where
+    newsletter.web_url points, an index, an Atom feed and a signup page for the list.
+
+    Only changed files are written, each atomically. Exit status: 0 done, 2 config error,
+    3 locked out by a build, 1 any other failure.
+    """
+    _publish(get_config(config_path))
 
 
 @cli.command()
@@ -339,12 +381,27 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
 @cli.command("send")
 @config_option
 @date_option()
-@click.option("--to", "to", multiple=True, required=True, help="Recipient address (repeatable).")
+@click.option("--to", "to", multiple=True, help="Recipient address (repeatable); SMTP only.")
+@click.option(
+    "--via",
+    type=click.Choice(["listmonk", "buttondown", "mailchimp"]),
+    default=None,
+    help="Hand the issue to this list provider (the config's list: block) as a campaign:"
+    " a draft, not sent, unless --schedule.",
+)
+@click.option(
+    "--schedule",
+    "schedule_at",
+    default=None,
+    metavar="ISO-DATETIME",
+    help="With --via: schedule the campaign for this time (the newsletter's timezone"
+    " unless it carries an offset).",
+)
 @click.option(
     "--force",
     is_flag=True,
-    help="Send even when lint finds blocking problems, or when the issue was sent (or its"
-    " send interrupted) before.",
+    help="Send even when lint finds blocking problems, after an interrupted send, when the"
+    " issue was sent before, or (with --via) when a campaign already exists.",
 )
 @click.option(
     "--test",
@@ -354,25 +411,53 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
 )
 @handle_errors
 def send_command(
-    config_path: Path, edition: Any, to: tuple[str, ...], force: bool, test_send: bool
+    config_path: Path,
+    edition: Any,
+    to: tuple[str, ...],
+    via: str | None,
+    schedule_at: str | None,
+    force: bool,
+    test_send: bool,
 ) -> None:
-    """Send outbox/<date>/issue.eml over SMTP after linting it; the issue is then marked
-    sent (and frozen) unless --test is given."""
+    """Send outbox/<date>/issue.eml over SMTP after linting it, or with --via create a
+    campaign from it on a list provider; the issue is then marked sent (and frozen)
+    unless --test is given."""
+    if via is None and schedule_at is not None:
+        raise click.UsageError("--schedule is for a list provider: add --via")
+    if via is None and not to:
+        raise click.UsageError("name a recipient with --to (or hand off to a list with --via)")
+    if via is not None and (to or test_send):
+        raise click.UsageError(
+            "--to and --test are for SMTP sends; a list provider sends to its list"
+        )
     config = get_config(config_path)
+    day = edition_date(config, edition)
 
     def show(findings: tuple[Finding, ...]) -> None:
         for f in findings:
             click.echo(f"{f.severity}: {f.part}: {f.rule}: {f.message}", err=True)
 
+    if via is not None:
+        schedule = schedule_time(schedule_at, config) if schedule_at is not None else None
+        delivery = campaign_delivery(config, day, via=via, schedule=schedule)
+        _say_campaign(checked_send(config, day, delivery, force=force, show=show).delivered)
+        return
     result = checked_send(
-        config,
-        edition_date(config, edition),
-        smtp_delivery(config, to),
-        force=force,
-        test=test_send,
-        show=show,
+        config, day, smtp_delivery(config, to), force=force, test=test_send, show=show
     )
-    click.echo(f"sent {result.eml} ({result.rendered.subject}) to {result.sent_to}")
+    click.echo(f"sent {result.eml} ({result.rendered.subject}) to {result.delivered}")
+
+
+def _say_campaign(campaign: Campaign) -> None:
+    """``send --via``: say where the campaign is and what happens next."""
+    where = f": {campaign.url}" if campaign.url else ""
+    click.echo(f"created campaign {campaign.id} on {campaign.provider}{where}")
+    if campaign.send_at is not None:
+        click.echo(
+            f"scheduled: {campaign.provider} sends it at {campaign.send_at:%Y-%m-%d %H:%M} UTC"
+        )
+    else:
+        click.echo(f"a draft, not sent: review and send it from {campaign.provider}")
 
 
 @cli.command("ingest")
@@ -545,24 +630,11 @@ def schedule(config_path: Path, log_format: str, verbose: bool, stop_after: floa
 def init(folder: Path) -> None:
     """Start a new newsletter in FOLDER: a config.yaml to edit, an inbox/ for story files,
     and the bundled sample feeds, so `newsletter build` works there at once."""
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "samples").is_dir() or not (root / "config.yaml").is_file():
-        raise NewsletterError(
-            "`newsletter init` copies the sample config and sources of a source checkout;"
-            " install with `pip install -e .` from a clone of the repository"
-        )
-    if (folder / "config.yaml").exists():
-        raise NewsletterError(f"{folder / 'config.yaml'} already exists; nothing was changed")
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(root / "samples", folder / "samples", dirs_exist_ok=True)
-    (folder / "inbox").mkdir(exist_ok=True)
-    shutil.copy(root / "inbox" / "README.md", folder / "inbox" / "README.md")
-    (folder / "outbox").mkdir(exist_ok=True)
-    shutil.copy(root / "config.yaml", folder / "config.yaml")
+    scaffold(folder)
     click.echo(
         f"created {folder}: edit config.yaml (name, sender, links, postal address, feeds),"
-        f" drop story files in inbox/, then run `newsletter build --config"
-        f" {folder / 'config.yaml'}`"
+        f" drop story files in inbox/ (the samples there show the formats), then run"
+        f" `newsletter build` in {folder}"
     )
 
 

@@ -117,7 +117,8 @@ class StaleIssueError(NoIssueError):
 
 
 class SendError(NewsletterError):
-    """Sending the issue over SMTP failed or was refused by a blocking lint finding."""
+    """Sending the issue (over SMTP or to a list provider) failed or was refused by a
+    blocking lint finding."""
 
     exit_code = 5
 
@@ -125,3 +126,9 @@ class SendError(NewsletterError):
 class ReportError(FileError):
     """A run report (``report.json``) is not one: not JSON, or a value of the wrong kind.
     Names the file and the key."""
+
+
+class UncertainSendError(SendError):
+    """A send whose outcome is unknown: the request went out and no answer came back (a
+    timeout, a dropped connection, a server error on a create). The issue stays
+    ``sending``, so nothing sends it again until a person has checked."""

@@ -267,3 +267,18 @@ class RenderedIssue:
     eml: bytes
     subject: str
     warnings: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """An edition handed to a list provider: the campaign it created there.
+
+    ``status`` is ``draft`` (created, not sent: a person sends it from the provider)
+    or ``scheduled`` (the provider sends it at ``send_at``, UTC).
+    """
+
+    provider: str
+    id: str
+    url: str
+    status: Literal["draft", "scheduled"]
+    send_at: datetime | None = None

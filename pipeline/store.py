@@ -1,8 +1,9 @@
-"""The state store: one SQLite file (WAL) holding items, feed health and issues.
+"""The state store: one SQLite file (WAL) holding items, feed health, issues and campaigns.
 
 In: normalised :class:`Item` objects from ingest, selections from select.
 Out: fresh items for an edition date, feed state for conditional GET, and the
-issue ledger (which draft the pipeline wrote, which items an issue used).
+issue ledger (which draft the pipeline wrote, which items an issue used, the
+campaigns created for it on a list provider).
 
 Every write is one transaction, so a crash never leaves half an update.
 
@@ -30,7 +31,7 @@ from pathlib import Path
 
 from .errors import StoreError
 from .ids import url_key
-from .models import EditionStatus, Image, Item
+from .models import Campaign, EditionStatus, Image, Item
 from .report import RunReport
 
 __all__ = ["KEEP_BACKUPS", "FeedState", "Store", "backups_of", "open_store", "restore_store"]
@@ -87,6 +88,16 @@ CREATE TABLE IF NOT EXISTS issues (
     draft_sha TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL DEFAULT 'draft',
     updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS campaigns (
+    date TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    campaign_id TEXT NOT NULL,
+    url TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    send_at TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (date, provider, campaign_id)
 );
 CREATE TABLE IF NOT EXISTS draft_versions (
     date TEXT NOT NULL,
@@ -330,6 +341,44 @@ class Store:
                     status,
                 ),
             )
+
+    def record_campaign(self, edition: date, campaign: Campaign) -> None:
+        """Remember a campaign created on a list provider for the edition (or its new status)."""
+        send_at = campaign.send_at.isoformat() if campaign.send_at else None
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO campaigns (date, provider, campaign_id, url, status, send_at,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(date, provider, campaign_id) DO UPDATE SET"
+                " url = excluded.url, status = excluded.status, send_at = excluded.send_at",
+                (
+                    edition.isoformat(),
+                    campaign.provider,
+                    campaign.id,
+                    campaign.url,
+                    campaign.status,
+                    send_at,
+                    _now(),
+                ),
+            )
+
+    def campaigns(self, edition: date) -> list[Campaign]:
+        """The campaigns created for an edition, oldest first."""
+        rows = self.conn.execute(
+            "SELECT provider, campaign_id, url, status, send_at FROM campaigns WHERE date = ?"
+            " ORDER BY created_at, rowid",
+            (edition.isoformat(),),
+        ).fetchall()
+        return [
+            Campaign(
+                provider=r["provider"],
+                id=r["campaign_id"],
+                url=r["url"],
+                status="scheduled" if r["status"] == "scheduled" else "draft",
+                send_at=datetime.fromisoformat(r["send_at"]) if r["send_at"] else None,
+            )
+            for r in rows
+        ]
 
     def commit_draft(self, edition: date, sha: str, item_ids: Iterable[str]) -> None:
         """Before a generated draft is written: remember its fingerprint as the

@@ -19,17 +19,17 @@ TIERS: tuple[frozenset[str], ...] = tuple(
     frozenset(t.split())
     for t in (
         "errors",
-        "pipeline models safe_yaml ids",  # "pipeline": the package's __init__
+        "pipeline models safe_yaml ids retry scaffold",  # "pipeline": the package's __init__
         "config outbox report",
         "store lock draft",
         "sections",
         "edition",  # the edition's folder, files and status: no stage below it
         "alerts log",
         "cluster ingest render summarize",  # the stages
-        "select",
+        "select archive",
         "build",  # the orchestrator
         "desk send",  # the editor's actions and the last stage
-        "schedule preview",
+        "schedule preview lists",  # lists: a list provider's delivery for send
         "cli",
     )
 )

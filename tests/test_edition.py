@@ -18,7 +18,7 @@ from pipeline.edition import Edition, EditionStatus, frozen, sent
 from pipeline.errors import DraftError, ReportError, SendError
 from pipeline.models import RenderedIssue
 from pipeline.report import RunReport
-from pipeline.send import checked_send
+from pipeline.send import Delivery, checked_send
 from pipeline.store import open_store
 
 
@@ -170,21 +170,21 @@ def _recorded(config: Config) -> str | None:
 
 def test_a_checked_send_goes_out_once_unless_forced(built: Config) -> None:
     day, deliver = today(built), Recorder()
-    result = checked_send(built, day, deliver)
-    assert result.sent_to == "the recorder" and len(deliver.sent) == 1
+    result = checked_send(built, day, Delivery(deliver))
+    assert result.delivered == "the recorder" and len(deliver.sent) == 1
     assert deliver.sent[0].eml == (Edition(built, day).folder / "issue.eml").read_bytes()
     assert _recorded(built) == "sent"
-    with pytest.raises(SendError, match="sent already"):
-        checked_send(built, day, deliver)
+    with pytest.raises(SendError, match="already marked sent"):
+        checked_send(built, day, Delivery(deliver))
     assert len(deliver.sent) == 1
-    checked_send(built, day, deliver, test=True)  # a test copy: allowed, recorded nowhere
-    checked_send(built, day, deliver, force=True)
+    checked_send(built, day, Delivery(deliver), test=True)  # a test copy: allowed, recorded nowhere
+    checked_send(built, day, Delivery(deliver), force=True)
     assert len(deliver.sent) == 3 and _recorded(built) == "sent"
 
 
 def test_a_failed_delivery_leaves_the_issue_as_it_was(built: Config) -> None:
     with pytest.raises(SendError, match="relay said no"):
-        checked_send(built, today(built), Recorder(fail="relay said no"))
+        checked_send(built, today(built), Delivery(Recorder(fail="relay said no")))
     assert _recorded(built) == "draft"
     assert Edition(built, today(built)).status() == "draft"
 
@@ -197,8 +197,8 @@ def test_a_checked_send_lints_first_and_shows_the_findings(built: Config) -> Non
     (folder / "issue.html").write_text(html.replace(headline, "TK", 1), encoding="utf-8")
     deliver, shown = Recorder(), []
     with pytest.raises(SendError, match="blocking lint finding"):
-        checked_send(built, day, deliver, show=shown.append)
+        checked_send(built, day, Delivery(deliver), show=shown.append)
     assert deliver.sent == [] and _recorded(built) == "draft"
     assert any(f.severity == "error" for f in shown[0])
-    checked_send(built, day, deliver, force=True)
+    checked_send(built, day, Delivery(deliver), force=True)
     assert len(deliver.sent) == 1

@@ -148,9 +148,23 @@ def _open_quote(piece: str) -> bool:
 _QUOTE_REACH = 400  # characters a quotation of several sentences may run on
 
 
+# A mark that opens a quotation: after a space or a lead-in, before a word.
+_ANY_OPEN = re.compile(r"(?:^|(?<=[\s(:—–-]))['‘\"“](?=[\w\"“‘])")
+_ANY_CLOSE = re.compile(r"”|(?<=[\w.,!?;:…\"”])['’](?=\s|$|[.,;:)])|\"(?![\w‘'])")
+
+
 def _closes_later(rest: str) -> bool:
+    """The open quotation closes ahead, before another one opens.
+
+    British news runs a quotation over paragraphs with no closing mark, each paragraph opening
+    a new mark; once flattened, the next opening mark says the last sentence ended there.
+    """
     near = rest[:_QUOTE_REACH]
-    return '"' in near or "”" in near or _SINGLE_CLOSE.search(near) is not None
+    close = _ANY_CLOSE.search(near)
+    if close is None:
+        return False
+    opening = _ANY_OPEN.search(near, 0, close.start())
+    return opening is None
 
 
 # '"Why would I?" Travolta asked.': the speaker after a quoted question belongs to it
