@@ -28,9 +28,10 @@ from datetime import date
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
+from ..desk import Verb
 from ._pages import email_page, index_page, issue_page
 from ._security import (
     EMAIL_HEADERS,
@@ -322,7 +323,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._text(404, "not found")
             return
         expect = form.get("sha", [None])[0] or None
-        story, verb = m.group(3), m.group(4) or "approve"
+        story = m.group(3) or ""
+        verb = cast(Verb, m.group(4) or "approve")  # the route admits the desk's verbs only
         message = self.server.state.act(edition, verb, story, expect_sha=expect)
         self.server.flash.put(edition, message)
         anchor = f"#story-{story}" if story and verb in ("up", "down") else ""

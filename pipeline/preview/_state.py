@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .. import desk
-from ..build import issue_dir, render_draft
+from ..build import render_draft
 from ..config import Config, load_config
+from ..desk import Verb, act
 from ..draft import draft_sha, parse_draft
+from ..edition import Edition
 from ..errors import NewsletterError
-from ..models import Finding, Issue
-from ..send import SENT_STATES
-from ..store import open_store
+from ..models import Finding
 
-__all__ = ["EditionState", "PreviewState", "issue_state"]
+__all__ = ["EditionState", "PreviewState"]
 
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -37,16 +36,6 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _findings(report: dict[str, Any]) -> tuple[list[Finding], str]:
-    """The render's findings (style and facts per story, then email lint) from its report."""
-    try:
-        rows = [f for s in report.get("stories", []) for f in s.get("findings", [])]
-        rows += report.get("email", {}).get("findings", [])
-        return [Finding(**row) for row in rows], ""
-    except (TypeError, AttributeError) as exc:
-        return [], f"cannot read the findings of the render report: {exc}"
-
-
 @dataclass
 class EditionState:
     """What the preview knows about one edition since the server started."""
@@ -54,20 +43,7 @@ class EditionState:
     version: int = 0
     sha: str | None = None
     error: str = ""
-    findings: list[Finding] = field(default_factory=list)
-    findings_error: str = ""
-
-
-def issue_state(config: Config, edition: date, issue: Issue | None, sha: str) -> str:
-    """draft, edited, approved or sent: sent as recorded by send, approved as the
-    draft says, edited when the draft is none of the versions the pipeline wrote."""
-    with open_store(config.state_path) as store:
-        recorded = store.issue(edition)
-        if recorded and recorded[1] in SENT_STATES:
-            return recorded[1]
-        if issue is not None and issue.status in ("approved", "sent"):
-            return issue.status
-        return "draft" if store.is_pipeline_draft(edition, sha) else "edited"
+    findings: tuple[Finding, ...] = ()
 
 
 class PreviewState:
@@ -89,7 +65,7 @@ class PreviewState:
             stamps = []
             for d in self.dates():
                 try:
-                    stamps.append((issue_dir(self.config, d) / "draft.md").stat().st_mtime_ns)
+                    stamps.append(Edition(self.config, d).draft_path.stat().st_mtime_ns)
                 except OSError:
                     continue
             return f"{self.global_version}.{hash(tuple(stamps)) & 0xFFFFFFFF:x}"
@@ -121,7 +97,7 @@ class PreviewState:
         """The index: each edition's date, state, story count, subject or error."""
         rows = []
         for d in self.dates():
-            path = issue_dir(self.config, d) / "draft.md"
+            path = Edition(self.config, d).draft_path
             row: dict[str, Any] = {"date": d.isoformat(), "stories": "", "subject": "", "error": ""}
             try:
                 text = path.read_text(encoding="utf-8")
@@ -129,7 +105,7 @@ class PreviewState:
                 row.update(
                     stories=len(issue.stories),
                     subject=issue.subject,
-                    state=issue_state(self.config, d, issue, draft_sha(text)),
+                    state=Edition(self.config, d).status(),
                 )
             except (OSError, UnicodeDecodeError, NewsletterError) as exc:
                 row.update(state="broken", error=_describe(exc))
@@ -139,7 +115,7 @@ class PreviewState:
     # -- changing -----------------------------------------------------------
     def refresh(self, edition: date, *, force: bool = False) -> bool:
         """Re-render the edition when its draft changed (or when forced); True if it ran."""
-        path = issue_dir(self.config, edition) / "draft.md"
+        path = Edition(self.config, edition).draft_path
         with self._lock:
             state = self._editions.setdefault(edition, EditionState())
             try:
@@ -149,7 +125,7 @@ class PreviewState:
             if not force and sha == state.sha and state.version:
                 return False
             state.sha = sha
-            desk.remember_generated(self.config, edition)
+            Edition(self.config, edition).remember_generated()
             try:
                 report = render_draft(self.config, edition).report
                 state.error = ""
@@ -157,26 +133,17 @@ class PreviewState:
                 # the findings of the last good render stay, like its files
                 state.error = _describe(exc)
             else:
-                state.findings, state.findings_error = _findings(report)
+                state.findings = report.findings
             state.version += 1
             return True
 
-    def act(self, edition: date, verb: str, story: str, *, expect_sha: str | None) -> str:
+    def act(self, edition: date, verb: Verb, story: str, *, expect_sha: str | None) -> str:
         """Run one desk action (approve, drop, up, down, regenerate) and re-render; return
         the message for the editor. Holding the lock keeps the watcher's render of the
         same draft from running at the same time."""
-        config = self.config
         with self._lock:
             try:
-                if verb == "approve":
-                    result = desk.approve(config, edition, expect_sha=expect_sha)
-                elif verb == "drop":
-                    result = desk.drop_story(config, edition, story, expect_sha=expect_sha)
-                elif verb == "regenerate":
-                    result = desk.regenerate_story(config, edition, story, expect_sha=expect_sha)
-                else:
-                    delta = -1 if verb == "up" else 1
-                    result = desk.move_story(config, edition, story, delta, expect_sha=expect_sha)
+                result = act(self.config, edition, verb, story, expect_sha=expect_sha)
                 message = result.message + (
                     f" (previous draft kept as {result.backup})" if result.backup else ""
                 )
