@@ -43,7 +43,7 @@ from .models import (
     Selection,
     StorySummary,
 )
-from .outbox import publish, sweep_temporary
+from .outbox import publish
 from .render import lint_email, render
 from .report import (
     AlertNote,
@@ -229,7 +229,7 @@ def render_draft(config: Config, edition: date, *, progress: Progress | None = N
     """Re-render the edition's draft as edited, without ingesting or generating."""
     timer = _Timer(progress)
     ed = Edition(config, edition)
-    sweep_temporary(ed.folder)
+    ed.sweep()
     text, issue = ed.read_draft()
     report = RunReport(newsletter=config.newsletter.name, date=edition)
     with (
@@ -284,7 +284,7 @@ def _build(
     timer = _Timer(progress)
     ed = Edition(config, edition)
     folder, draft_path = ed.folder, ed.draft_path
-    sweep_temporary(folder)
+    ed.sweep()
     report = RunReport(newsletter=config.newsletter.name, date=edition)
     # a build checks the store and backs it up first: never build from a lost one
     with open_store(config.state_path, check=True) as store:

@@ -29,7 +29,7 @@ from .config import Config
 from .draft import draft_sha, parse_draft
 from .errors import DraftError, NoIssueError, ReportError, StaleIssueError
 from .models import EditionStatus, Issue, RenderedIssue
-from .outbox import publish
+from .outbox import publish, sweep_temporary
 from .report import RunReport
 from .sections import fingerprint, split_sections
 from .store import Store, open_store
@@ -105,6 +105,11 @@ class Edition:
         target = backups / f"draft-{n}.md"
         publish(backups, {target.name: self.draft_path.read_bytes()})
         return f"backups/{target.name}"
+
+    def sweep(self) -> list[str]:
+        """Remove the temporary files a killed run left in the folder and in ``backups/``
+        (the ledger and draft backups are written there); return their names."""
+        return sweep_temporary(self.folder) + sweep_temporary(self.folder / "backups")
 
     def backups(self) -> list[Path]:
         """The drafts kept in ``backups/``."""

@@ -202,3 +202,18 @@ def test_a_checked_send_lints_first_and_shows_the_findings(built: Config) -> Non
     assert any(f.severity == "error" for f in shown[0])
     checked_send(built, day, Delivery(deliver), force=True)
     assert len(deliver.sent) == 1
+
+
+def test_a_render_sweeps_what_a_killed_run_left_in_the_folder_and_its_backups(
+    site: Config,
+) -> None:
+    folder = Edition(site, EDITION).folder
+    (folder / "backups").mkdir(exist_ok=True)
+    left = [folder / ".tmp-1-2-issue.html", folder / "backups" / ".tmp-1-2-generated-stories.json"]
+    for path in left:
+        path.write_text("half", encoding="utf-8")
+    kept = folder / "backups" / "draft-1.md"
+    kept.write_text("an editor's backup", encoding="utf-8")
+    render_draft(site, EDITION)
+    assert [p for p in left if p.exists()] == []
+    assert kept.read_text(encoding="utf-8") == "an editor's backup"
