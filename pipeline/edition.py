@@ -13,12 +13,21 @@ draft the pipeline wrote and ``edited`` for one it did not. Two rules on it, whi
 build, desk, schedule, send and the preview all follow: :func:`frozen` (a build leaves
 the issue alone unless forced) and :func:`sent` (out of the editor's hands, and never
 sent again unless forced).
+
+For a view of many editions at once (the preview's index): :func:`editions` lists the
+outbox's edition folders (the listing alone, no stat each), :meth:`Edition.draft_stamp`
+is a draft's :class:`Stamp` (what a cache of what was read from it is keyed by), and
+:func:`read_ledger` reads the store's side of the status of a range of dates in one
+query, a :class:`Ledger` that applies the same status rule.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+import re
+import stat
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -34,10 +43,21 @@ from .report import RunReport
 from .sections import fingerprint, split_sections
 from .store import Store, open_store
 
-__all__ = ["Edition", "EditionStatus", "frozen", "issue_dir", "sent"]
+__all__ = [
+    "Edition",
+    "EditionStatus",
+    "Ledger",
+    "Stamp",
+    "editions",
+    "frozen",
+    "issue_dir",
+    "read_ledger",
+    "sent",
+]
 
 _LEDGER = "generated-stories.json"  # fingerprints of story sections the pipeline wrote
 _EMAIL_FILES = ("issue.html", "issue.txt", "issue.eml")
+_DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def frozen(status: EditionStatus) -> bool:
@@ -51,9 +71,74 @@ def sent(status: EditionStatus) -> bool:
     return status in ("sending", "sent")
 
 
+def _status(
+    recorded: EditionStatus | None, draft_status: EditionStatus | None, pristine: bool
+) -> EditionStatus:
+    """The one status from the store's record, the draft's own ``status:`` (None when
+    there is no readable draft) and whether the draft is exactly as the pipeline wrote it."""
+    if recorded is not None and sent(recorded):
+        return recorded
+    if draft_status in ("approved", "sent"):
+        return draft_status
+    if recorded == "approved":
+        return "approved"
+    return "draft" if pristine else "edited"
+
+
 def issue_dir(config: Config, edition: date) -> Path:
     """The outbox folder of one edition."""
     return config.outbox_path / edition.isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """A file's identity as a cache key: a save in place changes its time or its size,
+    an atomic replace (every write of ours) its inode."""
+
+    mtime_ns: int
+    size: int
+    inode: int
+
+
+def editions(config: Config) -> list[date]:
+    """The dates of the edition folders in the outbox, newest first: from the listing
+    alone (the file system's entry types, no stat each), so a folder may hold no draft."""
+    found: list[date] = []
+    try:
+        entries = os.scandir(config.outbox_path)
+    except OSError:
+        return found
+    with entries:
+        for entry in entries:
+            if _DATE_DIR.match(entry.name) and entry.is_dir():
+                try:
+                    found.append(date.fromisoformat(entry.name))
+                except ValueError:
+                    continue
+    return sorted(found, reverse=True)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The store's side of the status of many editions, read at once: per date the
+    status recorded and the fingerprints of the drafts the pipeline wrote."""
+
+    entries: Mapping[date, tuple[EditionStatus | None, frozenset[str]]]
+
+    def status(
+        self, edition: date, draft_status: EditionStatus | None, sha: str | None
+    ) -> EditionStatus:
+        """The edition's status (as :meth:`Edition.status` gives it) from what its draft
+        says (``status:``; None when it is missing or broken) and its fingerprint."""
+        recorded, pipeline = self.entries.get(edition, (None, frozenset()))
+        return _status(recorded, draft_status, sha in pipeline)
+
+
+def read_ledger(config: Config, first: date, last: date) -> Ledger:
+    """The state store's record of the editions from ``first`` to ``last``, in one
+    query (:class:`StoreError` when the store cannot be read)."""
+    with open_store(config.state_path) as s:
+        return Ledger(s.issue_ledger(first, last))
 
 
 @dataclass(frozen=True)
@@ -72,6 +157,14 @@ class Edition:
         return self.folder / "draft.md"
 
     # -- the draft -----------------------------------------------------------
+    def draft_stamp(self) -> Stamp | None:
+        """The draft's :class:`Stamp`, None when there is no draft."""
+        try:
+            st = os.stat(self.draft_path)
+        except OSError:
+            return None
+        return Stamp(st.st_mtime_ns, st.st_size, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
     def draft_text(self) -> str:
         """The draft as it is on disk; :class:`DraftError` when there is none."""
         try:
@@ -120,20 +213,17 @@ class Edition:
         """The edition's one status (see the module doc); a missing or broken draft
         counts as none. Opens the state store when not given one."""
         with _opened(self.config, store) as s:
-            recorded = s.issue(self.date)
-            if recorded is not None and sent(recorded[1]):
-                return recorded[1]
+            record = s.issue(self.date)
+            recorded = record[1] if record is not None else None
+            if recorded is not None and sent(recorded):
+                return recorded  # the draft need not be read
             try:
                 text = self.draft_path.read_text(encoding="utf-8")
                 issue: Issue | None = parse_draft(text, file=str(self.draft_path))
             except (OSError, UnicodeDecodeError, DraftError):
                 text, issue = None, None
-            if issue is not None and issue.status in ("approved", "sent"):
-                return issue.status
-            if recorded is not None and recorded[1] == "approved":
-                return "approved"
             pristine = text is not None and s.is_pipeline_draft(self.date, draft_sha(text))
-            return "draft" if pristine else "edited"
+            return _status(recorded, issue.status if issue else None, pristine)
 
     # -- the rendered email --------------------------------------------------
     def load_rendered(self) -> RenderedIssue:

@@ -422,6 +422,30 @@ class Store:
         ).fetchone()
         return row is not None
 
+    def issue_ledger(
+        self, first: date, last: date
+    ) -> dict[date, tuple[EditionStatus | None, frozenset[str]]]:
+        """The editions from ``first`` to ``last`` the store knows, in one query (both
+        tables read by their date key): the status recorded for each (None when none
+        was) and the fingerprints of the drafts the pipeline wrote for it."""
+        span = (first.isoformat(), last.isoformat())
+        rows = self.conn.execute(
+            "SELECT date, status, NULL AS sha FROM issues WHERE date BETWEEN ? AND ?"
+            " UNION ALL SELECT date, NULL, sha FROM draft_versions WHERE date BETWEEN ? AND ?",
+            span + span,
+        ).fetchall()
+        status: dict[str, EditionStatus] = {}
+        shas: dict[str, set[str]] = {}
+        for day, recorded, sha in rows:
+            if sha is None:
+                status[day] = recorded
+            else:
+                shas.setdefault(day, set()).add(sha)
+        return {
+            date.fromisoformat(day): (status.get(day), frozenset(shas.get(day, ())))
+            for day in status.keys() | shas.keys()
+        }
+
     # -- LLM answers --------------------------------------------------------
     def llm_cache_get(self, key: str) -> str | None:
         """The story (as the model's JSON) cached under ``key``, if any."""

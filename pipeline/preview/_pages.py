@@ -45,21 +45,28 @@ _NOT_RENDERED = (
 )
 
 
-def _base(state: PreviewState, version_date: date | None, flash: str) -> dict[str, Any]:
-    query = f"?date={version_date.isoformat()}" if version_date else ""
+def _base(state: PreviewState, flash: str, *, version: str, query: str) -> dict[str, Any]:
     return {
         "name": state.config.newsletter.name,
-        "version": state.version(version_date),
+        "version": version,
         "version_url": f"/api/version{query}",
         "config_error": state.config_error,
         "flash": flash,
     }
 
 
-def index_page(state: PreviewState, *, flash: str = "") -> str:
-    """The list of issues by date with their state."""
+def index_page(state: PreviewState, *, page: int = 1, flash: str = "") -> str:
+    """A page of the list of issues by date with their state, newest first."""
+    index = state.index(page)
     return _ENV.get_template("index.html.j2").render(
-        **_base(state, None, flash), issues=state.rows(), outbox=str(state.config.outbox_path)
+        **_base(
+            state,
+            flash,
+            version=index.version,
+            query=f"?page={index.page}" if index.page > 1 else "",
+        ),
+        index=index,
+        outbox=str(state.config.outbox_path),
     )
 
 
@@ -125,7 +132,7 @@ def issue_page(state: PreviewState, edition: date, *, token: str, flash: str = "
         for key, label, width, view in _VIEWS
     ]
     return _ENV.get_template("issue.html.j2").render(
-        **_base(state, edition, flash),
+        **_base(state, flash, version=state.version(edition), query=f"?date={day}"),
         date=day,
         state=status or "broken",
         issue=issue,
