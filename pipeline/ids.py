@@ -7,6 +7,7 @@ fragments, so the same story is never stored twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -43,6 +44,9 @@ _TRACKING_KEYS = frozenset(
 )
 
 
+# an item's link is made canonical when it is read and again when it is stored: a
+# bounded cache keeps the second time (and a feed's repeats) from parsing it again
+@functools.lru_cache(maxsize=8192)
 def canonical_url(url: str) -> str:
     """The link with tracking parameters, fragment and default port removed."""
     url = url.strip()
@@ -68,6 +72,7 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, host, path, urlencode(sorted(query)), ""))
 
 
+@functools.lru_cache(maxsize=8192)
 def url_key(url: str) -> str:
     """A key equal for http/https, ``www.`` and trailing-slash variants of one link."""
     canon = canonical_url(url)
