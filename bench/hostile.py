@@ -185,6 +185,19 @@ def _json_digits(size: int) -> str:
     return "parsed"
 
 
+def _mended(size: int) -> str:
+    # HTML entities XML lacks and bare ampersands all over: the fast path mends them
+    from pipeline.ingest._feeds import parse_feed
+
+    text = _fill("Caf&eacute; Q&A &nbsp;&mdash; ", size - 200)
+    doc = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item>'
+        f"<title>I</title><description>{text}</description></item></channel></rss>"
+    )
+    feed = parse_feed(doc.encode(), where="mended.xml", max_bytes=size + 1024)
+    return f"{feed.engine} path, {len(feed.entries)} entries"
+
+
 _BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)},"
     f" *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
@@ -237,6 +250,7 @@ CASES: dict[str, tuple[Callable[[int], str], Callable[[int], str] | None, str | 
     "atom xhtml blank run": (_atom_spaces, _normal_feed, "cap"),
     "feedparser path '<script '": (_feedparser_path, _normal_feed, "tolerant"),
     "feedparser path, too big": (_feedparser_path, None, "cap"),
+    "entities and bare '&' to mend": (_mended, _normal_feed, "cap"),
     "deep nesting '<a>'": (_deep, _normal_feed, "cap"),
     "deep nesting, ill-formed": (_deep_ill_formed, _normal_feed, "tolerant"),
     "rss long pubDate": (_long_date, None, 300_000),
