@@ -164,12 +164,13 @@ def undouble(text: str) -> str:
     """UTF-8 text that the publisher decoded as Latin-1 and encoded again ("Ã³" for
     "ó"), decoded once more, as feedparser does (more narrowly): Latin-1 text whose
     bytes happen to be valid UTF-8 with such a pair is all but unknown."""
-    if text.isascii() or not _DOUBLED.search(text):
+    if text.isascii():
         return text
-    try:
-        return text.encode("latin-1").decode("utf-8")
+    try:  # fails fast on most text: at its first character past Latin-1, or first "é"
+        fixed = text.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return text
+    return fixed if _DOUBLED.search(text) else text
 
 
 def is_web(url: str) -> bool:

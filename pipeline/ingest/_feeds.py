@@ -197,7 +197,7 @@ def _feedparser(data: bytes, url: str, content_type: str, where: str) -> ParsedF
 
 def _not_html(data: bytes, where: str) -> None:
     head = data[:4096]
-    if not _HTML_START.match(head):
+    if head.startswith((b"<?xml", b"<rss", b"<feed")) or not _HTML_START.match(head):
         return
     title = _HTML_TITLE.search(head)
     name = squash(html_to_text(title.group(1).decode("utf-8", "replace"))) if title else ""

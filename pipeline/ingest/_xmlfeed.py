@@ -412,7 +412,10 @@ def _utf8_mislabelled(data: bytes) -> bytes:
     """A document declared single-byte (ISO-8859-x, windows-125x) whose bytes are
     valid UTF-8 with non-ASCII text is UTF-8: latin text is almost never valid
     UTF-8 by chance. Relabel it rather than produce mojibake."""
-    m = _DECL_ENCODING.match(data[:200].decode("ascii", "replace"))
+    head = data[:200]
+    if not head.startswith(b"<?xml") or b"encoding" not in head:
+        return data
+    m = _DECL_ENCODING.match(head.decode("ascii", "replace"))
     if not m or not _SINGLE_BYTE.match(m.group(2)) or data.isascii():
         return data
     try:
@@ -435,6 +438,9 @@ def _tree(data: bytes, where: str) -> Any:
     starts no XML reference is escaped (inside CDATA both are then text HTML reads
     the same), and a well-known prefix used undeclared is declared on the root."""
     for _ in range(_MAX_REPAIRS + 1):
+        # the exception's error log is the thread's, which keeps the faults of earlier
+        # documents: cleared, it holds this parse's only
+        etree.clear_error_log()
         try:
             return etree.fromstring(data, _parser())
         except (etree.XMLSyntaxError, ValueError) as exc:
@@ -528,6 +534,9 @@ def _read_tree(root: Any, base: str, utf8: bool) -> ParsedFeed | None:
             out.link = (channel.findtext(_RSS1 + "link") or "").strip()
         out.entries = [_entry(i, base, utf8, False) for i in root.iter(_RSS1 + "item")]
         return out
+    if local == "html":  # a feed inside an XHTML page, where feedparser finds it too
+        inner = next(root.iter(_ATOM + "feed", "rss"), None)
+        return _read_tree(inner, base, utf8) if inner is not None else None
     if local == "feed":
         if ns != _ATOM_NS:
             _adopt([root], ns, _ATOM_NS)
