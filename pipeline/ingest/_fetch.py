@@ -122,6 +122,7 @@ def address_kind(address: str) -> str:
     return "" if ip.is_global else "a special-purpose address"
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every request: feeds share few origins
 def _origin(url: str) -> tuple[str, int] | None:
     """(host, port) as the connection layer sees them (IDNA, default port filled in)."""
     try:
@@ -131,6 +132,11 @@ def _origin(url: str) -> tuple[str, int] | None:
     if u.scheme not in ("http", "https"):
         return None
     return u.raw_host.decode("ascii").lower(), u.port or (443 if u.scheme == "https" else 80)
+
+
+@functools.lru_cache(maxsize=4096)  # asked two or three times for every request
+def _hostname(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 class _Refused(Exception):
@@ -372,7 +378,7 @@ class _Limits:
         self.hosts: dict[str, asyncio.Semaphore] = {}
 
     def _host(self, url: str) -> asyncio.Semaphore:
-        host = (urlsplit(url).hostname or "").lower()
+        host = _hostname(url)
         return self.hosts.setdefault(host, asyncio.Semaphore(self.per_host_n))
 
     @asynccontextmanager
@@ -383,7 +389,7 @@ class _Limits:
     @asynccontextmanager
     async def hop(self, url: str, first: str) -> AsyncIterator[None]:
         """A redirect hop: a slot on its host unless it is the first URL's host."""
-        same = (urlsplit(url).hostname or "").lower() == (urlsplit(first).hostname or "").lower()
+        same = _hostname(url) == _hostname(first)
         if same:
             yield
         else:
