@@ -372,7 +372,8 @@ def _entry(el: Any, base: str, utf8: bool, atom: bool) -> Entry:
                 e.author = squash(_text(name)) if name is not None else ""
         elif kind == _ENCLOSURE:
             e.image = e.image or _media_image(child, "enclosure")
-            _media_extras(child, e, extra)
+            if len(child):  # media titles and descriptions inside it
+                _media_extras(child, e, extra)
         elif kind == _MEDIA:
             _media_extras(child, e, extra)
         elif child.prefix is None:  # a body in a namespace only feedparser knows
