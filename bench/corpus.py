@@ -3,19 +3,18 @@
 Usage: .venv/bin/python bench/corpus.py [CORPUS_DIR]
 
 CORPUS_DIR defaults to ../shared/corpus/feeds beside the repository (or
-$FEED_CORPUS). Every file is given to :func:`pipeline.ingest.ingest` as a
-``--source`` (one run, a fresh state store in a temporary folder). A file
-passes when its result is ``ok`` or an ``error`` whose message names the file
-and a reason; an exception escaping ingest, or a file taking more than 5 s,
-fails the run. Prints a table per folder, the slowest files and the error
-kinds, then one JSON object of the figures as the last line. Exit status 1 on
-any failure.
+$FEED_CORPUS), else the fixtures' sample (tests/fixtures/ingest/corpus). Every
+file is given to :func:`pipeline.ingest.ingest` as a ``--source`` (one run, a
+fresh state store in a temporary folder). A file passes when its result is
+``ok`` or an ``error`` whose message names the file and a reason; an exception
+escaping ingest, or a file taking more than 5 s, fails the run. Prints a table
+per folder, the slowest files and the error kinds, then one JSON object of the
+figures as the last line. Exit status 1 on any failure.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import resource
 import sys
 import tempfile
@@ -27,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchdata import feed_corpus  # noqa: E402
+
 from pipeline.config import Config  # noqa: E402
 from pipeline.ingest import ingest  # noqa: E402
 from pipeline.store import open_store  # noqa: E402
@@ -35,8 +36,7 @@ SLOW = 5.0
 
 
 def main(argv: list[str]) -> int:
-    default = os.environ.get("FEED_CORPUS") or str(ROOT.parent / "shared" / "corpus" / "feeds")
-    corpus = Path(argv[0] if argv else default)
+    corpus = Path(argv[0]) if argv else feed_corpus()
     files = sorted(str(p) for p in corpus.rglob("*") if p.is_file())
     if not files:
         print(f"no files under {corpus}", file=sys.stderr)

@@ -12,7 +12,8 @@ bullets alike; a part opening on an orphan pronoun or conjunction; an unbalanced
 mark; a capital after "Per X, "; a photo caption run into the text; a source quotation without
 its quote marks or speaker; an invented number, name or quotation.
 
-Usage: ``python bench/gate.py [EVAL_DIR]`` (default ``../shared/eval`` beside the repository).
+Usage: ``python bench/gate.py [EVAL_DIR]`` (default ``../shared/eval`` beside the repository;
+without it, the summarize fixtures: see bench/benchdata.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchdata import eval_dir
 
 from pipeline.models import Article, SourceRef, StorySummary
 from pipeline.summarize import check_story, load_house_style
@@ -474,5 +477,4 @@ def _diff(good: Story, bad: Story) -> str:
 
 
 if __name__ == "__main__":
-    default = ROOT.parent / "shared" / "eval"
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else default)
+    main(eval_dir(sys.argv[1] if len(sys.argv) > 1 else None))

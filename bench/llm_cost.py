@@ -1,11 +1,12 @@
 """Benchmark: the size of what the LLM writer sends and receives, and what an issue costs.
 
 In: the shared eval set (``dev.jsonl`` articles, ``desk.jsonl`` stories in the house style, read
-in place from ../shared/eval). Out: a table of characters and estimated tokens per story (the
-system prompt with the shipped house style, the JSON schema, a dev article as the user prompt,
-a desk story as the answer, a retry), the tokens and cost per issue for the prices given, then
-one JSON object of the figures as the last line. No tokenizer is needed (none is installed):
-tokens are estimated at CHARS_PER_TOKEN characters each, the usual rule of thumb for English.
+in place from ../shared/eval; without it, the summarize fixtures: see bench/benchdata.py). Out:
+a table of characters and estimated tokens per story (the system prompt with the shipped house
+style, the JSON schema, a dev article as the user prompt, a desk story as the answer, a retry),
+the tokens and cost per issue for the prices given, then one JSON object of the figures as the
+last line. No tokenizer is needed (none is installed): tokens are estimated at CHARS_PER_TOKEN
+characters each, the usual rule of thumb for English.
 
 Usage: ``python bench/llm_cost.py [EVAL_DIR] [--stories N] [--retries N]
 [--price-in USD_PER_MILLION] [--price-out USD_PER_MILLION]``
@@ -17,6 +18,8 @@ import argparse
 import json
 import statistics
 from pathlib import Path
+
+from benchdata import eval_dir
 
 from pipeline.models import Article, Finding
 from pipeline.summarize import load_house_style
@@ -38,22 +41,28 @@ def _tokens(chars: float) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("eval_dir", nargs="?", default=str(ROOT.parent / "shared" / "eval"))
+    ap.add_argument("eval_dir", nargs="?", default=None, help="default: ../shared/eval")
     ap.add_argument("--stories", type=int, default=4, help="stories per issue (shipped config)")
     ap.add_argument("--retries", type=int, default=1, help="summarizer.llm.retries")
     ap.add_argument("--price-in", type=float, default=0.15, help="USD per million input tokens")
     ap.add_argument("--price-out", type=float, default=0.60, help="USD per million output tokens")
     args = ap.parse_args()
-    eval_dir = Path(args.eval_dir)
-    if not (eval_dir / "dev.jsonl").is_file() or not (eval_dir / "desk.jsonl").is_file():
-        raise SystemExit(f"{eval_dir}: needs dev.jsonl and desk.jsonl (the shared eval set)")
-    dev = [json.loads(x) for x in (eval_dir / "dev.jsonl").read_text("utf-8").splitlines()]
-    desk = [json.loads(x) for x in (eval_dir / "desk.jsonl").read_text("utf-8").splitlines()]
+    folder = eval_dir(args.eval_dir)
+    if not (folder / "dev.jsonl").is_file() or not (folder / "desk.jsonl").is_file():
+        raise SystemExit(f"{folder}: needs dev.jsonl and desk.jsonl (the shared eval set)")
+    dev = [json.loads(x) for x in (folder / "dev.jsonl").read_text("utf-8").splitlines()]
+    desk = [json.loads(x) for x in (folder / "desk.jsonl").read_text("utf-8").splitlines()]
 
     system = len(system_prompt(load_house_style()))
     schema = len(json.dumps(response_format("json_schema")))
     users = [
-        len(user_prompt(Article(id=a["id"], title=a["title"], text=a["text"], source=a["source"])))
+        len(
+            user_prompt(
+                Article(
+                    id=a["id"], title=a.get("title", ""), text=a["text"], source=a.get("source", "")
+                )
+            )
+        )
         for a in dev
     ]
     user = statistics.mean(users)

@@ -9,7 +9,8 @@ gate's verdict (stories with any error, errors and warnings per story, by rule);
 second for the engine and the gate together; then one JSON object of the figures as the last
 line.
 
-Usage: ``python bench/summaries.py IN.jsonl``
+Usage: ``python bench/summaries.py [IN.jsonl]`` (default ``../shared/eval/dev.jsonl``; without
+it, the summarize fixtures, which have no reference bullets: ROUGE is then 0).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from benchdata import eval_dir
 from rouge_score import rouge_scorer
 
 from pipeline.models import Article
@@ -136,6 +138,6 @@ def main(path: str) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python bench/summaries.py IN.jsonl")
-    main(sys.argv[1])
+    if len(sys.argv) > 2:
+        sys.exit("usage: python bench/summaries.py [IN.jsonl]")
+    main(sys.argv[1] if len(sys.argv) == 2 else str(eval_dir() / "dev.jsonl"))

@@ -7,7 +7,9 @@ fragments, so the same story is never stored twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 __all__ = ["canonical_url", "item_id", "url_key"]
@@ -43,9 +45,25 @@ _TRACKING_KEYS = frozenset(
 )
 
 
+# a link already canonical in form: lower-case scheme and host, no port, user, query
+# or fragment. Most links are; they need no parsing.
+_PLAIN = re.compile(r"https?://[a-z0-9.-]+(/[^?#\s]*)?")
+
+
+# an item's link is made canonical when it is read and again when it is stored: a
+# bounded cache keeps the second time (and a feed's repeats) from parsing it again
+@functools.lru_cache(maxsize=8192)
 def canonical_url(url: str) -> str:
     """The link with tracking parameters, fragment and default port removed."""
     url = url.strip()
+    plain = _PLAIN.fullmatch(url)
+    if plain:
+        return url if plain.group(1) else url + "/"
+    return _canonical(url)
+
+
+def _canonical(url: str) -> str:
+    """canonical_url by parsing the link."""
     if not url:
         return ""
     try:
@@ -68,6 +86,7 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, host, path, urlencode(sorted(query)), ""))
 
 
+@functools.lru_cache(maxsize=8192)
 def url_key(url: str) -> str:
     """A key equal for http/https, ``www.`` and trailing-slash variants of one link."""
     canon = canonical_url(url)

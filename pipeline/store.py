@@ -145,11 +145,56 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _content_hash(item: Item) -> str:
+def _content_hash(item: Item, key: str) -> str:
     h = hashlib.sha256()
-    for part in (item.title, item.text, url_key(item.url), item.author):
+    for part in (item.title, item.text, key, item.author):
         h.update(part.encode("utf-8", "surrogatepass") + b"\x1f")
     return h.hexdigest()[:16]
+
+
+_LOOKUP_CHUNK = 300  # items per lookup query: three parameters each, under SQLite's limit
+
+
+class _Known:
+    """The stored rows a batch of items may match, by id, guid and link key, looked up
+    in one query per chunk rather than three per item; kept current as the batch is
+    planned, so an item repeated within it matches its first copy."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, str] = {}  # id -> content hash
+        self.by_guid: dict[str, str] = {}  # guid -> id (the first stored)
+        self.by_key: dict[str, str] = {}  # url_key -> id (the first stored)
+
+    def add(self, item_id: str, guid: str, key: str, digest: str) -> None:
+        self.by_id[item_id] = digest
+        if guid:
+            self.by_guid.setdefault(guid, item_id)
+        if key:
+            self.by_key.setdefault(key, item_id)
+
+    def find(self, item: Item, key: str) -> str | None:
+        """The id of the row the item matches: by id, else guid, else link key."""
+        if item.id in self.by_id:
+            return item.id
+        return (self.by_guid.get(item.guid) if item.guid else None) or (
+            self.by_key.get(key) if key else None
+        )
+
+    def load(self, conn: sqlite3.Connection, items: list[Item], keys: list[str]) -> None:
+        for at in range(0, len(items), _LOOKUP_CHUNK):
+            chunk = items[at : at + _LOOKUP_CHUNK]
+            ids = [i.id for i in chunk]
+            guids = [i.guid for i in chunk if i.guid]
+            links = [k for k in keys[at : at + _LOOKUP_CHUNK] if k]
+            marks = ",".join
+            rows = conn.execute(
+                "SELECT id, guid, url_key, content_hash FROM items"
+                f" WHERE id IN ({marks('?' * len(ids))}) OR guid IN ({marks('?' * len(guids))})"
+                f" OR url_key IN ({marks('?' * len(links))}) ORDER BY rowid",
+                (*ids, *guids, *links),
+            ).fetchall()
+            for r in rows:
+                self.add(r["id"], r["guid"], r["url_key"], r["content_hash"])
 
 
 class Store:
@@ -171,39 +216,24 @@ class Store:
             self.conn.execute("COMMIT")
 
     # -- items -------------------------------------------------------------
-    def _find(self, item: Item, key: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self.conn.execute(
-            "SELECT id, content_hash FROM items WHERE id = ?", (item.id,)
-        ).fetchone()
-        if row is None and item.guid:
-            row = self.conn.execute(
-                "SELECT id, content_hash FROM items WHERE guid = ? LIMIT 1",
-                (item.guid,),
-            ).fetchone()
-        if row is None and key:
-            row = self.conn.execute(
-                "SELECT id, content_hash FROM items WHERE url_key = ? LIMIT 1",
-                (key,),
-            ).fetchone()
-        return row
-
     def upsert_items(self, items: Iterable[Item]) -> tuple[int, int]:
         """Store items; return (new, updated). An item matching a stored one by
         id, guid or canonical link updates it instead of becoming a new story."""
-        new = updated = 0
+        batch = list(items)
+        keys = [url_key(item.url) for item in batch]
+        inserts: list[tuple[object, ...]] = []
+        updates: list[tuple[object, ...]] = []
         now = _now()
         with self.transaction() as c:
-            for item in items:
-                key = url_key(item.url)
-                digest = _content_hash(item)
+            known = _Known()
+            known.load(c, batch, keys)
+            for item, key in zip(batch, keys, strict=True):
+                digest = _content_hash(item, key)
                 image = json.dumps(item.image.__dict__) if item.image else None
                 published = item.published.astimezone(UTC).isoformat() if item.published else None
-                row = self._find(item, key)
-                if row is None:
-                    c.execute(
-                        "INSERT INTO items (id, guid, url_key, source, origin, title, url, text,"
-                        " html, author, published, image, content_hash, first_seen, updated_at)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                found = known.find(item, key)
+                if found is None:
+                    inserts.append(
                         (
                             item.id,
                             item.guid,
@@ -220,14 +250,11 @@ class Store:
                             digest,
                             now,
                             now,
-                        ),
+                        )
                     )
-                    new += 1
-                elif row["content_hash"] != digest:
-                    c.execute(
-                        "UPDATE items SET title=?, url=?, text=?, html=?, author=?,"
-                        " published=COALESCE(?, published), image=COALESCE(?, image),"
-                        " content_hash=?, updated_at=? WHERE id=?",
+                    known.add(item.id, item.guid, key, digest)
+                elif known.by_id[found] != digest:
+                    updates.append(
                         (
                             item.title,
                             item.url,
@@ -238,11 +265,24 @@ class Store:
                             image,
                             digest,
                             now,
-                            row["id"],
-                        ),
+                            found,
+                        )
                     )
-                    updated += 1
-        return new, updated
+                    known.by_id[found] = digest
+            # rows inserted first: an update may be to a row this batch inserts
+            c.executemany(
+                "INSERT INTO items (id, guid, url_key, source, origin, title, url, text,"
+                " html, author, published, image, content_hash, first_seen, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                inserts,
+            )
+            c.executemany(
+                "UPDATE items SET title=?, url=?, text=?, html=?, author=?,"
+                " published=COALESCE(?, published), image=COALESCE(?, image),"
+                " content_hash=?, updated_at=? WHERE id=?",
+                updates,
+            )
+        return len(inserts), len(updates)
 
     def candidates(self, edition: date, since: datetime) -> list[tuple[Item, str]]:
         """Items unused by any other issue and published (else first seen) since

@@ -1,13 +1,15 @@
 """A real HTTP server on 127.0.0.1 for the fetch and ingest tests.
 
 Routes are plain functions taking the request handler; the server records every
-request (path and headers) so tests can check what the client sent.
+request (path and headers) and counts the connections it accepts, so tests can check
+what the client sent and that it reused its connections.
 """
 
 from __future__ import annotations
 
 import functools
 import gzip
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +33,13 @@ newsletter:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    accepted = 0  # TCP connections accepted: the fetch tests check they are reused
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        request = super().get_request()
+        self.accepted += 1  # one accepting thread: no lock needed
+        return request
+
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # clients that hang up mid-body are the point of these tests
 
@@ -75,6 +84,11 @@ class FeedServer:
 
     def url(self, path: str) -> str:
         return self.base + path
+
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted so far."""
+        return self.httpd.accepted
 
     def hits(self, path: str) -> list[dict[str, str]]:
         with self.lock:

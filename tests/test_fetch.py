@@ -114,6 +114,18 @@ def test_conditional_get_gives_304_with_no_body(server: FeedServer) -> None:
     assert sent["If-None-Match"] == '"v1"' and sent["If-Modified-Since"] == "x"
 
 
+def test_connections_are_reused_after_a_304_a_redirect_and_an_error(server: FeedServer) -> None:
+    # one connection slot: each request waits for the one before it, whose connection
+    # must then be back in the pool, its response read to the end
+    cfg = CFG.model_copy(update={"concurrency": 1, "per_host": 1, "retries": 0})
+    before = server.connections
+    not_modified = [local(server.url("/ok.xml") + f"?n={i}", etag='"v1"') for i in range(4)]
+    others = [local(server.url(p)) for p in ("/r1", "/missing?reuse", "/ok.xml")]
+    out = fetch_sync(not_modified + others, cfg)
+    assert [getattr(r, "status", "error") for r in out] == [304] * 4 + [200, "error", 200]
+    assert server.connections - before == 1
+
+
 def test_gzip_body_is_decoded(server: FeedServer) -> None:
     assert fetch_one(server.url("/gz.xml")).body == RSS
 

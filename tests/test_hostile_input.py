@@ -20,7 +20,7 @@ from feedserver import NEWSLETTER_YAML, send, serve
 from pipeline.config import Config, load_config
 from pipeline.errors import SourceError
 from pipeline.ingest import ingest
-from pipeline.ingest._feeds import TOLERANT_MAX_BYTES
+from pipeline.ingest._feeds import TOLERANT_MAX_BYTES, parse_feed
 from pipeline.ingest._files import (
     MARKDOWN_MAX_BYTES,
     STORY_MAX_BYTES,
@@ -304,12 +304,37 @@ def test_a_long_item_stays_on_the_fast_parser(tmp_path: Path) -> None:
 
 def test_a_large_ill_formed_feed_is_refused_with_the_reason(tmp_path: Path) -> None:
     feed = tmp_path / "broken.xml"
-    feed.write_bytes(rss("words " * (TOLERANT_MAX_BYTES // 6)).replace(b"<title>T", b"<title>T &"))
+    doc = rss("words " * (TOLERANT_MAX_BYTES // 6))
+    feed.write_bytes(doc.replace(b"<title>T</title>", b"<title>T <b></title>"))
     res, took = run(config(tmp_path), [str(feed)])
     error = res[str(feed)].error
-    assert error.startswith(f"{feed}: not well-formed XML (xmlParseEntityRef: no name, line 1")
+    assert error.startswith(f"{feed}: not well-formed XML (Opening and ending tag mismatch: b")
     assert f"over the {TOLERANT_MAX_BYTES} bytes the tolerant parser reads" in error
     assert took < FAST
+
+
+def mended_feed(size: int) -> bytes:
+    """A feed of about ``size`` bytes whose only faults are HTML entities XML lacks
+    and bare ampersands, all over it: each distinct fault costs the fast path one
+    more parse."""
+    words = "Caf&eacute; &mdash; Q&A&nbsp;over &ldquo;rates&rdquo; &amp; more &#8211; "
+    item = (
+        "<item><title>Item {n} &ndash; Q&A</title><link>https://x.example/{n}?a=1&b=2</link>"
+        "<description>{words}</description></item>"
+    )
+    body = words * (size // 100 // len(words))
+    items = "".join(item.format(n=n, words=body) for n in range(100))
+    return f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>'.encode()
+
+
+def test_a_20mb_feed_broken_by_entities_and_ampersands_is_parsed_fast() -> None:
+    doc = mended_feed(19 * 1024 * 1024)  # 2.3 million ampersands
+    t0 = time.perf_counter()
+    feed = parse_feed(doc, where="mended.xml", max_bytes=20 * 1024 * 1024)
+    assert time.perf_counter() - t0 < FAST and feed.engine == "fast"
+    first = feed.entries[0]
+    assert first.title == "Item 0 – Q&A" and first.link == "https://x.example/0?a=1&b=2"
+    assert first.text.startswith("Café — Q&A") and "“rates” & more – Café" in first.text
 
 
 def test_a_feed_nested_thousands_deep_is_refused_at_once(tmp_path: Path) -> None:

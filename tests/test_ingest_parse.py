@@ -14,8 +14,13 @@ import feedparser
 import pytest
 
 from pipeline.errors import SourceError
-from pipeline.ingest._feeds import _date, _fast, _plain_title, _struct_date, parse_feed
+from pipeline.ingest._entries import parse_date as _date
+from pipeline.ingest._entries import plain_title as _plain_title
+from pipeline.ingest._entries import struct_date as _struct_date
+from pipeline.ingest._entries import undouble
+from pipeline.ingest._feeds import parse_feed
 from pipeline.ingest._sanitize import html_to_text, sanitize
+from pipeline.ingest._xmlfeed import read_xml as _fast
 
 HERE = Path(__file__).parent / "fixtures" / "ingest"
 CORPUS = HERE / "corpus"
@@ -23,8 +28,10 @@ SAMPLE = sorted(p for p in CORPUS.rglob("*") if p.is_file())
 
 # Files that are not feeds at all, and the precise reason we must give.
 NOT_FEEDS = {
-    "feedjira/HREFConsideredHarmfulFirstEntry.xml": "line 2, column 132: undefined entity",
-    "feedjira/TechCrunchFirstEntry.xml": "junk after document element",
+    "feedjira/HREFConsideredHarmfulFirstEntry.xml": (
+        "no rss, feed, RDF, channel, item or entry element (Entity 'nbsp' not defined, line 1"
+    ),
+    "feedjira/TechCrunchFirstEntry.xml": "Extra content at the end of the document",
     "gofeed/universal/empty_feed.xml": "empty document",
     "gofeed/universal/invalid.json": "invalid JSON at line 3, column 1",
     "netnewswire/ScriptingNews.json": "not a JSON Feed 1.0/1.1",
@@ -232,3 +239,11 @@ def test_xxe_entities_are_not_resolved() -> None:
 )
 def test_dates_are_aware_utc_or_none(value: str, expected: datetime | None) -> None:
     assert _date(value) == expected
+
+
+def test_double_encoded_utf8_is_decoded_but_latin_text_is_left_alone() -> None:
+    assert undouble("Grupo FÃ³rmula Â©") == "Grupo Fórmula ©"
+    assert undouble("café\u00a0\u00a0!") == "café\u00a0\u00a0!"  # é + two nbsp: UTF-8 bytes too
+    assert undouble("Ã la carte") == "Ã la carte"
+    data = (CORPUS / "rss-parser/guardian.rss").read_bytes()
+    assert all("Ã" not in e.title for e in parse_feed(data).entries)

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import SourceError
-from pipeline.ids import canonical_url, item_id, url_key
+from pipeline.ids import _canonical, canonical_url, item_id, url_key
 from pipeline.ingest._feeds import parse_feed
 from pipeline.ingest._files import _markdown, _render_markdown
 from pipeline.ingest._sanitize import html_to_text, looks_like_html, sanitize
@@ -67,6 +67,22 @@ def test_canonical_url_is_idempotent_and_keeps_the_host(url: str) -> None:
     assert urlsplit(canon).hostname == urlsplit(url).hostname  # IPv6 literals included
     assert "utm_source=" not in canon and "fbclid=" not in canon and "#" not in canon
     assert url_key(url) == url_key(canon)
+
+
+plain_links = st.builds(
+    "{}://{}{}".format,
+    st.sampled_from(["http", "https"]),
+    st.lists(label, min_size=1, max_size=3).map(".".join),
+    st.one_of(
+        st.just(""), st.text("abcXYZ09-._~%/@:!$&'()*+,;=é\\[]", max_size=30).map("/{}".format)
+    ),
+)
+
+
+@FAST
+@given(st.one_of(urls(), plain_links, st.text(max_size=60)))
+def test_links_already_canonical_in_form_skip_parsing_with_the_same_result(url: str) -> None:
+    assert canonical_url(url) == _canonical(url.strip())
 
 
 @FAST

@@ -53,6 +53,9 @@ class _Source:
         return self.ref if self.allow_internal else ""
 
 
+_INLINE_PARSE_MAX = 64 * 1024  # bodies up to this are parsed on the event loop
+
+
 def _is_url(value: str) -> bool:
     return value.startswith(("http://", "https://"))
 
@@ -308,10 +311,14 @@ async def _fetch_feeds(
             )
             return
         try:
-            # parsing counts against the feed's deadline, and runs in a worker thread
-            # so the other feeds' transfers go on meanwhile
+            # parsing counts against the feed's deadline; a large body is parsed in a
+            # worker thread so the other feeds' transfers go on meanwhile, a small one
+            # here (a thread hand-off costs more than it parses)
             deadline = _Deadline.after(cfg.timeout, res.elapsed)
-            items, more = await asyncio.to_thread(_parse_items, res, src, cfg, deadline)
+            if len(res.body) > _INLINE_PARSE_MAX:
+                items, more = await asyncio.to_thread(_parse_items, res, src, cfg, deadline)
+            else:
+                items, more = _parse_items(res, src, cfg, deadline)
             if cfg.full_text:
                 items, refused = await with_full_text(items, store, cfg, src.internal_ok)
                 more += [f"{src.ref}: {r}" for r in refused]

@@ -25,6 +25,7 @@ import asyncio
 import functools
 import ipaddress
 import random
+import select
 import socket
 import ssl
 import zlib
@@ -57,6 +58,7 @@ _ACCEPT = (
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
 _BOMB_CHECK_AFTER = 256 * 1024  # ratios of small bodies say nothing
+_DRAIN_MAX = 64 * 1024  # the most read of a body we do not keep, to reuse its connection
 
 
 class GoneError(FetchError):
@@ -120,6 +122,7 @@ def address_kind(address: str) -> str:
     return "" if ip.is_global else "a special-purpose address"
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every request: feeds share few origins
 def _origin(url: str) -> tuple[str, int] | None:
     """(host, port) as the connection layer sees them (IDNA, default port filled in)."""
     try:
@@ -129,6 +132,11 @@ def _origin(url: str) -> tuple[str, int] | None:
     if u.scheme not in ("http", "https"):
         return None
     return u.raw_host.decode("ascii").lower(), u.port or (443 if u.scheme == "https" else 80)
+
+
+@functools.lru_cache(maxsize=4096)  # asked two or three times for every request
+def _hostname(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 class _Refused(Exception):
@@ -150,6 +158,51 @@ async def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
     except OSError as exc:
         raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class _Stream(httpcore.AsyncNetworkStream):
+    """A connection's stream that keeps its socket: the pool asks every idle
+    connection whether its socket is readable each time it places a request, and
+    anyio's own answer costs a getpeername() system call and a dict each time."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._socket: socket.socket | None = inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> object:
+        if info == "is_readable":
+            return _readable(self._socket)
+        if info == "socket":
+            return self._socket
+        return self._inner.get_extra_info(info)
+
+
+def _readable(sock: socket.socket | None) -> bool:
+    """True when a read would not block (data, or the server hung up), as httpcore's
+    own check: a gone socket counts as readable, so its connection is dropped."""
+    fd = sock.fileno() if sock is not None else -1
+    if fd < 0:
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class _GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -182,8 +235,10 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         error: Exception = httpcore.ConnectError(f"{host} has no address")
         for address in addresses:  # connect to the very address that was checked
             try:
-                return await self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
+                return _Stream(
+                    await self._inner.connect_tcp(
+                        address, port, timeout, local_address, socket_options
+                    )
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
@@ -323,7 +378,7 @@ class _Limits:
         self.hosts: dict[str, asyncio.Semaphore] = {}
 
     def _host(self, url: str) -> asyncio.Semaphore:
-        host = (urlsplit(url).hostname or "").lower()
+        host = _hostname(url)
         return self.hosts.setdefault(host, asyncio.Semaphore(self.per_host_n))
 
     @asynccontextmanager
@@ -334,12 +389,24 @@ class _Limits:
     @asynccontextmanager
     async def hop(self, url: str, first: str) -> AsyncIterator[None]:
         """A redirect hop: a slot on its host unless it is the first URL's host."""
-        same = (urlsplit(url).hostname or "").lower() == (urlsplit(first).hostname or "").lower()
+        same = _hostname(url) == _hostname(first)
         if same:
             yield
         else:
             async with self._host(url):
                 yield
+
+
+async def _drain(r: httpx.Response) -> None:
+    """Read the end of a response we do not keep (a 304 has none; a redirect or an
+    error page, a little) so that its connection goes back to the pool: httpcore
+    closes a connection whose response was left unread. A body past _DRAIN_MAX is
+    left, and its connection closed."""
+    read = 0
+    async for chunk in r.aiter_raw(_CHUNK):
+        read += len(chunk)
+        if read > _DRAIN_MAX:
+            return
 
 
 async def _attempt(
@@ -360,6 +427,8 @@ async def _attempt(
         try:
             async with limits.hop(url, req.url), client.stream("GET", url, headers=headers) as r:
                 status = r.status_code
+                if status != 200:
+                    await _drain(r)
                 if status in _REDIRECTS and "location" in r.headers:
                     target = urljoin(url, r.headers["location"])
                     if target in chain:
@@ -494,9 +563,11 @@ async def _fetch_timed(
         ) from None
 
 
-# httpcore's pool scans all its connections for every request, so one pool of
-# hundreds of connections spends more time there than on the network: shard it
-_POOL_SIZE = 16
+# httpcore's pool scans its connections for every queued request each time a request
+# starts or ends, so one pool of hundreds of connections spends more time there than
+# on the network: shard it into small pools (4: a quarter of the CPU of 16 on the
+# all-304 run of bench/fetch.py)
+_POOL_SIZE = 4
 
 
 @functools.cache

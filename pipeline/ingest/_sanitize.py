@@ -118,18 +118,22 @@ _C1 = _c1_table()
 _HAS_C1 = re.compile("[\x80-\x9f]")
 
 
+# built once: nh3.clean() builds its whole policy from these sets on every call,
+# ten times the cost of cleaning a short item
+_CLEANER = nh3.Cleaner(
+    tags=_TAGS,
+    attributes=_ATTRS,
+    url_schemes=_SCHEMES,
+    link_rel="noopener noreferrer",
+    strip_comments=True,
+)
+
+
 def sanitize(html: str) -> str:
     """Untrusted HTML -> HTML safe to put in an email or a preview page."""
     if not html:
         return ""
-    return nh3.clean(
-        html,
-        tags=_TAGS,
-        attributes=_ATTRS,
-        url_schemes=_SCHEMES,
-        link_rel="noopener noreferrer",
-        strip_comments=True,
-    ).strip()
+    return _CLEANER.clean(html).strip()
 
 
 def looks_like_html(text: str) -> bool:
