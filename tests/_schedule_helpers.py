@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from newsletter_cli import CLI
 
 from pipeline.config import Config, load_config
 
@@ -131,9 +131,6 @@ def copy_shipped_site(folder: Path) -> Path:
         shutil.copytree(REPO / name, folder / name)
     shutil.copy(REPO / "config.yaml", folder / "config.yaml")
     return folder
-
-
-CLI = str(Path(sys.executable).with_name("newsletter"))
 
 
 def run_build(config: Config, *args: str) -> subprocess.CompletedProcess[str]:

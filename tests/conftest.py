@@ -1,19 +1,24 @@
-"""Shared fixtures: the loopback chat-completions server, LLM configs, and the shared eval set
-(dev articles and desk stories) read in place through ``evalset.py``."""
+"""Shared fixtures: the loopback chat-completions server, LLM configs, the preview's scratch
+site and server (``preview_site.py``), the shared eval set (dev articles and desk stories) read
+in place through ``evalset.py``, and the linear-time check."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import configs
 import pytest
 from evalset import EVAL, read_jsonl
 from llmserver import ChatServer, serve
+from preview_site import make_site, serving
 
-from pipeline.config import LLM, Config, Newsletter, Sender, Summarizer
+from pipeline.config import Config
 from pipeline.models import Article
+from pipeline.preview import PreviewServer
 
 
 @dataclass(frozen=True)
@@ -56,31 +61,23 @@ def chat() -> Iterator[ChatServer]:
         yield server
 
 
-def make_config(base_url: str, **llm: Any) -> Config:
-    """A minimal newsletter config with the LLM engine on ``base_url``."""
-    settings = {
-        "base_url": base_url,
-        "model": "test-model",
-        "timeout": 2.0,
-        "retries": 1,
-        "concurrency": 1,
-        **llm,
-    }
-    return Config(
-        newsletter=Newsletter(
-            name="T",
-            sender=Sender(name="T", email="t@example.test"),
-            signup_url="https://example.test/s",
-            unsubscribe_url="https://example.test/u",
-            postal_address="1 St",
-        ),
-        summarizer=Summarizer(engine="llm", llm=LLM(**settings)),
-    )
+@pytest.fixture
+def site(tmp_path: Path) -> Config:
+    """The preview's scratch newsletter site with one rendered edition (``preview_site.py``)."""
+    return make_site(tmp_path)
+
+
+@pytest.fixture
+def server(site: Config) -> Iterator[PreviewServer]:
+    """The preview of ``site``, serving and watching on a free 127.0.0.1 port."""
+    with serving(site) as srv:
+        yield srv
 
 
 @pytest.fixture
 def llm_config() -> Callable[..., Config]:
-    return make_config
+    """``llm_config(base_url, **llm)``: see :func:`configs.llm_config`."""
+    return configs.llm_config
 
 
 # -- linear time -------------------------------------------------------------------------

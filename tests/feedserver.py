@@ -19,16 +19,6 @@ FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 
 Route = Callable[[BaseHTTPRequestHandler], None]
 
-# The newsletter block every ingest test config starts with.
-NEWSLETTER_YAML = """\
-newsletter:
-  name: The Ledger
-  sender: {name: The Ledger, email: news@example.com}
-  signup_url: https://example.com/signup
-  unsubscribe_url: https://example.com/unsubscribe
-  postal_address: 1 Main St, Springfield
-"""
-
 
 class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request: object, client_address: object) -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from preview_site import EDITION, draft_path, make_site
+from newsletter_cli import CLI
+from preview_site import EDITION, draft_path
 
 from pipeline.build import build_issue, issue_dir
 from pipeline.config import Config
@@ -17,12 +16,6 @@ from pipeline.draft import draft_sha, parse_draft
 from pipeline.errors import DraftError
 
 Q, H, B = "g1000000000000001", "g1000000000000002", "g1000000000000003"
-CLI = str(Path(sys.executable).with_name("newsletter"))
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Config:
-    return make_site(tmp_path)
 
 
 def ids(config: Config) -> list[str]:

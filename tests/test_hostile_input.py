@@ -15,7 +15,8 @@ from pathlib import Path
 
 import markdown
 import pytest
-from feedserver import NEWSLETTER_YAML, send, serve
+from configs import NEWSLETTER_YAML
+from feedserver import send, serve
 
 from pipeline.config import Config, load_config
 from pipeline.errors import SourceError

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from configs import NEWSLETTER_YAML
 from llmserver import ChatServer, Reply, Seen, script, serve
 
 from pipeline.config import Config
@@ -406,10 +407,7 @@ def test_cli_summarize_with_an_llm_config_caches_in_the_state_store(
     chat.responder = script(GOOD)
     config = tmp_path / "config.yaml"
     config.write_text(
-        "newsletter:\n  name: T\n  sender: {name: T, email: t@example.test}\n"
-        "  signup_url: https://example.test/s\n  unsubscribe_url: https://example.test/u\n"
-        "  postal_address: 1 Test St\n"
-        "paths: {state: state/db.sqlite3}\n"
+        NEWSLETTER_YAML + "paths: {state: state/db.sqlite3}\n"
         "summarizer:\n  engine: llm\n"
         f"  llm: {{base_url: '{chat.url}', model: test-model, timeout: 2}}\n"
     )

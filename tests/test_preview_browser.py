@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from preview_browser import available, chromium, screenshot
-from preview_site import DAY, EDITION, draft_path, make_site, serving
+from preview_site import DAY, EDITION, draft_path
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -30,17 +29,6 @@ if not available():  # pragma: no cover - .ci/run installs chromium and chromium
 def browser() -> Iterator[WebDriver]:
     with chromium(local_names=(REBIND,)) as driver:
         yield driver
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Config:
-    return make_site(tmp_path)
-
-
-@pytest.fixture
-def server(site: Config) -> Iterator[PreviewServer]:
-    with serving(site) as srv:
-        yield srv
 
 
 def open_issue(browser: WebDriver, server: PreviewServer) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from feedserver import NEWSLETTER_YAML
+from configs import NEWSLETTER_YAML
 
 from pipeline.config import load_config
 from pipeline.draft import parse_draft
