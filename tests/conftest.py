@@ -1,6 +1,9 @@
 """Shared fixtures: the loopback chat-completions server, LLM configs, the preview's scratch
 site and server (``preview_site.py``), the shared eval set (dev articles and desk stories) read
-in place through ``evalset.py``, and the linear-time check."""
+in place through ``evalset.py``, and the linear-time check.
+
+Tests marked ``slow`` (a process or a browser started, a process killed, real timeouts waited
+out, work timed at full size) are left out by ``pytest -m "not slow"``, the quick loop."""
 
 from __future__ import annotations
 

@@ -215,6 +215,7 @@ def run(site: Config, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_cli_story_commands_and_approve(site: Config) -> None:
     down = run(site, "story", "down", Q)
     assert down.returncode == 0, down.stderr

@@ -18,6 +18,8 @@ from newsletter_cli import CLI
 from pipeline.draft import parse_draft
 from pipeline.summarize import check_style
 
+pytestmark = pytest.mark.slow  # the installed CLI, or whole builds of the shipped site
+
 DATE = "2026-11-28"
 FILES = ("draft.md", "issue.html", "issue.txt", "issue.eml", "report.json")
 

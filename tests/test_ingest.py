@@ -104,6 +104,7 @@ def by_source(results: tuple[SourceResult, ...]) -> dict[str, SourceResult]:
     return {r.source: r for r in results}
 
 
+@pytest.mark.slow
 def test_one_run_survives_every_hostile_feed(tmp_path: Path, server: FeedServer) -> None:
     good = [server.url(p) for p in ("/desk.rss", "/desk.atom", "/desk.json", "/latin1.rss")]
     bad = {
@@ -371,6 +372,7 @@ def _store_count(path: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_interrupted_ingest_keeps_what_it_stored(tmp_path: Path, server: FeedServer) -> None:
     import signal
     import subprocess

@@ -18,6 +18,8 @@ from pipeline.config import Config
 from pipeline.draft import parse_draft
 from pipeline.preview import PreviewServer
 
+pytestmark = pytest.mark.slow  # headless Chromium
+
 Q, H, B = "g1000000000000001", "g1000000000000002", "g1000000000000003"
 REBIND = "rebind.test"  # a foreign name the browser resolves to 127.0.0.1
 

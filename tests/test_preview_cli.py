@@ -10,8 +10,11 @@ import socket
 import subprocess
 from pathlib import Path
 
+import pytest
 from newsletter_cli import CLI
 from preview_site import EDITION, make_site
+
+pytestmark = pytest.mark.slow  # the installed CLI in a process
 
 
 def test_preview_command_serves_the_site_on_loopback(tmp_path: Path) -> None:

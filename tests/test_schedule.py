@@ -27,6 +27,8 @@ from newsletter_cli import CLI
 from pipeline.config import Config
 from pipeline.schedule import DailyTrigger
 
+pytestmark = pytest.mark.slow  # the scheduler and the CLI as real processes
+
 FILES = ("draft.md", "issue.html", "issue.txt", "issue.eml", "report.json")
 
 

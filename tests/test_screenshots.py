@@ -21,6 +21,8 @@ from render_samples import FIXTURES, fixed_issue, render_config
 
 from pipeline.render import render
 
+pytestmark = pytest.mark.slow  # headless Chromium
+
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 
 # Reads every text element's colour and the first opaque background behind it.
