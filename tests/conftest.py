@@ -7,6 +7,7 @@ out, work timed at full size) are left out by ``pytest -m "not slow"``, the quic
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from evalset import EVAL, read_jsonl
 from llmserver import ChatServer, serve
 from preview_site import make_site, serving
 
-from pipeline.config import Config
+from pipeline.config import Config, load_config
 from pipeline.models import Article
 from pipeline.preview import PreviewServer
 
@@ -64,10 +65,20 @@ def chat() -> Iterator[ChatServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def _pristine_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The preview's site laid out and rendered once a run; tests get copies of it."""
+    folder = tmp_path_factory.mktemp("pristine-site")
+    make_site(folder)
+    return folder
+
+
 @pytest.fixture
-def site(tmp_path: Path) -> Config:
-    """The preview's scratch newsletter site with one rendered edition (``preview_site.py``)."""
-    return make_site(tmp_path)
+def site(tmp_path: Path, _pristine_site: Path) -> Config:
+    """The preview's scratch newsletter site with one rendered edition (``preview_site.py``),
+    copied from the one laid out for the run (a render costs more than a copy)."""
+    shutil.copytree(_pristine_site, tmp_path, dirs_exist_ok=True)
+    return load_config(tmp_path / "config.yaml")
 
 
 @pytest.fixture
