@@ -41,6 +41,7 @@ def _describe(findings: list[Finding]) -> str:
 _SHORTFALL = frozenset({"bullets-count", "not-empty"})
 
 
+@pytest.mark.slow
 def test_every_offline_story_passes_the_gate_with_no_error(
     stories: list[tuple[Article, StorySummary]],
 ) -> None:
@@ -53,6 +54,7 @@ def test_every_offline_story_passes_the_gate_with_no_error(
     assert len({f.story for f in short}) <= len(stories) // 50, _describe(short)
 
 
+@pytest.mark.slow
 def test_no_offline_story_has_a_fact_finding(
     stories: list[tuple[Article, StorySummary]],
 ) -> None:
@@ -60,6 +62,7 @@ def test_no_offline_story_has_a_fact_finding(
     assert facts == [], _describe(facts)
 
 
+@pytest.mark.slow
 def test_the_engine_reports_the_gate_s_own_findings(
     stories: list[tuple[Article, StorySummary]],
 ) -> None:
@@ -73,6 +76,7 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", strip_attribution(text)[1].lower()))
 
 
+@pytest.mark.slow
 def test_no_part_repeats_another_part_verbatim(
     stories: list[tuple[Article, StorySummary]],
 ) -> None:

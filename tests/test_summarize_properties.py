@@ -95,6 +95,7 @@ def test_read_source_never_raises(title: str, text: str) -> None:
     assert len(source.paragraph_of) == len(source.sentences)
 
 
+@pytest.mark.slow
 @_PROPERTY
 @given(any_text, any_text, st.lists(any_text, max_size=5))
 def test_the_gate_never_raises(text: str, part: str, bullets: list[str]) -> None:
