@@ -87,8 +87,9 @@ class AlertServer:
 
     @contextmanager
     def running(self) -> Iterator[AlertServer]:
+        # stopping waits up to one poll: poll often
         thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )
         thread.start()
         try:

@@ -245,7 +245,8 @@ def serve(server: ChatServer | None = None) -> Iterator[ChatServer]:
     state = server or ChatServer()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    # stopping waits up to one poll, and most tests stop a server: poll often
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
     try:
