@@ -291,6 +291,7 @@ def test_an_object_wrapped_in_another_is_unwrapped(chat: ChatServer, llm_config:
     assert run.stories[0].engine == "llm:test-model"
 
 
+@pytest.mark.slow
 def test_concurrency_is_bounded(chat: ChatServer, llm_config: Configure) -> None:
     chat.responder = script(Reply(content=json.dumps(GOOD), delay=0.2))
     run = summarize([_article(i) for i in range(5)], llm_config(chat.url, concurrency=2))
