@@ -2,8 +2,9 @@
 site and server (``preview_site.py``), the shared eval set (dev articles and desk stories) read
 in place through ``evalset.py``, and the linear-time check.
 
-Tests marked ``slow`` (a process or a browser started, a process killed, real timeouts waited
-out, work timed at full size) are left out by ``pytest -m "not slow"``, the quick loop."""
+Tests marked ``slow`` (the marker's meaning is in pyproject.toml) are left out by
+``pytest -m "not slow"``, the quick loop; ``test_code_quality`` fails a test that starts a
+process or a browser without the mark."""
 
 from __future__ import annotations
 
