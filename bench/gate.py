@@ -29,7 +29,8 @@ from pathlib import Path
 from pipeline.models import Article, SourceRef, StorySummary
 from pipeline.summarize import check_story, load_house_style
 from pipeline.summarize._source import read_source
-from pipeline.summarize._text import QUOTED, split_sentences, strip_attribution, word_set
+from pipeline.summarize._text import QUOTED, split_sentences, strip_attribution
+from pipeline.words import word_set
 
 ROOT = Path(__file__).resolve().parents[1]
 Story = dict[str, object]

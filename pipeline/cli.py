@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .config import Config, load_config
 from .errors import NewsletterError
+
+if TYPE_CHECKING:
+    from .models import RenderedIssue
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,8 +60,6 @@ def edition_date(config: Config, edition: Any) -> date:
     """The edition date from ``--date``, else today in the newsletter's timezone."""
     if edition is not None:
         return edition.date()  # type: ignore[no-any-return]
-    from datetime import datetime
-
     return datetime.now(config.newsletter.tz).date()
 
 
@@ -104,9 +105,22 @@ log_format_option = click.option(
     help="Replace an edited draft (the old one is kept as a numbered backup).",
 )
 @click.option("--force", is_flag=True, help="Rebuild even an approved or sent issue.")
+@click.option(
+    "--publish",
+    "then_publish",
+    is_flag=True,
+    help="Then bring the web archive up to date (as `newsletter publish`).",
+)
 @log_format_option
 @handle_errors
-def build(config_path: Path, edition: Any, regenerate: bool, force: bool, log_format: str) -> None:
+def build(
+    config_path: Path,
+    edition: Any,
+    regenerate: bool,
+    force: bool,
+    then_publish: bool,
+    log_format: str,
+) -> None:
     """Ingest, select, summarize, draft and render the day's issue into the outbox.
 
     Exit status: 0 built (or nothing to change), 2 config error, 3 locked out by
@@ -121,6 +135,35 @@ def build(config_path: Path, edition: Any, regenerate: bool, force: bool, log_fo
     with progress_reporter(f"build {day}") as progress:
         result = build_issue(config, day, regenerate=regenerate, force=force, progress=progress)
     _print_summary(result)
+    if then_publish:
+        _publish(config)
+
+
+def _publish(config: Config) -> None:
+    """Write the web archive and say what changed."""
+    from .archive import publish_archive
+
+    result = publish_archive(config)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    changed = [*result.written, *(f"{rel} (removed)" for rel in result.removed)]
+    click.echo(
+        f"web archive {result.folder}: {len(result.issues)} issue(s) published"
+        + (f"; wrote {', '.join(changed)}" if changed else "; no file changed")
+    )
+
+
+@cli.command()
+@config_option
+@handle_errors
+def publish(config_path: Path) -> None:
+    """Write the static web archive: a page per approved or sent issue where
+    newsletter.web_url points, an index, an Atom feed and a signup page for the list.
+
+    Only changed files are written, each atomically. Exit status: 0 done, 2 config error,
+    3 locked out by a build, 1 any other failure.
+    """
+    _publish(get_config(config_path))
 
 
 @cli.command()
@@ -353,8 +396,28 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
 @cli.command("send")
 @config_option
 @date_option()
-@click.option("--to", "to", multiple=True, required=True, help="Recipient address (repeatable).")
-@click.option("--force", is_flag=True, help="Send even when lint finds blocking problems.")
+@click.option("--to", "to", multiple=True, help="Recipient address (repeatable); SMTP only.")
+@click.option(
+    "--via",
+    type=click.Choice(["listmonk", "buttondown", "mailchimp"]),
+    default=None,
+    help="Hand the issue to this list provider (the config's list: block) as a campaign:"
+    " a draft, not sent, unless --schedule.",
+)
+@click.option(
+    "--schedule",
+    "schedule_at",
+    default=None,
+    metavar="ISO-DATETIME",
+    help="With --via: schedule the campaign for this time (the newsletter's timezone"
+    " unless it carries an offset).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send even when lint finds blocking problems, after an interrupted send, or"
+    " (with --via) when a campaign already exists.",
+)
 @click.option(
     "--test",
     "test_send",
@@ -363,18 +426,37 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
 )
 @handle_errors
 def send_command(
-    config_path: Path, edition: Any, to: tuple[str, ...], force: bool, test_send: bool
+    config_path: Path,
+    edition: Any,
+    to: tuple[str, ...],
+    via: str | None,
+    schedule_at: str | None,
+    force: bool,
+    test_send: bool,
 ) -> None:
-    """Send outbox/<date>/issue.eml over SMTP after linting it; the issue is then marked
-    sent (and frozen) unless --test is given."""
+    """Send outbox/<date>/issue.eml over SMTP after linting it, or with --via create a
+    campaign from it on a list provider; the issue is then marked sent (and frozen)
+    unless --test is given."""
     from .build import load_rendered
     from .errors import SendError
     from .lock import build_lock
     from .render import lint_email
-    from .send import send_edition, send_issue
 
+    if via is None and schedule_at is not None:
+        raise click.UsageError("--schedule is for a list provider: add --via")
+    if via is None and not to:
+        raise click.UsageError("name a recipient with --to (or hand off to a list with --via)")
+    if via is not None and (to or test_send):
+        raise click.UsageError(
+            "--to and --test are for SMTP sends; a list provider sends to its list"
+        )
     config = get_config(config_path)
     day = edition_date(config, edition)
+    schedule = None
+    if via is not None and schedule_at is not None:
+        from .lists import schedule_time
+
+        schedule = schedule_time(schedule_at, config)
     # under the build lock: a build or desk action never rewrites the files mid-send
     with build_lock(config, wait=config.schedule.lock_wait_seconds):
         rendered = load_rendered(config, day)
@@ -387,14 +469,41 @@ def send_command(
             raise SendError(
                 f"{len(blocking)} blocking lint finding(s) in {folder}; fix them or use --force"
             )
+        if via is not None:
+            _hand_off(config, day, rendered, via, schedule, force)
+            return
+        from .send import send_edition, send_issue
+
         if test_send:
             send_issue(rendered.eml, to, config)
         else:
-            send_edition(config, day, rendered.eml, to, force=force)
+            send_edition(config, day, lambda: send_issue(rendered.eml, to, config), force=force)
     click.echo(
         f"sent {folder / 'issue.eml'} ({rendered.subject}) to {', '.join(to)} "
         f"via {config.smtp.host}:{config.smtp.port}"
     )
+
+
+def _hand_off(
+    config: Config,
+    day: date,
+    rendered: RenderedIssue,
+    via: str,
+    schedule: datetime | None,
+    force: bool,
+) -> None:
+    """``send --via``: create the campaign and say where it is and what happens next."""
+    from .lists import hand_off
+
+    campaign = hand_off(config, day, rendered, via=via, schedule=schedule, force=force)
+    where = f": {campaign.url}" if campaign.url else ""
+    click.echo(f"created campaign {campaign.id} on {campaign.provider}{where}")
+    if campaign.send_at is not None:
+        click.echo(
+            f"scheduled: {campaign.provider} sends it at {campaign.send_at:%Y-%m-%d %H:%M} UTC"
+        )
+    else:
+        click.echo(f"a draft, not sent: review and send it from {campaign.provider}")
 
 
 @cli.command("ingest")
@@ -585,28 +694,13 @@ def schedule(config_path: Path, log_format: str, verbose: bool, stop_after: floa
 def init(folder: Path) -> None:
     """Start a new newsletter in FOLDER: a config.yaml to edit, an inbox/ for story files,
     and the bundled sample feeds, so `newsletter build` works there at once."""
-    import shutil
+    from .scaffold import scaffold
 
-    from .errors import NewsletterError
-
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "samples").is_dir() or not (root / "config.yaml").is_file():
-        raise NewsletterError(
-            "`newsletter init` copies the sample config and sources of a source checkout;"
-            " install with `pip install -e .` from a clone of the repository"
-        )
-    if (folder / "config.yaml").exists():
-        raise NewsletterError(f"{folder / 'config.yaml'} already exists; nothing was changed")
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(root / "samples", folder / "samples", dirs_exist_ok=True)
-    (folder / "inbox").mkdir(exist_ok=True)
-    shutil.copy(root / "inbox" / "README.md", folder / "inbox" / "README.md")
-    (folder / "outbox").mkdir(exist_ok=True)
-    shutil.copy(root / "config.yaml", folder / "config.yaml")
+    scaffold(folder)
     click.echo(
         f"created {folder}: edit config.yaml (name, sender, links, postal address, feeds),"
-        f" drop story files in inbox/, then run `newsletter build --config"
-        f" {folder / 'config.yaml'}`"
+        f" drop story files in inbox/ (the samples there show the formats), then run"
+        f" `newsletter build` in {folder}"
     )
 
 

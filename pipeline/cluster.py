@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from .models import Item
+from .words import NEWS_WORDS, STOPWORDS, stem
 
 __all__ = ["cluster_items", "similarity"]
 
@@ -28,26 +29,7 @@ _TITLE_WEIGHT = 3
 _TEXT_TOKENS = 120
 _INDEX_TERMS = 12
 _WORD = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*", re.UNICODE)
-_STOP_WORDS = """a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each few
-    for from further had has have having he her here hers him his how i if in into is it its
-    itself just me more most my new no nor not now of off on once only or other our out over
-    own said same says she should so some such than that the their them then there these they
-    this those through to too under until up very was we were what when where which while who
-    whom why will with would year years you your week today yesterday tomorrow monday tuesday
-    wednesday thursday friday saturday sunday per cent percent mr ms mrs"""
-_STOP = frozenset(_STOP_WORDS.split())
-
-
-def _stem(word: str) -> str:
-    """A crude suffix strip, enough to meet "buys"/"buy" and "operators"/"operator"."""
-    if len(word) > 5 and word.endswith("ing"):
-        return word[:-3]
-    if len(word) > 4 and word.endswith("ed"):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+_STOP = STOPWORDS | NEWS_WORDS
 
 
 def _terms(text: str) -> list[str]:
@@ -56,7 +38,7 @@ def _terms(text: str) -> list[str]:
         w = m.group(0).replace("’", "'").rstrip("'s") if "'" in m.group(0) else m.group(0)
         w = w.replace(",", "")
         if w and w not in _STOP and (len(w) > 1 or w.isdigit()):
-            out.append(w if w[0].isdigit() else _stem(w))
+            out.append(w if w[0].isdigit() else stem(w))
     return out
 
 

@@ -1,9 +1,10 @@
 """Config: ``config.yaml`` in, one frozen, typed :class:`Config` out.
 
-The file is parsed once. Unknown keys and bad values raise :class:`ConfigError`
-naming the file, the line, the dotted key and the bad value. Relative paths are
-resolved against the config file's folder. Secrets never live here: the file
-names environment variables and the values are read from the environment.
+The file is parsed once. Unknown keys and bad values raise one :class:`ConfigError`
+listing every problem, each with the file, the line, the dotted key and the bad
+value. Relative paths are resolved against the config file's folder. Secrets never
+live here: the file names environment variables and :func:`secret` reads them,
+refusing an unset or empty one by name.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import shlex
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -24,12 +26,14 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
+from pydantic_core import ErrorDetails
 
-from .errors import ConfigError
+from .errors import ConfigError, ConfigProblem
 from .safe_yaml import load_yaml_nodes
 
-__all__ = ["Config", "load_config", "parse_days"]
+__all__ = ["Config", "load_config", "parse_days", "secret"]
 
 
 def _bundled_templates() -> Path:
@@ -180,10 +184,6 @@ class LLM(_Model):
     temperature: float = Field(default=0.2, ge=0, le=2)
     retries: int = Field(default=1, ge=0, le=5)
 
-    @property
-    def api_key(self) -> str:
-        return os.environ.get(self.api_key_env, "") if self.api_key_env else ""
-
 
 class Summarizer(_Model):
     engine: Literal["extractive", "llm"] = "extractive"
@@ -286,6 +286,16 @@ class Alerts(_Model):
             raise ValueError("must be an absolute http(s) URL")
         return v
 
+    @field_validator("command", mode="before")
+    @classmethod
+    def _command_form(cls, v: Any) -> Any:
+        # one problem in the user's terms, not one per member of the union
+        if isinstance(v, str) or (
+            isinstance(v, list | tuple) and all(isinstance(a, str) for a in v)
+        ):
+            return v
+        raise ValueError("must be a command line or a list of its arguments, as strings")
+
     @field_validator("command")
     @classmethod
     def _command(cls, v: str | tuple[str, ...]) -> str | tuple[str, ...]:
@@ -314,6 +324,109 @@ class Smtp(_Model):
     ca_file: str = Field(default="", description="extra CA bundle to trust (a private relay)")
 
 
+# --- list: the list provider `newsletter send --via` hands an issue to (campaigns) ---------
+
+ListProvider = Literal["listmonk", "buttondown", "mailchimp"]
+
+
+class MailingList(_Model):
+    """``list:``: the list provider readers subscribe through and ``newsletter send --via``
+    creates campaigns on.
+
+    The signup page of the web archive posts to ``subscribe_url`` (the ``action`` of the
+    embedded form the provider offers; for listmonk, with ``subscribe_lists``, the UUIDs of
+    the public lists a signup joins). A block with only those is a signup form: the campaign
+    keys below are checked once any of them is set, or when no ``subscribe_url`` is.
+
+    Credentials are named, never written: ``api_key_env`` (and for listmonk
+    ``username_env``, its API user) name environment variables. ``base_url`` is the
+    listmonk instance (where its admin opens) or, for Buttondown and Mailchimp, an
+    override of the API root (``https://api.buttondown.com/v1``; Mailchimp's comes from
+    the key's data-center suffix, ``...-us21`` -> ``https://us21.api.mailchimp.com/3.0``).
+    """
+
+    provider: ListProvider | None = None
+    base_url: str = ""
+    list_id: tuple[str, ...] = Field(
+        default=(), description="listmonk list ids, Mailchimp audience"
+    )
+    api_key_env: str = ""
+    username_env: str = ""
+    template_id: int | None = Field(default=None, ge=1, description="listmonk template")
+    timeout: float = Field(default=30.0, gt=0, le=600)
+    retries: int = Field(default=3, ge=0, le=10)
+    retry_backoff: float = Field(default=1.0, ge=0, le=60)
+    retry_wait_max: float = Field(default=120.0, ge=0, le=3600)
+    subscribe_url: str = ""
+    subscribe_lists: tuple[str, ...] = ()
+
+    @field_validator("subscribe_url")
+    @classmethod
+    def _endpoint(cls, v: str, info: ValidationInfo) -> str:
+        if not v:
+            return v
+        _http_url(v)
+        query = dict(parse_qsl(urlsplit(v).query))
+        if info.data.get("provider") == "mailchimp" and not (query.get("u") and query.get("id")):
+            raise ValueError(
+                "a Mailchimp form action carries ?u=...&id=... (copy it from the embedded form)"
+            )
+        return v
+
+    @property
+    def signup(self) -> bool:
+        """Readers subscribe through this provider's form (the archive's signup page)."""
+        return self.provider is not None and bool(self.subscribe_url)
+
+    @property
+    def campaigns(self) -> bool:
+        """The block configures campaigns (``send --via``), not only a signup form."""
+        campaign_keys = (self.base_url, self.list_id, self.api_key_env, self.username_env)
+        return self.provider is not None and (any(campaign_keys) or not self.subscribe_url)
+
+    @field_validator("list_id", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        items = v if isinstance(v, list | tuple) else (v,)
+        return tuple(str(i) if isinstance(i, int) and not isinstance(i, bool) else i for i in items)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v and not v.startswith(("https://", "http://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _complete(self) -> MailingList:
+        if self.subscribe_url and self.provider is None:
+            raise ValueError("subscribe_url needs the provider it belongs to")
+        if self.signup and self.provider == "listmonk" and not self.subscribe_lists:
+            raise ValueError(
+                "listmonk's signup form needs subscribe_lists: the UUID of at least one list"
+            )
+        if not self.campaigns:
+            return self
+        need: list[str] = []
+        if not self.api_key_env:
+            need.append("api_key_env (the variable holding the API key)")
+        if self.provider == "listmonk":
+            need += [] if self.base_url else ["base_url (the listmonk address)"]
+            need += [] if self.username_env else ["username_env (the variable with the API user)"]
+            if not self.list_id or not all(i.isdigit() for i in self.list_id):
+                need.append("list_id (one or more listmonk list numbers)")
+        if self.provider == "mailchimp" and len(self.list_id) != 1:
+            need.append("list_id (the one audience id)")
+        if self.provider == "buttondown" and self.list_id:
+            raise ValueError("buttondown has one list per API key; leave list_id out")
+        if need:
+            raise ValueError(f"provider {self.provider} needs " + ", ".join(need))
+        return self
+
+
+# --- end of list: ---------------------------------------------------------------------------
+
+
 class Email(_Model):
     """Render options for the HTML email."""
 
@@ -331,6 +444,46 @@ class Preview(_Model):
     port: int = Field(default=8765, ge=0, le=65535)
 
 
+# -- The web archive -------------------------------------------------------------------------
+# `newsletter publish` reads `archive:`; the signup page's form posts to `list:`, the
+# section list-provider sending shares (its secrets, like every secret, come from the
+# environment, never from this file).
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?")
+
+
+def _http_url(v: str) -> str:
+    parts = urlsplit(v)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an absolute http(s) URL")
+    if not _ORIGIN.fullmatch(f"{parts.scheme}://{parts.netloc}"):
+        raise ValueError("the host must be a plain name or address (no user, no spaces)")
+    return v
+
+
+class Archive(_Model):
+    """Where ``newsletter publish`` writes the static web archive, and where it is served."""
+
+    folder: str = "site"
+    base_url: str = Field(
+        default="", description="the site's root URL; default: the host of newsletter.web_url"
+    )
+    feed_issues: int = Field(default=30, ge=1, le=1000)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, v: str) -> str:
+        if not v:
+            return v
+        _http_url(v)
+        if urlsplit(v).query or urlsplit(v).fragment:
+            raise ValueError("must be a plain URL, without a query or fragment")
+        return v if v.endswith("/") else v + "/"
+
+
+# -- end of the web archive block ----------------------------------------------------------
+
+
 class Config(_Model):
     """The whole configuration, typed. ``root`` is the config file's folder."""
 
@@ -345,6 +498,11 @@ class Config(_Model):
     smtp: Smtp = Smtp()
     email: Email = Email()
     preview: Preview = Preview()
+    # the web archive and mailing list block (above)
+    archive: Archive = Archive()
+    # the file's key is `list` (so is the constructor's); a field named list would shadow
+    # the builtin in this class
+    mailing_list: MailingList = Field(default=MailingList(), alias="list")
     root: str = Field(default=".", exclude=True)
     file: str = Field(default="config.yaml", exclude=True)
 
@@ -368,6 +526,11 @@ class Config(_Model):
             return self.path(self.schedule.jobstore)
         state = self.state_path
         return state.with_name(state.stem + ".schedule.sqlite3")
+
+    @property
+    def archive_path(self) -> Path:
+        """The folder ``newsletter publish`` writes the web archive into."""
+        return self.path(self.archive.folder)
 
     @property
     def templates_path(self) -> Path:
@@ -400,6 +563,19 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     return out
 
 
+def secret(env_name: str, *, key: str, file: str) -> str:
+    """The value of the environment variable ``env_name``, which config ``key`` names.
+
+    Unset or empty raises :class:`ConfigError` naming the variable, the key and the file: a
+    credential someone configured never silently turns into no credential.
+    """
+    value = os.environ.get(env_name, "")
+    if not value:
+        state = "is empty" if env_name in os.environ else "is not set"
+        raise ConfigError(f"environment variable {env_name} (named by {key}) {state}", file=file)
+    return value
+
+
 def load_config(path: str | os.PathLike[str]) -> Config:
     """Read and validate a config file; raise :class:`ConfigError` on any problem."""
     file = Path(path)
@@ -422,26 +598,32 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     lines: dict[tuple[str | int, ...], int] = {}
     if node is not None:
         _line_map(node, (), lines)
-    for reserved in ("root", "file"):
-        if reserved in data:
-            raise ConfigError("unknown key", file=name, line=lines.get((reserved,)), key=reserved)
+    problems = [
+        ConfigProblem("unknown key", lines.get((reserved,)), reserved)
+        for reserved in ("root", "file")
+        if reserved in data
+    ]
     data = {**data, "root": str(file.resolve().parent), "file": name}
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        # point at the deepest location the YAML actually has
-        line = None
-        for n in range(len(loc), -1, -1):
-            if loc[:n] in lines:
-                line = lines[loc[:n]]
-                break
-        key = _dotted(loc)
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        else:
-            msg = f"{err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
-        raise ConfigError(msg, file=name, line=line, key=key) from None
+        problems += [_problem(err, lines) for err in exc.errors()]
+    if problems:
+        # every problem at once, in the file's order, so one edit can fix them all
+        first, *more = sorted(problems, key=lambda p: p.line or 0)
+        raise ConfigError(first.detail, file=name, line=first.line, key=first.key, more=more)
+    return config
+
+
+def _problem(err: ErrorDetails, lines: dict[tuple[str | int, ...], int]) -> ConfigProblem:
+    """One pydantic error as a problem with its line, dotted key and offending value."""
+    loc = tuple(err["loc"])
+    # point at the deepest location the YAML actually has
+    line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "missing":
+        msg = "required key is missing"
+    else:
+        msg = f"{err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
+    return ConfigProblem(msg, line, _dotted(loc))

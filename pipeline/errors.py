@@ -7,6 +7,9 @@ turns an escaping error into an exit code and a one-line message.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 
 class NewsletterError(Exception):
     """Root of every error the pipeline raises on purpose."""
@@ -14,10 +17,25 @@ class NewsletterError(Exception):
     exit_code = 1
 
 
-class ConfigError(NewsletterError):
-    """A config file could not be read or holds a bad value.
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong in a config file: what, and where (line and dotted key) when known."""
 
-    The message names the file, the line, the key and the bad value.
+    detail: str
+    line: int | None = None
+    key: str | None = None
+
+    def describe(self, file: str) -> str:
+        where = file if self.line is None else f"{file}:{self.line}"
+        return f"{where}: " + (f"key '{self.key}': " if self.key else "") + self.detail
+
+
+class ConfigError(NewsletterError):
+    """A config file could not be read or holds bad values.
+
+    The message names the file, the line, the key and the bad value of every problem found,
+    one line each (``more`` after the first); ``line``, ``key`` and ``detail`` are the first
+    problem's, ``problems`` holds them all.
     """
 
     exit_code = 2
@@ -29,14 +47,20 @@ class ConfigError(NewsletterError):
         file: str,
         line: int | None = None,
         key: str | None = None,
+        more: Sequence[ConfigProblem] = (),
     ) -> None:
         self.file = file
         self.line = line
         self.key = key
         self.detail = message
-        where = file if line is None else f"{file}:{line}"
-        prefix = f"{where}: " + (f"key '{key}': " if key else "")
-        super().__init__(prefix + message)
+        self.problems = (ConfigProblem(message, line, key), *more)
+        lines = [p.describe(file) for p in self.problems]
+        if len(lines) == 1:
+            super().__init__(lines[0])
+        else:
+            super().__init__(
+                f"{file}: {len(lines)} problems\n" + "\n".join(f"  {x}" for x in lines)
+            )
 
 
 class SourceError(NewsletterError):
@@ -117,6 +141,13 @@ class StaleIssueError(NoIssueError):
 
 
 class SendError(NewsletterError):
-    """Sending the issue over SMTP failed or was refused by a blocking lint finding."""
+    """Sending the issue (over SMTP or to a list provider) failed or was refused by a
+    blocking lint finding."""
 
     exit_code = 5
+
+
+class UncertainSendError(SendError):
+    """A send whose outcome is unknown: the request went out and no answer came back (a
+    timeout, a dropped connection, a server error on a create). The issue stays
+    ``sending``, so nothing sends it again until a person has checked."""

@@ -101,6 +101,19 @@ class Article:
     image: Image | None = None
     item_ids: tuple[str, ...] = ()
 
+    @property
+    def outlets(self) -> tuple[str, ...]:
+        """The outlet names a story may credit (its own first), once each: part of what the
+        writer is given as the source and what the fact checker checks a story against."""
+        return tuple(dict.fromkeys(n for n in (self.source, *(s.name for s in self.sources)) if n))
+
+    @property
+    def credits(self) -> tuple[SourceRef, ...]:
+        """The sources a story written from this article cites."""
+        if self.sources:
+            return self.sources
+        return (SourceRef(self.source, self.url),) if self.source or self.url else ()
+
 
 @dataclass(frozen=True)
 class Selection:
@@ -236,3 +249,18 @@ class RenderedIssue:
     eml: bytes
     subject: str
     warnings: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """An edition handed to a list provider: the campaign it created there.
+
+    ``status`` is ``draft`` (created, not sent: a person sends it from the provider)
+    or ``scheduled`` (the provider sends it at ``send_at``, UTC).
+    """
+
+    provider: str
+    id: str
+    url: str
+    status: Literal["draft", "scheduled"]
+    send_at: datetime | None = None

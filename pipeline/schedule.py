@@ -226,7 +226,7 @@ def _send(config: Config, edition: date) -> None:
     # uses too, so the scheduler sends exactly what a person would
     from .build import load_rendered
     from .render import lint_email
-    from .send import send_edition
+    from .send import send_edition, send_issue
 
     to = config.schedule.send_to
     try:
@@ -238,7 +238,7 @@ def _send(config: Config, edition: date) -> None:
                     f"{len(blocking)} blocking lint finding(s), first: {blocking[0].message};"
                     " not sent (fix the draft and run `newsletter render`)"
                 )
-            send_edition(config, edition, rendered.eml, to)
+            send_edition(config, edition, lambda: send_issue(rendered.eml, to, config))
     except NewsletterError as exc:
         _fail(config, "send-failed", f"the issue of {edition} was not sent", exc, edition)
         return

@@ -6,28 +6,31 @@ local relay. Credentials come from the environment variables the config names,
 never from the file. Every failure becomes a :class:`SendError` naming the
 server and what went wrong. A ``To`` header is added when the message has none.
 
-``send_edition`` sends an edition at most once: it records ``sending`` in the
-state store before speaking SMTP and ``sent`` after, so a run killed between the
-server's acceptance and the record is never sent again by itself: it stays
+``send_edition`` sends an edition at most once, whatever delivers it (an SMTP
+send, a campaign created on a list provider): it records ``sending`` in the
+state store before the delivery step and ``sent`` after, so a run killed between
+the server's acceptance and the record is never sent again by itself: it stays
 ``sending`` until a person checks and forces a send.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from typing import TypeVar
 
-from .config import Config
-from .errors import SendError
+from .config import Config, secret
+from .errors import ConfigError, SendError, UncertainSendError
 from .store import open_store
 
 __all__ = ["SENT_STATES", "send_edition", "send_issue"]
 
 SENT_STATES = ("sending", "sent")  # issue states after which nothing rebuilds or resends
+
+T = TypeVar("T")
 
 _ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
 
@@ -87,12 +90,14 @@ def send_issue(eml: bytes, to: Sequence[str], config: Config) -> None:
 
 
 def send_edition(
-    config: Config, edition: date, eml: bytes, to: Sequence[str], *, force: bool = False
-) -> None:
-    """Send an edition's message and mark it sent, at most once (see the module doc).
+    config: Config, edition: date, deliver: Callable[[], T], *, force: bool = False
+) -> T:
+    """Run ``deliver`` (an SMTP send, a campaign hand-off) for an edition and mark it
+    sent, at most once (see the module doc); return what ``deliver`` returned.
 
     A send interrupted before (``sending``) is refused unless ``force``; a send the
-    server refused leaves the issue as it was.
+    server refused leaves the issue as it was; one whose outcome is unknown
+    (:class:`UncertainSendError`) leaves it ``sending``.
     """
     with open_store(config.state_path) as store:
         recorded = store.issue(edition)
@@ -100,17 +105,21 @@ def send_edition(
         if before == "sending" and not force:
             raise SendError(
                 f"an earlier send of the {edition} issue was interrupted and may have gone"
-                " out; check a recipient's mailbox, then send again with --force"
+                " out; check a recipient's mailbox (or the list provider's campaigns),"
+                " then send again with --force"
             )
         store.record_issue(edition, status="sending")
     try:
-        send_issue(eml, to, config)
+        result = deliver()
+    except UncertainSendError:
+        raise  # it may have gone out: the issue stays `sending`
     except SendError:
         with open_store(config.state_path) as store:
             store.record_issue(edition, status=before)
         raise
     with open_store(config.state_path) as store:
         store.record_issue(edition, status="sent")
+    return result
 
 
 def _credentials(config: Config) -> tuple[str, str] | None:
@@ -124,12 +133,10 @@ def _credentials(config: Config) -> tuple[str, str] | None:
     ):
         if not name:
             raise SendError(f"{config.file}: {key} is not set but the other credential is")
-        value = os.environ.get(name)
-        if value is None:
-            raise SendError(
-                f"environment variable {name} (named by {key} in {config.file}) is not set"
-            )
-        values.append(value)
+        try:
+            values.append(secret(name, key=key, file=config.file))
+        except ConfigError as exc:
+            raise SendError(str(exc)) from None  # a send that cannot log in failed as a send
     return values[0], values[1]
 
 

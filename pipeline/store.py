@@ -1,9 +1,13 @@
-"""The state store: one SQLite file (WAL) holding items, feed health and issues.
+"""The state store: one SQLite file (WAL) holding items, feed health, issues and campaigns.
 
-In: normalised :class:`Item` objects from ingest, selections from select.
-Out: fresh items for an edition date, feed state for conditional GET, and the
-issue ledger (which draft the pipeline wrote, which items an issue used).
+In: normalised :class:`Item` objects from ingest, selections from select, article pages'
+text, the LLM writer's accepted stories. Out: fresh items for an edition date, feed state
+for conditional GET, the issue ledger (which draft the pipeline wrote, which items an issue
+used, the campaigns created for it on a list provider), and the cached page text and stories.
 
+Every table is this module's: the schema below is the whole of it, and no other module
+runs SQL. It is applied on every open (``CREATE ... IF NOT EXISTS``), so a store made by
+an older version gains the tables added since.
 Every write is one transaction, so a crash never leaves half an update.
 
 A store is created whole (built aside, then linked into place), so an empty
@@ -30,7 +34,7 @@ from pathlib import Path
 
 from .errors import StoreError
 from .ids import url_key
-from .models import Image, Item
+from .models import Campaign, Image, Item
 
 __all__ = ["KEEP_BACKUPS", "FeedState", "Store", "backups_of", "open_store", "restore_store"]
 
@@ -87,6 +91,16 @@ CREATE TABLE IF NOT EXISTS issues (
     status TEXT NOT NULL DEFAULT 'draft',
     updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS campaigns (
+    date TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    campaign_id TEXT NOT NULL,
+    url TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    send_at TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (date, provider, campaign_id)
+);
 CREATE TABLE IF NOT EXISTS draft_versions (
     date TEXT NOT NULL,
     sha TEXT NOT NULL,
@@ -98,6 +112,14 @@ CREATE TABLE IF NOT EXISTS runs (
     date TEXT NOT NULL,
     finished_at TEXT NOT NULL,
     report TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS llm_cache (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    prompt_version TEXT NOT NULL,
+    story TEXT NOT NULL,
+    tokens INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
 );
 """
 
@@ -330,6 +352,44 @@ class Store:
                 ),
             )
 
+    def record_campaign(self, edition: date, campaign: Campaign) -> None:
+        """Remember a campaign created on a list provider for the edition (or its new status)."""
+        send_at = campaign.send_at.isoformat() if campaign.send_at else None
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO campaigns (date, provider, campaign_id, url, status, send_at,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(date, provider, campaign_id) DO UPDATE SET"
+                " url = excluded.url, status = excluded.status, send_at = excluded.send_at",
+                (
+                    edition.isoformat(),
+                    campaign.provider,
+                    campaign.id,
+                    campaign.url,
+                    campaign.status,
+                    send_at,
+                    _now(),
+                ),
+            )
+
+    def campaigns(self, edition: date) -> list[Campaign]:
+        """The campaigns created for an edition, oldest first."""
+        rows = self.conn.execute(
+            "SELECT provider, campaign_id, url, status, send_at FROM campaigns WHERE date = ?"
+            " ORDER BY created_at, rowid",
+            (edition.isoformat(),),
+        ).fetchall()
+        return [
+            Campaign(
+                provider=r["provider"],
+                id=r["campaign_id"],
+                url=r["url"],
+                status="scheduled" if r["status"] == "scheduled" else "draft",
+                send_at=datetime.fromisoformat(r["send_at"]) if r["send_at"] else None,
+            )
+            for r in rows
+        ]
+
     def commit_draft(self, edition: date, sha: str, item_ids: Iterable[str]) -> None:
         """Before a generated draft is written: remember its fingerprint as the
         pipeline's own and reserve its items, in one transaction. A crash after
@@ -360,6 +420,23 @@ class Store:
             "SELECT 1 FROM draft_versions WHERE date = ? AND sha = ?", (edition.isoformat(), sha)
         ).fetchone()
         return row is not None
+
+    # -- LLM answers --------------------------------------------------------
+    def llm_cache_get(self, key: str) -> str | None:
+        """The story (as the model's JSON) cached under ``key``, if any."""
+        row = self.conn.execute("SELECT story FROM llm_cache WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row["story"])
+
+    def llm_cache_put(
+        self, key: str, story: str, *, model: str, prompt_version: str, tokens: int
+    ) -> None:
+        """Keep an accepted story (the model's JSON) under ``key``, replacing any before it."""
+        with self.transaction() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO llm_cache"
+                " (key, model, prompt_version, story, tokens, created_at) VALUES (?,?,?,?,?,?)",
+                (key, model, prompt_version, story, tokens, _now()),
+            )
 
     def record_run(self, edition: date, report: dict[str, object]) -> None:
         with self.transaction() as c:

@@ -1,7 +1,8 @@
 """A small driver for Debian's headless Chromium, shared by the email and preview tests.
 
 In: a URL (file:// or http://127.0.0.1), a viewport width and a colour scheme.
-Out: screenshots (PNG files) and the values of JavaScript expressions.
+Out: screenshots (PNG files) and the values of JavaScript expressions; ``contrast``
+rates a text colour against its background as WCAG does.
 
 Chromium is driven through Selenium and the Debian chromedriver, never a
 downloaded browser. The viewport is set through the DevTools protocol because
@@ -19,6 +20,7 @@ is pinned to loopback so a page can never reach the network.
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import tempfile
 import time
@@ -45,6 +47,28 @@ FLAGS = (
     # every host name resolves to nothing except loopback: no page reaches the network
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
 )
+
+
+def _rgb(css: str) -> tuple[float, float, float]:
+    r, g, b = (float(x) for x in re.findall(r"[\d.]+", css)[:3])
+    return r, g, b
+
+
+def luminance(css: str) -> float:
+    """WCAG relative luminance of a CSS rgb() colour."""
+
+    def channel(v: float) -> float:
+        v /= 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = _rgb(css)
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two CSS rgb() colours."""
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
 
 
 def available() -> bool:

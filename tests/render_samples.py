@@ -153,3 +153,19 @@ def fixed_issue(image_base: str = "https://img.morningtape.example") -> Issue:
             ),
         ),
     )
+
+
+def write_outbox(config_file: Path, html_edit: tuple[str, str] | None = None) -> Path:
+    """The fixed issue rendered with ``config_file`` into its outbox folder (as a build leaves
+    it, for ``send``); ``html_edit`` replaces text in issue.html, to plant a lint finding."""
+    from pipeline.render import render
+
+    config = render_config(config_file)
+    rendered = render(fixed_issue(), config)
+    folder = config.outbox_path / "2026-03-04"
+    folder.mkdir(parents=True)
+    html = rendered.html if html_edit is None else rendered.html.replace(*html_edit)
+    (folder / "issue.html").write_text(html, encoding="utf-8")
+    (folder / "issue.txt").write_text(rendered.text, encoding="utf-8")
+    (folder / "issue.eml").write_bytes(rendered.eml)
+    return folder

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from configs import NEWSLETTER_YAML
 
-from pipeline.config import load_config
+from pipeline.cli import cli
+from pipeline.config import load_config, secret
 from pipeline.errors import ConfigError
 
 MINIMAL = NEWSLETTER_YAML + "  timezone: Europe/London\nissue:\n  stories: 4\n"
@@ -83,3 +85,69 @@ def test_invalid_yaml_reports_line(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_every_problem_is_listed_at_once_in_the_files_order(tmp_path: Path) -> None:
+    text = MINIMAL.replace("Europe/London", "Mars/Olympus")
+    text = text.replace("  stories: 4\n", "  stories: four\n  storeis: 3\n")
+    text += "alerts:\n  command: [notify, 5]\n  url: hooks.example/alert\nroot: elsewhere\n"
+    p = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(p)
+    err = info.value
+    assert [(q.line, q.key) for q in err.problems] == [
+        (7, "newsletter.timezone"),
+        (9, "issue.stories"),
+        (10, "issue.storeis"),
+        (12, "alerts.command"),
+        (13, "alerts.url"),
+        (14, "root"),
+    ]
+    # the first problem is the error's own line, key and detail
+    assert (err.line, err.key, err.file) == (7, "newsletter.timezone", str(p))
+    lines = str(err).splitlines()
+    assert lines[0] == f"{p}: 6 problems"
+    assert lines[1].startswith(f"  {p}:7: key 'newsletter.timezone': unknown timezone")
+    assert lines[1].endswith("(got 'Mars/Olympus')")
+    assert lines[2].startswith(f"  {p}:9: key 'issue.stories': ") and "(got 'four')" in lines[2]
+    assert lines[3] == f"  {p}:10: key 'issue.storeis': unknown key"
+    assert lines[4] == (
+        f"  {p}:12: key 'alerts.command': must be a command line or a list of its arguments,"
+        " as strings (got ['notify', 5])"
+    )
+    assert lines[5].startswith(f"  {p}:13: key 'alerts.url': must be an absolute http(s) URL")
+    assert lines[6] == f"  {p}:14: key 'root': unknown key"
+
+
+def test_the_command_prints_every_problem_and_exits_2(tmp_path: Path) -> None:
+    text = MINIMAL.replace("  stories: 4\n", "  stories: 0\n  quick_links: many\n")
+    p = write(tmp_path, text.replace("https://example.com/signup", "example.com/signup"))
+    result = CliRunner().invoke(cli, ["render", "--config", str(p)])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        f"error: {p}: 3 problems",
+        f"  {p}:4: key 'newsletter.signup_url': must be an absolute http(s) URL"
+        " (got 'example.com/signup')",
+        f"  {p}:9: key 'issue.stories': Input should be greater than or equal to 1 (got 0)",
+        f"  {p}:10: key 'issue.quick_links': Input should be a valid integer, unable to parse"
+        " string as an integer (got 'many')",
+    ]
+
+
+def test_a_secret_comes_from_the_variable_the_config_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LEDGER_TEST_KEY", "s3cret")
+    assert secret("LEDGER_TEST_KEY", key="summarizer.llm.api_key_env", file="c.yaml") == "s3cret"
+    monkeypatch.delenv("LEDGER_TEST_KEY")
+    with pytest.raises(ConfigError) as info:
+        secret("LEDGER_TEST_KEY", key="summarizer.llm.api_key_env", file="c.yaml")
+    assert str(info.value) == (
+        "c.yaml: environment variable LEDGER_TEST_KEY (named by summarizer.llm.api_key_env)"
+        " is not set"
+    )
+    monkeypatch.setenv("LEDGER_TEST_KEY", "")
+    with pytest.raises(
+        ConfigError, match=r"LEDGER_TEST_KEY \(named by smtp.password_env\) is empty"
+    ):
+        secret("LEDGER_TEST_KEY", key="smtp.password_env", file="c.yaml")

@@ -167,6 +167,7 @@ def test_every_command_has_help(site: Path) -> None:
         "story",
         "schedule",
         "init",
+        "publish",
     ):
         result = run(cmd, "--help", cwd=site)
         assert result.returncode == 0 and "Usage:" in result.stdout, cmd
@@ -227,6 +228,26 @@ def test_init_scaffolds_a_folder_that_builds(tmp_path: Path) -> None:
     assert (folder / "outbox" / DATE / "issue.eml").is_file()
     again = run("init", str(folder), cwd=tmp_path)
     assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_an_approved_issue_goes_on_the_web_archive(site: Path) -> None:
+    built = run("build", "--date", DATE, "--publish", cwd=site)
+    assert built.returncode == 0, built.stderr
+    assert "0 issue(s) published" in built.stdout  # a draft is not public
+    assert run("approve", "--date", DATE, cwd=site).returncode == 0
+    published = run("publish", cwd=site)
+    assert published.returncode == 0, published.stderr
+    assert "1 issue(s) published" in published.stdout
+    assert (site / "site" / "issues" / DATE / "index.html").is_file()
+    assert "no file changed" in run("publish", cwd=site).stdout
+
+    cfg = site / "config.yaml"
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace("/issues/{date}", "/{date}/{date}"),
+        encoding="utf-8",
+    )
+    bad = run("publish", cwd=site)
+    assert bad.returncode == 2 and "key 'newsletter.web_url'" in bad.stderr
 
 
 def _use_llm(site: Path, base_url: str) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from pipeline.models import Article, StorySummary
+from pipeline.models import Article, SourceRef, StorySummary
 from pipeline.summarize import check_facts
+from pipeline.summarize._llm import user_prompt
 
 # check_facts reads an Article: its title, its text and the outlet it credits
 SOURCE = Article(
@@ -121,3 +124,25 @@ def test_quotations_must_be_verbatim() -> None:
     flags = _flags(kicker='Liang Rubo said the team would go "all out" on models.')
     assert flags == [("fact-quote", "kicker", '"all out"')]
     assert _flags(kicker="The team went “all in” on November's plans.") == []
+
+
+def test_every_outlet_an_article_credits_is_named_to_the_writer_and_supports_the_story() -> None:
+    # the outlets the LLM is told to attribute are the ones the fact checker accepts
+    article = replace(
+        SOURCE,
+        source="",
+        sources=(
+            SourceRef("Reuters", "https://reuters.example/a"),
+            SourceRef("Nikkei Asia"),
+            SourceRef("Reuters", "https://reuters.example/b"),
+        ),
+    )
+    assert article.outlets == ("Reuters", "Nikkei Asia")
+    assert user_prompt(article).startswith("Outlet(s) to attribute: Reuters, Nikkei Asia\n")
+    story = _story(dek="Per Nikkei Asia, Doubao had 60 million monthly users.")
+    assert check_facts(story, article) == ()
+    assert [f.text for f in check_facts(story, SOURCE)] == ["Nikkei Asia"]
+    # a story cites the article's sources, or else its own outlet and link
+    assert article.credits == article.sources
+    assert SOURCE.credits == (SourceRef("Financial Times", ""),)
+    assert replace(SOURCE, source="").credits == ()

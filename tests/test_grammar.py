@@ -61,6 +61,55 @@ def test_a_number_the_story_gives_a_unit_is_cut_off_when_the_headline_stops_at_i
     assert g.cut_off(g.tag("Fernhill Robotics Opens Its First Factory in 2027")) == ""  # a year
 
 
+@pytest.mark.parametrize(
+    ("headline", "why"),
+    [
+        ("Vasquez Told His Flight School in 2009", "what 'Told' reported"),
+        ("The Founder of Fernhill Robotics Had Been Diagnosed", "'Diagnosed', which needs"),
+        ("Engineers Work Double Shifts to Put Food", "where 'Put' puts it"),
+        ("The Board Memo States Damningly", "who said it"),
+        ("Robot Sales Began to Slow When Fernhill's Chief Engineer", "'When' clause"),
+        ("Fernhill Believes That the New Plant in Sheffield", "'That' clause"),
+    ],
+)
+def test_a_headline_that_lost_what_its_verb_needs_is_cut_off(headline: str, why: str) -> None:
+    assert why in g.cut_off(g.tag(headline))
+
+
+@pytest.mark.parametrize(
+    "headline",
+    [
+        "Fernhill Told to Close Its Sheffield Plant",  # told to do: the content is there
+        "The Robots Fernhill Built Were Put on Display",  # put somewhere
+        "Sales Rose When the New Plant Opened",  # the 'when' clause has its verb
+        "Fernhill Says That the Plant Will Close",
+        "Fernhill Bought That Plant in Sheffield",  # "that" as a determiner
+        "Robot Exports to the US Are Over",  # "US" in capitals is a name, not "us"
+        "The Plant’s Robots Work Through the Night",  # a curly possessive is no verb
+    ],
+)
+def test_complete_headlines_are_not_cut_off(headline: str) -> None:
+    toks = g.tag(headline)
+    assert (g.cut_off(toks), g.no_main_clause(toks), g.word_salad(toks)) == ("", "", "")
+
+
+@pytest.mark.parametrize(
+    ("headline", "fragment"),
+    [
+        ("A Robot Engineer From Sheffield Who Loves to Dance", True),
+        ("Even for Those Who Did Not Work at the Plant", True),
+        ("The Plant – Designed by the Fernhill Engineering Team", True),
+        ("The Engineer Who Built the Robot Retires at 70", False),
+        ("Workers Who Built the Robots Get a Bonus", False),
+        ("Engineers Who Trained in Sheffield Return Home", False),  # "Return" read as a noun
+    ],
+)
+def test_a_headline_whose_only_verb_is_in_an_aside_has_no_main_clause(
+    headline: str, fragment: bool
+) -> None:
+    assert bool(g.no_main_clause(g.tag(headline))) is fragment
+
+
 def test_verbless_headlines() -> None:
     for headline in (
         "Fernhill Robotics and Its First Factory in Sheffield",

@@ -72,6 +72,35 @@ def test_a_good_answer_is_validated_used_and_cached(
     assert len(chat.requests) == 1
 
 
+def test_a_key_variable_named_but_unset_is_never_sent_as_no_key(
+    chat: ChatServer, llm_config: Configure, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat.responder = script(GOOD)
+    config = llm_config(chat.url, api_key_env="TEST_LLM_KEY")
+    named = "environment variable TEST_LLM_KEY (named by summarizer.llm.api_key_env)"
+    for value, state in ((None, "is not set"), ("", "is empty")):
+        if value is None:
+            monkeypatch.delenv("TEST_LLM_KEY", raising=False)
+        else:
+            monkeypatch.setenv("TEST_LLM_KEY", value)
+        run = summarize([_article(0), _article(1)], config)
+        # as after a refused key: nothing asked, the offline engine writes, the reason named
+        reason = f"{named} {state}"
+        assert [(s.engine, s.fallback) for s in run.stories] == [("extractive", reason)] * 2
+        assert run.calls == 0
+        assert run.errors == (f"LLM {chat.url}: {reason}; used offline engine for 2 stories",)
+    assert chat.requests == []
+    # a story cached while the key was there is still served without it
+    monkeypatch.setenv("TEST_LLM_KEY", "sekret")
+    with open_store(tmp_path / "state.sqlite3") as store:
+        summarize([_article()], config, store=store)
+    monkeypatch.delenv("TEST_LLM_KEY")
+    with open_store(tmp_path / "state.sqlite3") as store:
+        again = summarize([_article()], config, store=store)
+    assert again.cache_hits == 1 and again.stories[0].engine == "llm:test-model"
+    assert [r.auth for r in chat.requests] == ["Bearer sekret"]
+
+
 def test_the_schema_sent_requires_every_part_and_two_to_four_bullets() -> None:
     parts = ["headline", "dek", "hook", "nut_graf", "section", "context", "lead_in"]
     parts += ["bullets", "kicker_label", "kicker"]

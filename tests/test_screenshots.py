@@ -7,7 +7,6 @@ visible and on top, and text contrast of at least 4.5:1 in both colour schemes.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import Browser, available
+from browser import Browser, available, contrast, luminance
 from render_samples import FIXTURES, fixed_issue, render_config
 
 from pipeline.render import render
@@ -54,26 +53,6 @@ const images = [...document.images].map(i => ({right: i.getBoundingClientRect().
 return {innerWidth: vw, scrollWidth: document.documentElement.scrollWidth,
         headlines, texts, images};
 """
-
-
-def _rgb(css: str) -> tuple[float, float, float]:
-    r, g, b = (float(x) for x in re.findall(r"[\d.]+", css)[:3])
-    return r, g, b
-
-
-def _luminance(css: str) -> float:
-    def channel(v: float) -> float:
-        v /= 255
-        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
-
-    r, g, b = _rgb(css)
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-
-
-def contrast(a: str, b: str) -> float:
-    """WCAG contrast ratio of two CSS rgb() colours."""
-    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (la + 0.05) / (lb + 0.05)
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -123,5 +102,5 @@ def test_email_in_chromium(browser: Browser, served: str, width: int, scheme: st
 
     worst = min(view["texts"], key=lambda t: contrast(t["color"], t["background"]))
     assert contrast(worst["color"], worst["background"]) >= 4.5, worst
-    page = _luminance(view["texts"][0]["background"])
+    page = luminance(view["texts"][0]["background"])
     assert (page < 0.05) if scheme == "dark" else (page > 0.8)

@@ -15,7 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from click.testing import CliRunner
-from render_samples import FIXTURES, fixed_issue, render_config
+from render_samples import FIXTURES, fixed_issue, render_config, write_outbox
 
 from pipeline.cli import cli
 from pipeline.config import Config
@@ -215,6 +215,9 @@ def test_credentials_come_from_the_environment(
     monkeypatch.setenv("TAPE_SMTP_USER", "tape")
     with pytest.raises(SendError, match=r"environment variable TAPE_SMTP_PASS .* is not set"):
         send_issue(eml, ["editor@morningtape.example"], config)
+    monkeypatch.setenv("TAPE_SMTP_PASS", "")  # an empty password is as good as none
+    with pytest.raises(SendError, match=r"TAPE_SMTP_PASS \(named by smtp.password_env\) is empty"):
+        send_issue(eml, ["editor@morningtape.example"], config)
     monkeypatch.setenv("TAPE_SMTP_PASS", "wrong")
     with pytest.raises(SendError, match="rejected the login: 535"):
         send_issue(eml, ["editor@morningtape.example"], config)
@@ -263,13 +266,7 @@ def _outbox(tmp_path: Path, port: int, html_edit: tuple[str, str] | None = None)
     config_file = tmp_path / "config.yaml"
     text = (FIXTURES / "config.yaml").read_text().replace("port: 2525", f"port: {port}")
     config_file.write_text(text + "paths:\n  outbox: out\n")
-    rendered = render(fixed_issue(), render_config(config_file))
-    folder = tmp_path / "out" / "2026-03-04"
-    folder.mkdir(parents=True)
-    html = rendered.html if html_edit is None else rendered.html.replace(*html_edit)
-    (folder / "issue.html").write_text(html, encoding="utf-8")
-    (folder / "issue.txt").write_text(rendered.text, encoding="utf-8")
-    (folder / "issue.eml").write_bytes(rendered.eml)
+    write_outbox(config_file, html_edit)
     return config_file
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import re
+import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pipeline
 from pipeline.ids import item_id
 from pipeline.models import Item
 from pipeline.store import open_store
@@ -81,3 +85,79 @@ def test_state_survives_reopen(tmp_path: Path) -> None:
         assert store.count_items() == 1
         old = datetime(2026, 11, 1, tzinfo=UTC)
         assert len(store.candidates(date(2026, 11, 28), old)) == 1
+
+
+def test_llm_cache_keeps_the_newest_story_per_key(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.db") as store:
+        assert store.llm_cache_get("k1") is None
+        store.llm_cache_put("k1", '{"headline": "One"}', model="m", prompt_version="v", tokens=9)
+        store.llm_cache_put("k2", '{"headline": "Two"}', model="m", prompt_version="v", tokens=3)
+        store.llm_cache_put("k1", '{"headline": "Again"}', model="m", prompt_version="v", tokens=4)
+    with open_store(tmp_path / "s.db") as store:
+        assert store.llm_cache_get("k1") == '{"headline": "Again"}'
+        assert store.llm_cache_get("k2") == '{"headline": "Two"}'
+
+
+def test_a_store_made_before_a_table_existed_gains_it_and_keeps_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with open_store(path) as store:
+        store.upsert_items([make("A", "https://x.example/a")])
+    conn = sqlite3.connect(path)  # a store as an older version made it: no llm_cache
+    conn.execute("DROP TABLE llm_cache")
+    conn.commit()
+    conn.close()
+    with open_store(path, check=True) as store:
+        assert store.count_items() == 1
+        assert store.llm_cache_get("k") is None
+        store.llm_cache_put("k", "{}", model="m", prompt_version="v", tokens=1)
+        assert store.llm_cache_get("k") == "{}"
+
+
+def test_a_cache_the_llm_writer_made_itself_is_read_as_it_is(tmp_path: Path) -> None:
+    # before the store owned the table, the LLM writer created it with this DDL
+    path = tmp_path / "s.db"
+    with open_store(path):
+        pass
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE llm_cache")
+    conn.execute(
+        "CREATE TABLE llm_cache (key TEXT PRIMARY KEY, model TEXT NOT NULL, prompt_version TEXT"
+        " NOT NULL, story TEXT NOT NULL, tokens INTEGER NOT NULL DEFAULT 0,"
+        " created_at TEXT NOT NULL)"
+    )
+    conn.execute("INSERT INTO llm_cache VALUES ('k', 'm', 'v2', '{\"a\": 1}', 5, '2026-11-01')")
+    conn.commit()
+    conn.close()
+    with open_store(path) as store:
+        assert store.llm_cache_get("k") == '{"a": 1}'
+
+
+_SQL = re.compile(
+    r"\b(?:CREATE (?:TABLE|INDEX)|DROP (?:TABLE|INDEX)|SELECT\b.+\bFROM|INSERT (?:OR \w+ )?INTO"
+    r"|UPDATE \w+ SET|DELETE FROM|PRAGMA)\b",
+    re.DOTALL,
+)
+_CONNECTION = {"conn", "transaction", "execute", "executemany", "executescript", "cursor"}
+
+
+def _sql_outside_the_store() -> list[str]:
+    root = Path(pipeline.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path == root / "store.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            where = f"{path.relative_to(root)}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, ast.Attribute) and node.attr in _CONNECTION:
+                found.append(f"{where}: .{node.attr}")
+            elif (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and _SQL.search(node.value)
+            ):
+                found.append(f"{where}: SQL {node.value[:40]!r}")
+    return found
+
+
+def test_no_module_but_the_store_runs_sql_or_touches_its_connection() -> None:
+    assert _sql_outside_the_store() == []

@@ -20,6 +20,7 @@ from pipeline.summarize import (
     load_house_style,
     summarize,
 )
+from pipeline.summarize._extractive import write_story
 from pipeline.summarize._style import story_parts
 from pipeline.summarize._text import split_sentences, strip_attribution, title_case
 
@@ -91,6 +92,19 @@ def _articles() -> list[Article]:
         (  # a quotation never closed does not swallow the paragraph
             '"Unclosed quote here. Next sentence. Last one.',
             ['"Unclosed quote here.', "Next sentence.", "Last one."],
+        ),
+        (  # British style, flattened: each paragraph of a long quotation opens a new mark
+            "He said: 'We will win. They know it. 'Nobody doubts that now.' Polls open at 7am.",
+            [
+                "He said: 'We will win.",
+                "They know it.",
+                "'Nobody doubts that now.'",
+                "Polls open at 7am.",
+            ],
+        ),
+        (  # ...while a quotation of several sentences that closes ahead stays one
+            "She said: 'We grew fast. We grew up.' Sales fell.",
+            ["She said: 'We grew fast. We grew up.'", "Sales fell."],
         ),
         (
             "U.S. officials said no. First para\n\nSecond para without stop",
@@ -411,3 +425,26 @@ def test_a_quotation_split_across_sentences_is_never_given_to_the_outlet() -> No
     for part, line in story_parts(story):
         if "taste of it" in line:
             assert "Locke" in line.split("taste of it", 1)[1], (part, line)
+
+
+def test_a_sentence_too_short_to_stand_alone_joins_the_dek_it_follows() -> None:
+    text = (
+        "Nadia Okonjo, the engineer who founded Fernhill Robotics and built its first Sheffield "
+        "factory, died on Thursday, the company said.\n\nShe was 71 years old.\n\n"
+        "Okonjo had led the firm through three rounds of layoffs and a move to Leeds in 2019, "
+        "according to its annual report.\n\nThe company said its board would meet on Monday to "
+        "choose a successor from among its four senior engineers.\n\n"
+        "Fernhill employs 240 people in Sheffield and builds about 3,000 robots a year for "
+        "warehouses across Europe.\n\nIts shares fell 4% in early trading on Friday after the "
+        "news was announced by the chairman.\n\nRivals said the firm would struggle.\n\n"
+        "Analysts at two banks said the robot maker's order book remained strong for 2027."
+    )
+    story = write_story(
+        Article(id="okonjo", title="Fernhill founder dies", text=text, source="Ledger Weekly"),
+        STYLE,
+    )
+    assert story.dek.endswith("was 71 years old.")
+    # a short sentence that opens its own paragraph is not glued onto the bullet before it
+    assert not any(
+        b.endswith("Rivals said the firm would struggle.") and len(b) > 40 for b in story.bullets
+    )

@@ -22,7 +22,6 @@ URL of a feed whose config entry sets ``allow_internal: true``.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import functools
 import ipaddress
 import random
@@ -32,7 +31,6 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -40,6 +38,7 @@ import httpx
 
 from ..config import Fetch
 from ..errors import FetchError
+from ..retry import retry_after
 
 __all__ = [
     "FetchRequest",
@@ -231,22 +230,6 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta seconds or HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 class _Decoder:
     """Decode a Content-Encoding in bounded steps so a bomb never fills memory."""
 
@@ -405,7 +388,7 @@ async def _attempt(
                 if status == 429 or status >= 500:
                     raise _Retryable(
                         f"HTTP {status} {r.reason_phrase}".rstrip(),
-                        _retry_after(r.headers.get("retry-after")),
+                        retry_after(r.headers.get("retry-after")),
                     )
                 if status != 200:
                     raise FetchError(req.url, f"HTTP {status} {r.reason_phrase}".rstrip())

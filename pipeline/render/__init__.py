@@ -7,14 +7,16 @@ issue and config give byte-identical files. When the HTML would pass the size
 budget (Gmail clips at about 102 KB) quick links are trimmed and a warning says so.
 
 ``lint_email`` checks finished files (size, alt text, links, scripts, headers,
-the text part, placeholders) and returns :class:`Finding` objects.
+the text part, placeholders) and returns :class:`Finding` objects. The web archive
+shares the email's subject, preheader, date label, link rule and template errors
+(``issue_subject``, ``preheader``, ``date_label``, ``http_url``, ``fill_template``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -23,10 +25,18 @@ from ..errors import RenderError
 from ..models import Issue, QuickLink, RenderedIssue, StorySummary, paragraphs
 from ._lint import lint_email
 from ._mime import build_eml
-from ._mjml import MAIN_TEMPLATE, mjml_to_html, render_template
+from ._mjml import MAIN_TEMPLATE, fill_template, mjml_to_html, render_template
 from ._text import render_text
 
-__all__ = ["lint_email", "render"]
+__all__ = [
+    "date_label",
+    "fill_template",
+    "http_url",
+    "issue_subject",
+    "lint_email",
+    "preheader",
+    "render",
+]
 
 _SEND_HOUR = time(6, 0)
 # RFC 3986 reserved and unreserved characters, and % for escapes already made
@@ -40,7 +50,7 @@ def render(issue: Issue, config: Config) -> RenderedIssue:
     the MJML it generates is invalid, or when the subject template is bad.
     """
     warnings: list[str] = []
-    subject = _subject(issue, config)
+    subject = issue_subject(issue, config)
     stories = [_story(s, i, config, warnings) for i, s in enumerate(issue.stories, 1)]
     links = _quick_links(issue.quick_links, config, warnings)
     nl = _newsletter(issue, config, warnings)
@@ -49,7 +59,7 @@ def render(issue: Issue, config: Config) -> RenderedIssue:
         "brand": config.newsletter.brand,
         # minify-html writes <title> text raw (legal RCDATA): keep markup-like text out of it
         "subject": subject.replace("<", "‹").replace(">", "›"),
-        "preheader": _preheader(issue, config),
+        "preheader": preheader(issue, config),
         "stories": stories,
     }
     templates = config.templates_path
@@ -122,12 +132,13 @@ def _sent_at(issue: Issue, config: Config) -> datetime:
     return datetime.combine(issue.date, _SEND_HOUR, tzinfo=config.newsletter.tz)
 
 
-def _date_label(issue: Issue) -> str:
-    d = issue.date
+def date_label(d: date) -> str:
+    """An edition's date as readers see it: "Wednesday, March 4, 2026"."""
     return f"{d:%A}, {d:%B} {d.day}, {d.year}"
 
 
-def _subject(issue: Issue, config: Config) -> str:
+def issue_subject(issue: Issue, config: Config) -> str:
+    """The subject line: the draft's, else the config's subject template filled in."""
     if issue.subject.strip():
         return " ".join(issue.subject.split())
     lead = issue.stories[0].headline if issue.stories else config.newsletter.name
@@ -146,7 +157,8 @@ def _subject(issue: Issue, config: Config) -> str:
     return " ".join(subject.split())
 
 
-def _preheader(issue: Issue, config: Config) -> str:
+def preheader(issue: Issue, config: Config) -> str:
+    """The one-line summary inbox previews show: the lead story's dek, else the intro."""
     if issue.stories and issue.stories[0].dek:
         return issue.stories[0].dek
     return issue.intro or config.newsletter.intro or config.newsletter.tagline
@@ -154,14 +166,14 @@ def _preheader(issue: Issue, config: Config) -> str:
 
 def _newsletter(issue: Issue, config: Config, warnings: list[str]) -> dict[str, str]:
     nl = config.newsletter
-    if nl.brand.logo and not _web_url(nl.brand.logo):
+    if nl.brand.logo and not http_url(nl.brand.logo):
         warnings.append(f"logo {nl.brand.logo!r} left out (not an http(s) URL)")
     web = nl.web_url.replace("{date}", issue.date.isoformat()) if nl.web_url else ""
     return {
         "name": nl.name,
         "tagline": nl.tagline,
-        "logo": _web_url(nl.brand.logo),
-        "date_label": _date_label(issue),
+        "logo": http_url(nl.brand.logo),
+        "date_label": date_label(issue.date),
         "intro": issue.intro or nl.intro,
         "signup_invitation": nl.signup_invitation,
         "signup_url": _utm(nl.signup_url, config, "signup"),
@@ -169,11 +181,11 @@ def _newsletter(issue: Issue, config: Config, warnings: list[str]) -> dict[str, 
         "unsubscribe_url": nl.unsubscribe_url,
         "unsubscribe_mailto": nl.unsubscribe_mailto,
         "postal_address": nl.postal_address,
-        "web_url": _web_url(web),
+        "web_url": http_url(web),
     }
 
 
-def _web_url(url: str) -> str:
+def http_url(url: str) -> str:
     """The URL when it is absolute http(s) with a host, else "": nothing else becomes a link.
 
     Quotes, angle brackets, spaces and non-ASCII are percent-encoded, so a URL
@@ -213,7 +225,7 @@ def _story(story: StorySummary, number: int, config: Config, warnings: list[str]
     # StorySummary.facts are for editors: they never reach the email
     image = None
     if story.image is not None:
-        if image_url := _web_url(story.image.url):
+        if image_url := http_url(story.image.url):
             image = {
                 "url": image_url,
                 "alt": story.image.alt.strip() or story.headline,
@@ -227,7 +239,7 @@ def _story(story: StorySummary, number: int, config: Config, warnings: list[str]
     for ref in story.sources:
         if not ref.url:
             continue
-        url = _web_url(ref.url)
+        url = http_url(ref.url)
         if not url:
             warnings.append(
                 f"story {number}: source link {ref.url!r} left out (not an http(s) URL)"
@@ -268,7 +280,7 @@ def _quick_links(
 ) -> list[_Link]:
     out = []
     for n, q in enumerate(quick_links, 1):
-        url = _web_url(q.url)
+        url = http_url(q.url)
         if not url:
             warnings.append(f"quick link {n}: {q.url!r} left out (not an http(s) URL)")
             continue

@@ -385,17 +385,25 @@ def _template_line(exc: BaseException) -> tuple[str | None, int | None]:
 
 def render_template(templates: Path, name: str, context: Mapping[str, Any], *, html: bool) -> str:
     """Render one template; template and context errors become :class:`RenderError`."""
+    return fill_template(environment(templates, html), name, context, where=str(templates))
+
+
+def fill_template(
+    env: jinja2.Environment, name: str, context: Mapping[str, Any], *, where: str
+) -> str:
+    """Render template ``name`` of ``env`` (whose templates live in ``where``); template and
+    context errors become :class:`RenderError` naming the template and line."""
     try:
-        return environment(templates, html).get_template(name).render(context)
+        return env.get_template(name).render(context)
     except jinja2.TemplateNotFound as exc:
-        raise RenderError(f"template not found in {templates}", template=str(exc.name)) from None
+        raise RenderError(f"template not found in {where}", template=str(exc.name)) from None
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(
             exc.message or "syntax error", template=exc.name, line=exc.lineno
         ) from None
     except jinja2.UndefinedError as exc:
-        where, line = _template_line(exc)
-        raise RenderError(str(exc.message), template=where or name, line=line) from None
+        template, line = _template_line(exc)
+        raise RenderError(str(exc.message), template=template or name, line=line) from None
 
 
 _INLINE_BLOCK = re.compile(r"<style type=\"text/css\">\s*/\* inline \*/(.*?)</style>", re.S)

@@ -8,7 +8,8 @@ article, in order, each with its style findings (house-style rules it breaks) an
 The default engine is offline and deterministic. With ``summarizer.engine: llm`` an
 OpenAI-compatible endpoint writes the stories; a story that fails validation is retried with the
 findings and then written by the offline engine, and the reason is recorded. One bad article
-never stops the run.
+never stops the run: an ``api_key_env`` naming an unset or empty variable is treated like a
+refused key (no request; the offline engine writes the stories, the fallback naming the variable).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from ..config import Config
+from ..config import Config, secret
+from ..errors import ConfigError
 from ..models import Article, Finding, StorySummary, SummaryRun
 from ..store import Store
 from ._extractive import write_story
@@ -79,12 +81,21 @@ def summarize(
     """Write one house-style story per article, in order, with style and fact findings."""
     style = house_style_for(config)
     if config.summarizer.engine == "llm":
+        llm = config.summarizer.llm
+        key, key_problem = "", ""
+        if llm.api_key_env:
+            try:
+                key = secret(llm.api_key_env, key="summarizer.llm.api_key_env", file=config.file)
+            except ConfigError as exc:
+                key_problem = exc.detail  # handled as a refused key: the offline engine writes
         return summarize_llm(
             articles,
-            config.summarizer.llm,
+            llm,
             style,
             store,
             offline=lambda a: _offline(a, style),
             checked=lambda s, a: check_story(s, a, style),
+            api_key=key,
+            key_problem=key_problem,
         )
     return SummaryRun(stories=tuple(_offline(a, style) for a in articles))

@@ -30,21 +30,19 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from ..models import Article, SourceRef, StorySummary
+from ..models import Article, StorySummary
+from ..words import STOPWORDS, content_words, word_set
 from . import _grammar, _prose
 from ._gate import check_story
 from ._source import Source, read_source
 from ._style import HouseStyle
 from ._text import (
     QUOTED,
-    STOPWORDS,
-    content_words,
     plain_words,
     similarity,
     split_sentences,
     title_case,
     word_count,
-    word_set,
 )
 
 # First and second person outside quotations: an opinion piece's voice, never ours
@@ -79,6 +77,7 @@ _TAIL = re.compile(r", (?:as|after|amid|while|following|despite|even as|with) [^
 # where a headline may end: before a dash, without a parenthetical aside, before a subclause
 _DASH = re.compile(r" (?:-|--|–|—) ")
 _PAREN = re.compile(r" ?\([^()]{0,80}\)")
+_CONNECTIVE = re.compile(r"\b(?:however|meanwhile|moreover|nevertheless|therefore|instead)\b", re.I)
 _SUBCLAUSE = re.compile(
     r"\b(?:that|which|who|whom|whose|when|where|while|because|whether|if|although|though|"
     r"as|after|before|since|until|unless)\b"
@@ -372,9 +371,12 @@ def _finite(text: str, names: Iterable[str] = ()) -> bool:
 
 
 def _complete(text: str, names: Iterable[str] = ()) -> bool:
-    """A clause with a verb that does not stop mid-phrase."""
+    """A clause with a verb of its own that does not stop mid-phrase ("Dated April 2015 and
+    drawn up to brief the Senate" is a cut that lost its main clause)."""
     toks = _grammar.tag(text.rstrip(".!?"), names)
-    return _grammar.has_verb(toks) and not _grammar.cut_off(toks)
+    return (
+        _grammar.has_verb(toks) and not _grammar.cut_off(toks) and not _grammar.no_main_clause(toks)
+    )
 
 
 _GIVE_UPS = 3  # times a part may give its sentence up to the headline, per story
@@ -390,15 +392,8 @@ class _Writer:
         self.vocab = style.vocabulary
         self.source: Source = read_source(article.title, article.text)
         self.names = self.source.names
-        self.outlet = (
-            (
-                article.source
-                or (article.sources[0].name if article.sources else "")
-                or self.source.agency
-            )
-            .strip()
-            .replace("!", "")
-        )  # "Yahoo!" reads as "Yahoo" in our voice
+        outlet = next(iter(article.outlets), "") or self.source.agency
+        self.outlet = outlet.strip().replace("!", "")  # "Yahoo!" reads as "Yahoo" in our voice
         self.sents = [
             _Sent(i, t, word_count(t), frozenset(content_words(t)), bool(_NUMBER.search(t)))
             for i, t in enumerate(self.source.sentences)
@@ -742,8 +737,12 @@ class _Writer:
         """
         picked: list[tuple[int, str]] = []
         last = -1  # the source sentence that ends the last bullet
-        for s in self._lead():
-            if not self._free(s) or self._unspoken(s.text):
+        lead = {s.index for s in self._lead()}
+        for s in self.sents:
+            # a sentence too short to carry news alone ("He was 88.") may still join the one
+            # before it, where its antecedent is
+            tiny = s.index not in lead
+            if not self._free(s) or self._unspoken(s.text) or (tiny and s.text.endswith("?")):
                 continue
             text = _close_quote(self._resolve(s, _compress(s.text)))
             short = word_count(text) + 3 < _MIN_BULLET_WORDS
@@ -760,7 +759,15 @@ class _Writer:
                     self.dek_text = joined
                     self._use(s, text)
                 continue
-            if orphan or (short and picked and last == s.index - 1):
+            if tiny:
+                continue
+            # a short sentence of the same paragraph follows up the bullet's fact; one that
+            # opens a paragraph starts another ("Schuller's life followed an arc.")
+            same = (
+                s.index
+                and self.source.paragraph_of[s.index] == self.source.paragraph_of[s.index - 1]
+            )
+            if orphan or (short and same and picked and last == s.index - 1):
                 # a pronoun's antecedent, or a short follow-up's fact, is in the bullet before
                 if picked and last == s.index - 1 and _voice_ok(text):
                     joined = f"{picked[-1][1]} {text}"
@@ -890,9 +897,15 @@ class _Writer:
             return False
         if any(c in text for c in "?!()[]"):  # a headline asks nothing and has no aside
             return False
+        if _CONNECTIVE.search(text):  # "Increasingly, However, ...": it leans on a sentence before
+            return False
         if _prose.orphan_opening(text) is not None:
             return False
-        if QUOTED.search(text) and text.count('"') + text.count("“") < 2:
+        # a quotation in a headline is whole: a pair of double marks or of curly single ones
+        singles = text.count("‘")
+        if QUOTED.search(text) and text.count('"') + text.count("“") < 2 and not singles:
+            return False
+        if singles and text.count("’") < singles:
             return False
         toks = _grammar.tag(text, self.names)
         return (
@@ -1203,9 +1216,6 @@ class _Writer:
         context = context or self._fallback("context_fallbacks")
         kicker = kicker or self._fallback("kicker_fallbacks")
         article = self.article
-        sources = article.sources or (
-            (SourceRef(article.source, article.url),) if article.source or article.url else ()
-        )
         return StorySummary(
             id=article.id,
             headline=headline,
@@ -1218,7 +1228,7 @@ class _Writer:
             bullets=tuple(bullets),
             kicker_label=self.kicker_label(),
             kicker=kicker,
-            sources=sources,
+            sources=article.credits,
             image=article.image,
             engine="extractive",
         )

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from ..models import Article, Finding, Severity, StorySummary
+from ..words import STOPWORDS, stem
 from ._grammar import is_common_word
 from ._source import Source, read_source
 from ._style import HouseStyle, default_style, story_parts
@@ -32,9 +33,7 @@ from ._text import (
     ABBREVIATIONS,
     QUOTED,
     SMALL_WORDS,
-    STOPWORDS,
     split_sentences,
-    stem,
     strip_attribution,
 )
 
@@ -313,8 +312,7 @@ def _windows(text: str) -> set[tuple[str, ...]]:
 
 def source_text(article: Article) -> str:
     """What a story may draw its facts from: title, text and every outlet's name."""
-    names = [article.source, *(s.name for s in article.sources)]
-    return "\n".join([article.title, article.text, *[n for n in names if n]])
+    return "\n".join([article.title, article.text, *article.outlets])
 
 
 @lru_cache(maxsize=64)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ._text import ABBREVIATIONS, word_set
+from ..words import word_set
+from ._text import ABBREVIATIONS
 
 _MAX_TOKENS = 80  # tagging is for headlines and sentence openings, never whole articles
 
@@ -91,6 +92,17 @@ _REPORTED = re.compile(
     r"announced|stated|confirmed)(?: (?:on )?(?:monday|tuesday|wednesday|thursday|friday|"
     r"saturday|sunday|today|yesterday|[a-z']+ court|reporters|the court))?$"
 )
+# "... Congress States Damningly": how it was said, not what
+_REPORTED_HOW = re.compile(
+    r"\b(?:states|stated|says|said|warns|warned|claims|claimed) [a-z]{3,}ly$"
+)
+# Clause openers whose clause needs a verb of its own: "... Began When Australian Marc Leishman"
+_CLAUSE_OPENERS = word_set("when because although though unless whether whereas")
+# Past participles that need what follows: "Had Been Diagnosed [with ...]", "Is Known [as ...]"
+_NEEDS_COMPLEMENT = word_set(
+    "diagnosed described known regarded considered dubbed branded deemed labelled labeled named"
+)
+_BE = word_set("be been being is are was were am 's")
 _SUBORDINATORS = word_set(
     "as when while because if although though since unless until whether after before once"
 )
@@ -265,6 +277,16 @@ def title_case_words(words: Sequence[str]) -> bool:
     return len(alpha) >= 3 and caps >= 0.6 * len(alpha)
 
 
+def _closed_tag(word: str, tagged: str) -> str:
+    """The tag of a closed-class word by its spelling, or the tagger's.
+
+    "US" or "IT" in capitals is a name, never the pronoun it spells.
+    """
+    if len(word) > 1 and word.isupper() and word.isalpha():
+        return "NNP" if tagged in FUNCTION_TAGS else tagged
+    return _CLOSED.get(word.lower().replace("’", "'"), tagged)
+
+
 def _lookup_form(word: str, first: bool, title: bool, names: frozenset[str]) -> str:
     """The form to look up: title-case words in lower case unless used as names."""
     if not word[:1].isupper() or (word.isupper() and len(word) > 1) or word in names:
@@ -293,7 +315,8 @@ def _tag_cached(text: str, names: frozenset[str]) -> tuple[Token, ...]:
     looked: list[str] = []
     first = True
     for w in words:
-        looked.append(_lookup_form(w, first, title, names))
+        # the lexicon and the rules know the straight apostrophe only ("CRS’s": a possessive)
+        looked.append(_lookup_form(w.replace("’", "'"), first, title, names))
         first = w in (".", "!", "?", ":")
     lex = _lexicon()
     tagged = find_tags(
@@ -309,7 +332,7 @@ def _tag_cached(text: str, names: frozenset[str]) -> tuple[Token, ...]:
         # tags and the two corrections below
         tagged = apply_context(tagged)
     out = [
-        Token(w, _CLOSED.get(w.lower(), str(t).split("-")[0]))
+        Token(w, _closed_tag(w, str(t).split("-")[0]))
         for w, (_, t) in zip(words, tagged, strict=True)
     ]
     for i, t in enumerate(out):  # "Since May 2014": the month, not the modal
@@ -483,6 +506,11 @@ def has_verb(toks: Sequence[Token]) -> bool:
         ):
             continue  # "The Frozen Embryo": a participle used as an adjective
         return True
+    return _from_to_frame(toks)
+
+
+def _from_to_frame(toks: Sequence[Token]) -> bool:
+    """ "From Tyson's Mansion to a Giga-Coaster, CNN's Best Videos": a headline's verbless frame."""
     low = [t.low for t in toks]
     return bool(low) and low[0] == "from" and "to" in low[2:] and "," in low
 
@@ -544,10 +572,16 @@ def cut_off(toks: Sequence[Token], context: str = "") -> str:
             return f"it ends on {last.text!r}, a participle whose phrase was cut"
         if low == "so" and prev is not None and prev.tag in _NOUNS:
             return "it ends on 'so', cut before what follows"
-        if _REPORTED.search(" ".join(t.low for t in words[-4:])) and not _claim_then_source(words):
+        tail = " ".join(t.low for t in words[-4:])
+        if (_REPORTED.search(tail) or _REPORTED_HOW.search(tail)) and not _claim_then_source(words):
             return "it ends on who said it, without what was said"
         if low in _WANTS_MORE:
             return f"it ends on {last.text!r}, which needs the words that were cut"
+        if low in _NEEDS_COMPLEMENT and prev is not None and prev.low in _BE:
+            return f"it ends on {last.text!r}, which needs what follows it ('with ...', 'as ...')"
+        lost = _lost_content(words)
+        if lost:
+            return lost
         if low in _AUXILIARIES and low not in ("not", "n't") and len(words) > 2:
             return f"it ends on the auxiliary {last.text!r}, without its verb"
         before = prev.low if prev is not None else ""
@@ -565,6 +599,82 @@ def cut_off(toks: Sequence[Token], context: str = "") -> str:
     return ""
 
 
+def _lost_content(words: Sequence[Token]) -> str:
+    """Why a headline lost what its verb or clause opener needs ("" when nothing is lost)."""
+    low = [t.low for t in words]
+    # "Lubitz Told His Flight School in 2009": told whom, never what
+    told = [i for i, w in enumerate(low) if w in ("told", "tells") and i > 0]
+    if told and low[told[-1] - 1] not in _BE:
+        after = words[told[-1] + 1 :]
+        if not any(
+            t.tag in _FINITE or t.low in ("to", "that", "about", "of", "how") for t in after
+        ):
+            return f"it ends before what {words[told[-1]].text!r} reported"
+    # "To Put Food [on the table]": put somewhere, never nowhere
+    put = [i for i, w in enumerate(low) if w in ("put", "puts", "putting")]
+    if put and not any(t.tag in ("IN", "RP", "RB") for t in words[put[-1] + 1 :]):
+        return f"it ends before where {words[put[-1]].text!r} puts it"
+    # "... Began When Australian Marc Leishman": the clause lost its verb
+    # ...and "Washington Believes That the Relationship Between Britain": so did "that"
+    openers = [
+        i
+        for i, w in enumerate(low)
+        if i > 0
+        and (
+            w in _CLAUSE_OPENERS
+            or (
+                w == "that"
+                and words[i].tag == "IN"
+                and words[i - 1].tag in VERB_TAGS
+                and i + 1 < len(words)
+                and words[i + 1].tag in ("DT", "PRP", "PRP$", "CD", "EX")  # not "Bought That House"
+            )
+        )
+    ]
+    if openers and not any(
+        t.tag in _FINITE and can_be_verb(t.text) for t in words[openers[-1] + 1 :]
+    ):
+        return f"it ends inside a {words[openers[-1]].text!r} clause that lost its verb"
+    return ""
+
+
+def _verb_groups(seq: Sequence[Token]) -> int:
+    """Verb groups that may be finite ("Did Not Experience" is one): how many clauses there are.
+
+    Generous on purpose: a word the tagger read as a noun but that can be a verb where a verb
+    may stand ("Troops Who Fought in Iraq Return Home") counts, so a doubt never rejects.
+    """
+    groups = 0
+    prev = ""
+    before = ""
+    for t in seq:
+        if t.tag == "RB" or t.low in ("not", "n't"):
+            continue
+        if t.low in ("who", "which", "that"):
+            prev, before = "relative", t.tag
+            continue
+        # "Who Sold": a past form straight after the relative word is its finite verb
+        finite = (
+            (t.tag in _FINITE or (t.tag == "VBN" and prev == "relative"))
+            and before != "TO"  # "to Party": an infinitive says nothing by itself
+            and can_be_verb(t.text)
+        )
+        maybe = not finite and (
+            t.tag in _NOUNS | {"VB", "VBP", "VBZ"}
+            and before not in ("TO", "DT", "PRP$", "IN", "JJ", "POS", "CD")
+            and can_be_verb(t.text)
+        )
+        # a noun that could be a verb ("Return") starts a group only where no verb runs on;
+        # after a verb it is read as its object ("Bought Tickets")
+        if (finite and prev not in ("finite", "aux")) or (maybe and prev == ""):
+            groups += 1
+        prev = (
+            ("aux" if t.low in _AUXILIARIES else "finite") if finite else "maybe" if maybe else ""
+        )
+        before = t.tag
+    return groups
+
+
 def no_main_clause(toks: Sequence[Token]) -> str:
     """Why a headline is a fragment with no main clause ("" when it has one).
 
@@ -580,10 +690,11 @@ def no_main_clause(toks: Sequence[Token]) -> str:
             return f"it is only a clause starting with {words[0].text!r}, with no main clause"
         finite = [
             t
-            for t in sent
+            for k, t in enumerate(sent)
             if t.tag in ("VB", "VBZ", "VBP", "VBD", "MD")
             and can_be_verb(t.text)
             and t is not words[0]
+            and not (t.tag == "VB" and k and sent[k - 1].tag == "TO")  # "to Brief": infinitive
         ]
         participles = [
             t for t in sent if t.tag in ("VBN", "VBG", "VBD") and _PARTICIPLE.search(t.low)
@@ -598,9 +709,40 @@ def no_main_clause(toks: Sequence[Token]) -> str:
         )
         if relative is not None and not any(t in finite for t in sent[:relative]):
             return "its only verb is inside a 'who' or 'which' clause: it names, it does not say"
+        # "A Widow From Edinburgh Who Loves to Party": one verb, and the 'who' clause holds it
+        bare = next(
+            (
+                i
+                for i, t in enumerate(sent)
+                if i
+                and (
+                    (
+                        t.low in ("who", "which")
+                        and (sent[i - 1].tag in _NOUNS or sent[i - 1].low in ("those", "one"))
+                    )
+                    or (t.low == "that" and sent[i - 1].tag in _NOUNS)  # "a body that gives"
+                )
+            ),
+            None,
+        )
+        if (
+            bare is not None
+            and not any(t in finite for t in sent[:bare])
+            and _verb_groups(sent[bare:]) <= 1
+        ):
+            return "its only verb is inside a 'who' or 'which' clause: it names, it does not say"
+        # "Like the Scene From Dumb and Dumber ...": a phrase, no clause at all
+        if (
+            words[0].tag == "IN"
+            and first not in _SUBORDINATORS
+            and not finite
+            and not _from_to_frame(sent)
+        ):
+            return f"it is only a phrase starting with {words[0].text!r}, with no main clause"
         if finite or not participles:
             continue
-        comma = next((i for i, t in enumerate(sent) if t.text == ","), None)
+        # a dash sets off an aside as a comma does ("The Document – Prepared by ...")
+        comma = next((i for i, t in enumerate(sent) if t.text in (",", "–", "—", "-")), None)
         if participles[0] is words[0] and comma is None:
             return "it opens on a participle and has no main clause: a fragment"
         after = [t for t in sent[comma + 1 :] if t.text[:1].isalnum()] if comma is not None else []

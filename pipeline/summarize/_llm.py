@@ -6,8 +6,9 @@ a JSON schema (structured output where the server supports it; see :class:`_Clie
 negotiation), validated against that schema, then put through the gate (style and fact checks).
 Warnings keep the story (it is flagged); an error finding sends the findings back to the model
 (``retries`` times), and then the offline engine writes the story with ``fallback`` set to the
-reason. Accepted stories are cached in the store's ``llm_cache`` table under a hash of the
-source, the model and the prompt version, so a rebuild with unchanged stories makes no call.
+reason. Accepted stories are cached in the state store (``Store.llm_cache_put``) under a hash
+of the source, the model and the prompt version, so a rebuild with unchanged stories makes no
+call.
 Source text goes to the model as delimited data, never as instructions.
 """
 
@@ -22,13 +23,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
 
 from ..config import LLM
-from ..models import Article, Finding, SourceRef, StorySummary, SummaryRun
+from ..models import Article, Finding, StorySummary, SummaryRun
 from ..store import Store
 from ._style import HouseStyle
 
@@ -160,9 +160,7 @@ def _clean(text: str) -> str:
 
 
 def _source_block(article: Article) -> str:
-    outlets = ", ".join(
-        dict.fromkeys(n for n in [article.source, *(s.name for s in article.sources)] if n)
-    )
+    outlets = ", ".join(article.outlets)
     return (
         f"Outlet(s) to attribute: {_clean(outlets) or 'unknown'}\n"
         f"{_OPEN}\nTitle: {_clean(article.title)}\n\n{_clean(article.text)}\n{_CLOSE}"
@@ -306,13 +304,10 @@ def parse(content: str) -> Answer:
 
 
 def _story(answer: Answer, article: Article, model: str) -> StorySummary:
-    sources = article.sources or (
-        (SourceRef(article.source, article.url),) if article.source or article.url else ()
-    )
     return StorySummary(
         id=article.id,
         **{part: getattr(answer, part) for part in PARTS},
-        sources=sources,
+        sources=article.credits,
         image=article.image,
         engine=f"llm:{model}",
     )
@@ -412,12 +407,13 @@ class _Client:
         style: HouseStyle,
         offline: Callable[[Article], StorySummary],
         checked: Callable[[StorySummary, Article], StorySummary],
+        api_key: str,
     ) -> None:
         self.settings = settings
         self.url = settings.base_url.rstrip("/") + "/chat/completions"
         headers = {"Content-Type": "application/json"}
-        if settings.api_key:
-            headers["Authorization"] = f"Bearer {settings.api_key}"
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
         self.http = httpx.Client(timeout=settings.timeout, headers=headers)
         self.system = system_prompt(style)
         self.offline = offline
@@ -541,41 +537,13 @@ class _Client:
 
 
 def _cache_get(store: Store, key: str) -> Answer | None:
-    row = store.conn.execute("SELECT story FROM llm_cache WHERE key = ?", (key,)).fetchone()
-    if row is None:
+    story = store.llm_cache_get(key)
+    if story is None:
         return None
     try:
-        return parse(row[0])
+        return parse(story)
     except _Invalid:
         return None
-
-
-_CACHE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS llm_cache (
-    key TEXT PRIMARY KEY,
-    model TEXT NOT NULL,
-    prompt_version TEXT NOT NULL,
-    story TEXT NOT NULL,
-    tokens INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL
-)
-"""
-
-
-def _cache_put(store: Store, key: str, settings: LLM, answer: Answer, tokens: int) -> None:
-    with store.transaction() as c:
-        c.execute(
-            "INSERT OR REPLACE INTO llm_cache"
-            " (key, model, prompt_version, story, tokens, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                key,
-                settings.model,
-                PROMPT_VERSION,
-                answer.as_json(),
-                tokens,
-                datetime.now(UTC).isoformat(timespec="seconds"),
-            ),
-        )
 
 
 def summarize_llm(
@@ -586,10 +554,15 @@ def summarize_llm(
     *,
     offline: Callable[[Article], StorySummary],
     checked: Callable[[StorySummary, Article], StorySummary],
+    api_key: str = "",
+    key_problem: str = "",
 ) -> SummaryRun:
-    """Write the stories with the LLM, from the cache when the source is unchanged."""
-    if store is not None:
-        store.conn.execute(_CACHE_SCHEMA)
+    """Write the stories with the LLM, from the cache when the source is unchanged.
+
+    ``api_key``: sent as a bearer token when given (read with :func:`~pipeline.config.secret`).
+    ``key_problem``: why the configured key could not be read; then, as after a 401, the model
+    is never asked and every story not cached is the offline one with this as its fallback.
+    """
     stories: list[StorySummary | None] = [None] * len(articles)
     keys = [_cache_key(a, settings, style) for a in articles]
     hits = 0
@@ -604,7 +577,8 @@ def summarize_llm(
                 continue
         todo.append(i)
 
-    client = _Client(settings, style, offline, checked)
+    client = _Client(settings, style, offline, checked, api_key)
+    client.dead = key_problem
 
     def write(i: int) -> _Outcome:
         try:
@@ -628,7 +602,13 @@ def summarize_llm(
         if outcome.reason:
             failures[outcome.reason] += 1
         elif store is not None and outcome.answer is not None:
-            _cache_put(store, keys[i], settings, outcome.answer, outcome.tokens)
+            store.llm_cache_put(
+                keys[i],
+                outcome.answer.as_json(),
+                model=settings.model,
+                prompt_version=PROMPT_VERSION,
+                tokens=outcome.tokens,
+            )
     errors = tuple(
         f"LLM {settings.base_url}: {reason}; used offline engine for {n} "
         f"{'story' if n == 1 else 'stories'}"

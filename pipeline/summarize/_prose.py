@@ -17,8 +17,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..words import word_set
 from ._grammar import has_verb, is_name_like, lexical_tag, tag, title_case_words, tokens
-from ._text import split_sentences, strip_attribution, word_set
+from ._text import split_sentences, strip_attribution
 
 _PRONOUNS = word_set(
     """

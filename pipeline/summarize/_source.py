@@ -18,8 +18,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..words import STOPWORDS, word_set
 from ._grammar import FUNCTION_TAGS, has_verb, is_common_word, is_name_like, lexical_tag, tag
-from ._text import QUOTED, STOPWORDS, clean_text, split_sentences, word_set
+from ._text import QUOTED, clean_text, split_sentences
 
 _MAX_CHARS = 200_000  # an article longer than this is read up to here
 

@@ -24,10 +24,10 @@ from ..config import BUNDLED_TEMPLATES
 from ..errors import SummarizeError
 from ..models import Finding, Severity, StorySummary
 from ..safe_yaml import load_yaml
+from ..words import content_words
 from . import _grammar, _prose
 from ._text import (
     QUOTED,
-    content_words,
     is_title_case,
     plain_words,
     sentence_pairs,

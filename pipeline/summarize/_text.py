@@ -2,7 +2,8 @@
 
 In: plain article text (already sanitized). Out: cleaned sentences that survive
 abbreviations (U.S., Inc., Mr., Jan.), decimals ($2.3 billion, 4.5%), initials
-(B.B. King) and quotations; word tokens; house title case.
+(B.B. King) and quotations; word tokens; house title case. Stop words and stems are
+:mod:`pipeline.words`'s, shared with clustering.
 """
 
 from __future__ import annotations
@@ -11,25 +12,7 @@ import itertools
 import re
 from functools import lru_cache
 
-
-def word_set(text: str) -> frozenset[str]:
-    """The whitespace-separated words of a literal, as a set."""
-    return frozenset(text.split())
-
-
-STOPWORDS = word_set(
-    """
-    a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each
-    few for from further had has have having he her here hers herself him himself his
-    how i if in into is it its itself just me more most my myself no nor not now of off
-    on once only or other our ours ourselves out over own same she should so some such
-    than that the their theirs them themselves then there these they this those through
-    to too under until up very was we were what when where which while who whom why will
-    with would you your yours yourself yourselves said says say told tells according per
-    new one two also last first year years time week day mr mrs ms dr s t re ve ll d m
-    """
-)
+from ..words import word_set
 
 # Title-case "small words": lower case inside a headline unless first or last.
 SMALL_WORDS = word_set(
@@ -76,7 +59,6 @@ _DATELINE = re.compile(
     r"\((?P<agency>[A-Z][A-Za-z.&' ]{1,40})\)\s*(?:--|—|–|-|:)?\s*"
 )
 _CAPS_DATELINE = re.compile(r"^\s*[A-Z][A-Z .,'-]{2,40}\s(?:--|—|–)\s+")
-_LOWER_WORD = re.compile(r"[a-z0-9][a-z0-9'’\-&]*")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.\-&]*")
 
 
@@ -148,9 +130,23 @@ def _open_quote(piece: str) -> bool:
 _QUOTE_REACH = 400  # characters a quotation of several sentences may run on
 
 
+# A mark that opens a quotation: after a space or a lead-in, before a word.
+_ANY_OPEN = re.compile(r"(?:^|(?<=[\s(:—–-]))['‘\"“](?=[\w\"“‘])")
+_ANY_CLOSE = re.compile(r"”|(?<=[\w.,!?;:…\"”])['’](?=\s|$|[.,;:)])|\"(?![\w‘'])")
+
+
 def _closes_later(rest: str) -> bool:
+    """The open quotation closes ahead, before another one opens.
+
+    British news runs a quotation over paragraphs with no closing mark, each paragraph opening
+    a new mark; once flattened, the next opening mark says the last sentence ended there.
+    """
     near = rest[:_QUOTE_REACH]
-    return '"' in near or "”" in near or _SINGLE_CLOSE.search(near) is not None
+    close = _ANY_CLOSE.search(near)
+    if close is None:
+        return False
+    opening = _ANY_OPEN.search(near, 0, close.start())
+    return opening is None
 
 
 # '"Why would I?" Travolta asked.': the speaker after a quoted question belongs to it
@@ -199,28 +195,6 @@ def _split_cached(text: str) -> tuple[str, ...]:
 def words(text: str) -> list[str]:
     """Word tokens (letters, digits, inner apostrophes, dots and hyphens)."""
     return [w.rstrip(".'’-") for w in _WORD.findall(text)]
-
-
-@lru_cache(maxsize=16384)
-def content_words(text: str) -> tuple[str, ...]:
-    """Lower-cased, lightly stemmed words that carry meaning (no stopwords or one letter)."""
-    return tuple(root for root in map(_content_root, _LOWER_WORD.findall(text.lower())) if root)
-
-
-@lru_cache(maxsize=65536)
-def _content_root(word: str) -> str:
-    """One lower-case word as ``content_words`` keeps it ("" when it carries no meaning)."""
-    low = word.rstrip("'’-").removesuffix("'s").removesuffix("’s")
-    return stem(low) if len(low) > 1 and low not in STOPWORDS else ""
-
-
-@lru_cache(maxsize=65536)
-def stem(word: str) -> str:
-    """A very light stemmer so 'prices' and 'price' count as one word."""
-    for suffix in ("ies", "es", "s", "ing", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
 
 
 def word_count(text: str) -> int:
