@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from loopback import start, stop
+
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 
 Route = Callable[[BaseHTTPRequestHandler], None]
@@ -53,12 +55,7 @@ class FeedServer:
                     pass
 
         self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        # stopping waits up to one poll, and most tests stop a server: poll often
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self.thread.start()
+        start(self.httpd)
 
     @property
     def base(self) -> str:
@@ -72,8 +69,7 @@ class FeedServer:
             return [h for p, h in self.requests if p == path]
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop(self.httpd)
 
 
 @contextmanager
