@@ -149,14 +149,12 @@ def _child(root: str) -> None:
             {
                 "seconds": round(elapsed, 3),
                 "peak_mb": round(peak_mb, 1),
-                "stories": len(result.report["stories"]),
+                "stories": len(result.report.stories),
                 "story_errors": sum(
-                    f["severity"] == "error"
-                    for st in result.report["stories"]
-                    for f in st["findings"]
+                    f.severity == "error" for st in result.report.stories for f in st.findings
                 ),
-                "timings": result.report["timings"],
-                "html_bytes": result.report["email"]["html_bytes"],
+                "timings": dict(result.report.timings),
+                "html_bytes": result.report.email.html_bytes,
             }
         )
     )

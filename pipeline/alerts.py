@@ -1,7 +1,7 @@
 """Alerts: a run's outcome in, events for the configured hook out, delivered or not.
 
-:func:`build_alerts` turns one build's outcome (its report, or the error that
-stopped it, and each failed feed's count of failures in a row) into events:
+:func:`build_alerts` turns one build's outcome (its :class:`RunReport`, with the feed
+ledger's count of failures in a row, or the error that stopped it) into events:
 ``build-failed``, ``few-stories`` (fewer than ``alerts.min_stories``) and
 ``feeds-failing`` (a feed failing ``fetch.alert_after_failures`` runs in a row,
 or gone).
@@ -21,13 +21,13 @@ import json
 import logging
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 
 import httpx
 
 from .config import Config
 from .errors import NewsletterError
+from .report import RunReport
 
 __all__ = ["build_alerts", "fire_alert"]
 
@@ -119,15 +119,14 @@ def build_alerts(
     config: Config,
     edition: date,
     *,
-    report: Mapping[str, object] | None = None,
+    report: RunReport | None = None,
     error: BaseException | None = None,
-    failing_feeds: Sequence[Mapping[str, object]] = (),
 ) -> list[dict[str, object]]:
     """The alert events one build deserves (an empty list for a healthy run).
 
-    ``failing_feeds`` are the feeds past their alert threshold (``source``,
-    ``failures`` in a row, last ``error``), as :func:`pipeline.ingest.feed_health`
-    flags them. A frozen (approved or sent) issue raises no story alert.
+    The feeds past their alert threshold are those the report's feed ledger marks
+    (``alert``: failing ``fetch.alert_after_failures`` times in a row, or gone). A
+    frozen (approved or sent) issue raises no story alert.
     """
     day = edition.isoformat()
     events: list[dict[str, object]] = []
@@ -142,9 +141,8 @@ def build_alerts(
                 "message": f"the build of {day} failed: {error}",
             }
         )
-    elif report is not None and report.get("status") != "frozen":
-        stories = report.get("stories")
-        count = len(stories) if isinstance(stories, list | tuple) else 0
+    elif report is not None and report.status != "frozen":
+        count = len(report.stories)
         if count < config.alerts.min_stories:
             events.append(
                 {
@@ -156,14 +154,24 @@ def build_alerts(
                     f" fewer than the minimum of {config.alerts.min_stories}",
                 }
             )
-    if failing_feeds:
-        names = ", ".join(f"{f.get('source')} ({f.get('failures')}x)" for f in failing_feeds)
+    failing = [f for f in (report.feeds or ()) if f.alert] if report is not None else []
+    if failing:
+        names = ", ".join(f"{f.url} ({f.failures}x)" for f in failing)
         events.append(
             {
                 "kind": "feeds-failing",
                 "edition": day,
-                "feeds": [dict(f) for f in failing_feeds],
-                "message": f"{len(failing_feeds)} feed(s) failing"
+                "feeds": [
+                    {
+                        "source": f.url,
+                        "name": f.name,
+                        "failures": f.failures,
+                        "error": f.last_error,
+                        "status": f.status,
+                    }
+                    for f in failing
+                ],
+                "message": f"{len(failing)} feed(s) failing"
                 f" {config.fetch.alert_after_failures} or more times in a row: {names}",
             }
         )

@@ -1,25 +1,40 @@
 """The ``newsletter`` command line: the only place errors become exit codes.
 
-Every command parses the config once, calls one stage's public function (or
-:func:`pipeline.build.build_issue`) and prints a short summary.
+Arguments in, one call into the core per command (:func:`pipeline.build.build_issue`,
+a desk action, :func:`pipeline.send.checked_send`...), a short summary and an exit
+status out. It holds no rule of its own: a thin click layer over the core.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
-from .config import Config, load_config
-from .errors import NewsletterError
-
-if TYPE_CHECKING:
-    from .models import RenderedIssue
+from .archive import publish_archive
+from .build import BuildResult, build_issue, lint_issue, render_draft
+from .config import Config, Newsletter, Sender, load_config
+from .desk import DeskResult, Verb, act
+from .edition import Edition
+from .errors import InputError, NewsletterError
+from .ingest import ingest
+from .lists import campaign_delivery, schedule_time
+from .lock import build_lock
+from .log import print_summary, progress_reporter, setup_logging
+from .models import Article, Campaign, Finding
+from .preview import serve
+from .scaffold import scaffold
+from .send import checked_send, smtp_delivery
+from .store import open_store, restore_store
+from .summarize import check_story, house_style_for, read_cases
+from .summarize import summarize as run_summarize
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,12 +93,10 @@ def main() -> None:
     cli()
 
 
-def _print_summary(result: Any) -> None:
+def _print_summary(result: BuildResult) -> None:
     """The one-screen run summary (stories, sources, feeds, warnings, time per stage)."""
-    from .log import print_summary
-
     wrote = f" (wrote {', '.join(result.written)})" if result.written else " (no file changed)"
-    print_summary({**result.report, "status": result.status, "outbox": f"{result.outbox}{wrote}"})
+    print_summary(result.report, outbox=f"{result.outbox}{wrote}")
 
 
 log_format_option = click.option(
@@ -126,9 +139,6 @@ def build(
     Exit status: 0 built (or nothing to change), 2 config error, 3 locked out by
     another build, 4 no issue could be built, 1 any other failure.
     """
-    from .build import build_issue
-    from .log import progress_reporter, setup_logging
-
     setup_logging(log_format)  # type: ignore[arg-type]
     config = get_config(config_path)
     day = edition_date(config, edition)
@@ -141,8 +151,6 @@ def build(
 
 def _publish(config: Config) -> None:
     """Write the web archive and say what changed."""
-    from .archive import publish_archive
-
     result = publish_archive(config)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -172,8 +180,6 @@ def publish(config_path: Path) -> None:
 @handle_errors
 def render(config_path: Path, edition: Any) -> None:
     """Re-render the edition's draft, as edited, into HTML, text and .eml."""
-    from .build import render_draft
-
     config = get_config(config_path)
     _print_summary(render_draft(config, edition_date(config, edition)))
 
@@ -208,15 +214,11 @@ def lint(config_path: Path, edition: Any, fmt: str, stories_path: Path | None) -
     if stories_path is not None:
         _lint_stories(stories_path, fmt, config_path)
         return
-    import json as _json
-
-    from .build import lint_issue, load_rendered
-
     config = get_config(config_path)
     day = edition_date(config, edition)
-    findings = lint_issue(config, day, load_rendered(config, day))
+    findings = lint_issue(config, day, Edition(config, day).load_rendered())
     if fmt == "json":
-        click.echo(_json.dumps([f.as_dict() for f in findings], indent=2, ensure_ascii=False))
+        click.echo(json.dumps([f.as_dict() for f in findings], indent=2, ensure_ascii=False))
     else:
         for f in findings:
             where = f"story {f.story} " if f.story else ""
@@ -229,11 +231,6 @@ def lint(config_path: Path, edition: Any, fmt: str, stories_path: Path | None) -
 
 def _lint_stories(path: Path, fmt: str, config_path: Path) -> None:
     """``lint --stories``: one verdict a story, as text or one JSON object a line."""
-    import json
-
-    from .errors import InputError
-    from .summarize import check_story, house_style_for, read_cases
-
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -262,8 +259,6 @@ def _lint_stories(path: Path, fmt: str, config_path: Path) -> None:
 
 def _offline_config() -> Config:
     """Defaults for `summarize` run outside a newsletter folder (offline engine, no store)."""
-    from .config import Newsletter, Sender
-
     return Config(
         newsletter=Newsletter(
             name="newsletter",
@@ -275,13 +270,9 @@ def _offline_config() -> Config:
     )
 
 
-def _read_articles(path: Path) -> tuple[list[Any], list[str]]:
+def _read_articles(path: Path) -> tuple[list[Article], list[str]]:
     """Articles from a JSONL file, and one precise error per bad line."""
-    import json
-
-    from .models import Article
-
-    articles: list[Any] = []
+    articles: list[Article] = []
     errors: list[str] = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -334,12 +325,6 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
     (why the offline engine wrote a story the LLM was asked for, else "") and "flagged"
     (any finding or a fallback: an editor must look).
     """
-    import json
-    from contextlib import ExitStack
-
-    from .store import open_store
-    from .summarize import summarize as run_summarize
-
     if config_path is None and Path("config.yaml").exists():
         config_path = Path("config.yaml")
     config = get_config(config_path) if config_path is not None else _offline_config()
@@ -415,8 +400,8 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
 @click.option(
     "--force",
     is_flag=True,
-    help="Send even when lint finds blocking problems, after an interrupted send, or"
-    " (with --via) when a campaign already exists.",
+    help="Send even when lint finds blocking problems, after an interrupted send, when the"
+    " issue was sent before, or (with --via) when a campaign already exists.",
 )
 @click.option(
     "--test",
@@ -437,11 +422,6 @@ def send_command(
     """Send outbox/<date>/issue.eml over SMTP after linting it, or with --via create a
     campaign from it on a list provider; the issue is then marked sent (and frozen)
     unless --test is given."""
-    from .build import load_rendered
-    from .errors import SendError
-    from .lock import build_lock
-    from .render import lint_email
-
     if via is None and schedule_at is not None:
         raise click.UsageError("--schedule is for a list provider: add --via")
     if via is None and not to:
@@ -452,50 +432,24 @@ def send_command(
         )
     config = get_config(config_path)
     day = edition_date(config, edition)
-    schedule = None
-    if via is not None and schedule_at is not None:
-        from .lists import schedule_time
 
-        schedule = schedule_time(schedule_at, config)
-    # under the build lock: a build or desk action never rewrites the files mid-send
-    with build_lock(config, wait=config.schedule.lock_wait_seconds):
-        rendered = load_rendered(config, day)
-        findings = lint_email(rendered, config)
+    def show(findings: tuple[Finding, ...]) -> None:
         for f in findings:
             click.echo(f"{f.severity}: {f.part}: {f.rule}: {f.message}", err=True)
-        blocking = [f for f in findings if f.severity == "error"]
-        folder = config.outbox_path / day.isoformat()
-        if blocking and not force:
-            raise SendError(
-                f"{len(blocking)} blocking lint finding(s) in {folder}; fix them or use --force"
-            )
-        if via is not None:
-            _hand_off(config, day, rendered, via, schedule, force)
-            return
-        from .send import send_edition, send_issue
 
-        if test_send:
-            send_issue(rendered.eml, to, config)
-        else:
-            send_edition(config, day, lambda: send_issue(rendered.eml, to, config), force=force)
-    click.echo(
-        f"sent {folder / 'issue.eml'} ({rendered.subject}) to {', '.join(to)} "
-        f"via {config.smtp.host}:{config.smtp.port}"
+    if via is not None:
+        schedule = schedule_time(schedule_at, config) if schedule_at is not None else None
+        delivery = campaign_delivery(config, day, via=via, schedule=schedule)
+        _say_campaign(checked_send(config, day, delivery, force=force, show=show).delivered)
+        return
+    result = checked_send(
+        config, day, smtp_delivery(config, to), force=force, test=test_send, show=show
     )
+    click.echo(f"sent {result.eml} ({result.rendered.subject}) to {result.delivered}")
 
 
-def _hand_off(
-    config: Config,
-    day: date,
-    rendered: RenderedIssue,
-    via: str,
-    schedule: datetime | None,
-    force: bool,
-) -> None:
-    """``send --via``: create the campaign and say where it is and what happens next."""
-    from .lists import hand_off
-
-    campaign = hand_off(config, day, rendered, via=via, schedule=schedule, force=force)
+def _say_campaign(campaign: Campaign) -> None:
+    """``send --via``: say where the campaign is and what happens next."""
     where = f": {campaign.url}" if campaign.url else ""
     click.echo(f"created campaign {campaign.id} on {campaign.provider}{where}")
     if campaign.send_at is not None:
@@ -530,11 +484,6 @@ def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> Non
     Failing sources are reported and the rest go on; the exit status is 1 only
     when every source failed.
     """
-    import json
-
-    from .ingest import ingest
-    from .store import open_store
-
     config = get_config(config_path)
     with open_store(config.state_path) as store:
         result = ingest(config, store, sources=list(sources) or None)
@@ -576,7 +525,7 @@ def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> Non
         sys.exit(1)
 
 
-def _desk_report(result: Any) -> None:
+def _desk_report(result: DeskResult) -> None:
     """Print what a desk action did, and the re-render's one-line outcome."""
     click.echo(f"{result.edition.isoformat()}: {result.message}")
     if result.backup:
@@ -598,8 +547,6 @@ def _desk_report(result: Any) -> None:
 @handle_errors
 def preview(config_path: Path, port: int | None, open_browser: bool) -> None:
     """Serve the editor's desk on 127.0.0.1: issues, live reload, per-story actions."""
-    from .preview import serve
-
     config = get_config(config_path)
     serve(config, host=config.preview.host, port=port, open_browser=open_browser)
 
@@ -610,10 +557,8 @@ def preview(config_path: Path, port: int | None, open_browser: bool) -> None:
 @handle_errors
 def approve(config_path: Path, edition: Any) -> None:
     """Approve the edition (status: approved in its draft); later builds leave it."""
-    from .desk import approve as approve_issue
-
     config = get_config(config_path)
-    _desk_report(approve_issue(config, edition_date(config, edition)))
+    _desk_report(act(config, edition_date(config, edition), "approve"))
 
 
 @cli.group()
@@ -621,23 +566,15 @@ def story() -> None:
     """Act on one story of a draft: drop, up, down, regenerate."""
 
 
-def _story_command(name: str, help_text: str) -> None:
+def _story_command(name: Verb, help_text: str) -> None:
     @story.command(name=name, help=help_text)
     @config_option
     @date_option()
     @click.argument("story_id")
     @handle_errors
     def command(config_path: Path, edition: Any, story_id: str) -> None:
-        from . import desk
-
         config = get_config(config_path)
-        day = edition_date(config, edition)
-        if name == "drop":
-            result = desk.drop_story(config, day, story_id)
-        elif name == "regenerate":
-            result = desk.regenerate_story(config, day, story_id)
-        else:
-            result = desk.move_story(config, day, story_id, -1 if name == "up" else 1)
+        result = act(config, edition_date(config, edition), name, story_id)
         _desk_report(result)
         if result.conflict:
             click.echo("  conflict: both versions are in the draft; drop the one you do not want")
@@ -680,8 +617,7 @@ def schedule(config_path: Path, log_format: str, verbose: bool, stop_after: floa
     job; a second one stops it at once (builds are crash-safe). Exits 3 when
     another scheduler already uses the same job store.
     """
-    from .log import setup_logging
-    from .schedule import run_scheduler
+    from .schedule import run_scheduler  # APScheduler and SQLAlchemy: only this command
 
     config = get_config(config_path)
     setup_logging(log_format, verbose=verbose)  # type: ignore[arg-type]
@@ -694,8 +630,6 @@ def schedule(config_path: Path, log_format: str, verbose: bool, stop_after: floa
 def init(folder: Path) -> None:
     """Start a new newsletter in FOLDER: a config.yaml to edit, an inbox/ for story files,
     and the bundled sample feeds, so `newsletter build` works there at once."""
-    from .scaffold import scaffold
-
     scaffold(folder)
     click.echo(
         f"created {folder}: edit config.yaml (name, sender, links, postal address, feeds),"
@@ -717,9 +651,6 @@ def init(folder: Path) -> None:
 def restore_store_command(config_path: Path, source: Path | None) -> None:
     """Put the state store back from its backups (builds keep the last seven beside it,
     in backups/); the store it replaces is kept as <name>.broken-<time>."""
-    from .lock import build_lock
-    from .store import restore_store
-
     config = get_config(config_path)
     with build_lock(config, wait=config.schedule.lock_wait_seconds):
         used, kept = restore_store(config.state_path, source)

@@ -1,9 +1,11 @@
 """Desk: an edition date and one editor action in, a changed ``draft.md`` and a fresh render out.
 
 The actions are the editor's: approve the issue, drop a story, move it up or down,
-regenerate one story. Every action goes through the draft file, so what the editor
+regenerate one story; :func:`act` runs one by name (the CLI's ``story`` commands and
+the preview's buttons). Every action goes through the draft file, so what the editor
 sees in the preview is what ``render`` and ``send`` use, and then re-renders it with
-:func:`pipeline.build.render_draft`.
+:func:`pipeline.build.render_draft`. A sent issue (:func:`pipeline.edition.sent`) is
+left as it is.
 
 The draft is edited as text, section by section (a section starts at a ``## ``
 line; a story's ``### `` section header stays inside it), so everything the
@@ -25,37 +27,32 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from .build import BuildResult, backup_draft, issue_dir, render_draft
+from .build import BuildResult, render_draft
 from .config import Config
 from .draft import draft_sha, format_draft, parse_draft
+from .edition import Edition, sent
 from .errors import DraftError, SummarizeError
 from .lock import build_lock
-from .models import Article, Issue, SourceRef
+from .models import Issue
 from .outbox import publish
-from .sections import (
-    DraftSections,
-    Section,
-    fingerprint,
-    generated,
-    remember,
-    remember_pipeline_draft,
-    split_sections,
-)
-from .send import SENT_STATES
+from .sections import DraftSections, Section, fingerprint, split_sections
+from .select import article_from
 from .store import open_store
+from .summarize import summarize
 
 __all__ = [
     "REGENERATED_SUFFIX",
     "DeskResult",
+    "Verb",
+    "act",
     "approve",
     "drop_story",
     "move_story",
-    "read_draft",
     "regenerate_story",
-    "remember_generated",
 ]
 
 Action = Literal["approve", "drop", "move", "regenerate"]
+Verb = Literal["approve", "drop", "up", "down", "regenerate"]  # what the editor asks for
 REGENERATED_SUFFIX = "-regenerated"
 _CONFLICT_NOTE = "> **Conflict:**"
 _MARK = re.compile(r"^<!--\s*story:\s*([\w-]+)\s*-->\s*$")
@@ -86,20 +83,11 @@ class DeskResult:
     rendered: BuildResult | None = None
 
 
-def read_draft(config: Config, edition: date) -> tuple[Path, str]:
-    """The edition's draft path and text; a clear error when there is none."""
-    path = issue_dir(config, edition) / "draft.md"
-    try:
-        return path, path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DraftError(
-            "no draft for this date; run `newsletter build` first", file=str(path)
-        ) from None
-
-
-def _load(config: Config, edition: date, expect_sha: str | None) -> DraftSections:
-    remember_generated(config, edition)
-    path, text = read_draft(config, edition)
+def _load(config: Config, edition: date, expect_sha: str | None) -> tuple[Edition, DraftSections]:
+    ed = Edition(config, edition)
+    ed.remember_generated()
+    text = ed.draft_text()
+    path = ed.draft_path
     if expect_sha is not None and draft_sha(text) != expect_sha:
         raise DraftError(
             "the draft changed on disk since this page was loaded; nothing was"
@@ -107,14 +95,12 @@ def _load(config: Config, edition: date, expect_sha: str | None) -> DraftSection
             file=str(path),
         )
     draft = split_sections(text, path)
-    with open_store(config.state_path) as store:
-        recorded = store.issue(edition)
-    if draft.status == "sent" or (recorded is not None and recorded[1] in SENT_STATES):
+    if sent(ed.status()):
         raise DraftError("this issue was sent; its draft is kept as sent", file=str(path))
-    return draft
+    return ed, draft
 
 
-def _save(before: DraftSections, text: str, *, backup: bool) -> str:
+def _save(ed: Edition, before: DraftSections, text: str, *, backup: bool) -> str:
     """Write the new draft unless someone else changed it meanwhile; return the backup name."""
     parse_draft(text, file=str(before.path))  # never write a draft that does not read back
     if before.path.read_text(encoding="utf-8") != before.text:
@@ -122,7 +108,7 @@ def _save(before: DraftSections, text: str, *, backup: bool) -> str:
             "the draft changed on disk while the desk was working; nothing was written: retry",
             file=str(before.path),
         )
-    kept = backup_draft(before.path.parent) if backup else ""
+    kept = ed.backup_draft() if backup else ""
     publish(before.path.parent, {"draft.md": text.encode("utf-8")})
     return kept
 
@@ -156,8 +142,8 @@ def approve(config: Config, edition: date, *, expect_sha: str | None = None) -> 
     A later build on that date leaves an approved issue alone unless forced.
     """
     with _locked(config):
-        draft = _load(config, edition, expect_sha)
-        if parse_draft(draft.text, file=str(draft.path)).status in ("approved", "sent"):
+        ed, draft = _load(config, edition, expect_sha)
+        if draft.status in ("approved", "sent"):
             return DeskResult(edition, "approve", "already approved")
         head = list(draft.head)
         close = next(i for i in range(1, len(head)) if head[i].strip() == "---")
@@ -168,7 +154,7 @@ def approve(config: Config, edition: date, *, expect_sha: str | None = None) -> 
         else:
             head.insert(close, "status: approved")
         draft.head = head
-        _save(draft, draft.render(), backup=False)
+        _save(ed, draft, draft.render(), backup=False)
     return _finish(config, edition, "approve", "approved: a later build leaves it unless forced")
 
 
@@ -181,7 +167,7 @@ def drop_story(
     that version under the original id.
     """
     with _locked(config):
-        draft = _load(config, edition, expect_sha)
+        ed, draft = _load(config, edition, expect_sha)
         i = draft.index(story_id)
         if len(draft.story_ids()) == 1:
             raise DraftError(
@@ -197,7 +183,7 @@ def drop_story(
             )
             section.story = story_id
             message += "; the regenerated version takes its place"
-        kept = _save(draft, draft.render(), backup=True)
+        kept = _save(ed, draft, draft.render(), backup=True)
     return _finish(config, edition, "drop", message, story_id, backup=kept)
 
 
@@ -206,7 +192,7 @@ def move_story(
 ) -> DeskResult:
     """Move one story ``delta`` places (negative is up), clamped to the story list."""
     with _locked(config):
-        draft = _load(config, edition, expect_sha)
+        ed, draft = _load(config, edition, expect_sha)
         draft.index(story_id)
         slots = [i for i, s in enumerate(draft.sections) if s.story]
         order = [draft.sections[i] for i in slots]
@@ -218,22 +204,19 @@ def move_story(
         order.insert(to, order.pop(at))
         for slot, section in zip(slots, order, strict=True):
             draft.sections[slot] = section
-        _save(draft, draft.render(), backup=False)
+        _save(ed, draft, draft.render(), backup=False)
     return _finish(config, edition, "move", f"moved story {story_id} to place {to + 1}", story_id)
 
 
-def _pipeline_sections(config: Config, edition: date, draft: DraftSections) -> set[str]:
+def _pipeline_sections(ed: Edition, draft: DraftSections) -> set[str]:
     """Fingerprints of story sections known to be written by the pipeline, not by hand:
     from the draft itself or a backup when their fingerprint is a pipeline draft's,
     and from the ledger (the desk's regenerations, pristine drafts seen before)."""
-    known = generated(draft.path.parent)
-    candidates = [draft.text] + [
-        p.read_text(encoding="utf-8")
-        for p in sorted((draft.path.parent / "backups").glob("draft-*.md"))
-    ]
-    with open_store(config.state_path) as store:
+    known = ed.generated()
+    candidates = [draft.text] + [p.read_text(encoding="utf-8") for p in ed.backups()]
+    with open_store(ed.config.state_path) as store:
         for text in candidates:
-            if not store.is_pipeline_draft(edition, draft_sha(text)):
+            if not store.is_pipeline_draft(ed.date, draft_sha(text)):
                 continue
             try:
                 known |= {fingerprint(s.lines) for s in split_sections(text, draft.path).sections}
@@ -242,49 +225,30 @@ def _pipeline_sections(config: Config, edition: date, draft: DraftSections) -> s
     return known
 
 
-def remember_generated(config: Config, edition: date) -> None:
-    """Remember the edition's story sections as generated when its draft is exactly as the
-    pipeline wrote it (see :func:`remember_pipeline_draft`); the desk calls it when it
-    first sees a draft."""
-    remember_pipeline_draft(config.state_path, issue_dir(config, edition) / "draft.md", edition)
-
-
 def _marked(lines: list[str], story_id: str) -> list[str]:
     """The section with its ``<!-- story: -->`` marker set to ``story_id``."""
     return [f"<!-- story: {story_id} -->" if _MARK.match(t.strip()) else t for t in lines]
 
 
-def _regenerated_section(config: Config, edition: date, story_id: str, issue: Issue) -> list[str]:
-    from .summarize import summarize
-
+def _regenerated_section(ed: Edition, story_id: str, issue: Issue) -> list[str]:
     current = next(s for s in issue.stories if s.id == story_id)
-    with open_store(config.state_path) as store:
+    with open_store(ed.config.state_path) as store:
         item = store.get_item(story_id.removesuffix(REGENERATED_SUFFIX))
         if item is None:
             raise DraftError(
                 f"story '{story_id}' has no source item in the state store"
                 " (written by hand?): nothing to regenerate it from",
-                file=str(issue_dir(config, edition) / "draft.md"),
+                file=str(ed.draft_path),
             )
-        article = Article(
-            id=item.id,
-            title=item.title,
-            text=item.text,
-            url=item.url,
-            source=item.source,
-            sources=current.sources or (SourceRef(item.source, item.url),),
-            published=item.published,
-            image=current.image or item.image,
-            item_ids=(item.id,),
-        )
-        run = summarize((article,), config, store=store)
+        article = article_from([item], story=current)
+        run = summarize((article,), ed.config, store=store)
     if run.errors or not run.stories:
         raise SummarizeError(
             f"regenerating story {story_id} failed: "
             + ("; ".join(run.errors) or "no story came back")
         )
     story = replace(run.stories[0], id=item.id)
-    one = Issue(date=edition, subject="", intro="", stories=(story,))
+    one = Issue(date=ed.date, subject="", intro="", stories=(story,))
     sections = split_sections(format_draft(one), Path("regenerated")).sections
     return _marked(sections[0].lines, story_id)
 
@@ -298,19 +262,17 @@ def regenerate_story(
     not replaced: the new version goes right after it as ``<id>-regenerated``.
     """
     with _locked(config):
-        draft = _load(config, edition, expect_sha)
+        ed, draft = _load(config, edition, expect_sha)
         i = draft.index(story_id)
         issue = parse_draft(draft.text, file=str(draft.path))
-        fresh = _regenerated_section(config, edition, story_id, issue)
+        fresh = _regenerated_section(ed, story_id, issue)
         base = story_id.removesuffix(REGENERATED_SUFFIX)
         old = draft.sections[i]
         if fingerprint(old.lines) == fingerprint(fresh):
             return DeskResult(
                 edition, "regenerate", f"story {story_id} is already as generated", story_id
             )
-        conflict = story_id == base and fingerprint(old.lines) not in _pipeline_sections(
-            config, edition, draft
-        )
+        conflict = story_id == base and fingerprint(old.lines) not in _pipeline_sections(ed, draft)
         if conflict:
             alt = base + REGENERATED_SUFFIX
             lines = _marked(fresh, alt)
@@ -331,6 +293,19 @@ def regenerate_story(
         else:
             draft.sections[i] = Section(fresh, story_id)
             message = f"regenerated story {story_id}"
-        kept = _save(draft, draft.render(), backup=True)
-        remember(draft.path.parent, {fingerprint(_marked(fresh, base))})
+        kept = _save(ed, draft, draft.render(), backup=True)
+        ed.remember({fingerprint(_marked(fresh, base))})
     return _finish(config, edition, "regenerate", message, story_id, conflict=conflict, backup=kept)
+
+
+def act(
+    config: Config, edition: date, verb: Verb, story: str = "", *, expect_sha: str | None = None
+) -> DeskResult:
+    """Run one desk action by the name the editor uses (``approve`` needs no story)."""
+    if verb == "approve":
+        return approve(config, edition, expect_sha=expect_sha)
+    if verb == "drop":
+        return drop_story(config, edition, story, expect_sha=expect_sha)
+    if verb == "regenerate":
+        return regenerate_story(config, edition, story, expect_sha=expect_sha)
+    return move_story(config, edition, story, -1 if verb == "up" else 1, expect_sha=expect_sha)

@@ -61,7 +61,15 @@ from urllib.parse import quote, unquote
 import yaml
 
 from .errors import DraftError
-from .models import Image, Issue, QuickLink, SourceRef, StorySummary, paragraphs
+from .models import (
+    EditionStatus,
+    Image,
+    Issue,
+    QuickLink,
+    SourceRef,
+    StorySummary,
+    paragraphs,
+)
 from .safe_yaml import load_yaml
 
 __all__ = [
@@ -86,7 +94,8 @@ _LINK = re.compile(r"\[((?:\\.|[^\\\]])*)\]\((?:<((?:\\[\\<>]|[^\\<>])*)>|([^\s)
 _IMAGE = re.compile(r"^!" + _LINK.pattern + r"\s*(.*)$")
 _BULLET = re.compile(r"^[-*+]\s+(.*)$")
 _QUICK = re.compile(r"^[-*+]\s+" + _LINK.pattern + r"\s*(?:[—–-]\s*(.*))?$")
-_STATUSES = ("draft", "edited", "approved", "sent")
+# what a draft may say: every status but ``sending``, which only a send records
+_STATUSES: tuple[EditionStatus, ...] = ("draft", "edited", "approved", "sent")
 _HELP = (
     "<!-- This draft is yours to edit: the pipeline never overwrites an edited draft. "
     "Keep each story's '## ' headline, '### ' section header and **Label:** lines; delete a "
@@ -521,6 +530,6 @@ def parse_draft(text: str, *, file: str = "draft.md") -> Issue:
         intro=str(front.get("intro") or ""),
         stories=tuple(stories),
         quick_links=tuple(links),
-        status=status,  # type: ignore[arg-type]
+        status=status,
         generated_at=generated if isinstance(generated, datetime) else None,
     )

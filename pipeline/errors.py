@@ -147,6 +147,11 @@ class SendError(NewsletterError):
     exit_code = 5
 
 
+class ReportError(FileError):
+    """A run report (``report.json``) is not one: not JSON, or a value of the wrong kind.
+    Names the file and the key."""
+
+
 class UncertainSendError(SendError):
     """A send whose outcome is unknown: the request went out and no answer came back (a
     timeout, a dropped connection, a server error on a create). The issue stays

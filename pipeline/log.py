@@ -6,8 +6,8 @@ shapes: ``auto`` (rich colour on a terminal, plain lines otherwise), ``plain``
 ``json`` (one object per line, for log collectors). :func:`progress_reporter`
 gives the ``progress`` callback a build takes: a live spinner on a terminal,
 an INFO line per step otherwise. :func:`print_summary` prints one screen about a
-finished run from its report dict (stories clean and flagged, fallbacks named,
-sources ok and failed, warnings, time per stage).
+finished run from its :class:`~pipeline.report.RunReport` (stories clean and flagged,
+fallbacks named, sources ok and failed, warnings, time per stage).
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Literal, TextIO
+
+from .report import RunReport
 
 __all__ = ["LogFormat", "print_summary", "progress_reporter", "setup_logging", "summary_lines"]
 
@@ -124,31 +126,6 @@ def progress_reporter(
         yield report
 
 
-def _count(value: object) -> int:
-    if isinstance(value, int):
-        return value
-    return len(value) if isinstance(value, list | tuple | dict) else 0
-
-
-def _sources(report: Mapping[str, object]) -> tuple[int, list[str]]:
-    ok, failed = 0, []
-    sources = report.get("sources", [])
-    for src in sources if isinstance(sources, list | tuple) else []:
-        if not isinstance(src, Mapping):
-            continue
-        if src.get("status") == "error":
-            name = src.get("name") or src.get("source") or "?"
-            failed.append(f"{name}: {src.get('error') or 'failed'}")
-        else:
-            ok += 1
-    return ok, failed
-
-
-def _flagged(story: Mapping[str, object]) -> bool:
-    """An editor must look: findings, or a fallback (never clean, even without findings)."""
-    return bool(story.get("flagged") or story.get("findings") or story.get("fallback"))
-
-
 def _listed(items: list[str]) -> list[str]:
     lines = [f"  - {_short(i)}" for i in items[:_MAX_LISTED]]
     if len(items) > _MAX_LISTED:
@@ -161,78 +138,61 @@ def _short(text: str, width: int = 96) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def summary_lines(report: Mapping[str, object]) -> list[str]:
-    """The run summary as plain lines (at most about 30), from a build's report dict."""
-    edition = report.get("edition") or report.get("date") or "?"
-    lines = [f"Issue {edition}: {report.get('status', '?')}"]
-    stories = report.get("stories")
-    listed = [s for s in stories if isinstance(s, Mapping)] if isinstance(stories, list) else []
-    flagged = sum(1 for s in listed if _flagged(s))
-    fallbacks = sum(1 for s in listed if s.get("fallback"))
+def summary_lines(report: RunReport, *, outbox: str = "") -> list[str]:
+    """The run summary as plain lines (at most about 30) from a run's report; ``outbox``
+    says where its files are, when the caller wants it shown."""
+    lines = [f"Issue {report.date.isoformat()}: {report.status}"]
+    stories = report.stories
+    flagged = sum(1 for s in stories if s.needs_a_look)
+    fallbacks = sum(1 for s in stories if s.fallback)
     lines.append(
-        f"Stories: {_count(stories)}"
-        + (f" (+{_count(report['quick_links'])} quick links)" if report.get("quick_links") else "")
-        + (f": {len(listed) - flagged} clean, {flagged} flagged" if listed else "")
+        f"Stories: {len(stories)}"
+        + (f" (+{report.quick_links} quick links)" if report.quick_links else "")
+        + (f": {len(stories) - flagged} clean, {flagged} flagged" if stories else "")
         + (f" ({fallbacks} of them by the offline fallback)" if fallbacks else "")
     )
-    for n, story in enumerate(listed[:_MAX_STORIES], 1):
+    for n, story in enumerate(stories[:_MAX_STORIES], 1):
         notes = []
-        if story.get("fallback"):
-            notes.append(f"fallback: {_short(str(story['fallback']), 60)}")
-        if flags := _count(story.get("findings", [])):
-            notes.append(f"{flags} finding(s)")
+        if story.fallback:
+            notes.append(f"fallback: {_short(story.fallback, 60)}")
+        if story.findings:
+            notes.append(f"{len(story.findings)} finding(s)")
         note = f"  [{'; '.join(notes)}]" if notes else ""
-        lines.append(f"  {n}. {_short(str(story.get('headline', '')), 80)}{note}")
-    if len(listed) > _MAX_STORIES:
-        hidden = [n for n, s in enumerate(listed, 1) if n > _MAX_STORIES and s.get("fallback")]
+        lines.append(f"  {n}. {_short(story.headline, 80)}{note}")
+    if len(stories) > _MAX_STORIES:
+        hidden = [n for n, s in enumerate(stories, 1) if n > _MAX_STORIES and s.fallback]
         more = f" (fallback: {', '.join(f'story {n}' for n in hidden)})" if hidden else ""
-        lines.append(f"  … and {len(listed) - _MAX_STORIES} more{more}")
-    ok, failed = _sources(report)
-    lines.append(f"Sources: {ok} ok, {len(failed)} failed")
+        lines.append(f"  … and {len(stories) - _MAX_STORIES} more{more}")
+    failed = [f"{s.source}: {s.error or 'failed'}" for s in report.sources if s.status == "error"]
+    lines.append(f"Sources: {len(report.sources) - len(failed)} ok, {len(failed)} failed")
     lines += _listed(failed)
-    feeds = report.get("feeds")
-    if isinstance(feeds, list) and feeds:
-        lines.append(f"Feeds needing attention: {len(feeds)}")
+    if report.feeds:
+        lines.append(f"Feeds needing attention: {len(report.feeds)}")
         lines += _listed(
             [
-                f"{f.get('status')}: {f.get('name') or f.get('url')}"
-                + (
-                    f" ({f.get('failures')} failures in a row: {f.get('last_error')})"
-                    if f.get("failures")
-                    else ""
-                )
-                + (" [alert]" if f.get("alert") else "")
-                for f in feeds
-                if isinstance(f, Mapping)
+                f"{f.status}: {f.name or f.url}"
+                + (f" ({f.failures} failures in a row: {f.last_error})" if f.failures else "")
+                + (" [alert]" if f.alert else "")
+                for f in report.feeds
             ]
         )
-    raw_warnings = report.get("warnings", [])
-    warnings = [str(w) for w in raw_warnings] if isinstance(raw_warnings, list | tuple) else []
-    lines.append(f"Warnings: {len(warnings)}")
-    lines += _listed(warnings)
-    timings = report.get("timings")
-    if isinstance(timings, Mapping) and timings:
-        parts = [
-            f"{stage} {float(sec):.2f}s"
-            for stage, sec in timings.items()
-            if isinstance(sec, int | float)
-        ]
+    lines.append(f"Warnings: {len(report.warnings)}")
+    lines += _listed(list(report.warnings))
+    if report.timings:
+        parts = [f"{stage} {float(sec):.2f}s" for stage, sec in report.timings.items()]
         lines.append("Time: " + ", ".join(parts))
-    if report.get("outbox"):
-        lines.append(f"Outbox: {report['outbox']}")
-    alerts = report.get("alerts")
-    if isinstance(alerts, list | tuple) and alerts:
-        lines.append(f"Alerts: {len(alerts)}")
-        lines += _listed(
-            [str(a.get("message", a)) if isinstance(a, Mapping) else str(a) for a in alerts]
-        )
+    if outbox:
+        lines.append(f"Outbox: {outbox}")
+    if report.alerts:
+        lines.append(f"Alerts: {len(report.alerts)}")
+        lines += _listed([a.message for a in report.alerts])
     return lines
 
 
-def print_summary(report: Mapping[str, object], *, stream: TextIO | None = None) -> None:
+def print_summary(report: RunReport, *, outbox: str = "", stream: TextIO | None = None) -> None:
     """Print the one-screen run summary: a rich panel on a terminal, plain lines otherwise."""
     out = stream if stream is not None else sys.stdout
-    lines = summary_lines(report)
+    lines = summary_lines(report, outbox=outbox)
     if not _is_terminal(out):
         out.write("\n".join(lines) + "\n")
         out.flush()

@@ -1,6 +1,7 @@
 """Frozen dataclasses passed between the stages.
 
-ingest -> :class:`Item` (stored) and :class:`SourceResult` per feed or file;
+ingest -> :class:`Item` (stored), :class:`SourceResult` per feed or file, and
+:class:`FeedHealth` per configured feed (for the run report);
 select -> :class:`Selection` of :class:`Article`;
 summarize -> :class:`StorySummary` per article;
 draft -> :class:`Issue` (what the editor edits and render reads);
@@ -10,7 +11,7 @@ render -> :class:`RenderedIssue`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
@@ -124,6 +125,32 @@ class Selection:
     quick_links: tuple[Article, ...] = ()
 
 
+HealthStatus = Literal["ok", "failing", "stale", "gone", "never-fetched"]
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """One configured feed's health for the run report.
+
+    ``alert`` is true once the feed failed ``fetch.alert_after_failures`` runs
+    in a row (one bad fetch is not an alert).
+    """
+
+    url: str
+    name: str
+    status: HealthStatus
+    failures: int = 0
+    last_success: str | None = None
+    last_error: str = ""
+    last_error_at: str | None = None
+    last_new_item: str | None = None
+    moved_to: str = ""
+    alert: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
 Severity = Literal["error", "warning"]
 
 
@@ -224,7 +251,11 @@ class QuickLink:
     source: str = ""
 
 
-IssueStatus = Literal["draft", "edited", "approved", "sent"]
+# The one status vocabulary of an edition: ``draft`` (as the pipeline wrote it), ``edited``
+# (by hand), ``approved`` (by the editor), ``sending`` (a send began: it may have gone out)
+# and ``sent``. A draft's front matter may say any but ``sending``, which only a send
+# records; the rules on it (what is frozen, what is sent) are :mod:`pipeline.edition`'s.
+EditionStatus = Literal["draft", "edited", "approved", "sending", "sent"]
 
 
 @dataclass(frozen=True)
@@ -236,7 +267,7 @@ class Issue:
     intro: str
     stories: tuple[StorySummary, ...]
     quick_links: tuple[QuickLink, ...] = ()
-    status: IssueStatus = "draft"
+    status: EditionStatus = "draft"
     generated_at: datetime | None = None
 
 

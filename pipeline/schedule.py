@@ -15,9 +15,10 @@ The daily build uses :class:`DailyTrigger`, not ``CronTrigger``: cron fires twic
 on the autumn day a wall-clock time repeats. This trigger fires exactly once on
 every chosen date: at the first occurrence of a repeated time, and at the
 shifted time (02:30 becomes 03:30) when the spring change skips it. The
-edition ledger (the state store's ``issues`` table) turns a repeated fire for
-a date that already has a complete issue into a no-op, and a sent issue is
-never sent again. Sending lints the outbox files first, like ``newsletter send``.
+edition's status (:meth:`pipeline.edition.Edition.status`) turns a repeated fire
+for a date that already has a complete or frozen issue into a no-op, and a sent
+issue is never sent again. Sending is ``newsletter send``'s own checked send
+(:func:`pipeline.send.checked_send`): lint first, at most once.
 """
 
 from __future__ import annotations
@@ -50,10 +51,15 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .alerts import fire_alert
+from .build import build_issue
 from .config import Config
-from .errors import LockedError, NewsletterError, SendError
+from .edition import Edition, frozen
+from .errors import LockedError, NewsletterError
+from .ingest import ingest
 from .lock import build_lock, file_lock
-from .send import SENT_STATES
+from .log import summary_lines
+from .models import EditionStatus
+from .send import checked_send, smtp_delivery
 from .store import open_store
 
 __all__ = ["DailyTrigger", "run_scheduler"]
@@ -146,17 +152,18 @@ class DailyTrigger(BaseTrigger):  # type: ignore[misc]
         )
 
 
-def _issue_complete(config: Config, edition: date) -> str | None:
-    """The ledger status when ``edition`` already has a finished issue, else None."""
+def _issue_complete(config: Config, edition: date) -> EditionStatus | None:
+    """The edition's status when it already has a finished issue, else None: a frozen
+    one, or one the ledger knows whose files are all there."""
+    ed = Edition(config, edition)
     with open_store(config.state_path) as store:
         recorded = store.issue(edition)
+        status = ed.status(store)
+    if frozen(status):
+        return status
     if recorded is None:
         return None
-    status = recorded[1]
-    if status in ("approved", *SENT_STATES):
-        return status
-    folder = config.outbox_path / edition.isoformat()  # build.issue_dir
-    return status if all((folder / name).is_file() for name in _ISSUE_FILES) else None
+    return status if all((ed.folder / name).is_file() for name in _ISSUE_FILES) else None
 
 
 def _build_job(config: Config) -> None:
@@ -191,9 +198,6 @@ def _fail(config: Config, kind: str, what: str, exc: NewsletterError, edition: d
 
 def _build(config: Config, edition: date) -> bool:
     """Build one edition, logging its summary; False (logged, alerted) when it failed."""
-    from .build import build_issue
-    from .log import summary_lines
-
     log.info("building the issue of %s", edition)
     try:
         result = build_issue(
@@ -209,9 +213,7 @@ def _build(config: Config, edition: date) -> bool:
     except Exception:
         log.exception("scheduled build of %s crashed", edition)
         return False
-    for line in summary_lines(
-        {**result.report, "status": result.status, "outbox": str(result.outbox)}
-    ):
+    for line in summary_lines(result.report, outbox=str(result.outbox)):
         log.info("%s", line)
     return True
 
@@ -219,26 +221,12 @@ def _build(config: Config, edition: date) -> bool:
 def _send(config: Config, edition: date) -> None:
     """Send the edition's outbox files to ``schedule.send_to`` and mark it sent.
 
-    Lint findings that block ``newsletter send`` block this too; a refused or
-    failed send is logged and alerted, and the issue stays unsent.
+    The same checked send as ``newsletter send`` (lint first, at most once), never
+    forced: a refused or failed send is logged and alerted, and the issue stays unsent.
     """
-    # load_rendered is the one reader of an issue's files that `newsletter send`
-    # uses too, so the scheduler sends exactly what a person would
-    from .build import load_rendered
-    from .render import lint_email
-    from .send import send_edition, send_issue
-
     to = config.schedule.send_to
     try:
-        with build_lock(config, wait=config.schedule.lock_wait_seconds):
-            rendered = load_rendered(config, edition)
-            blocking = [f for f in lint_email(rendered, config) if f.severity == "error"]
-            if blocking:
-                raise SendError(
-                    f"{len(blocking)} blocking lint finding(s), first: {blocking[0].message};"
-                    " not sent (fix the draft and run `newsletter render`)"
-                )
-            send_edition(config, edition, lambda: send_issue(rendered.eml, to, config))
+        checked_send(config, edition, smtp_delivery(config, to))
     except NewsletterError as exc:
         _fail(config, "send-failed", f"the issue of {edition} was not sent", exc, edition)
         return
@@ -248,8 +236,6 @@ def _send(config: Config, edition: date) -> None:
 def _ingest_job(config: Config) -> None:
     """The frequent job: fetch new items into the state store between builds."""
     try:
-        from .ingest import ingest
-
         with build_lock(config, wait=_INGEST_LOCK_WAIT), open_store(config.state_path) as store:
             result = ingest(config, store)
     except LockedError:

@@ -1,38 +1,28 @@
-"""A draft's story sections, and the ledger of the sections the pipeline wrote.
+"""A draft's story sections: the text the desk edits, section by section.
 
 In: a draft's text (and its path, for messages). Out: :class:`DraftSections`, the head
-(front matter, notes) and one :class:`Section` per ``## `` heading with its story id;
-a section's fingerprint; and the ledger ``backups/generated-stories.json`` beside the
-draft: fingerprints of sections the pipeline wrote, so that the desk tells a hand edit
-from generated text. The build records a fresh draft here; the desk records its own
-regenerations and reads the ledger before it replaces a story.
+(front matter, notes) and one :class:`Section` per ``## `` heading with its story id,
+and a section's fingerprint (what the edition's ledger of generated sections holds, so
+that the desk tells a hand edit from generated text).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
-from .draft import QUICK_LINKS_MARK, draft_sha, is_note, parse_draft
+from .draft import QUICK_LINKS_MARK, is_note, parse_draft
 from .errors import DraftError
-from .outbox import publish
-from .store import open_store
+from .models import EditionStatus
 
 __all__ = [
     "DraftSections",
     "Section",
     "fingerprint",
-    "generated",
-    "remember",
-    "remember_pipeline_draft",
     "split_sections",
     "trimmed",
 ]
-
-_LEDGER = "generated-stories.json"  # fingerprints of story sections the pipeline wrote
 
 
 @dataclass
@@ -51,7 +41,7 @@ class DraftSections:
     text: str
     head: list[str]
     sections: list[Section]
-    status: str = "draft"
+    status: EditionStatus = "draft"
 
     def story_ids(self) -> list[str]:
         return [s.story for s in self.sections if s.story]
@@ -115,38 +105,3 @@ def fingerprint(lines: list[str]) -> str:
     # are not content; a fallback note is, so deleting it makes the story the editor's
     kept = [t.rstrip() for t in trimmed(lines) if not is_note(t)]
     return hashlib.sha256("\n".join(kept).encode("utf-8")).hexdigest()
-
-
-def generated(folder: Path) -> set[str]:
-    """The fingerprints the ledger beside the draft in ``folder`` holds."""
-    try:
-        data = json.loads((folder / "backups" / _LEDGER).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return set()
-    return {str(x) for x in data} if isinstance(data, list) else set()
-
-
-def remember(folder: Path, fingerprints: set[str]) -> None:
-    """Add fingerprints to the ledger (written whole, or not at all)."""
-    known = generated(folder)
-    if not fingerprints <= known:
-        publish(
-            folder / "backups",
-            {_LEDGER: json.dumps(sorted(known | fingerprints), indent=0).encode("utf-8")},
-        )
-
-
-def remember_pipeline_draft(state_path: Path, path: Path, edition: date) -> None:
-    """When the draft at ``path`` is exactly as the pipeline wrote it, remember its story
-    sections as generated, so that a later hand edit of one story does not make a
-    regenerate of another count as overwriting an edit. Call it when a draft is
-    written or first seen; a missing or broken draft is left alone."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        with open_store(state_path) as store:
-            if not store.is_pipeline_draft(edition, draft_sha(text)):
-                return
-        sections = split_sections(text, path).sections
-    except (OSError, UnicodeDecodeError, DraftError):
-        return
-    remember(path.parent, {fingerprint(s.lines) for s in sections if s.story})

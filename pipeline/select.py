@@ -1,7 +1,8 @@
 """Select: the state store's fresh items in, the edition's :class:`Selection` out.
 
 Candidates are items not used by another issue and seen within ``issue.max_age_hours``.
-Items covering the same event are clustered into one candidate citing every outlet.
+Items covering the same event are clustered into one candidate citing its outlets
+(:func:`article_from`, the rule the desk and the build's fact check use too).
 Candidates are ranked by recency (against the end of the edition day, so a rebuild
 on the same date ranks the same way), source weight and coverage; the top
 ``issue.stories`` become stories, the next ``issue.quick_links`` quick links.
@@ -15,10 +16,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from .cluster import cluster_items
 from .config import Config
-from .models import Article, Item, Selection, SourceRef
+from .models import Article, Item, Selection, SourceRef, StorySummary
 from .store import Store
 
-__all__ = ["select"]
+__all__ = ["article_from", "select"]
 
 _HALF_LIFE_HOURS = 24.0
 _MIN_STORY_WORDS = 40  # a story needs enough text for bullets; shorter items become links
@@ -59,23 +60,29 @@ def _score(
     return best * coverage
 
 
-def _article(group: Sequence[Item]) -> Article:
-    lead = max(group, key=lambda i: (len(i.text.split()), i.id))
+def article_from(items: Sequence[Item], *, story: StorySummary | None = None) -> Article:
+    """The one rule turning items about one event into the article a story is written
+    from and checked against: the item with the longest text leads (its facts are what
+    the story is checked against), up to five outlets are cited, and the image is the
+    first any item offers. A story already written (a desk regenerate, the build's fact
+    check) keeps the outlets and image its draft gives, when it gives them."""
+    lead = max(items, key=lambda i: (len(i.text.split()), i.id))
     refs: list[SourceRef] = []
-    for item in (lead, *[i for i in group if i is not lead]):
+    for item in (lead, *[i for i in items if i is not lead]):
         ref = SourceRef(item.source, item.url)
         if ref not in refs and len(refs) < _MAX_SOURCES:
             refs.append(ref)
+    image = next((i.image for i in items if i.image), None)
     return Article(
-        id=lead.id,  # the item whose text is summarized: facts are checked against it
+        id=lead.id,
         title=lead.title,
         text=lead.text,
         url=lead.url,
         source=lead.source,
-        sources=tuple(refs),
+        sources=(story.sources if story else ()) or tuple(refs),
         published=lead.published,
-        image=next((i.image for i in group if i.image), None),
-        item_ids=tuple(i.id for i in group),
+        image=(story.image if story else None) or image,
+        item_ids=tuple(i.id for i in items),
     )
 
 
@@ -108,7 +115,7 @@ def select(config: Config, store: Store, edition: date) -> Selection:
     for group in ranked:
         if len(stories) == config.issue.stories and len(links) == config.issue.quick_links:
             break
-        article = _article(group)
+        article = article_from(group)
         if len(stories) < config.issue.stories and len(article.text.split()) >= _MIN_STORY_WORDS:
             stories.append(article)
         elif len(links) < config.issue.quick_links and article.url:

@@ -1,4 +1,11 @@
-"""Send stage: ``.eml`` bytes and recipient addresses in, one SMTP delivery out.
+"""Send stage: an edition's rendered email and a delivery in, the issue sent once out.
+
+:func:`checked_send` is the one way an edition goes out (``newsletter send``, with or
+without ``--via``, and the scheduler): under the newsletter's lock it reads the email
+back from the outbox (refusing one older than its draft), lints it, refuses blocking
+findings unless forced, and hands it to :func:`send_edition`, which delivers it at
+most once. A :class:`Delivery` is how it goes out: :func:`smtp_delivery` here, a
+campaign on a list provider in :mod:`pipeline.lists`.
 
 ``send_issue`` speaks SMTP to the server in ``config.smtp``: STARTTLS (the
 default; refused if the server does not offer it), implicit TLS, or plain for a
@@ -6,11 +13,12 @@ local relay. Credentials come from the environment variables the config names,
 never from the file. Every failure becomes a :class:`SendError` naming the
 server and what went wrong. A ``To`` header is added when the message has none.
 
-``send_edition`` sends an edition at most once, whatever delivers it (an SMTP
-send, a campaign created on a list provider): it records ``sending`` in the
-state store before the delivery step and ``sent`` after, so a run killed between
-the server's acceptance and the record is never sent again by itself: it stays
-``sending`` until a person checks and forces a send.
+At most once: ``sending`` is recorded in the state store before the delivery and
+``sent`` after, so a run killed between the server's acceptance and the record is
+never sent again by itself: it stays ``sending`` (:func:`pipeline.edition.sent`) until
+a person checks and forces a send, as does a delivery whose outcome is unknown
+(:class:`UncertainSendError`). A sent issue goes out again only when forced; a test
+send records nothing.
 """
 
 from __future__ import annotations
@@ -19,18 +27,45 @@ import re
 import smtplib
 import ssl
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from pathlib import Path
+from typing import Generic, TypeVar
 
 from .config import Config, secret
+from .edition import Edition, sent
 from .errors import ConfigError, SendError, UncertainSendError
+from .lock import build_lock
+from .models import Finding, RenderedIssue
+from .render import lint_email
 from .store import open_store
 
-__all__ = ["SENT_STATES", "send_edition", "send_issue"]
-
-SENT_STATES = ("sending", "sent")  # issue states after which nothing rebuilds or resends
+__all__ = [
+    "Delivery",
+    "SendResult",
+    "checked_send",
+    "send_edition",
+    "send_issue",
+    "smtp_delivery",
+]
 
 T = TypeVar("T")
+
+
+def _nothing_to_refuse() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Delivery(Generic[T]):
+    """How an edition goes out. ``send`` delivers the email and returns what the caller
+    reports (:class:`SendError` when it cannot, :class:`UncertainSendError` when it may
+    have gone anyway); ``check`` refuses with :class:`SendError` before anything is
+    recorded (a list provider that already has the edition's campaign)."""
+
+    send: Callable[[RenderedIssue], T]
+    check: Callable[[], None] = _nothing_to_refuse
+
 
 _ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
 
@@ -89,28 +124,93 @@ def send_issue(eml: bytes, to: Sequence[str], config: Config) -> None:
         raise SendError(f"{where} refused some recipients: {_codes(refused)}")
 
 
-def send_edition(
-    config: Config, edition: date, deliver: Callable[[], T], *, force: bool = False
-) -> T:
-    """Run ``deliver`` (an SMTP send, a campaign hand-off) for an edition and mark it
-    sent, at most once (see the module doc); return what ``deliver`` returned.
+def smtp_delivery(config: Config, to: Sequence[str]) -> Delivery[str]:
+    """The delivery to ``to`` through the configured SMTP server; it says where it went."""
 
-    A send interrupted before (``sending``) is refused unless ``force``; a send the
-    server refused leaves the issue as it was; one whose outcome is unknown
-    (:class:`UncertainSendError`) leaves it ``sending``.
+    def deliver(rendered: RenderedIssue) -> str:
+        send_issue(rendered.eml, to, config)
+        return f"{', '.join(to)} via {config.smtp.host}:{config.smtp.port}"
+
+    return Delivery(deliver)
+
+
+@dataclass(frozen=True)
+class SendResult(Generic[T]):
+    """What one send did: the email it sent, the lint findings on it, and what the
+    delivery returned (where an SMTP send went, the campaign a list provider made)."""
+
+    eml: Path
+    rendered: RenderedIssue
+    findings: tuple[Finding, ...]
+    delivered: T
+
+
+def checked_send(
+    config: Config,
+    edition: date,
+    delivery: Delivery[T],
+    *,
+    force: bool = False,
+    test: bool = False,
+    show: Callable[[tuple[Finding, ...]], None] | None = None,
+) -> SendResult[T]:
+    """Lint the edition's email, then deliver it at most once (see the module doc).
+
+    ``show`` sees the lint findings before anything is decided. Blocking findings
+    refuse the send with :class:`SendError` unless ``force``. A ``test`` send delivers
+    without checking or recording anything.
     """
+    ed = Edition(config, edition)
+    # under the build lock: a build or desk action never rewrites the files mid-send
+    with build_lock(config, wait=config.schedule.lock_wait_seconds):
+        rendered = ed.load_rendered()
+        findings = tuple(lint_email(rendered, config))
+        if show is not None:
+            show(findings)
+        blocking = [f for f in findings if f.severity == "error"]
+        if blocking and not force:
+            raise SendError(
+                f"{len(blocking)} blocking lint finding(s) in {ed.folder}, first:"
+                f" {blocking[0].message}; not sent: fix the draft and run `newsletter render`,"
+                " or send anyway with --force"
+            )
+        if test:
+            delivered = delivery.send(rendered)
+        else:
+            delivered = send_edition(config, edition, delivery, rendered, force=force)
+    return SendResult(ed.folder / "issue.eml", rendered, findings, delivered)
+
+
+def send_edition(
+    config: Config,
+    edition: date,
+    delivery: Delivery[T],
+    rendered: RenderedIssue,
+    *,
+    force: bool = False,
+) -> T:
+    """Deliver the edition's email and record it sent, never twice unless forced (see
+    the module doc); return what the delivery returned. A send that was refused
+    leaves the issue as it was."""
     with open_store(config.state_path) as store:
         recorded = store.issue(edition)
         before = recorded[1] if recorded else "draft"
-        if before == "sending" and not force:
-            raise SendError(
-                f"an earlier send of the {edition} issue was interrupted and may have gone"
-                " out; check a recipient's mailbox (or the list provider's campaigns),"
-                " then send again with --force"
-            )
+        if not force:
+            delivery.check()
+            if before == "sending":
+                raise SendError(
+                    f"an earlier send of the {edition} issue was interrupted and may have gone"
+                    " out; check a recipient's mailbox (or the list provider's campaigns),"
+                    " then send again with --force"
+                )
+            if sent(before):
+                raise SendError(
+                    f"the {edition} issue is already marked sent; --force to send it again"
+                    " (or to create a campaign anyway)"
+                )
         store.record_issue(edition, status="sending")
     try:
-        result = deliver()
+        result = delivery.send(rendered)
     except UncertainSendError:
         raise  # it may have gone out: the issue stays `sending`
     except SendError:

@@ -34,7 +34,8 @@ from pathlib import Path
 
 from .errors import StoreError
 from .ids import url_key
-from .models import Campaign, Image, Item
+from .models import Campaign, EditionStatus, Image, Item
+from .report import RunReport
 
 __all__ = ["KEEP_BACKUPS", "FeedState", "Store", "backups_of", "open_store", "restore_store"]
 
@@ -326,7 +327,7 @@ class Store:
         return self.feed_state(url)
 
     # -- issues ------------------------------------------------------------
-    def issue(self, edition: date) -> tuple[str, str] | None:
+    def issue(self, edition: date) -> tuple[str, EditionStatus] | None:
         """(draft_sha, status) recorded for an edition, if any."""
         row = self.conn.execute(
             "SELECT draft_sha, status FROM issues WHERE date = ?", (edition.isoformat(),)
@@ -334,7 +335,7 @@ class Store:
         return None if row is None else (row["draft_sha"], row["status"])
 
     def record_issue(
-        self, edition: date, *, draft_sha: str | None = None, status: str | None = None
+        self, edition: date, *, draft_sha: str | None = None, status: EditionStatus | None = None
     ) -> None:
         with self.transaction() as c:
             c.execute(
@@ -421,6 +422,30 @@ class Store:
         ).fetchone()
         return row is not None
 
+    def issue_ledger(
+        self, first: date, last: date
+    ) -> dict[date, tuple[EditionStatus | None, frozenset[str]]]:
+        """The editions from ``first`` to ``last`` the store knows, in one query (both
+        tables read by their date key): the status recorded for each (None when none
+        was) and the fingerprints of the drafts the pipeline wrote for it."""
+        span = (first.isoformat(), last.isoformat())
+        rows = self.conn.execute(
+            "SELECT date, status, NULL AS sha FROM issues WHERE date BETWEEN ? AND ?"
+            " UNION ALL SELECT date, NULL, sha FROM draft_versions WHERE date BETWEEN ? AND ?",
+            span + span,
+        ).fetchall()
+        status: dict[str, EditionStatus] = {}
+        shas: dict[str, set[str]] = {}
+        for day, recorded, sha in rows:
+            if sha is None:
+                status[day] = recorded
+            else:
+                shas.setdefault(day, set()).add(sha)
+        return {
+            date.fromisoformat(day): (status.get(day), frozenset(shas.get(day, ())))
+            for day in status.keys() | shas.keys()
+        }
+
     # -- LLM answers --------------------------------------------------------
     def llm_cache_get(self, key: str) -> str | None:
         """The story (as the model's JSON) cached under ``key``, if any."""
@@ -438,11 +463,12 @@ class Store:
                 (key, model, prompt_version, story, tokens, _now()),
             )
 
-    def record_run(self, edition: date, report: dict[str, object]) -> None:
+    def record_run(self, edition: date, report: RunReport) -> None:
+        """Keep every run's report, the ones that changed no file too."""
         with self.transaction() as c:
             c.execute(
                 "INSERT INTO runs (date, finished_at, report) VALUES (?, ?, ?)",
-                (edition.isoformat(), _now(), json.dumps(report, default=str)),
+                (edition.isoformat(), _now(), report.to_json(indent=None)),
             )
 
     def close(self) -> None:

@@ -25,9 +25,10 @@ from urllib.parse import urlencode
 
 import yaml
 
-from pipeline.build import issue_dir, render_draft
+from pipeline.build import render_draft
 from pipeline.config import Config, load_config
 from pipeline.draft import draft_sha, format_draft
+from pipeline.edition import issue_dir
 from pipeline.models import Issue, Item, QuickLink, SourceRef, StorySummary
 from pipeline.outbox import publish
 from pipeline.preview import PreviewServer, make_app

@@ -9,10 +9,11 @@ import pytest
 from newsletter_cli import CLI
 from preview_site import EDITION, draft_path
 
-from pipeline.build import build_issue, issue_dir
+from pipeline.build import build_issue
 from pipeline.config import Config
-from pipeline.desk import approve, drop_story, move_story, regenerate_story, remember_generated
+from pipeline.desk import approve, drop_story, move_story, regenerate_story
 from pipeline.draft import draft_sha, parse_draft
+from pipeline.edition import Edition, issue_dir
 from pipeline.errors import DraftError
 
 Q, H, B = "g1000000000000001", "g1000000000000002", "g1000000000000003"
@@ -76,7 +77,7 @@ FALLBACK_NOTE = "> **Fallback:**"
 
 
 def test_a_pristine_fallback_story_regenerates_in_place(site: Config) -> None:
-    remember_generated(site, EDITION)
+    Edition(site, EDITION).remember_generated()
     assert parse_draft(draft_path(site).read_text(encoding="utf-8")).stories[2].fallback
     result = regenerate_story(site, EDITION, B)
     assert not result.conflict
@@ -88,7 +89,7 @@ def test_a_pristine_fallback_story_regenerates_in_place(site: Config) -> None:
 
 
 def test_deleting_a_fallback_note_is_an_edit_the_desk_keeps(site: Config) -> None:
-    remember_generated(site, EDITION)
+    Edition(site, EDITION).remember_generated()
     path = draft_path(site)
     text = path.read_text(encoding="utf-8")
     note = next(line for line in text.splitlines() if line.startswith(FALLBACK_NOTE))
@@ -138,7 +139,7 @@ def test_a_stale_page_cannot_act_on_a_changed_draft(site: Config) -> None:
 
 def test_regenerate_replaces_a_pristine_story_and_keeps_the_others(site: Config) -> None:
     path = draft_path(site)
-    remember_generated(site, EDITION)  # as the preview does when it first shows the draft
+    Edition(site, EDITION).remember_generated()  # as the preview does when it first shows the draft
     path.write_text(
         path.read_text(encoding="utf-8").replace("Two grocers walk", "Two grocers stroll"),
         encoding="utf-8",

@@ -22,9 +22,10 @@ from click.testing import CliRunner
 from feedserver import send, serve
 
 from pipeline import build as build_module
-from pipeline.build import BuildResult, build_issue, issue_dir
+from pipeline.build import BuildResult, build_issue
 from pipeline.cli import cli
 from pipeline.config import Config
+from pipeline.edition import issue_dir
 
 EMPTY = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title></channel></rss>'
 NEW_ITEM = """<item><title>Harbor Street Bank opens a tenth branch in Quay City</title>
@@ -126,7 +127,7 @@ def test_an_edit_saved_while_the_stories_are_written_wins(
         monkeypatch.setattr(build_module, "_generate", generate_then_save)
         result = build_issue(config, today(config))
     assert_the_edit_won(config, result, saved[0])
-    assert any("saved during this build; the edit is kept" in w for w in result.report["warnings"])
+    assert any("saved during this build; the edit is kept" in w for w in result.report.warnings)
 
 
 def test_lint_and_send_refuse_an_email_older_than_its_draft(tmp_path: Path) -> None:

@@ -295,7 +295,7 @@ def test_a_run_killed_between_reserving_and_writing_is_finished_by_the_next(site
     config = load_config(site / "config.yaml")
     edition = date.fromisoformat(DATE)
     first = build_issue(config, edition)
-    story_ids = [s["id"] for s in first.report["stories"]]
+    story_ids = [s.id for s in first.report.stories]
     with open_store(config.state_path) as store:
         # what a run that died after commit_draft and before writing leaves behind
         store.commit_draft(edition, "0" * 64, story_ids[:1])

@@ -13,9 +13,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from pipeline.build import issue_dir
 from pipeline.config import Config
 from pipeline.draft import parse_draft
+from pipeline.edition import issue_dir
 from pipeline.preview import PreviewServer
 
 pytestmark = pytest.mark.slow  # headless Chromium

@@ -17,9 +17,9 @@ from preview_site import (
     wait_version,
 )
 
-from pipeline.build import issue_dir
 from pipeline.config import Config
 from pipeline.draft import parse_draft
+from pipeline.edition import issue_dir
 from pipeline.preview import PreviewServer
 from pipeline.store import open_store
 

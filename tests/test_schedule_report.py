@@ -6,6 +6,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from preview_site import make_site as make_desk_site
 from pipeline.build import build_issue, render_draft
 from pipeline.cli import edition_date
 from pipeline.log import print_summary, progress_reporter, setup_logging, summary_lines
+from pipeline.report import RunReport, SourceReport
 
 EXTRA_ITEM = """<item>
 <title>Marlow Shipping Orders Six Container Ships Worth $900 Million</title>
@@ -75,20 +77,20 @@ def test_report_history_grows_per_changing_run_and_a_no_op_rebuild_keeps_its_byt
 def test_summary_fits_one_screen_and_names_what_matters(tmp_path: Path) -> None:
     config = make_site(tmp_path)
     result = build_issue(config, edition_date(config, None))
-    report = {
-        **result.report,
-        "warnings": [f"warning number {i}" for i in range(40)],
-        "sources": [
-            *result.report["sources"],
-            {"source": "https://gone.example/feed", "status": "error", "error": "HTTP 404"},
-        ],
-    }
+    report = replace(
+        result.report,
+        warnings=tuple(f"warning number {i}" for i in range(40)),
+        sources=(
+            *result.report.sources,
+            SourceReport("https://gone.example/feed", status="error", error="HTTP 404"),
+        ),
+    )
     lines = summary_lines(report)
     assert len(lines) <= 30
     text = "\n".join(lines)
     assert lines[0] == f"Issue {result.edition.isoformat()}: built"
     assert "Stories: 3" in text
-    assert f"  1. {result.report['stories'][0]['headline'][:60]}" in text
+    assert f"  1. {result.report.stories[0].headline[:60]}" in text
     assert "Sources: 1 ok, 1 failed" in text and "HTTP 404" in text
     assert "Warnings: 40" in text and "and 35 more" in text
     assert "Time: ingest " in text and "render " in text
@@ -97,27 +99,28 @@ def test_summary_fits_one_screen_and_names_what_matters(tmp_path: Path) -> None:
     assert out.getvalue() == text + "\n"  # not a terminal: plain lines, no colour codes
 
 
+def _report(**data: object) -> RunReport:
+    """A report as a file holds it (older versions' files lack some keys)."""
+    return RunReport.from_json(json.dumps({"date": "2026-11-28", **data}), file="report.json")
+
+
 def test_a_fallback_is_flagged_and_named_never_counted_clean() -> None:
     finding = {"rule": "fact-number", "message": "600 is not in the source"}
-    report = {
-        "date": "2026-11-28",
-        "status": "built",
-        "stories": [
-            {"headline": "A Clean Story", "findings": [], "fallback": "", "flagged": False},
-            {"headline": "A Story With a Finding", "findings": [finding], "flagged": True},
-            # no finding at all, and still not clean: the LLM's own story was rejected
-            {"headline": "A Fallback", "findings": [], "fallback": "bad JSON", "flagged": True},
-        ],
-    }
-    text = "\n".join(summary_lines(report))
+    stories = [
+        {"headline": "A Clean Story", "findings": [], "fallback": "", "flagged": False},
+        {"headline": "A Story With a Finding", "findings": [finding], "flagged": True},
+        # no finding at all, and still not clean: the LLM's own story was rejected
+        {"headline": "A Fallback", "findings": [], "fallback": "bad JSON", "flagged": True},
+    ]
+    text = "\n".join(summary_lines(_report(status="built", stories=stories)))
     assert "Stories: 3: 1 clean, 2 flagged (1 of them by the offline fallback)" in text
     assert "  1. A Clean Story\n" in text + "\n"
     assert "  2. A Story With a Finding  [1 finding(s)]" in text
     assert "  3. A Fallback  [fallback: bad JSON]" in text
     # a report written before the flag existed: the fallback alone still flags it
-    old = {"stories": [{"headline": "Old", "findings": [], "fallback": "timeout"}]}
+    old = _report(stories=[{"headline": "Old", "findings": [], "fallback": "timeout"}])
     assert "Stories: 1: 0 clean, 1 flagged" in "\n".join(summary_lines(old))
-    many = {"stories": [*report["stories"] * 3, report["stories"][2]]}
+    many = _report(stories=[*stories * 3, stories[2]])
     assert "  … and 2 more (fallback: story 9, story 10)" in summary_lines(many)
 
 
@@ -126,7 +129,8 @@ def test_report_json_carries_each_storys_fallback_and_flag(tmp_path: Path) -> No
     # preview do): the fallback mark must come through that path into the report
     config = make_desk_site(tmp_path)
     result = render_draft(config, EDITION)
-    on_disk = json.loads((result.outbox / "report.json").read_text(encoding="utf-8"))
+    path = result.outbox / "report.json"
+    on_disk = json.loads(path.read_text(encoding="utf-8"))
     stories = on_disk["stories"]
     assert [s["fallback"] for s in stories] == [
         "",
@@ -136,7 +140,7 @@ def test_report_json_carries_each_storys_fallback_and_flag(tmp_path: Path) -> No
     for story in stories:
         assert story["flagged"] == bool(story["fallback"] or story["findings"])
     assert stories[2]["flagged"] and stories[2]["engine"] == "extractive"
-    text = "\n".join(summary_lines(on_disk))
+    text = "\n".join(summary_lines(RunReport.from_json(path.read_bytes(), file=str(path))))
     assert "(1 of them by the offline fallback)" in text
     assert "[fallback: the answer named a figure its source lacks;" in text
 

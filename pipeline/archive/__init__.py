@@ -1,7 +1,7 @@
 """Web archive: the config and the outbox in, a static site in ``archive.folder`` out.
 
-In: every edition in the outbox that is approved (its draft says so) or sending or sent
-(the state store says so), read from its draft as edited, the draft the email is
+In: every edition in the outbox that is frozen (:func:`pipeline.edition.frozen`:
+approved, being sent or sent), read from its draft as edited, the draft the email is
 rendered from. Out, as :class:`ArchiveResult` and these files:
 
 * a page per issue where ``newsletter.web_url`` points (``issues/<date>/index.html``),
@@ -28,12 +28,12 @@ from pathlib import Path, PurePosixPath
 
 from ..config import Config
 from ..draft import parse_draft
+from ..edition import Edition, frozen
 from ..errors import DraftError, OutboxError
 from ..lock import build_lock
 from ..models import Issue
 from ..outbox import publish, sweep_temporary
 from ..render import date_label, http_url, issue_subject, preheader
-from ..send import SENT_STATES
 from ..store import Store, open_store
 from ._atom import FeedEntry, FeedHead, atom_feed
 from ._pages import (
@@ -48,10 +48,9 @@ from ._pages import (
 )
 from ._site import Layout, layout_for
 
-__all__ = ["ArchiveResult", "is_public", "publish_archive"]
+__all__ = ["ArchiveResult", "publish_archive"]
 
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-PUBLIC_STATES = frozenset({"approved", *SENT_STATES})
 SIGNUP = "signup/"
 
 
@@ -65,12 +64,6 @@ class ArchiveResult:
     written: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
-
-
-def is_public(draft_status: str, recorded_status: str | None) -> bool:
-    """Whether an edition belongs on the web: approved, sending or sent, by its draft or by
-    the state store (read the way build decides an issue is frozen)."""
-    return draft_status in PUBLIC_STATES or recorded_status in PUBLIC_STATES
 
 
 @dataclass(frozen=True)
@@ -100,7 +93,6 @@ def _editions(config: Config, store: Store) -> tuple[list[_Edition], set[date], 
             continue
         edition = date.fromisoformat(folder.name)
         path = folder / "draft.md"
-        recorded = store.issue(edition)
         try:
             text = path.read_text(encoding="utf-8")
             changed = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(microsecond=0)
@@ -109,7 +101,8 @@ def _editions(config: Config, store: Store) -> tuple[list[_Edition], set[date], 
             unreadable.add(edition)
             warnings.append(f"{path}: not published, its page is left as it was: {exc}")
             continue
-        if is_public(issue.status, recorded[1] if recorded else None):
+        # on the web once frozen: approved, being sent or sent (the edition's one rule)
+        if frozen(Edition(config, edition).status(store)):
             published = _published_at(config, issue)
             public.append(_Edition(issue, max(published, changed)))
     return public, unreadable, warnings

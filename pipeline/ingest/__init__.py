@@ -14,7 +14,6 @@ failing, stale and gone feeds, and alerts for feeds that failed
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from urllib.parse import urlsplit
 from ..config import Config, Fetch
 from ..errors import FetchError, NewsletterError, SourceError
 from ..ids import canonical_url, item_id
-from ..models import IngestResult, Item, SourceResult
+from ..models import FeedHealth, HealthStatus, IngestResult, Item, SourceResult
 from ..store import FeedState, Store
 from ._extract import with_full_text
 from ._feeds import Entry, ParsedFeed, parse_feed
@@ -382,30 +381,6 @@ def ingest(config: Config, store: Store, *, sources: Sequence[str] | None = None
 
 
 # -- feed health --------------------------------------------------------------
-HealthStatus = Literal["ok", "failing", "stale", "gone", "never-fetched"]
-
-
-@dataclass(frozen=True)
-class FeedHealth:
-    """One configured feed's health for the run report.
-
-    ``alert`` is true once the feed failed ``fetch.alert_after_failures`` runs
-    in a row (one bad fetch is not an alert).
-    """
-
-    url: str
-    name: str
-    status: HealthStatus
-    failures: int = 0
-    last_success: str | None = None
-    last_error: str = ""
-    last_error_at: str | None = None
-    last_new_item: str | None = None
-    moved_to: str = ""
-    alert: bool = False
-
-    def as_dict(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
 
 
 def _older(stamp: str | None, limit: datetime) -> bool:

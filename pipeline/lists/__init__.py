@@ -5,10 +5,11 @@
 the issue's HTML and plain text: a draft, or scheduled for ``schedule``; never sent
 at once. Credentials come from the environment variables ``list:`` names.
 
-``hand_off`` does it at most once per edition, for ``newsletter send --via``: refused
-when the edition already has a campaign (or is marked sent) unless forced, run
-through :func:`pipeline.send.send_edition` (``sending`` before, ``sent`` after), and
-each campaign recorded in the state store the moment it exists on the provider.
+``campaign_delivery`` is the :class:`~pipeline.send.Delivery` that ``newsletter send
+--via`` hands to :func:`pipeline.send.checked_send` (lint first, at most once: ``sending``
+before, ``sent`` after): it refuses when the edition already has a campaign unless
+forced, and records each campaign in the state store the moment it exists on the
+provider. ``hand_off`` is the same delivery for an email already in hand.
 
 ``schedule_time`` reads ``--schedule``: ISO 8601, in the newsletter's timezone when
 it has no offset; out comes a future UTC time.
@@ -24,12 +25,12 @@ from datetime import UTC, date, datetime
 from ..config import Config, MailingList
 from ..errors import SendError
 from ..models import Campaign, RenderedIssue
-from ..send import send_edition
+from ..send import Delivery, send_edition
 from ..store import open_store
 from . import _buttondown, _listmonk, _mailchimp
 from ._api import Api, Created, Job
 
-__all__ = ["PROVIDERS", "create_campaign", "hand_off", "schedule_time"]
+__all__ = ["PROVIDERS", "campaign_delivery", "create_campaign", "hand_off", "schedule_time"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,38 @@ def create_campaign(
         return adapter.create(api, job, created or (lambda campaign: None))
 
 
+def campaign_delivery(
+    config: Config, edition: date, *, via: str, schedule: datetime | None
+) -> Delivery[Campaign]:
+    """The edition's campaign on ``via`` as a delivery (see the module doc); a ``via``
+    that is not the configured provider is refused at once."""
+    if config.mailing_list.provider != via:
+        configured = config.mailing_list.provider or "no provider"
+        raise SendError(
+            f"--via {via}, but list.provider in {config.file} is {configured};"
+            f" set list.provider: {via} and its keys (see the README)"
+        )
+
+    def check() -> None:
+        with open_store(config.state_path) as store:
+            made = store.campaigns(edition)
+        if made:
+            last = made[-1]
+            raise SendError(
+                f"campaign {last.id} already created on {last.provider} for the {edition} issue"
+                f" ({last.status}{': ' + last.url if last.url else ''}); --force to create another"
+            )
+
+    def record(campaign: Campaign) -> None:
+        with open_store(config.state_path) as store:
+            store.record_campaign(edition, campaign)
+
+    def send(rendered: RenderedIssue) -> Campaign:
+        return create_campaign(config, rendered, edition, schedule=schedule, created=record)
+
+    return Delivery(send, check)
+
+
 def hand_off(
     config: Config,
     edition: date,
@@ -100,37 +133,9 @@ def hand_off(
     schedule: datetime | None,
     force: bool = False,
 ) -> Campaign:
-    """Create the edition's campaign at most once (see the module doc)."""
-    if config.mailing_list.provider != via:
-        configured = config.mailing_list.provider or "no provider"
-        raise SendError(
-            f"--via {via}, but list.provider in {config.file} is {configured};"
-            f" set list.provider: {via} and its keys (see the README)"
-        )
-    with open_store(config.state_path) as store:
-        made = store.campaigns(edition)
-        recorded = store.issue(edition)
-    if made and not force:
-        last = made[-1]
-        raise SendError(
-            f"campaign {last.id} already created on {last.provider} for the {edition} issue"
-            f" ({last.status}{': ' + last.url if last.url else ''}); --force to create another"
-        )
-    if recorded is not None and recorded[1] == "sent" and not force:
-        raise SendError(
-            f"the {edition} issue is already marked sent; --force to create a campaign anyway"
-        )
-
-    def record(campaign: Campaign) -> None:
-        with open_store(config.state_path) as store:
-            store.record_campaign(edition, campaign)
-
-    return send_edition(
-        config,
-        edition,
-        lambda: create_campaign(config, rendered, edition, schedule=schedule, created=record),
-        force=force,
-    )
+    """Create the edition's campaign from ``rendered`` at most once (see the module doc)."""
+    delivery = campaign_delivery(config, edition, via=via, schedule=schedule)
+    return send_edition(config, edition, delivery, rendered, force=force)
 
 
 def _future_utc(when: datetime, config: Config) -> datetime:

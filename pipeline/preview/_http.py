@@ -2,10 +2,10 @@
 
 Routes::
 
-    GET  /                                   index of issues
+    GET  /[?page=<n>]                        index of issues, newest first, by pages
     GET  /issue/<date>                       one issue (frames, findings, stories, text)
     GET  /issue/<date>/email.html[?view=dark] the rendered email (for the frames)
-    GET  /api/version[?date=<date>]          {"version": ...}: pages poll it to live-reload
+    GET  /api/version[?date=<date>|?page=<n>] {"version": ...}: pages poll it to live-reload
     GET  /static/preview.{js,css}
     POST /issue/<date>/approve               token and draft fingerprint in the form
     POST /issue/<date>/story/<id>/<drop|up|down|regenerate>
@@ -28,9 +28,10 @@ from datetime import date
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
+from ..desk import Verb
 from ._pages import email_page, index_page, issue_page
 from ._security import (
     EMAIL_HEADERS,
@@ -269,12 +270,15 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(url.query)
         state = self.server.state
         try:
-            if url.path == "/":
-                self._html(index_page(state))
+            page = _page(query.get("page", ["1"])[0])
+            if url.path in ("/", "/api/version") and page is None:
+                self._text(404, "no such page of the index")
+            elif url.path == "/":
+                self._html(index_page(state, page=page or 1))
             elif url.path == "/api/version":
                 edition = _date(query.get("date", [""])[0])
-                body = json.dumps({"version": state.version(edition)}).encode("utf-8")
-                self._send(200, body, "application/json")
+                body = json.dumps({"version": state.version(edition, page=page or 1)})
+                self._send(200, body.encode("utf-8"), "application/json")
             elif url.path.startswith("/static/") and url.path[8:] in _STATIC_TYPES:
                 name = url.path[8:]
                 self._send(200, (_STATIC / name).read_bytes(), _STATIC_TYPES[name])
@@ -282,7 +286,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if m.group(2):
                     dark = query.get("view", [""])[0] == "dark"
                     self._html(email_page(state, edition, dark=dark), EMAIL_HEADERS)
-                elif edition not in state.dates():
+                elif not state.has_draft(edition):
                     self._text(404, f"no draft for {edition.isoformat()} in the outbox")
                 else:
                     flash = self.server.flash.get(edition)
@@ -322,11 +326,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._text(404, "not found")
             return
         expect = form.get("sha", [None])[0] or None
-        story, verb = m.group(3), m.group(4) or "approve"
+        story = m.group(3) or ""
+        verb = cast(Verb, m.group(4) or "approve")  # the route admits the desk's verbs only
         message = self.server.state.act(edition, verb, story, expect_sha=expect)
         self.server.flash.put(edition, message)
         anchor = f"#story-{story}" if story and verb in ("up", "down") else ""
         self._redirect(f"/issue/{edition.isoformat()}{anchor}")
+
+
+def _page(value: str) -> int | None:
+    """An index page's number (1 up) from the query, None when it is not one."""
+    return int(value) if re.fullmatch(r"[1-9][0-9]{0,5}", value) else None
 
 
 def _date(value: str) -> date | None:

@@ -14,12 +14,11 @@ from typing import Any
 
 import jinja2
 
-from ..build import issue_dir
 from ..draft import draft_sha, parse_draft
+from ..edition import Edition, sent
 from ..errors import NewsletterError
 from ..models import Finding, Issue, paragraphs
-from ..send import SENT_STATES
-from ._state import PreviewState, issue_state
+from ._state import PreviewState
 
 __all__ = ["email_page", "index_page", "issue_page"]
 
@@ -46,25 +45,32 @@ _NOT_RENDERED = (
 )
 
 
-def _base(state: PreviewState, version_date: date | None, flash: str) -> dict[str, Any]:
-    query = f"?date={version_date.isoformat()}" if version_date else ""
+def _base(state: PreviewState, flash: str, *, version: str, query: str) -> dict[str, Any]:
     return {
         "name": state.config.newsletter.name,
-        "version": state.version(version_date),
+        "version": version,
         "version_url": f"/api/version{query}",
         "config_error": state.config_error,
         "flash": flash,
     }
 
 
-def index_page(state: PreviewState, *, flash: str = "") -> str:
-    """The list of issues by date with their state."""
+def index_page(state: PreviewState, *, page: int = 1, flash: str = "") -> str:
+    """A page of the list of issues by date with their state, newest first."""
+    index = state.index(page)
     return _ENV.get_template("index.html.j2").render(
-        **_base(state, None, flash), issues=state.rows(), outbox=str(state.config.outbox_path)
+        **_base(
+            state,
+            flash,
+            version=index.version,
+            query=f"?page={index.page}" if index.page > 1 else "",
+        ),
+        index=index,
+        outbox=str(state.config.outbox_path),
     )
 
 
-def _groups(issue: Issue | None, findings: list[Finding]) -> list[dict[str, Any]]:
+def _groups(issue: Issue | None, findings: tuple[Finding, ...]) -> list[dict[str, Any]]:
     stories = {s.id: (n, s.headline) for n, s in enumerate(issue.stories, 1)} if issue else {}
     groups: dict[str, dict[str, Any]] = {}
     for f in findings:
@@ -80,8 +86,8 @@ def _groups(issue: Issue | None, findings: list[Finding]) -> list[dict[str, Any]
 def issue_page(state: PreviewState, edition: date, *, token: str, flash: str = "") -> str:
     """One issue: the email at 600 and 375 px and dark, findings, stories with actions, text."""
     live = state.edition(edition)  # renders first when the draft changed
-    folder = issue_dir(state.config, edition)
-    path = folder / "draft.md"
+    ed = Edition(state.config, edition)
+    folder, path = ed.folder, ed.draft_path
     issue: Issue | None = None
     sha = ""
     error = live.error
@@ -93,7 +99,7 @@ def issue_page(state: PreviewState, edition: date, *, token: str, flash: str = "
         error = error or f"{path}: {exc}"
     except NewsletterError as exc:
         error = error or str(exc)
-    status = issue_state(state.config, edition, issue, sha) if sha else "broken"
+    status = ed.status() if sha else None
     counts: dict[str, int] = {}
     for f in live.findings:
         counts[f.story] = counts.get(f.story, 0) + 1
@@ -126,19 +132,18 @@ def issue_page(state: PreviewState, edition: date, *, token: str, flash: str = "
         for key, label, width, view in _VIEWS
     ]
     return _ENV.get_template("issue.html.j2").render(
-        **_base(state, edition, flash),
+        **_base(state, flash, version=state.version(edition), query=f"?date={day}"),
         date=day,
-        state=status,
+        state=status or "broken",
         issue=issue,
         sha=sha,
         token=token,
         error=error,
         views=views,
         stories=stories,
-        editable=issue is not None and status not in SENT_STATES,
+        editable=issue is not None and status is not None and not sent(status),
         findings=_groups(issue, live.findings),
         findings_total=len(live.findings),
-        findings_error=live.findings_error,
         text=plain,
     )
 
@@ -146,7 +151,7 @@ def issue_page(state: PreviewState, edition: date, *, token: str, flash: str = "
 def email_page(state: PreviewState, edition: date, *, dark: bool = False) -> str:
     """The rendered email as written to the outbox; the dark view forces its dark rules."""
     try:
-        html = (issue_dir(state.config, edition) / "issue.html").read_text(encoding="utf-8")
+        html = (Edition(state.config, edition).folder / "issue.html").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return _NOT_RENDERED
     if dark:
