@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from loopback import running
+from newsletter_cli import CLI
 
 from pipeline.config import Config, load_config
 
@@ -82,20 +82,12 @@ class AlertServer:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
     @contextmanager
     def running(self) -> Iterator[AlertServer]:
-        thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        thread.start()
-        try:
+        with running(self.server):
             yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
 
 
 def make_site(folder: Path, extra: dict[str, Any] | None = None) -> Config:
@@ -131,9 +123,6 @@ def copy_shipped_site(folder: Path) -> Path:
         shutil.copytree(REPO / name, folder / name)
     shutil.copy(REPO / "config.yaml", folder / "config.yaml")
     return folder
-
-
-CLI = str(Path(sys.executable).with_name("newsletter"))
 
 
 def run_build(config: Config, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,23 +1,16 @@
-"""A scratch newsletter for the web archive tests, and a static host for its site.
+"""A scratch newsletter for the web archive tests (``loopback.serving`` hosts its site).
 
 ``newsletter(folder, ...)`` writes a config.yaml (the render fixture's newsletter, with
 the given ``web_url``, ``archive:`` and ``list:`` sections) and loads it;
 ``edition(config, day, ...)`` writes the golden issue (``render_samples.fixed_issue``) as
 that day's draft, the way the pipeline writes one, and records it as sent when asked
-(``hostile_issue()`` is that issue with markup, scripts and bad links in its text);
-``serving(folder)`` serves a folder on 127.0.0.1 as a static host does (a folder's
-address without its slash is redirected to it).
+(``hostile_issue()`` is that issue with markup, scripts and bad links in its text).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -97,21 +90,3 @@ def edition(
         with open_store(config.state_path) as store:
             store.record_issue(day, status="sent")
     return written
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def serving(folder: Path) -> Iterator[str]:
-    """Serve ``folder`` on a free port of 127.0.0.1; yield its base URL (no slash)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -1,19 +1,29 @@
-"""Shared fixtures: the loopback chat-completions server, LLM configs, and the shared eval set
-(dev articles and desk stories) read in place through ``evalset.py``."""
+"""Shared fixtures: the loopback chat-completions server, LLM configs, the preview's scratch
+site and server (``preview_site.py``), the shared eval set (dev articles and desk stories) read
+in place through ``evalset.py``, and the linear-time check.
+
+Tests marked ``slow`` (the marker's meaning is in pyproject.toml) are left out by
+``pytest -m "not slow"``, the quick loop; ``test_code_quality`` fails a test that starts a
+process or a browser without the mark."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import configs
 import pytest
 from evalset import EVAL, read_jsonl
 from llmserver import ChatServer, serve
+from preview_site import make_site, serving
 
-from pipeline.config import LLM, Config, Newsletter, Sender, Summarizer
+from pipeline.config import Config, load_config
 from pipeline.models import Article
+from pipeline.preview import PreviewServer
 
 
 @dataclass(frozen=True)
@@ -56,31 +66,33 @@ def chat() -> Iterator[ChatServer]:
         yield server
 
 
-def make_config(base_url: str, **llm: Any) -> Config:
-    """A minimal newsletter config with the LLM engine on ``base_url``."""
-    settings = {
-        "base_url": base_url,
-        "model": "test-model",
-        "timeout": 2.0,
-        "retries": 1,
-        "concurrency": 1,
-        **llm,
-    }
-    return Config(
-        newsletter=Newsletter(
-            name="T",
-            sender=Sender(name="T", email="t@example.test"),
-            signup_url="https://example.test/s",
-            unsubscribe_url="https://example.test/u",
-            postal_address="1 St",
-        ),
-        summarizer=Summarizer(engine="llm", llm=LLM(**settings)),
-    )
+@pytest.fixture(scope="session")
+def _pristine_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The preview's site laid out and rendered once a run; tests get copies of it."""
+    folder = tmp_path_factory.mktemp("pristine-site")
+    make_site(folder)
+    return folder
+
+
+@pytest.fixture
+def site(tmp_path: Path, _pristine_site: Path) -> Config:
+    """The preview's scratch newsletter site with one rendered edition (``preview_site.py``),
+    copied from the one laid out for the run (a render costs more than a copy)."""
+    shutil.copytree(_pristine_site, tmp_path, dirs_exist_ok=True)
+    return load_config(tmp_path / "config.yaml")
+
+
+@pytest.fixture
+def server(site: Config) -> Iterator[PreviewServer]:
+    """The preview of ``site``, serving and watching on a free 127.0.0.1 port."""
+    with serving(site) as srv:
+        yield srv
 
 
 @pytest.fixture
 def llm_config() -> Callable[..., Config]:
-    return make_config
+    """``llm_config(base_url, **llm)``: see :func:`configs.llm_config`."""
+    return configs.llm_config
 
 
 # -- linear time -------------------------------------------------------------------------

@@ -17,19 +17,11 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from loopback import start, stop
+
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 
 Route = Callable[[BaseHTTPRequestHandler], None]
-
-# The newsletter block every ingest test config starts with.
-NEWSLETTER_YAML = """\
-newsletter:
-  name: The Ledger
-  sender: {name: The Ledger, email: news@example.com}
-  signup_url: https://example.com/signup
-  unsubscribe_url: https://example.com/unsubscribe
-  postal_address: 1 Main St, Springfield
-"""
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -72,11 +64,7 @@ class FeedServer:
                     pass
 
         self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
+        start(self.httpd)
 
     @property
     def base(self) -> str:
@@ -95,8 +83,7 @@ class FeedServer:
             return [h for p, h in self.requests if p == path]
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop(self.httpd)
 
 
 @contextmanager

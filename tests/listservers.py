@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from loopback import start, stop
+
 Answer = tuple[int, Any, dict[str, str]]  # status, JSON body (None: empty), headers
 
 
@@ -84,10 +86,7 @@ class ProviderServer:
         self.scripts: dict[tuple[str, str], list[Scripted]] = {}
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.httpd.daemon_threads = True
-        threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+        start(self.httpd)
 
     @property
     def base(self) -> str:
@@ -104,8 +103,7 @@ class ProviderServer:
             return [s for s in self.seen if s.method == method and s.path == path]
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop(self.httpd)
 
     def answer(self, seen: Seen) -> Answer:  # the provider's API
         raise NotImplementedError

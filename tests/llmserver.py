@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from loopback import running
+
 ALL_FORMATS = frozenset({"text", "json_object", "json_schema"})
 
 
@@ -243,13 +245,6 @@ def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
 def serve(server: ChatServer | None = None) -> Iterator[ChatServer]:
     """Run a chat server on 127.0.0.1 for the length of the block; ``.url`` is its base URL."""
     state = server or ChatServer()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    try:
+    with running(ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))) as base:
+        state.url = f"{base}/v1"
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()

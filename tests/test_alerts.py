@@ -140,6 +140,7 @@ def test_bad_alert_url_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
 # -- alerts fired by real builds ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_healthy_build_fires_nothing(tmp_path: Path) -> None:
     with AlertServer().running() as server:
         config = make_site(tmp_path, {"alerts": {"url": server.url}})
@@ -147,6 +148,7 @@ def test_a_healthy_build_fires_nothing(tmp_path: Path) -> None:
     assert server.received == []
 
 
+@pytest.mark.slow
 def test_a_build_with_no_issue_fires_build_failed(tmp_path: Path) -> None:
     with AlertServer().running() as server:
         config = make_config(
@@ -164,6 +166,7 @@ def test_a_build_with_no_issue_fires_build_failed(tmp_path: Path) -> None:
     assert "nothing to build" in event["message"]
 
 
+@pytest.mark.slow
 def test_fewer_stories_than_the_minimum_fires_few_stories(tmp_path: Path) -> None:
     out = tmp_path / "alerts.jsonl"
     config = make_site(
@@ -176,6 +179,7 @@ def test_fewer_stories_than_the_minimum_fires_few_stories(tmp_path: Path) -> Non
     assert lines[0]["event"]["stories"] == 3 and lines[0]["event"]["min_stories"] == 5
 
 
+@pytest.mark.slow
 def test_a_feed_failing_past_its_threshold_fires_feeds_failing(tmp_path: Path) -> None:
     with AlertServer().running() as server:
         config = make_site(

@@ -11,7 +11,6 @@ back through ingest. Views are saved to test-artifacts/.
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -20,8 +19,9 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-from archive_site import HOSTILE, edition, hostile_issue, newsletter, serving
+from archive_site import HOSTILE, edition, hostile_issue, newsletter
 from browser import Browser, available, contrast
+from loopback import running, serving
 from lxml import html
 from render_samples import FIXTURES, fixed_issue
 from selenium.webdriver.common.by import By
@@ -99,12 +99,9 @@ def _provider_handler(provider: _Provider) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture(scope="module")
 def provider() -> Iterator[_Provider]:
     found = _Provider()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _provider_handler(found))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    found.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield found
-    server.shutdown()
-    server.server_close()
+    with running(ThreadingHTTPServer(("127.0.0.1", 0), _provider_handler(found))) as url:
+        found.url = url
+        yield found
 
 
 @dataclass(frozen=True)

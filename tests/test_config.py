@@ -6,22 +6,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from configs import NEWSLETTER_YAML
 
 from pipeline.cli import cli
 from pipeline.config import load_config, secret
 from pipeline.errors import ConfigError
 
-MINIMAL = """\
-newsletter:
-  name: The Ledger
-  sender: {name: The Ledger, email: news@example.com}
-  signup_url: https://example.com/signup
-  unsubscribe_url: https://example.com/unsubscribe
-  postal_address: 1 Main St, Springfield
-  timezone: Europe/London
-issue:
-  stories: 4
-"""
+MINIMAL = NEWSLETTER_YAML + "  timezone: Europe/London\nissue:\n  stories: 4\n"
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -23,11 +23,14 @@ from collections import deque
 from datetime import date
 from pathlib import Path
 
+import pytest
 from _schedule_helpers import FIXTURES, copy_shipped_site
 
 from pipeline.build import build_issue
 from pipeline.config import load_config
 from pipeline.draft import parse_draft
+
+pytestmark = pytest.mark.slow  # kill -9 of real build processes
 
 RUNNER = FIXTURES / "crash" / "build_on_go.py"
 DATE = "2026-11-28"

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from preview_site import EDITION, draft_path, make_site
+from newsletter_cli import CLI
+from preview_site import EDITION, draft_path
 
 from pipeline.build import build_issue
 from pipeline.config import Config
@@ -18,12 +17,6 @@ from pipeline.edition import Edition, issue_dir
 from pipeline.errors import DraftError
 
 Q, H, B = "g1000000000000001", "g1000000000000002", "g1000000000000003"
-CLI = str(Path(sys.executable).with_name("newsletter"))
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Config:
-    return make_site(tmp_path)
 
 
 def ids(config: Config) -> list[str]:
@@ -223,6 +216,7 @@ def run(site: Config, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_cli_story_commands_and_approve(site: Config) -> None:
     down = run(site, "story", "down", Q)
     assert down.returncode == 0, down.stderr

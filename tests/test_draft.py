@@ -469,6 +469,7 @@ ISSUES = st.builds(
 
 
 # 100 examples keep the suite quick; 3,000 passed when this was written
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(ISSUES)
 def test_every_draft_the_writer_makes_reads_back_as_the_same_issue(issue: Issue) -> None:
@@ -496,6 +497,7 @@ def _reading_order(s: StorySummary) -> tuple[object, ...]:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None)
 @given(_stories(TEXT))
 def test_a_story_with_empty_parts_still_reads_back_in_the_same_order(story: StorySummary) -> None:

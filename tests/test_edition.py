@@ -9,7 +9,7 @@ from typing import get_args
 
 import pytest
 from _schedule_helpers import make_site as make_feed_site
-from preview_site import EDITION, draft_path, make_site
+from preview_site import EDITION, draft_path
 
 from pipeline.build import build_issue, render_draft
 from pipeline.config import Config
@@ -20,11 +20,6 @@ from pipeline.models import RenderedIssue
 from pipeline.report import RunReport
 from pipeline.send import Delivery, checked_send
 from pipeline.store import open_store
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Config:
-    return make_site(tmp_path)
 
 
 def today(config: Config) -> date:

@@ -5,22 +5,21 @@ from __future__ import annotations
 import email
 import json
 import os
-import shutil
 import socket
 import subprocess
-import sys
-import threading
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from _schedule_helpers import copy_shipped_site
+from llmserver import ChatServer, Reply
+from newsletter_cli import CLI
 
 from pipeline.draft import parse_draft
 from pipeline.summarize import check_style
 
-ROOT = Path(__file__).resolve().parent.parent
-CLI = str(Path(sys.executable).with_name("newsletter"))
+pytestmark = pytest.mark.slow  # the installed CLI, or whole builds of the shipped site
+
 DATE = "2026-11-28"
 FILES = ("draft.md", "issue.html", "issue.txt", "issue.eml", "report.json")
 
@@ -38,11 +37,8 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    """A copy of the shipped config and bundled sources in a scratch folder."""
-    for name in ("samples", "inbox"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
-    return tmp_path
+    """A copy of the shipped config and bundled sources (here, not the preview's site)."""
+    return copy_shipped_site(tmp_path)
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -234,7 +230,6 @@ def test_init_scaffolds_a_folder_that_builds(tmp_path: Path) -> None:
     assert again.returncode == 1 and "already exists" in again.stderr
 
 
-@pytest.mark.slow
 def test_an_approved_issue_goes_on_the_web_archive(site: Path) -> None:
     built = run("build", "--date", DATE, "--publish", cwd=site)
     assert built.returncode == 0, built.stderr
@@ -255,53 +250,27 @@ def test_an_approved_issue_goes_on_the_web_archive(site: Path) -> None:
     assert bad.returncode == 2 and "key 'newsletter.web_url'" in bad.stderr
 
 
-class _Endpoint(BaseHTTPRequestHandler):
-    """An OpenAI-compatible endpoint that always answers with text that is not a story."""
-
-    calls = 0
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        type(self).calls += 1
-        self.rfile.read(int(self.headers["Content-Length"]))
-        reply = {
-            "choices": [{"message": {"role": "assistant", "content": "Sure! Here it is"}}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-        }
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
 def _use_llm(site: Path, base_url: str) -> None:
     cfg = site / "config.yaml"
     text = cfg.read_text(encoding="utf-8").replace("engine: extractive", "engine: llm")
     cfg.write_text(text.replace("http://127.0.0.1:11434/v1", base_url), encoding="utf-8")
 
 
-def test_llm_answers_that_fail_validation_fall_back_and_are_counted(site: Path) -> None:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Endpoint)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        _use_llm(site, f"http://127.0.0.1:{httpd.server_address[1]}/v1")
-        result = run("build", "--date", DATE, cwd=site)
-        assert result.returncode == 0, result.stderr
-        report = json.loads((site / "outbox" / DATE / "report.json").read_text("utf-8"))
-        assert report["summarizer"]["calls"] == _Endpoint.calls > 0
-        assert report["summarizer"]["tokens"] == 15 * _Endpoint.calls
-        assert {s["engine"] for s in report["stories"]} == {"extractive"}
-        assert report["summarizer"]["errors"], "the fallback is reported"
-        calls = _Endpoint.calls
-        assert run("build", "--date", DATE, cwd=site).returncode == 0
-        assert _Endpoint.calls == calls, "a rebuild with nothing new makes no LLM call"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+def test_llm_answers_that_fail_validation_fall_back_and_are_counted(
+    site: Path, chat: ChatServer
+) -> None:
+    chat.responder = lambda seen: Reply(content="Sure! Here it is")  # text, not a story
+    _use_llm(site, chat.url)
+    result = run("build", "--date", DATE, cwd=site)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((site / "outbox" / DATE / "report.json").read_text("utf-8"))
+    calls = len(chat.requests)
+    assert report["summarizer"]["calls"] == calls > 0
+    assert report["summarizer"]["tokens"] == 100 * calls  # the server's usage per answer
+    assert {s["engine"] for s in report["stories"]} == {"extractive"}
+    assert report["summarizer"]["errors"], "the fallback is reported"
+    assert run("build", "--date", DATE, cwd=site).returncode == 0
+    assert len(chat.requests) == calls, "a rebuild with nothing new makes no LLM call"
 
 
 def test_a_dead_llm_endpoint_still_gives_an_issue(site: Path) -> None:

@@ -36,6 +36,7 @@ def _describe(findings: list[Finding]) -> str:
     return "\n".join(f"{f.story} {f.severity} {f.rule} {f.part}: {f.message}" for f in findings)
 
 
+@pytest.mark.slow
 def test_every_offline_story_passes_the_gate_with_no_error(
     stories: list[tuple[Article, StorySummary]],
 ) -> None:
@@ -47,6 +48,7 @@ def test_every_offline_story_passes_the_gate_with_no_error(
     )
 
 
+@pytest.mark.slow
 def test_no_offline_story_has_a_fact_finding(
     stories: list[tuple[Article, StorySummary]],
 ) -> None:
@@ -54,6 +56,7 @@ def test_no_offline_story_has_a_fact_finding(
     assert facts == [], _describe(facts)
 
 
+@pytest.mark.slow
 def test_the_engine_reports_the_gate_s_own_findings(
     stories: list[tuple[Article, StorySummary]],
 ) -> None:
@@ -67,6 +70,7 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", strip_attribution(text)[1].lower()))
 
 
+@pytest.mark.slow
 def test_no_part_repeats_another_part_verbatim(
     stories: list[tuple[Article, StorySummary]],
 ) -> None:

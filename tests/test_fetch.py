@@ -158,6 +158,7 @@ def test_404_and_410(server: FeedServer) -> None:
     assert len(server.hits("/missing")) == 1  # no retry on a plain 4xx
 
 
+@pytest.mark.slow
 def test_429_honours_retry_after_then_succeeds(server: FeedServer) -> None:
     t0 = time.perf_counter()
     res = fetch_one(server.url("/busy-then-ok"))
@@ -176,11 +177,13 @@ def test_retry_after_over_the_cap_fails_at_once(server: FeedServer) -> None:
     assert "Retry-After 3600 s is over the 1.5 s cap" in str(err)
 
 
+@pytest.mark.slow
 def test_drip_server_hits_the_total_timeout(server: FeedServer) -> None:
     err, _ = timed_error(server.url("/drip"), CFG.timeout + 0.7)
     assert "2 s total timeout" in str(err)
 
 
+@pytest.mark.slow
 def test_silent_server_hits_the_read_timeout(server: FeedServer) -> None:
     cfg = CFG.model_copy(update={"retries": 0})
     err, _ = timed_error(server.url("/stall"), 1.5, cfg)
@@ -219,6 +222,7 @@ def test_concurrent_fetches_respect_per_host_bound(server: FeedServer) -> None:
     assert time.perf_counter() - t0 < 1.0
 
 
+@pytest.mark.slow
 def test_waiting_for_a_host_slot_does_not_count_against_the_timeout(server: FeedServer) -> None:
     # per_host 1: three 0.5 s answers from one host take 1.5 s in a row, more than the
     # 1.2 s timeout, yet each fetch itself is quick

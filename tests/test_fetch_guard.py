@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from feedserver import NEWSLETTER_YAML, FeedServer, feed_route, fixture, redirect, send, serve
+from configs import NEWSLETTER_YAML
+from feedserver import FeedServer, feed_route, fixture, redirect, send, serve
 
 from pipeline.config import Fetch, load_config
 from pipeline.errors import ConfigError

@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from configs import NEWSLETTER_YAML
 from feedserver import (
-    NEWSLETTER_YAML,
     FeedServer,
     drip,
     feed_route,
@@ -26,6 +26,7 @@ from feedserver import (
     serve,
     status,
 )
+from newsletter_cli import CLI
 
 from pipeline.config import Config, load_config
 from pipeline.ingest import feed_health, ingest
@@ -103,6 +104,7 @@ def by_source(results: tuple[SourceResult, ...]) -> dict[str, SourceResult]:
     return {r.source: r for r in results}
 
 
+@pytest.mark.slow
 def test_one_run_survives_every_hostile_feed(tmp_path: Path, server: FeedServer) -> None:
     good = [server.url(p) for p in ("/desk.rss", "/desk.atom", "/desk.json", "/latin1.rss")]
     bad = {
@@ -370,18 +372,17 @@ def _store_count(path: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_interrupted_ingest_keeps_what_it_stored(tmp_path: Path, server: FeedServer) -> None:
     import signal
     import subprocess
-    import sys
 
     cfg = make_config(tmp_path, [server.url("/desk.rss"), server.url("/drip")])
     p = tmp_path / "config.yaml"
     text = p.read_text().replace("  timeout: 2\n", "  timeout: 30\n")
     p.write_text(text.replace("read_timeout: 1\n", "read_timeout: 10\n"), encoding="utf-8")
-    newsletter = Path(sys.executable).parent / "newsletter"
     proc = subprocess.Popen(
-        [str(newsletter), "ingest", "--config", str(p)],
+        [CLI, "ingest", "--config", str(p)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

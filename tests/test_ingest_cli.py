@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from feedserver import NEWSLETTER_YAML, feed_route, fixture, serve, status
+from configs import NEWSLETTER_YAML
+from feedserver import feed_route, fixture, serve, status
 
 from pipeline.cli import cli
 

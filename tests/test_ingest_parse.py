@@ -114,6 +114,7 @@ def _reference(data: bytes) -> list[dict[str, object]]:
     return out
 
 
+@pytest.mark.slow
 def test_fast_path_agrees_with_feedparser_on_the_sample() -> None:
     compared = entries = 0
     diffs: list[str] = []

@@ -59,6 +59,7 @@ def urls(draw: st.DrawFn) -> str:
     return url + (f"#{fragment}" if fragment is not None else "")
 
 
+@pytest.mark.slow
 @FAST
 @given(urls())
 def test_canonical_url_is_idempotent_and_keeps_the_host(url: str) -> None:
@@ -119,6 +120,7 @@ def test_html_to_text_gives_clean_paragraphs(html: str) -> None:
     assert "<script" not in sanitize(html).lower()
 
 
+@pytest.mark.slow
 @settings(database=None, deadline=None, max_examples=25)
 @given(st.lists(fragments, min_size=1, max_size=8).map("".join))
 def test_html_to_text_stays_linear_on_any_repeated_unit(unit: str) -> None:
@@ -153,6 +155,7 @@ def test_any_text_reads_as_a_markdown_story_file(text: str) -> None:
     assert isinstance(fields["text"], str) and isinstance(fields["html"], str)
 
 
+@pytest.mark.slow
 @FAST
 @given(markdown_docs)
 def test_the_words_of_a_markdown_story_file_survive(text: str) -> None:
@@ -182,6 +185,7 @@ MARKDOWN_PATHOLOGICAL = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pattern", MARKDOWN_PATHOLOGICAL.values(), ids=list(MARKDOWN_PATHOLOGICAL))
 def test_story_file_markdown_is_linear(
     pattern: str, assert_linear: Callable[[Callable[[str], object], str, int], None]
@@ -212,6 +216,7 @@ xml_text = st.text(
 )
 
 
+@pytest.mark.slow
 @FAST
 @given(st.lists(st.tuples(xml_text, xml_text, xml_text, xml_text), max_size=5), st.booleans())
 def test_rss_and_atom_with_any_text_parse_or_give_the_per_feed_error(
@@ -245,6 +250,7 @@ item_keys = st.sampled_from(
 )  # fmt: skip
 
 
+@pytest.mark.slow
 @FAST
 @given(st.lists(st.dictionaries(item_keys, json_values, max_size=6), max_size=4), json_values)
 def test_json_feeds_with_any_values_parse_or_give_the_per_feed_error(

@@ -256,6 +256,7 @@ def provider(request: pytest.FixtureRequest) -> ProviderServer:
     return server
 
 
+@pytest.mark.slow
 def test_429_waits_as_long_as_retry_after_says(
     tmp_path: Path, env: Any, provider: ProviderServer, rendered: RenderedIssue
 ) -> None:
@@ -569,6 +570,7 @@ def test_cli_an_interrupted_send_is_not_repeated_unless_forced(
     assert _state(config_file) == (("", "sent"), [("listmonk", "1", "draft")])
 
 
+@pytest.mark.slow
 def test_cli_a_lost_answer_leaves_the_issue_sending(
     tmp_path: Path, env: Any, buttondown: ButtondownServer
 ) -> None:

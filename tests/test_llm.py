@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from configs import NEWSLETTER_YAML
 from llmserver import ChatServer, Reply, Seen, script, serve
 
 from pipeline.config import Config
@@ -319,6 +320,7 @@ def test_an_object_wrapped_in_another_is_unwrapped(chat: ChatServer, llm_config:
     assert run.stories[0].engine == "llm:test-model"
 
 
+@pytest.mark.slow
 def test_concurrency_is_bounded(chat: ChatServer, llm_config: Configure) -> None:
     chat.responder = script(Reply(content=json.dumps(GOOD), delay=0.2))
     run = summarize([_article(i) for i in range(5)], llm_config(chat.url, concurrency=2))
@@ -435,10 +437,7 @@ def test_cli_summarize_with_an_llm_config_caches_in_the_state_store(
     chat.responder = script(GOOD)
     config = tmp_path / "config.yaml"
     config.write_text(
-        "newsletter:\n  name: T\n  sender: {name: T, email: t@example.test}\n"
-        "  signup_url: https://example.test/s\n  unsubscribe_url: https://example.test/u\n"
-        "  postal_address: 1 Test St\n"
-        "paths: {state: state/db.sqlite3}\n"
+        NEWSLETTER_YAML + "paths: {state: state/db.sqlite3}\n"
         "summarizer:\n  engine: llm\n"
         f"  llm: {{base_url: '{chat.url}', model: test-model, timeout: 2}}\n"
     )

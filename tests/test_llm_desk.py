@@ -50,6 +50,7 @@ def _parts(story: Any) -> dict[str, Any]:
     return {**out, "bullets": list(story.bullets)}
 
 
+@pytest.mark.slow
 def test_every_desk_story_is_accepted_at_the_first_try_and_cached(
     chat: ChatServer, llm_config: Configure, desk: list[DeskCase], tmp_path: Path
 ) -> None:

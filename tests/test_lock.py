@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +46,34 @@ def test_lock_file_sits_next_to_the_state_store(tmp_path: Path) -> None:
         assert lock_path(config).exists()
 
 
+def test_a_holder_in_another_thread_makes_a_run_wait_then_give_up(tmp_path: Path) -> None:
+    # the quick loop's check of waiting and refusing; flock is per open file, so a second
+    # thread (with its own descriptor) is refused like a second process
+    config = make_config(tmp_path)
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with build_lock(config, wait=0):
+            taken.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert taken.wait(5)
+        start = time.monotonic()
+        with pytest.raises(LockedError) as info, build_lock(config, wait=0.2):
+            pytest.fail("the lock was granted while another thread held it")
+        assert 0.15 < time.monotonic() - start < 2
+        assert f"pid {os.getpid()}" in str(info.value) and "0.2 s" in str(info.value)
+    finally:
+        release.set()
+        holder.join()
+    with build_lock(config, wait=0):  # free again once the holder left
+        pass
+
+
+@pytest.mark.slow
 def test_second_run_gives_up_after_the_wait_naming_the_holder(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     with held_elsewhere(config, 30) as holder:
@@ -59,6 +89,7 @@ def test_second_run_gives_up_after_the_wait_naming_the_holder(tmp_path: Path) ->
     assert 0.4 < waited < 3
 
 
+@pytest.mark.slow
 def test_waiting_run_gets_the_lock_when_the_holder_finishes(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     with held_elsewhere(config, 0.5):
@@ -68,6 +99,7 @@ def test_waiting_run_gets_the_lock_when_the_holder_finishes(tmp_path: Path) -> N
     assert 0.2 < waited < 5
 
 
+@pytest.mark.slow
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     with held_elsewhere(config, 30) as holder:
@@ -78,6 +110,7 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
             assert time.monotonic() - start < 1
 
 
+@pytest.mark.slow
 def test_lock_is_reentrant_in_one_thread_and_released_after(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     with build_lock(config, wait=0), build_lock(config, wait=0):
@@ -87,6 +120,7 @@ def test_lock_is_reentrant_in_one_thread_and_released_after(tmp_path: Path) -> N
         pass
 
 
+@pytest.mark.slow
 def test_lock_is_per_newsletter(tmp_path: Path) -> None:
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
@@ -95,6 +129,7 @@ def test_lock_is_per_newsletter(tmp_path: Path) -> None:
         assert lock_path(one) != lock_path(two)
 
 
+@pytest.mark.slow
 def test_newsletter_build_locked_out_exits_3_naming_the_holder(tmp_path: Path) -> None:
     config = make_site(tmp_path, {"schedule": {"lock_wait_seconds": 0.3}})
     with held_elsewhere(config, 30) as holder:
@@ -107,6 +142,7 @@ def test_newsletter_build_locked_out_exits_3_naming_the_holder(tmp_path: Path) -
     assert not config.state_path.exists()
 
 
+@pytest.mark.slow
 def test_newsletter_build_waits_for_a_short_holder_then_builds(tmp_path: Path) -> None:
     config = make_site(tmp_path, {"schedule": {"lock_wait_seconds": 20}})
     with held_elsewhere(config, 0.7):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from preview_browser import available, chromium, screenshot
-from preview_site import DAY, EDITION, draft_path, make_site, serving
+from preview_site import DAY, EDITION, draft_path
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -18,6 +17,8 @@ from pipeline.config import Config
 from pipeline.draft import parse_draft
 from pipeline.edition import issue_dir
 from pipeline.preview import PreviewServer
+
+pytestmark = pytest.mark.slow  # headless Chromium
 
 Q, H, B = "g1000000000000001", "g1000000000000002", "g1000000000000003"
 REBIND = "rebind.test"  # a foreign name the browser resolves to 127.0.0.1
@@ -30,17 +31,6 @@ if not available():  # pragma: no cover - .ci/run installs chromium and chromium
 def browser() -> Iterator[WebDriver]:
     with chromium(local_names=(REBIND,)) as driver:
         yield driver
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Config:
-    return make_site(tmp_path)
-
-
-@pytest.fixture
-def server(site: Config) -> Iterator[PreviewServer]:
-    with serving(site) as srv:
-        yield srv
 
 
 def open_issue(browser: WebDriver, server: PreviewServer) -> None:

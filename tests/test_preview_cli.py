@@ -8,12 +8,13 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
+import pytest
+from newsletter_cli import CLI
 from preview_site import EDITION, make_site
 
-CLI = str(Path(sys.executable).with_name("newsletter"))
+pytestmark = pytest.mark.slow  # the installed CLI in a process
 
 
 def test_preview_command_serves_the_site_on_loopback(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from preview_site import DAY, draft_path, make_site, request, serving, version
 
 from pipeline.config import Config
@@ -26,6 +27,7 @@ def test_a_non_ascii_token_is_a_clean_403(tmp_path: Path) -> None:
         assert request(srv, "GET", "/")[0] == 200  # and it goes on serving
 
 
+@pytest.mark.slow
 def test_a_burst_of_connections_is_served_quickly(tmp_path: Path) -> None:
     with serving(make_site(tmp_path)) as srv:
 
@@ -46,6 +48,7 @@ class _Small(PreviewServer):
     request_timeout = 0.6
 
 
+@pytest.mark.slow
 def test_slowloris_connections_are_cut_and_threads_stay_bounded(tmp_path: Path) -> None:
     config = make_site(tmp_path)
     before = threading.active_count()
@@ -80,6 +83,7 @@ def test_slowloris_connections_are_cut_and_threads_stay_bounded(tmp_path: Path) 
     assert peak <= _Small.max_threads + 1  # the serving thread itself, plus the handlers
 
 
+@pytest.mark.slow
 def test_the_version_poll_never_waits_for_a_build(tmp_path: Path) -> None:
     config: Config = make_site(tmp_path)
     with serving(config) as srv:

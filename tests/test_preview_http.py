@@ -5,18 +5,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from preview_site import (
     DAY,
     EDITION,
     draft_path,
-    make_site,
     opened,
     request,
-    serving,
     wait_page,
     wait_version,
 )
@@ -28,17 +24,6 @@ from pipeline.preview import PreviewServer
 from pipeline.store import open_store
 
 H, B = "g1000000000000002", "g1000000000000003"
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Config:
-    return make_site(tmp_path)
-
-
-@pytest.fixture
-def server(site: Config) -> Iterator[PreviewServer]:
-    with serving(site) as srv:
-        yield srv
 
 
 def form(srv: PreviewServer, page: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from preview_site import EDITION, draft_path, make_site, request
+from preview_site import EDITION, draft_path, request
 
 from pipeline.config import Config
 from pipeline.draft import draft_sha
@@ -59,11 +59,6 @@ def _rows(srv: PreviewServer, page: str = "/") -> dict[str, tuple[str, str]]:
         re.S,
     )
     return {d: (state, subject) for d, state, subject in found}
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Config:
-    return make_site(tmp_path)
 
 
 @pytest.fixture

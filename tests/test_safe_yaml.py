@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from feedserver import NEWSLETTER_YAML
+from configs import NEWSLETTER_YAML
 
 from pipeline.config import load_config
 from pipeline.draft import parse_draft
@@ -70,6 +70,7 @@ def test_an_alias_bomb_in_front_matter_is_refused(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_load_yaml_reads_what_safe_load_reads() -> None:
     text = "a: [1, 2.5, x]\nb: {c: 2026-11-27, d: null}\ne: &anchor-alone yes\n"
     assert load_yaml(text) == yaml.safe_load(text)

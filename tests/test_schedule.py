@@ -10,7 +10,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from datetime import datetime, timedelta
@@ -23,11 +22,13 @@ from _schedule_helpers import AlertServer, make_config, make_site
 from aiosmtpd.controller import Controller
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
+from newsletter_cli import CLI
 
 from pipeline.config import Config
 from pipeline.schedule import DailyTrigger
 
-CLI = str(Path(sys.executable).with_name("newsletter"))
+pytestmark = pytest.mark.slow  # the scheduler and the CLI as real processes
+
 FILES = ("draft.md", "issue.html", "issue.txt", "issue.eml", "report.json")
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from _schedule_helpers import add_feed_item, make_site, run_build
 
 from pipeline.build import build_issue
 from pipeline.cli import edition_date
 from pipeline.store import open_store
+
+pytestmark = pytest.mark.slow  # builds through the installed CLI
 
 NEW_ITEM = """<item>
 <title>Fenwick Rail Wins a $2 Billion Contract for 300 Commuter Cars</title>

@@ -7,18 +7,17 @@ visible and on top, and text contrast of at least 4.5:1 in both colour schemes.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from browser import Browser, available, contrast, luminance
+from loopback import serving
 from render_samples import FIXTURES, fixed_issue, render_config
 
 from pipeline.render import render
+
+pytestmark = pytest.mark.slow  # headless Chromium
 
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 
@@ -53,24 +52,14 @@ return {innerWidth: vw, scrollWidth: document.documentElement.scrollWidth,
 """
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("email")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(folder)))
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    rendered = render(fixed_issue(image_base=base), render_config())
-    (folder / "issue.html").write_text(rendered.html, encoding="utf-8")
-    (folder / "photo.svg").write_bytes((FIXTURES / "photo.svg").read_bytes())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"{base}/issue.html"
-    server.shutdown()
-    server.server_close()
+    with serving(folder) as base:  # files are read per request: written once the port is known
+        rendered = render(fixed_issue(image_base=base), render_config())
+        (folder / "issue.html").write_text(rendered.html, encoding="utf-8")
+        (folder / "photo.svg").write_bytes((FIXTURES / "photo.svg").read_bytes())
+        yield f"{base}/issue.html"
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from _schedule_helpers import make_site
 from click.testing import CliRunner, Result
 
@@ -42,6 +43,7 @@ def one_line_error(result: Result) -> str:
     return errors[0]
 
 
+@pytest.mark.slow
 def test_builds_keep_backups_and_a_truncated_store_is_refused_then_restored(
     tmp_path: Path,
 ) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from configs import plain_config
 
 from pipeline.cli import cli
-from pipeline.config import Config, Newsletter, Sender
 from pipeline.models import Article, Finding, SourceRef, StorySummary
 from pipeline.summarize import (
     SummaryRun,
@@ -46,18 +46,6 @@ def left_for_editor(story: StorySummary) -> list[Finding]:
             continue
         out.append(f)
     return out
-
-
-def _config() -> Config:
-    return Config(
-        newsletter=Newsletter(
-            name="Test",
-            sender=Sender(name="Test", email="t@example.test"),
-            signup_url="https://example.test/s",
-            unsubscribe_url="https://example.test/u",
-            postal_address="1 Test Street",
-        )
-    )
 
 
 def _articles() -> list[Article]:
@@ -147,7 +135,7 @@ SHORT_FIXTURES = frozenset({"short-no-numbers", "very-short"})
 
 
 def test_every_fixture_story_passes_the_gate_and_short_ones_only_leave_parts_empty() -> None:
-    run = summarize(_articles(), _config())
+    run = summarize(_articles(), plain_config())
     assert isinstance(run, SummaryRun)
     assert [s.id for s in run.stories] == [a.id for a in _articles()]
     for story in run.stories:
@@ -163,7 +151,7 @@ def test_every_fixture_story_passes_the_gate_and_short_ones_only_leave_parts_emp
 
 
 def test_story_parts_follow_the_house_form() -> None:
-    story = summarize(_articles()[:1], _config()).stories[0]
+    story = summarize(_articles()[:1], plain_config()).stories[0]
     assert story.headline == "Acme Robotics Raises $40 Million to Build Warehouse Robots"
     assert story.dek.endswith(".") and 80 <= len(story.dek) <= 180
     assert story.lead_in.endswith(":") and story.kicker_label.endswith(":")
@@ -176,7 +164,7 @@ def test_story_parts_follow_the_house_form() -> None:
 
 def test_bullets_carry_attribution_and_cite_the_clustered_outlets() -> None:
     merger = next(a for a in _articles() if a.id == "multi-source")
-    story = summarize([merger], _config()).stories[0]
+    story = summarize([merger], plain_config()).stories[0]
     assert story.sources == merger.sources
     # the house vocabulary names a "... Wire" with "the" (outlet_takes_the)
     assert all(
@@ -188,20 +176,20 @@ def test_bullets_carry_attribution_and_cite_the_clustered_outlets() -> None:
 
 def test_dateline_agency_becomes_the_attribution_when_no_outlet_is_given() -> None:
     art = next(a for a in _articles() if a.id == "dateline-agency")
-    story = summarize([art], _config()).stories[0]
+    story = summarize([art], plain_config()).stories[0]
     assert "Reuters" in story.lead_in
     assert not story.bullets[0].startswith("ATLANTA")
 
 
 def test_output_is_deterministic() -> None:
-    a = summarize(_articles(), _config())
-    b = summarize(_articles(), _config())
+    a = summarize(_articles(), plain_config())
+    b = summarize(_articles(), plain_config())
     assert a == b
 
 
 @pytest.mark.parametrize("text", ["", "   ", "!!!", "Short.", "a" * 5000, '"unclosed quote ' * 50])
 def test_odd_input_never_raises_and_is_reported(text: str) -> None:
-    run = summarize([Article(id="odd", title="", text=text)], _config())
+    run = summarize([Article(id="odd", title="", text=text)], plain_config())
     story = run.stories[0]
     assert story.id == "odd"
     assert story.style  # an empty or junk article cannot pass, and the findings say why
@@ -213,7 +201,7 @@ def test_the_gate_finds_again_what_it_found_when_the_story_was_written() -> None
     # the findings a story carries are the gate's own, not a stale or partial copy
     articles = _articles()
     style = load_house_style()
-    for article, story in zip(articles, summarize(articles, _config()).stories, strict=True):
+    for article, story in zip(articles, summarize(articles, plain_config()).stories, strict=True):
         bare = dataclasses.replace(story, style=(), facts=())
         again = check_story(bare, article, style)
         assert (again.style, again.facts) == (story.style, story.facts)
@@ -277,7 +265,7 @@ def test_outlet_names_and_domains_do_not_break_the_house_voice() -> None:
         "hiring producers through the end of the year."
     )
     art = Article(id="lumen", title="", text=text, source="Wow! Media")
-    story = summarize([art], _config()).stories[0]
+    story = summarize([art], plain_config()).stories[0]
     assert "!" not in story.lead_in and "Wow Media" in story.lead_in
     # six sentences for seven sentence parts: a part may be left empty, nothing else
     assert story.facts == ()
@@ -310,7 +298,7 @@ def test_a_shouting_title_becomes_house_title_case_keeping_acronyms() -> None:
         text=text,
         source="Markets Wire",
     )
-    story = summarize([art], _config()).stories[0]
+    story = summarize([art], plain_config()).stories[0]
     assert story.headline == "AI Chip Sales Hit a Record in October, SIA Says"
     # four sentences: the engine may leave bullets for the editor, and breaks no other rule
     assert story.facts == ()
@@ -394,7 +382,7 @@ def verbatim_repeats(story: StorySummary) -> list[str]:
 @pytest.mark.parametrize("key", sorted(SHORT_ARTICLES))
 def test_a_short_article_leaves_parts_for_the_editor_and_breaks_nothing(key: str) -> None:
     title, text, source = SHORT_ARTICLES[key]
-    story = summarize([Article(id=key, title=title, text=text, source=source)], _config())
+    story = summarize([Article(id=key, title=title, text=text, source=source)], plain_config())
     (story,) = story.stories
     # never broken language: no word salad, cut-off or verbless headline, orphan opening,
     # caption, unbalanced quote or repeat, and no unsupported fact...
@@ -409,7 +397,7 @@ def test_a_short_article_leaves_parts_for_the_editor_and_breaks_nothing(key: str
 
 def test_fallback_wording_reads_when_the_article_names_no_outlet() -> None:
     title, text, _ = SHORT_ARTICLES["pronouns-no-outlet"]
-    (story,) = summarize([Article(id="x", title=title, text=text)], _config()).stories
+    (story,) = summarize([Article(id="x", title=title, text=text)], plain_config()).stories
     for part, line in story_parts(story):
         assert "report from the report" not in line.lower(), (part, line)
 
@@ -433,7 +421,7 @@ def test_a_quotation_split_across_sentences_is_never_given_to_the_outlet() -> No
         "chairman Jim Mann has praised the players for their response since February."
     )
     art = Article(id="q", title="Locke to stay", text=text, source="Daily Mail")
-    (story,) = summarize([art], _config()).stories
+    (story,) = summarize([art], plain_config()).stories
     for part, line in story_parts(story):
         if "taste of it" in line:
             assert "Locke" in line.split("taste of it", 1)[1], (part, line)

@@ -95,6 +95,7 @@ def test_read_source_never_raises(title: str, text: str) -> None:
     assert len(source.paragraph_of) == len(source.sentences)
 
 
+@pytest.mark.slow
 @_PROPERTY
 @given(any_text, any_text, st.lists(any_text, max_size=5))
 def test_the_gate_never_raises(text: str, part: str, bullets: list[str]) -> None:
@@ -134,11 +135,13 @@ AssertLinear = Callable[[Callable[[str], object], str, int], None]
 SIZE = 5_000  # characters; the larger input is four times this (20,000)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pattern", PATHOLOGICAL.values(), ids=list(PATHOLOGICAL))
 def test_read_source_is_linear(pattern: str, assert_linear: AssertLinear) -> None:
     assert_linear(lambda text: read_source("", text), pattern, SIZE)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pattern", PATHOLOGICAL.values(), ids=list(PATHOLOGICAL))
 def test_the_gate_is_linear(pattern: str, assert_linear: AssertLinear) -> None:
     def gate(text: str) -> StorySummary:

@@ -32,11 +32,12 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline.config import LLM, Config, Newsletter, Sender, Summarizer
+from pipeline.config import Config
 from pipeline.models import Article, StorySummary
 from pipeline.summarize import summarize
 from pipeline.summarize._llm import PARTS, STORY_SCHEMA, _check_type, _Invalid
-from tests.evalset import EVAL, read_jsonl  # run from the repository root, as .ci/real-llm does
+from tests.configs import llm_config  # run from the repository root, as .ci/real-llm does
+from tests.evalset import EVAL, read_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = Path(__file__).with_name("realmodel_server.py")
@@ -127,23 +128,7 @@ def _wait_ready(
 
 def _config(base_url: str) -> Config:
     """The LLM engine on the real server: one story at a time, one try, a CPU-sized timeout."""
-    llm = LLM(
-        base_url=base_url,
-        model=MODEL,
-        timeout=CLIENT_TIMEOUT_S,
-        concurrency=1,
-        retries=0,
-    )
-    return Config(
-        newsletter=Newsletter(
-            name="Real LLM test",
-            sender=Sender(name="T", email="t@example.test"),
-            signup_url="https://example.test/s",
-            unsubscribe_url="https://example.test/u",
-            postal_address="1 St",
-        ),
-        summarizer=Summarizer(engine="llm", llm=llm),
-    )
+    return llm_config(base_url, model=MODEL, timeout=CLIENT_TIMEOUT_S, concurrency=1, retries=0)
 
 
 def test_the_server_speaks_the_chat_completions_api(real_server: RealServer) -> None:
