@@ -27,6 +27,7 @@ import httpx
 
 from .config import Config
 from .errors import NewsletterError
+from .httpclient import tls_context
 from .report import RunReport
 
 __all__ = ["build_alerts", "fire_alert"]
@@ -73,7 +74,9 @@ def _run_command(config: Config, body: bytes, event: dict[str, object]) -> str |
 def _post(config: Config, body: bytes) -> str | None:
     url = config.alerts.url
     try:
-        with httpx.Client(timeout=config.alerts.timeout, follow_redirects=False) as client:
+        with httpx.Client(
+            timeout=config.alerts.timeout, follow_redirects=False, verify=tls_context()
+        ) as client:
             response = client.post(url, content=body, headers={"Content-Type": "application/json"})
     except httpx.TimeoutException:
         return f"alert POST to {url} timed out after {config.alerts.timeout:g} s"

@@ -19,7 +19,8 @@ TIERS: tuple[frozenset[str], ...] = tuple(
     frozenset(t.split())
     for t in (
         "errors",
-        "pipeline models safe_yaml ids retry scaffold words",  # "pipeline": the package's __init__
+        # "pipeline": the package's __init__
+        "pipeline models safe_yaml ids httpclient scaffold words",
         "config outbox report",
         "store lock draft",
         "sections",

@@ -102,6 +102,7 @@ def test_nothing_feedparser_reads_is_lost_on_the_sample() -> None:
     assert engines["fast"] >= 42 and engines["feedparser"] <= 7, engines
 
 
+@pytest.mark.slow  # 2,537 files, each parsed twice: about 10 s
 def test_nothing_feedparser_reads_is_lost_on_the_shared_corpus() -> None:
     folder = shared_corpus()
     lost, engines = compare_all(folder)

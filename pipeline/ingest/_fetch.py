@@ -39,7 +39,7 @@ import httpx
 
 from ..config import Fetch
 from ..errors import FetchError
-from ..retry import retry_after
+from ..httpclient import retry_after, tls_context
 
 __all__ = [
     "FetchRequest",
@@ -570,20 +570,14 @@ async def _fetch_timed(
 _POOL_SIZE = 4
 
 
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context for all clients: loading the CA store takes about 20 ms."""
-    return ssl.create_default_context()
-
-
 def _client(cfg: Fetch, connections: int, allowed: tuple[str, int] | None) -> httpx.AsyncClient:
     """A client whose every connection goes through the address guard; ``allowed`` is
     the one origin it may reach on an internal address."""
-    transport = httpx.AsyncHTTPTransport(verify=_tls(), trust_env=False)
+    transport = httpx.AsyncHTTPTransport(verify=tls_context(), trust_env=False)
     # httpx has no public hook for the network backend: give its transport a pool
     # built like its own, with the guard (tests prove every fetch goes through it)
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=_tls(),
+        ssl_context=tls_context(),
         max_connections=connections,
         max_keepalive_connections=connections,
         keepalive_expiry=5.0,

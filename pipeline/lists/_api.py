@@ -27,8 +27,8 @@ import httpx
 from ..config import MailingList
 from ..config import secret as config_secret
 from ..errors import ConfigError, SendError, UncertainSendError
+from ..httpclient import retry_after, tls_context
 from ..models import Campaign
-from ..retry import retry_after
 
 __all__ = ["Api", "Created", "Job", "Json", "after_create", "new_id", "pick", "secret"]
 
@@ -117,6 +117,7 @@ class Api:
             headers={"Accept": "application/json", **(headers or {})},
             timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
             follow_redirects=False,
+            verify=tls_context(),
         )
 
     def close(self) -> None:

@@ -14,8 +14,10 @@ refused key (no request; the offline engine writes the stories, the fallback nam
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from ..config import Config, secret
 from ..errors import ConfigError
@@ -25,7 +27,7 @@ from ._extractive import write_story
 from ._facts import check_facts, source_text
 from ._gate import Case, check_story, read_cases
 from ._llm import summarize_llm
-from ._style import HouseStyle, check_style, load_house_style
+from ._style import DEFAULT_STYLE_PATH, HouseStyle, check_style, load_house_style
 
 __all__ = [
     "Case",
@@ -70,9 +72,23 @@ def _offline(article: Article, style: HouseStyle) -> StorySummary:
 
 
 def house_style_for(config: Config) -> HouseStyle:
-    """The house style a newsletter uses: its templates folder's, else the shipped one."""
+    """The house style a newsletter uses: its templates folder's, else the shipped one.
+
+    Read again only when the file changed (its stamp), so an edit is seen on the next run.
+    """
     path = config.templates_path / "house-style.yaml"
-    return load_house_style(path if path.exists() else None)
+    if not path.exists():
+        path = DEFAULT_STYLE_PATH
+    try:
+        st = path.stat()
+    except OSError:
+        return load_house_style(path)  # it names the file and the fault
+    return _house_style(str(path), st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+@functools.lru_cache(maxsize=16)
+def _house_style(path: str, mtime_ns: int, size: int, inode: int) -> HouseStyle:
+    return load_house_style(Path(path))
 
 
 def summarize(

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import httpx
 
 from ..config import LLM
+from ..httpclient import tls_context
 from ..models import Article, Finding, StorySummary, SummaryRun
 from ..store import Store
 from ._style import HouseStyle
@@ -414,7 +415,7 @@ class _Client:
         headers = {"Content-Type": "application/json"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
-        self.http = httpx.Client(timeout=settings.timeout, headers=headers)
+        self.http = httpx.Client(timeout=settings.timeout, headers=headers, verify=tls_context())
         self.system = system_prompt(style)
         self.offline = offline
         self.checked = checked
