@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from .alerts import build_alerts, fire_alert
+from .alerts import AlertEvent, build_alerts, fire_alert
 from .config import Config
 from .draft import draft_sha, format_draft, parse_draft
 from .edition import Edition, frozen
@@ -240,13 +240,9 @@ def render_draft(config: Config, edition: date, *, progress: Progress | None = N
     return BuildResult(edition, ed.folder, "rendered", report, tuple(written))
 
 
-def _alert(config: Config, events: list[dict[str, object]]) -> tuple[AlertNote, ...]:
+def _alert(config: Config, events: list[AlertEvent]) -> tuple[AlertNote, ...]:
     """Fire each event; note it (and any delivery error) for the run summary."""
-    notes = []
-    for event in events:
-        error = fire_alert(config, event)
-        notes.append(AlertNote(str(event["kind"]), str(event["message"]), error or ""))
-    return tuple(notes)
+    return tuple(AlertNote(e.kind, e.message, fire_alert(config, e) or "") for e in events)
 
 
 def build_issue(

@@ -153,6 +153,9 @@ class FeedHealth:
 
 Severity = Literal["error", "warning"]
 
+# The events the alert hook is told of (:mod:`pipeline.alerts` builds and delivers them).
+AlertKind = Literal["build-failed", "few-stories", "feeds-failing", "build-missed", "send-failed"]
+
 
 @dataclass(frozen=True)
 class Finding:
