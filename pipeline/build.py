@@ -65,13 +65,17 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class BuildResult:
-    """What one build did: its status, the outbox folder, the run report, files written."""
+    """What one build did: the outbox folder, the run report, files written."""
 
     edition: date
     outbox: Path
-    status: BuildStatus
     report: RunReport
     written: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> BuildStatus:
+        """What the build did; the report holds it (and ``report.json`` its history)."""
+        return self.report.status
 
 
 class _Timer:
@@ -237,7 +241,7 @@ def render_draft(config: Config, edition: date, *, progress: Progress | None = N
         open_store(config.state_path) as store,
     ):
         report, written = _finish(config, store, issue, ed, report, timer, "rendered", draft=text)
-    return BuildResult(edition, ed.folder, "rendered", report, tuple(written))
+    return BuildResult(edition, ed.folder, report, tuple(written))
 
 
 def _alert(config: Config, events: list[AlertEvent]) -> tuple[AlertNote, ...]:
@@ -287,7 +291,7 @@ def _build(
         _draft_on_disk(draft_path, regenerate)  # a broken draft stops a build unless replaced
         recorded = store.issue(edition)
         if not force and frozen(ed.status(store)):
-            return BuildResult(edition, folder, "frozen", replace(report, status="frozen"))
+            return BuildResult(edition, folder, replace(report, status="frozen"))
 
         with timer.stage("ingest"):
             ingested = ingest(config, store)
@@ -356,4 +360,4 @@ def _build(
         report, files = _finish(
             config, store, issue, ed, report, timer, status, draft=draft, drafted=bool(written)
         )
-    return BuildResult(edition, folder, status, report, (*written, *files))
+    return BuildResult(edition, folder, report, (*written, *files))
