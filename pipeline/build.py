@@ -2,14 +2,24 @@
 
 This is the one entry point the CLI, the scheduler and the preview server call.
 It runs ingest -> select -> summarize -> draft -> render -> outbox and returns a
-:class:`BuildResult` whose ``report`` is also written as ``report.json``.
+:class:`BuildResult` whose ``report`` (with the run's status) is also written as
+``report.json``.
 
-The draft belongs to the editor: when ``draft.md`` differs from every version the
-pipeline wrote, the build renders the edited draft and generates nothing; an
-explicit ``regenerate`` keeps the old draft as a numbered backup. A pristine draft
-with no new items is re-rendered as it is, so a rebuild changes no file.
-An approved or sent issue is frozen (:func:`pipeline.edition.frozen`) unless
-``force`` is given.
+The draft belongs to the editor; the draft on disk decides what a rebuild does:
+
+* none: generate, write the draft, render;
+* the pipeline draft last committed (its fingerprint in the store) and no new items:
+  re-render it as it is, so a rebuild changes no file;
+* an older pipeline draft (a run died before writing its own): generate again,
+  finishing that run;
+* a pipeline draft and new items: regenerate, the old draft kept in ``backups/``;
+* edited by hand (it differs from every version the pipeline wrote): render it as
+  edited and generate nothing; ``regenerate`` replaces it, keeping a numbered backup;
+* frozen (:func:`pipeline.edition.frozen`: approved or sent in the draft, or a send
+  recorded): nothing unless ``force`` is given;
+* saved by the editor while the build ran: the edit wins. The draft is read again
+  after ingest and just before it would be replaced (under the lock), and the edit
+  is rendered.
 
 A build holds the newsletter's lock (:mod:`pipeline.lock`) for its whole run, so
 a second build waits ``schedule.lock_wait_seconds`` and then stops with exit 3.

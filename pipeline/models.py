@@ -6,6 +6,10 @@ select -> :class:`Selection` of :class:`Article`;
 summarize -> :class:`StorySummary` per article;
 draft -> :class:`Issue` (what the editor edits and render reads);
 render -> :class:`RenderedIssue`.
+
+And the vocabularies more than one module reads: :data:`EditionStatus` (the rules on it
+are :mod:`pipeline.edition`'s) and :data:`AlertKind` (the events :mod:`pipeline.alerts`
+delivers).
 """
 
 from __future__ import annotations
