@@ -2,14 +2,24 @@
 
 This is the one entry point the CLI, the scheduler and the preview server call.
 It runs ingest -> select -> summarize -> draft -> render -> outbox and returns a
-:class:`BuildResult` whose ``report`` is also written as ``report.json``.
+:class:`BuildResult` whose ``report`` (with the run's status) is also written as
+``report.json``.
 
-The draft belongs to the editor: when ``draft.md`` differs from every version the
-pipeline wrote, the build renders the edited draft and generates nothing; an
-explicit ``regenerate`` keeps the old draft as a numbered backup. A pristine draft
-with no new items is re-rendered as it is, so a rebuild changes no file.
-An approved or sent issue is frozen (:func:`pipeline.edition.frozen`) unless
-``force`` is given.
+The draft belongs to the editor; the draft on disk decides what a rebuild does:
+
+* none: generate, write the draft, render;
+* the pipeline draft last committed (its fingerprint in the store) and no new items:
+  re-render it as it is, so a rebuild changes no file;
+* an older pipeline draft (a run died before writing its own): generate again,
+  finishing that run;
+* a pipeline draft and new items: regenerate, the old draft kept in ``backups/``;
+* edited by hand (it differs from every version the pipeline wrote): render it as
+  edited and generate nothing; ``regenerate`` replaces it, keeping a numbered backup;
+* frozen (:func:`pipeline.edition.frozen`: approved or sent in the draft, or a send
+  recorded): nothing unless ``force`` is given;
+* saved by the editor while the build ran: the edit wins. The draft is read again
+  after ingest and just before it would be replaced (under the lock), and the edit
+  is rendered.
 
 A build holds the newsletter's lock (:mod:`pipeline.lock`) for its whole run, so
 a second build waits ``schedule.lock_wait_seconds`` and then stops with exit 3.
@@ -27,7 +37,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from .alerts import build_alerts, fire_alert
+from .alerts import AlertEvent, build_alerts, fire_alert
 from .config import Config
 from .draft import draft_sha, format_draft, parse_draft
 from .edition import Edition, frozen
@@ -65,13 +75,17 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class BuildResult:
-    """What one build did: its status, the outbox folder, the run report, files written."""
+    """What one build did: the outbox folder, the run report, files written."""
 
     edition: date
     outbox: Path
-    status: BuildStatus
     report: RunReport
     written: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> BuildStatus:
+        """What the build did; the report holds it (and ``report.json`` its history)."""
+        return self.report.status
 
 
 class _Timer:
@@ -237,16 +251,12 @@ def render_draft(config: Config, edition: date, *, progress: Progress | None = N
         open_store(config.state_path) as store,
     ):
         report, written = _finish(config, store, issue, ed, report, timer, "rendered", draft=text)
-    return BuildResult(edition, ed.folder, "rendered", report, tuple(written))
+    return BuildResult(edition, ed.folder, report, tuple(written))
 
 
-def _alert(config: Config, events: list[dict[str, object]]) -> tuple[AlertNote, ...]:
+def _alert(config: Config, events: list[AlertEvent]) -> tuple[AlertNote, ...]:
     """Fire each event; note it (and any delivery error) for the run summary."""
-    notes = []
-    for event in events:
-        error = fire_alert(config, event)
-        notes.append(AlertNote(str(event["kind"]), str(event["message"]), error or ""))
-    return tuple(notes)
+    return tuple(AlertNote(e.kind, e.message, fire_alert(config, e) or "") for e in events)
 
 
 def build_issue(
@@ -291,7 +301,7 @@ def _build(
         _draft_on_disk(draft_path, regenerate)  # a broken draft stops a build unless replaced
         recorded = store.issue(edition)
         if not force and frozen(ed.status(store)):
-            return BuildResult(edition, folder, "frozen", replace(report, status="frozen"))
+            return BuildResult(edition, folder, replace(report, status="frozen"))
 
         with timer.stage("ingest"):
             ingested = ingest(config, store)
@@ -360,4 +370,4 @@ def _build(
         report, files = _finish(
             config, store, issue, ed, report, timer, status, draft=draft, drafted=bool(written)
         )
-    return BuildResult(edition, folder, status, report, (*written, *files))
+    return BuildResult(edition, folder, report, (*written, *files))

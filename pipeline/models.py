@@ -6,6 +6,10 @@ select -> :class:`Selection` of :class:`Article`;
 summarize -> :class:`StorySummary` per article;
 draft -> :class:`Issue` (what the editor edits and render reads);
 render -> :class:`RenderedIssue`.
+
+And the vocabularies more than one module reads: :data:`EditionStatus` (the rules on it
+are :mod:`pipeline.edition`'s) and :data:`AlertKind` (the events :mod:`pipeline.alerts`
+delivers).
 """
 
 from __future__ import annotations
@@ -152,6 +156,9 @@ class FeedHealth:
 
 
 Severity = Literal["error", "warning"]
+
+# The events the alert hook is told of (:mod:`pipeline.alerts` builds and delivers them).
+AlertKind = Literal["build-failed", "few-stories", "feeds-failing", "build-missed", "send-failed"]
 
 
 @dataclass(frozen=True)

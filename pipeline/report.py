@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar, Union, cast, get_args, get_origin, get
 
 from .errors import ReportError
 from .models import (
+    AlertKind,
     FeedHealth,
     Finding,
     SourceRef,
@@ -150,7 +151,7 @@ class HistoryEntry:
 class AlertNote:
     """An alert this run fired (and why it could not be delivered); for the summary only."""
 
-    kind: str
+    kind: AlertKind
     message: str
     delivery_error: str = ""
 

@@ -1,7 +1,7 @@
 """YAML text in, plain data out: no aliases, no duplicate keys, no runaway nesting.
 
 Every YAML document the pipeline reads from a file (``config.yaml``, the front matter of
-inbox story files and of ``draft.md``) goes through :func:`load_yaml` or
+inbox story files and of ``draft.md``, the house style) goes through :func:`load_yaml` or
 :func:`load_yaml_nodes`. A 600-byte alias list (``b: [*a, *a, ...]`` nine levels deep)
 stands for billions of values: whoever walks it (validation, ``str()``, a line map)
 runs out of memory, so an alias is refused where it appears, and so is a key given

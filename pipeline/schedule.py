@@ -50,7 +50,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .alerts import fire_alert
+from .alerts import AlertEvent, FailureKind, fire_alert
 from .build import build_issue
 from .config import Config
 from .edition import Edition, frozen
@@ -181,19 +181,16 @@ def _build_job(config: Config) -> None:
         _send(config, edition)
 
 
-def _fail(config: Config, kind: str, what: str, exc: NewsletterError, edition: date) -> None:
+def _fail(
+    config: Config,
+    kind: FailureKind,
+    what: str,
+    exc: NewsletterError,
+    edition: date,
+) -> None:
     """Log a scheduled job's failure and fire the alert hook about it."""
     log.error("%s: %s", what, exc)
-    fire_alert(
-        config,
-        {
-            "kind": kind,
-            "edition": edition.isoformat(),
-            "exit_code": exc.exit_code,
-            "error": type(exc).__name__,
-            "message": f"{what}: {exc}",
-        },
-    )
+    fire_alert(config, AlertEvent.failure(kind, edition, exc, f"{what}: {exc}"))
 
 
 def _build(config: Config, edition: date) -> bool:
@@ -417,12 +414,7 @@ def run_scheduler(config: Config, *, stop_after: float | None = None) -> None:
             log.warning("%s", message)
             if event.job_id == "build":
                 fire_alert(
-                    config,
-                    {
-                        "kind": "build-missed",
-                        "message": message,
-                        "due": event.scheduled_run_time.isoformat(),
-                    },
+                    config, AlertEvent("build-missed", message, due=event.scheduled_run_time)
                 )
 
         scheduler.add_listener(on_start, EVENT_SCHEDULER_START)

@@ -5,20 +5,64 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from _schedule_helpers import FIXTURES, AlertServer, make_config, make_site, run_build
 
-from pipeline.alerts import fire_alert
-from pipeline.errors import ConfigError
+from pipeline.alerts import AlertEvent, fire_alert
+from pipeline.errors import ConfigError, LockedError, RenderError
+from pipeline.models import FeedHealth
 
 RECORDER = FIXTURES / "alerts" / "record_alert.py"
-EVENT: dict[str, object] = {
-    "kind": "build-failed",
-    "edition": "2026-03-08",
-    "message": "render failed: template issue.mjml.j2:12",
-}
+EVENT = AlertEvent.failure(
+    "build-failed",
+    date(2026, 3, 8),
+    RenderError("template issue.mjml.j2:12"),
+    "render failed: template issue.mjml.j2:12",
+)
+AT = datetime(2026, 3, 8, 6, 0, 1, tzinfo=UTC)
+
+
+def test_the_payload_is_the_same_bytes_for_every_hook() -> None:
+    assert EVENT.to_json("Ledger", AT) == (
+        b'{"newsletter": "Ledger", "time": "2026-03-08T06:00:01+00:00", "kind": "build-failed",'
+        b' "edition": "2026-03-08", "exit_code": 1, "error": "RenderError",'
+        b' "message": "render failed: template issue.mjml.j2:12"}'
+    )
+
+
+def test_each_kind_carries_its_fields_in_the_order_hooks_read_them() -> None:
+    day, due = date(2026, 3, 8), datetime(2026, 3, 8, 6, 0, tzinfo=UTC)
+    gone = FeedHealth(
+        "https://gone.example/feed", "Gone Gazette", "gone", 1, last_error="HTTP 410", alert=True
+    )
+    events = {
+        "send-failed": AlertEvent.failure("send-failed", day, LockedError("pid 7"), "not sent"),
+        "few-stories": AlertEvent("few-stories", "2 < 5", day, stories=2, min_stories=5),
+        "feeds-failing": AlertEvent("feeds-failing", "1 feed", day, feeds=(gone,)),
+        "build-missed": AlertEvent("build-missed", "skipped", due=due),
+    }
+    got = {kind: json.loads(e.to_json("Ledger", AT)) for kind, e in events.items()}
+    head = ["newsletter", "time", "kind"]
+    assert {kind: list(data) for kind, data in got.items()} == {
+        "send-failed": [*head, "edition", "exit_code", "error", "message"],
+        "few-stories": [*head, "edition", "stories", "min_stories", "message"],
+        "feeds-failing": [*head, "edition", "feeds", "message"],
+        "build-missed": [*head, "message", "due"],
+    }
+    assert got["send-failed"]["exit_code"] == 3 and got["send-failed"]["error"] == "LockedError"
+    assert got["feeds-failing"]["feeds"] == [
+        {
+            "source": "https://gone.example/feed",
+            "name": "Gone Gazette",
+            "failures": 1,
+            "error": "HTTP 410",
+            "status": "gone",
+        }
+    ]
+    assert got["build-missed"]["due"] == "2026-03-08T06:00:00+00:00"
 
 
 def test_no_hook_configured_does_nothing(tmp_path: Path) -> None:
@@ -75,7 +119,7 @@ def test_command_hook_gets_json_on_stdin_and_env(tmp_path: Path) -> None:
     line = json.loads(out.read_text(encoding="utf-8"))
     assert line["event"]["kind"] == "build-failed"
     assert line["kind"] == "build-failed"
-    assert line["message"] == EVENT["message"]
+    assert line["message"] == EVENT.message
 
 
 def test_command_hook_given_as_one_string(tmp_path: Path) -> None:

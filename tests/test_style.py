@@ -192,3 +192,21 @@ def test_the_shipped_definition_documents_every_rule() -> None:
     assert len(style.rules) >= 20
     assert all(r.description for r in style.rules)
     assert "Bottom" in style.vocab_words
+
+
+def test_the_vocabulary_is_read_as_phrase_lists_and_the_outlet_fallback(tmp_path: Path) -> None:
+    path = tmp_path / "style.yaml"
+    path.write_text(
+        "rules: []\n"
+        "vocabulary:\n"
+        "  outlet_fallback: the wire\n"
+        "  kicker_labels: ['Next Up:', 2026]\n"
+        "  lead_ins: not a list\n",
+        encoding="utf-8",
+    )
+    style = load_house_style(path)
+    assert style.outlet_fallback == "the wire"
+    assert style.template_list("kicker_labels") == ["Next Up:", "2026"]
+    assert style.template_list("lead_ins") == [] and style.template_list("missing") == []
+    assert {"Next", "Up", "2026"} <= style.vocab_words
+    assert load_house_style().outlet_fallback == "the report"

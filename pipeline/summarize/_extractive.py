@@ -389,7 +389,6 @@ class _Writer:
     def __init__(self, article: Article, style: HouseStyle) -> None:
         self.article = article
         self.style = style
-        self.vocab = style.vocabulary
         self.source: Source = read_source(article.title, article.text)
         self.names = self.source.names
         outlet = next(iter(article.outlets), "") or self.source.agency
@@ -402,7 +401,7 @@ class _Writer:
         for s in self.sents:
             self.tf.update(s.terms)
         self._score()
-        markers = [str(m) for m in self.vocab.get("future_markers", [])]
+        markers = style.template_list("future_markers")
         future = (
             re.compile(r"\b(" + "|".join(map(re.escape, markers)) + r")\b") if markers else None
         )
@@ -451,10 +450,10 @@ class _Writer:
         """The outlet as prose names it: "CNN", "the Daily Mail", "The Hollywood Reporter"."""
         name = self.outlet
         if not name:
-            return str(self.vocab.get("outlet_fallback", "the report"))
+            return self.style.outlet_fallback
         if name.startswith("The ") or name.lower().startswith("the "):
             return name
-        words = {str(w) for w in self.vocab.get("outlet_takes_the", [])}
+        words = set(self.style.template_list("outlet_takes_the"))
         last = name.split()[-1]
         return f"the {name}" if last in words or name in words else name
 

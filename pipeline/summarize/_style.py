@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -97,10 +98,16 @@ class Rule:
 
 @dataclass(frozen=True)
 class HouseStyle:
-    """The parsed house-style definition: rules plus the template vocabulary."""
+    """The parsed house-style definition: rules plus the template vocabulary.
+
+    ``phrases`` holds the vocabulary's lists by name (section templates, fallbacks, lead-ins,
+    kicker labels, future markers, outlets named with "the"); ``outlet_fallback`` names a
+    source no outlet is known for; ``vocab_words`` every word of the templates.
+    """
 
     rules: tuple[Rule, ...]
-    vocabulary: dict[str, Any] = field(default_factory=dict)
+    phrases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    outlet_fallback: str = "the report"
     voice: str = ""
     source_text: str = ""
     path: str = ""
@@ -112,8 +119,7 @@ class HouseStyle:
         return hashlib.sha256(self.source_text.encode()).hexdigest()[:12]
 
     def template_list(self, key: str) -> list[str]:
-        value = self.vocabulary.get(key, [])
-        return [str(v) for v in value] if isinstance(value, list) else []
+        return list(self.phrases.get(key, ()))
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -176,17 +182,20 @@ def load_house_style(path: Path | None = None) -> HouseStyle:
     vocab = data.get("vocabulary") or {}
     if not isinstance(vocab, dict):
         raise SummarizeError(f"{p}: 'vocabulary' must be a mapping")
+    # each list is a set of phrases; outlet_fallback is the one word the writer reads alone
+    phrases = {str(k): tuple(str(v) for v in vs) for k, vs in vocab.items() if isinstance(vs, list)}
     return HouseStyle(
         rules=rules,
-        vocabulary=vocab,
+        phrases=phrases,
+        outlet_fallback=str(vocab.get("outlet_fallback", "the report")),
         voice=str(data.get("voice", "")),
         source_text=text,
         path=str(p),
-        vocab_words=_template_words(vocab),
+        vocab_words=_template_words(phrases),
     )
 
 
-def _template_words(vocab: dict[str, Any]) -> frozenset[str]:
+def _template_words(phrases: Mapping[str, tuple[str, ...]]) -> frozenset[str]:
     """Every word our templates use, so the fact checker never takes them for names."""
     out: set[str] = set()
     for key in (
@@ -196,9 +205,8 @@ def _template_words(vocab: dict[str, Any]) -> frozenset[str]:
         "lead_ins",
         "kicker_labels",
     ):
-        value = vocab.get(key, [])
-        for phrase in value if isinstance(value, list) else []:
-            out.update(w.strip(":,.{}'") for w in str(phrase).split() if "{" not in w)
+        for phrase in phrases.get(key, ()):
+            out.update(w.strip(":,.{}'") for w in phrase.split() if "{" not in w)
     return frozenset(w for w in out if w)
 
 
