@@ -1,15 +1,16 @@
-"""Full-build benchmark: 10,000 candidate items to a rendered 20-story issue.
+"""Full-build benchmark: N candidate items (10,000 unless ``--items N``) to a 20-story issue.
 
-In: 20 RSS feeds of 500 items each, written to a scratch folder from a vocabulary
+In: N / 500 RSS feeds of 500 items each, written to a scratch folder from a vocabulary
 of invented companies, places and figures (every item a distinct event of
 150-250 words), and a config asking for 20 stories. Out: a table, then as the
 last line one JSON object. The build runs in a child process so its peak memory
 (max RSS) is its own. The bar (docs/DESIGN): under 10 s, peak memory under 400 MB.
-Run: ``.venv/bin/python bench/build.py``.
+Run: ``.venv/bin/python bench/build.py [--items 100000]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import resource
@@ -22,7 +23,6 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-FEEDS = int(__import__("os").environ.get("BENCH_FEEDS", "20"))
 PER_FEED = 500
 STORIES = 20
 EDITION = "2026-11-28"
@@ -97,12 +97,12 @@ def _article(rng: random.Random, n: int) -> tuple[str, str]:
     return title, "".join(f"<p>{escape(p)}</p>" for p in paras)
 
 
-def _write_site(root: Path) -> None:
+def _write_site(root: Path, feeds_n: int) -> None:
     rng = random.Random(7)
     start = datetime(2026, 11, 28, 5, tzinfo=UTC)
     feeds = []
     n = 0
-    for f in range(FEEDS):
+    for f in range(feeds_n):
         items = []
         for _k in range(PER_FEED):
             n += 1
@@ -166,16 +166,19 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         _child(sys.argv[2])
         return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--items", type=int, default=10_000, help="items in all (500 a feed)")
+    feeds_n = max(1, parser.parse_args().items // PER_FEED)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        _write_site(root)
+        _write_site(root, feeds_n)
         size = sum(p.stat().st_size for p in root.glob("*.xml"))
         proc = subprocess.run(
             [sys.executable, __file__, "--child", tmp], capture_output=True, text=True, check=True
         )
         figures = json.loads(proc.stdout.strip().splitlines()[-1])
     figures.update(
-        items=FEEDS * PER_FEED,
+        items=feeds_n * PER_FEED,
         feed_bytes=size,
         under_10s=figures["seconds"] < 10,
         under_400mb=figures["peak_mb"] < 400,
