@@ -49,7 +49,7 @@ from .render import lint_email, render
 from .sections import remember_pipeline_draft
 from .select import select
 from .send import SENT_STATES
-from .store import Store, open_store
+from .store import PrunePolicy, Store, open_store, prune
 from .summarize import check_story, check_style, house_style_for, summarize
 
 __all__ = [
@@ -215,7 +215,7 @@ def _sources_report(result: IngestResult) -> list[dict[str, Any]]:
             "source": s.source,
             "kind": s.kind,
             "status": s.status,
-            "items": len(s.items),
+            "items": s.listed,
             "new": s.new,
             "updated": s.updated,
             "error": s.error,
@@ -547,4 +547,7 @@ def _build(
         written += _finish(
             config, store, issue, folder, report, timer, status, draft=draft, drafted=bool(written)
         )
+        with timer.stage("prune"):  # retention: never by a date still to come
+            today = min(edition, datetime.now(config.newsletter.tz).date())
+            prune(store, PrunePolicy.of(config), today)
     return BuildResult(edition, folder, status, tuple(written), report)

@@ -436,7 +436,7 @@ def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> Non
                     {
                         "source": s.source,
                         "status": "error" if s.status == "error" else "ok",
-                        "items": len(s.items),
+                        "items": s.listed,
                         "new": s.new,
                         "updated": s.updated,
                         "not_modified": s.status == "not-modified",
@@ -452,7 +452,7 @@ def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> Non
             what = (
                 "not modified"
                 if s.status == "not-modified"
-                else (f"{len(s.items)} items, {s.new} new, {s.updated} updated")
+                else (f"{s.listed} items, {s.new} new, {s.updated} updated")
             )
             click.echo(f"  ok   {s.source}: {what}")
             for w in s.warnings:
@@ -608,6 +608,30 @@ def init(folder: Path) -> None:
         f" drop story files in inbox/, then run `newsletter build --config"
         f" {folder / 'config.yaml'}`"
     )
+
+
+@cli.command("prune")
+@config_option
+@click.option("--dry-run", is_flag=True, help="Say what would go and remove nothing.")
+@handle_errors
+def prune_command(config_path: Path, dry_run: bool) -> None:
+    """Remove what the state store no longer needs, as the config's retention: says
+    (each build does this at its end). Items an issue used or an open draft holds are
+    always kept; the store is backed up first."""
+    from datetime import datetime
+
+    from .lock import build_lock
+    from .store import PrunePolicy, open_store, prune
+
+    config = get_config(config_path)
+    today = datetime.now(config.newsletter.tz).date()
+    with (
+        build_lock(config, wait=config.schedule.lock_wait_seconds),
+        open_store(config.state_path, check=not dry_run) as store,
+    ):
+        report = prune(store, PrunePolicy.of(config), today, dry_run=dry_run)
+    for line in report.lines():
+        click.echo(line)
 
 
 @cli.command("restore-store")

@@ -331,6 +331,24 @@ class Preview(_Model):
     port: int = Field(default=8765, ge=0, le=65535)
 
 
+class Retention(_Model):
+    """How long the state store keeps what it no longer needs; 0 keeps that kind forever.
+
+    Builds apply it at their end (``newsletter prune`` at will). Items an issue used,
+    or an open edition's draft holds, are never removed, nor any item a build could
+    still select (``issue.max_age_hours``), nor the feed ledger and its ETag and
+    Last-Modified; a removed item still listed by its feed leaves a tombstone so it
+    never comes back as new.
+    """
+
+    unused_item_days: int = Field(default=30, ge=0, description="unused items older than this")
+    run_days: int = Field(default=90, ge=0, description="run reports of editions older than this")
+    draft_version_keep: int = Field(
+        default=10, ge=0, description="pipeline draft fingerprints kept per edition (newest)"
+    )
+    extract_days: int = Field(default=30, ge=0, description="article full texts fetched before")
+
+
 class Config(_Model):
     """The whole configuration, typed. ``root`` is the config file's folder."""
 
@@ -345,6 +363,7 @@ class Config(_Model):
     smtp: Smtp = Smtp()
     email: Email = Email()
     preview: Preview = Preview()
+    retention: Retention = Retention()
     root: str = Field(default=".", exclude=True)
     file: str = Field(default="config.yaml", exclude=True)
 

@@ -69,6 +69,13 @@ class SourceResult:
     error: str = ""
     warnings: tuple[str, ...] = ()
     elapsed: float = 0.0
+    # entries stored already as they are (or pruned): not worked out again, not in items
+    unchanged: int = 0
+
+    @property
+    def listed(self) -> int:
+        """Every entry the source gave: the new or changed ones in ``items``, the rest."""
+        return len(self.items) + self.unchanged
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,12 @@
 """The state store: one SQLite file (WAL) holding items, feed health and issues.
 
-In: normalised :class:`Item` objects from ingest, selections from select.
-Out: fresh items for an edition date, feed state for conditional GET, and the
-issue ledger (which draft the pipeline wrote, which items an issue used).
+In: normalised :class:`Item` objects from ingest (with each entry's fingerprint),
+selections from select, a :class:`PrunePolicy` from the config's ``retention:``.
+Out: fresh items for an edition date (read through an index on what can be
+selected, so the cost follows the window, not the history), the fingerprints a
+source's listing already has, feed state for conditional GET, the issue ledger
+(which draft the pipeline wrote, which items an issue used), and a
+:class:`PruneReport` of what :func:`prune` removed.
 
 Every write is one transaction, so a crash never leaves half an update.
 
@@ -22,17 +26,28 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from .config import Config
 from .errors import StoreError
 from .ids import url_key
 from .models import Image, Item
 
-__all__ = ["KEEP_BACKUPS", "FeedState", "Store", "backups_of", "open_store", "restore_store"]
+__all__ = [
+    "KEEP_BACKUPS",
+    "FeedState",
+    "PrunePolicy",
+    "PruneReport",
+    "Store",
+    "backups_of",
+    "open_store",
+    "prune",
+    "restore_store",
+]
 
 KEEP_BACKUPS = 7
 _MAGIC = b"SQLite format 3\x00"
@@ -55,7 +70,8 @@ CREATE TABLE IF NOT EXISTS items (
     content_hash TEXT NOT NULL,
     first_seen TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    used_in TEXT
+    used_in TEXT,
+    raw_hash TEXT NOT NULL DEFAULT ''
 );
 DROP INDEX IF EXISTS items_guid;
 DROP INDEX IF EXISTS items_url_key;
@@ -106,6 +122,63 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 """
 
+# Work done once and retention. ``raw_hash`` is an entry's fingerprint as its source gave
+# it (see Store.listed). A source's ``generation`` counts its listings; a tombstone (an
+# unused item pruned) lives while its source still lists it, so it is never new again.
+_GROWTH = """
+CREATE INDEX IF NOT EXISTS items_raw_hash ON items(raw_hash) WHERE raw_hash != '';
+CREATE TABLE IF NOT EXISTS listings (
+    origin TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS tombstones (
+    id TEXT PRIMARY KEY,
+    guid TEXT NOT NULL DEFAULT '',
+    url_key TEXT NOT NULL DEFAULT '',
+    raw_hash TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS tombstones_guid ON tombstones(guid) WHERE guid != '';
+CREATE INDEX IF NOT EXISTS tombstones_url_key ON tombstones(url_key) WHERE url_key != '';
+CREATE INDEX IF NOT EXISTS tombstones_raw_hash ON tombstones(raw_hash) WHERE raw_hash != '';
+"""
+
+
+def _grow_schema(conn: sqlite3.Connection) -> None:
+    """Bring a store made before work-once and retention up to date (and a new one)."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(items)")}
+    if "raw_hash" not in columns:
+        try:
+            conn.execute("ALTER TABLE items ADD COLUMN raw_hash TEXT NOT NULL DEFAULT ''")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):  # another process added it first
+                raise
+    conn.executescript(_GROWTH)
+
+
+# An item is the stored one with its id, else its guid, else its link; else a tombstone
+# (one query: a new item is the common case, and three misses cost three round trips).
+# The `!= ''` terms let the partial indexes serve, and skip an empty guid or link.
+_FIND = """
+SELECT id, content_hash, raw_hash, 0 AS buried, 1 AS rank FROM items WHERE id = :id
+UNION ALL SELECT id, content_hash, raw_hash, 0, 2 FROM items
+    WHERE :guid != '' AND guid = :guid
+UNION ALL SELECT id, content_hash, raw_hash, 0, 3 FROM items
+    WHERE :key != '' AND url_key = :key
+UNION ALL SELECT id, '', raw_hash, 1, 4 FROM tombstones WHERE id = :id
+UNION ALL SELECT id, '', raw_hash, 1, 5 FROM tombstones
+    WHERE :guid != '' AND guid = :guid AND guid != ''
+UNION ALL SELECT id, '', raw_hash, 1, 6 FROM tombstones
+    WHERE :key != '' AND url_key = :key AND url_key != ''
+ORDER BY rank LIMIT 1
+"""
+# a touched tombstone belongs to its source's newest listing
+_TOUCH = (
+    "generation = COALESCE((SELECT generation FROM listings l"
+    " WHERE l.origin = tombstones.origin), generation)"
+)
+
 
 @dataclass(frozen=True)
 class FeedState:
@@ -127,9 +200,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _content_hash(item: Item) -> str:
+def _content_hash(item: Item, key: str) -> str:
     h = hashlib.sha256()
-    for part in (item.title, item.text, url_key(item.url), item.author):
+    for part in (item.title, item.text, key, item.author):
         h.update(part.encode("utf-8", "surrogatepass") + b"\x1f")
     return h.hexdigest()[:16]
 
@@ -153,39 +226,36 @@ class Store:
             self.conn.execute("COMMIT")
 
     # -- items -------------------------------------------------------------
-    def _find(self, item: Item, key: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self.conn.execute(
-            "SELECT id, content_hash FROM items WHERE id = ?", (item.id,)
-        ).fetchone()
-        if row is None and item.guid:
-            row = self.conn.execute(
-                "SELECT id, content_hash FROM items WHERE guid = ? LIMIT 1",
-                (item.guid,),
-            ).fetchone()
-        if row is None and key:
-            row = self.conn.execute(
-                "SELECT id, content_hash FROM items WHERE url_key = ? LIMIT 1",
-                (key,),
-            ).fetchone()
-        return row
-
-    def upsert_items(self, items: Iterable[Item]) -> tuple[int, int]:
+    def upsert_items(self, items: Iterable[Item], prints: Sequence[str] = ()) -> tuple[int, int]:
         """Store items; return (new, updated). An item matching a stored one by
-        id, guid or canonical link updates it instead of becoming a new story."""
+        id, guid or canonical link updates it instead of becoming a new story; one
+        matching a tombstone (pruned, still listed) stays pruned.
+
+        ``prints``: each item's raw fingerprint, in order (see :meth:`listed`), so an
+        entry unchanged at its source is known next time without being worked out."""
         new = updated = 0
         now = _now()
+        items = list(items)
+        marks = list(prints) or [""] * len(items)
         with self.transaction() as c:
-            for item in items:
+            for item, raw in zip(items, marks, strict=True):
                 key = url_key(item.url)
-                digest = _content_hash(item)
+                digest = _content_hash(item, key)
+                row = c.execute(_FIND, {"id": item.id, "guid": item.guid, "key": key}).fetchone()
+                if row is not None and row["buried"]:
+                    c.execute(
+                        f"UPDATE tombstones SET raw_hash = COALESCE(NULLIF(?, ''), raw_hash),"
+                        f" {_TOUCH} WHERE id = ?",
+                        (raw, row["id"]),
+                    )
+                    continue
                 image = json.dumps(item.image.__dict__) if item.image else None
                 published = item.published.astimezone(UTC).isoformat() if item.published else None
-                row = self._find(item, key)
                 if row is None:
                     c.execute(
                         "INSERT INTO items (id, guid, url_key, source, origin, title, url, text,"
-                        " html, author, published, image, content_hash, first_seen, updated_at)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        " html, author, published, image, content_hash, first_seen, updated_at,"
+                        " raw_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (
                             item.id,
                             item.guid,
@@ -202,6 +272,7 @@ class Store:
                             digest,
                             now,
                             now,
+                            raw,
                         ),
                     )
                     new += 1
@@ -209,7 +280,8 @@ class Store:
                     c.execute(
                         "UPDATE items SET title=?, url=?, text=?, html=?, author=?,"
                         " published=COALESCE(?, published), image=COALESCE(?, image),"
-                        " content_hash=?, updated_at=? WHERE id=?",
+                        " content_hash=?, updated_at=?, raw_hash=COALESCE(NULLIF(?, ''), raw_hash)"
+                        " WHERE id=?",
                         (
                             item.title,
                             item.url,
@@ -220,11 +292,46 @@ class Store:
                             image,
                             digest,
                             now,
+                            raw,
                             row["id"],
                         ),
                     )
                     updated += 1
+                elif raw and row["raw_hash"] != raw:
+                    # the same story in new wrapping: known by its new fingerprint next time
+                    c.execute("UPDATE items SET raw_hash = ? WHERE id = ?", (raw, row["id"]))
         return new, updated
+
+    def listed(self, origin: str, prints: Sequence[str]) -> frozenset[str]:
+        """Note that ``origin`` was just read whole, listing entries with these raw
+        fingerprints (a digest of an entry as given, before any work on it); return
+        those already stored as they are, or pruned: neither needs working out again.
+        A tombstone listed again is kept (see :func:`prune`); an empty listing counts
+        for nothing."""
+        wanted = list(dict.fromkeys(p for p in prints if p))
+        known: set[str] = set()
+        if not wanted:  # an empty listing (a feed half down?) says nothing of what it dropped
+            return frozenset()
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO listings (origin, generation) VALUES (?, 1)"
+                " ON CONFLICT(origin) DO UPDATE SET generation = generation + 1",
+                (origin,),
+            )
+            for n in range(0, len(wanted), 500):
+                chunk = wanted[n : n + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = c.execute(
+                    f"SELECT raw_hash FROM items WHERE raw_hash IN ({marks}) AND raw_hash != ''",
+                    chunk,
+                ).fetchall()
+                rows += c.execute(
+                    f"UPDATE tombstones SET {_TOUCH}"
+                    f" WHERE raw_hash IN ({marks}) AND raw_hash != '' RETURNING raw_hash",
+                    chunk,
+                ).fetchall()
+                known.update(r[0] for r in rows)
+        return frozenset(known)
 
     def candidates(self, edition: date, since: datetime) -> list[tuple[Item, str]]:
         """Items unused by any other issue and published (else first seen) since
@@ -379,6 +486,132 @@ class Store:
         self.conn.close()
 
 
+# -- retention -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PrunePolicy:
+    """What :func:`prune` removes; 0 keeps that kind forever."""
+
+    unused_item_days: float = 30  # unused items published (else first seen) this long ago
+    run_days: int = 90  # run reports of editions older than this
+    draft_version_keep: int = 10  # pipeline draft fingerprints per edition, newest first
+    extract_days: int = 30  # article full texts fetched this long ago
+
+    @classmethod
+    def of(cls, config: Config) -> PrunePolicy:
+        """The config's ``retention:``. Unused items a build may still select (within
+        ``issue.max_age_hours``, and a day more) are kept whatever it says."""
+        r = config.retention
+        window = config.issue.max_age_hours / 24 + 1
+        days = max(r.unused_item_days, window) if r.unused_item_days else 0
+        return cls(days, r.run_days, r.draft_version_keep, r.extract_days)
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    """What one :func:`prune` removed (on a dry run: would remove) and the store's size."""
+
+    items: int = 0
+    tombstones: int = 0  # dropped: their source no longer lists them
+    runs: int = 0
+    draft_versions: int = 0
+    extracts: int = 0
+    bytes_before: int = 0
+    bytes_after: int = 0  # on a dry run, what the store would take once compacted
+    dry_run: bool = False
+
+    def lines(self) -> list[str]:
+        """One line per kind removed, then the size (for the CLI)."""
+        verb = "would remove" if self.dry_run else "removed"
+        kinds = (
+            ("unused items", self.items),
+            ("tombstones no source lists", self.tombstones),
+            ("run reports", self.runs),
+            ("draft fingerprints", self.draft_versions),
+            ("article full texts", self.extracts),
+        )
+        out = [f"{verb} {n} {name}" for name, n in kinds]
+        out.append(f"store {self.bytes_before / 1e6:.1f} MB -> {self.bytes_after / 1e6:.1f} MB")
+        return out
+
+
+def _before(today: date, days: float) -> str:
+    return (datetime.combine(today, datetime.min.time(), UTC) - timedelta(days=days)).isoformat()
+
+
+def _pages(c: sqlite3.Connection, pragma: str) -> int:
+    return int(c.execute(f"PRAGMA {pragma}").fetchone()[0])
+
+
+def prune(store: Store, policy: PrunePolicy, today: date, *, dry_run: bool = False) -> PruneReport:
+    """Remove what ``policy`` says the store no longer needs, as of ``today``.
+
+    Unused items dated before the cut go, each leaving a tombstone (id, guid, link key,
+    fingerprint) while its source still lists it: :meth:`Store.upsert_items` and
+    :meth:`Store.listed` treat a listed tombstone as known, so a pruned item is never
+    new again; a tombstone goes once its source was read without it. Items an issue
+    used or an open edition's draft holds (``used_in``), the issue ledger and the feed
+    ledger (ETag, Last-Modified, health) are never removed. Free pages then go back to
+    the file system (a store made before this is compacted once, by a full VACUUM).
+    ``dry_run`` counts the same and keeps everything.
+    """
+    c = store.conn
+    page = _pages(c, "page_size")
+    before = _pages(c, "page_count") * page
+    counts: dict[str, int] = {}
+    c.execute("BEGIN IMMEDIATE")
+    try:
+        counts = _remove(c, policy, today)
+        after = (_pages(c, "page_count") - _pages(c, "freelist_count")) * page
+    except BaseException:
+        c.execute("ROLLBACK")
+        raise
+    c.execute("ROLLBACK" if dry_run else "COMMIT")
+    if not dry_run:
+        if _pages(c, "auto_vacuum") != 2:  # not INCREMENTAL: a store from before
+            c.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            c.execute("VACUUM")
+        c.execute("PRAGMA incremental_vacuum")
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        after = _pages(c, "page_count") * page
+    return PruneReport(**counts, bytes_before=before, bytes_after=after, dry_run=dry_run)
+
+
+def _remove(c: sqlite3.Connection, policy: PrunePolicy, today: date) -> dict[str, int]:
+    counts = dict.fromkeys(("items", "tombstones", "runs", "draft_versions", "extracts"), 0)
+    if policy.unused_item_days:
+        cut = {"cut": _before(today, policy.unused_item_days)}
+        # both statements read items_unused_by_date: their cost follows what goes
+        where = "WHERE used_in IS NULL AND COALESCE(published, first_seen) < :cut"
+        c.execute(
+            "INSERT OR REPLACE INTO tombstones (id, guid, url_key, raw_hash, origin, generation)"
+            " SELECT id, guid, url_key, raw_hash, origin, COALESCE((SELECT generation FROM"
+            f" listings l WHERE l.origin = items.origin), 0) FROM items {where}",
+            cut,
+        )
+        counts["items"] = c.execute(f"DELETE FROM items {where}", cut).rowcount
+    counts["tombstones"] = c.execute(
+        "DELETE FROM tombstones WHERE generation < COALESCE((SELECT generation FROM listings l"
+        " WHERE l.origin = tombstones.origin), generation)"
+    ).rowcount
+    if policy.run_days:
+        day = (today - timedelta(days=policy.run_days)).isoformat()
+        counts["runs"] = c.execute("DELETE FROM runs WHERE date < ?", (day,)).rowcount
+    if policy.draft_version_keep:
+        # the newest per edition, and always the one the issue ledger names
+        counts["draft_versions"] = c.execute(
+            "DELETE FROM draft_versions WHERE rowid IN (SELECT rowid FROM (SELECT rowid,"
+            " ROW_NUMBER() OVER (PARTITION BY date ORDER BY written_at DESC, rowid DESC) AS n"
+            " FROM draft_versions) WHERE n > ?) AND NOT EXISTS (SELECT 1 FROM issues i"
+            " WHERE i.date = draft_versions.date AND i.draft_sha = draft_versions.sha)",
+            (policy.draft_version_keep,),
+        ).rowcount
+    if policy.extract_days:
+        counts["extracts"] = c.execute(
+            "DELETE FROM extracts WHERE fetched_at < ?", (_before(today, policy.extract_days),)
+        ).rowcount
+    return counts
+
+
 def _row_feed(row: sqlite3.Row) -> FeedState:
     return FeedState(
         url=row["url"],
@@ -458,8 +691,11 @@ def _create(p: Path) -> None:
     tmp.unlink(missing_ok=True)
     conn = sqlite3.connect(tmp, isolation_level=None)
     try:
+        # set before the first table: pruned pages can then go back to the file system
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(_SCHEMA)
+        _grow_schema(conn)
     finally:
         conn.close()  # the last close checkpoints and removes the -wal file
     try:
@@ -524,6 +760,7 @@ def open_store(path: str | Path, *, check: bool = False) -> Iterator[Store]:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
         conn.executescript(_SCHEMA)
+        _grow_schema(conn)
         if check:
             _check_and_back_up(conn, p)
         yield Store(conn)

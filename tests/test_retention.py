@@ -1,14 +1,29 @@
-"""The store stays cheap as history grows: the candidate query reads only what can be chosen."""
+"""The store stays bounded and cheap as history grows.
+
+Retention (`prune`, at the end of each build and as `newsletter prune`) removes what no
+issue needs and keeps what one does; a pruned item its feed still lists stays pruned; the
+candidate query reads only what can be chosen; an entry unchanged at its source is not
+worked out again.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
+from click.testing import CliRunner
+from feedserver import NEWSLETTER_YAML
+
+from pipeline.build import build_issue
+from pipeline.cli import cli
+from pipeline.config import load_config
 from pipeline.ids import item_id
+from pipeline.ingest import ingest
 from pipeline.models import Item
-from pipeline.store import Store, open_store
+from pipeline.store import _SCHEMA, PrunePolicy, Store, open_store, prune
 
 EDITION = date(2026, 11, 28)
 SINCE = datetime(2026, 11, 27, tzinfo=UTC)
@@ -85,3 +100,229 @@ def test_candidate_query_cost_follows_the_window_not_the_history(tmp_path: Path)
         large = _steps(store, query)
     # forty times the history; the same rows to read, in a deeper B-tree at most
     assert large < small * 1.1, (small, large)
+
+
+# -- retention -----------------------------------------------------------------------------
+TODAY = date(2026, 11, 28)
+NOON = datetime(2026, 11, 28, 12, tzinfo=UTC)
+
+
+def _ids(store: Store) -> set[str]:
+    return {r[0] for r in store.conn.execute("SELECT id FROM items")}
+
+
+def test_prune_removes_old_unused_items_and_keeps_what_an_issue_needs(tmp_path: Path) -> None:
+    old, recent = NOON - timedelta(days=40), NOON - timedelta(days=2)
+    gone, fresh, sent, held, undated = (_item(n, old) for n in range(5))
+    fresh = _item(1, recent)
+    undated = Item(id="h-undated", source="Desk", origin="inbox/a.md", title="Undated", text=".")
+    with open_store(tmp_path / "s.db") as store:
+        store.upsert_items([gone, fresh, sent, held, undated])
+        store.commit_draft(date(2026, 10, 19), "sent-sha", [sent.id])
+        store.record_issue(date(2026, 10, 19), status="sent")
+        store.commit_draft(date(2026, 10, 20), "open-sha", [held.id])  # still a draft
+        report = prune(store, PrunePolicy(unused_item_days=30), TODAY)
+        assert report.items == 1 and _ids(store) == {fresh.id, sent.id, held.id, undated.id}
+        # undated items age by when they were first seen (now): gone 31 days from now
+        later = datetime.now(UTC).date() + timedelta(days=31)
+        assert prune(store, PrunePolicy(unused_item_days=30), later).items == 2
+        assert _ids(store) == {sent.id, held.id}
+        # 0 keeps unused items forever
+        store.upsert_items([_item(9, old)])
+        assert prune(store, PrunePolicy(unused_item_days=0), later).items == 0
+
+
+def test_unused_items_a_build_may_still_select_are_kept_whatever_the_policy(
+    tmp_path: Path,
+) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        NEWSLETTER_YAML + "issue: {max_age_hours: 2400}\nretention: {unused_item_days: 7}\n",
+        encoding="utf-8",
+    )
+    policy = PrunePolicy.of(load_config(cfg))
+    assert policy.unused_item_days == 101  # 100 days of selection window, and a day more
+    cfg.write_text(NEWSLETTER_YAML + "retention: {unused_item_days: 0}\n", encoding="utf-8")
+    assert PrunePolicy.of(load_config(cfg)).unused_item_days == 0
+
+
+def test_runs_draft_fingerprints_and_full_texts_go_the_ledgers_stay(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.db") as store:
+        store.record_run(TODAY - timedelta(days=91), {"status": "built"})
+        store.record_run(TODAY - timedelta(days=89), {"status": "built"})
+        edition = TODAY - timedelta(days=1)
+        for n in range(14):
+            store.commit_draft(edition, f"sha-{n}", [])
+        store.record_issue(edition, draft_sha="sha-0")  # the ledger names an old one
+        store.record_feed("https://wire.example/rss", ok=True, etag='"v1"', last_modified="Tue")
+        store.save_extract("https://wire.example/story/1", "Full text.")
+        policy = PrunePolicy(run_days=90, draft_version_keep=10, extract_days=30)
+        report = prune(store, policy, TODAY)
+        assert (report.runs, report.draft_versions, report.extracts) == (1, 3, 0)
+        kept = [store.is_pipeline_draft(edition, f"sha-{n}") for n in range(14)]
+        assert kept == [True, False, False, False] + [True] * 10
+        assert store.cached_extract("https://wire.example/story/1") == ("Full text.", "")
+        # full texts age by when they were fetched (now)
+        later = datetime.now(UTC).date() + timedelta(days=31)
+        assert prune(store, policy, later).extracts == 1
+        assert store.cached_extract("https://wire.example/story/1") is None
+        feed = store.feed_state("https://wire.example/rss")
+        assert (feed.etag, feed.last_modified) == ('"v1"', "Tue")
+        assert store.issue(edition) == ("sha-0", "draft")
+        runs = store.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    assert runs == 0
+
+
+def test_a_dry_run_counts_the_same_and_removes_nothing(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.db") as store:
+        store.upsert_items([_item(n, NOON - timedelta(days=40 + n)) for n in range(20)])
+        dry = prune(store, PrunePolicy(), TODAY, dry_run=True)
+        assert dry.items == 20 and dry.dry_run and store.count_items() == 20
+        assert dry.bytes_after < dry.bytes_before
+        real = prune(store, PrunePolicy(), TODAY)
+        assert real.items == 20 and store.count_items() == 0
+
+
+# -- a feed that still lists what was pruned -------------------------------------------------
+def _rss(path: Path, entries: list[tuple[int, datetime, str]]) -> None:
+    items = "".join(
+        f"<item><title>Story {n}</title><link>https://wire.example/story/{n}</link>"
+        f"<guid>https://wire.example/story/{n}</guid><pubDate>{format_datetime(when)}</pubDate>"
+        f"<description>{body}</description></item>"
+        for n, when, body in entries
+    )
+    path.write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>{items}'
+        "</channel></rss>",
+        encoding="utf-8",
+    )
+
+
+def _feed_config(tmp_path: Path, extra: str = "") -> Path:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        NEWSLETTER_YAML
+        + "sources:\n  feeds:\n    - {url: wire.xml, name: Wire}\n"
+        + "paths: {state: state/s.sqlite3}\n"
+        + extra,
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def test_a_pruned_item_its_feed_still_lists_is_never_new_again(tmp_path: Path) -> None:
+    old, recent = NOON - timedelta(days=40), NOON - timedelta(hours=3)
+    feed = tmp_path / "wire.xml"
+    _rss(feed, [(1, old, "Old story."), (2, recent, "New story.")])
+    config = load_config(_feed_config(tmp_path))
+    with open_store(config.state_path) as store:
+        assert ingest(config, store).new == 2
+        assert prune(store, PrunePolicy(), TODAY).items == 1
+        again = ingest(config, store).sources[0]
+        assert (again.new, again.updated, again.unchanged, again.listed) == (0, 0, 2, 2)
+        # still listed, now edited at the source: matched by its guid, still pruned
+        _rss(feed, [(1, old, "Old story, corrected."), (2, recent, "New story.")])
+        edited = ingest(config, store).sources[0]
+        assert (edited.new, edited.updated) == (0, 0) and store.count_items() == 1
+        assert prune(store, PrunePolicy(), TODAY).tombstones == 0  # listed: kept
+        # the feed drops it: its tombstone goes at the next prune
+        _rss(feed, [(2, recent, "New story.")])
+        ingest(config, store)
+        assert prune(store, PrunePolicy(), TODAY).tombstones == 1
+        left = store.conn.execute("SELECT COUNT(*) FROM tombstones").fetchone()[0]
+    assert left == 0
+
+
+def test_a_failing_or_empty_feed_keeps_its_tombstones(tmp_path: Path) -> None:
+    feed = tmp_path / "wire.xml"
+    _rss(feed, [(1, NOON - timedelta(days=40), "Old story.")])
+    config = load_config(_feed_config(tmp_path))
+    with open_store(config.state_path) as store:
+        ingest(config, store)
+        prune(store, PrunePolicy(), TODAY)
+        feed.unlink()  # gone for a while, then an empty document
+        assert ingest(config, store).sources[0].status == "error"
+        assert prune(store, PrunePolicy(), TODAY).tombstones == 0
+        feed.write_text('<rss version="2.0"><channel><title>W</title></channel></rss>')
+        assert ingest(config, store).sources[0].status == "ok"
+        assert prune(store, PrunePolicy(), TODAY).tombstones == 0
+        _rss(feed, [(1, NOON - timedelta(days=40), "Old story.")])
+        assert ingest(config, store).new == 0
+
+
+# -- work done once ------------------------------------------------------------------------
+def test_an_unchanged_entry_is_not_worked_out_again(tmp_path: Path) -> None:
+    feed = tmp_path / "wire.xml"
+    entries = [(n, NOON - timedelta(hours=n), f"<p>Story {n} body.</p>") for n in range(30)]
+    _rss(feed, entries)
+    config = load_config(_feed_config(tmp_path))
+    with open_store(config.state_path) as store:
+        first = ingest(config, store).sources[0]
+        statements: list[str] = []
+        store.conn.set_trace_callback(statements.append)
+        second = ingest(config, store).sources[0]
+        store.conn.set_trace_callback(None)
+        # one entry changes: only it is worked out and written
+        entries[4] = (4, entries[4][1], "<p>Story 4 body, updated.</p>")
+        _rss(feed, entries)
+        third = ingest(config, store).sources[0]
+        stored = store.get_item(first.items[4].id)
+    assert (first.new, len(first.items)) == (30, 30)
+    assert (second.new, second.updated, second.items, second.unchanged) == (0, 0, (), 30)
+    assert not [s for s in statements if s.startswith(("INSERT INTO items", "UPDATE items"))]
+    assert (third.updated, third.unchanged, [i.id for i in third.items]) == (
+        1,
+        29,
+        [first.items[4].id],
+    )
+    assert stored is not None and stored.text == "Story 4 body, updated."
+
+
+# -- the file shrinks, and a store from before is brought up to date -------------------------
+def test_pruning_gives_the_space_back_even_in_a_store_from_before(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)  # a store as made before: no auto_vacuum, no fingerprints
+    old_schema = _SCHEMA.replace(",\n    raw_hash TEXT NOT NULL DEFAULT ''", "")
+    assert old_schema != _SCHEMA
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.executescript(old_schema)
+    conn.close()
+    body = "A long paragraph of story text. " * 150
+    with open_store(path) as store:
+        items = [_item(n, NOON - timedelta(days=40)) for n in range(1500)]
+        store.upsert_items(
+            [Item(**{**i.__dict__, "text": body + str(n)}) for n, i in enumerate(items)]
+        )
+        store.upsert_items([_item(9999, NOON)])
+    grown = path.stat().st_size
+    with open_store(path) as store:
+        report = prune(store, PrunePolicy(), TODAY)
+        mode = store.conn.execute("PRAGMA auto_vacuum").fetchone()[0]
+        assert store.get_item(_item(9999, NOON).id) is not None
+    assert report.items == 1500 and mode == 2  # incremental from now on
+    assert path.stat().st_size < grown / 10 and report.bytes_after < report.bytes_before / 10
+
+
+# -- a build prunes; `newsletter prune` says what goes -----------------------------------------
+def test_a_build_prunes_at_its_end_and_the_command_says_what_goes(tmp_path: Path) -> None:
+    words = " ".join(["The harbour authority said container traffic rose again."] * 8)
+    feed = tmp_path / "wire.xml"
+    entries = [(n, NOON - timedelta(hours=n), words + f" Story {n}.") for n in range(1, 4)]
+    _rss(feed, [*entries, (9, NOON - timedelta(days=60), words + " An old one.")])
+    path = _feed_config(tmp_path, "issue: {stories: 1, quick_links: 1, max_age_hours: 48}\n")
+    config = load_config(path)
+    with open_store(config.state_path) as store:
+        ingest(config, store)
+        assert store.count_items() == 4
+    dry = CliRunner().invoke(cli, ["prune", "--config", str(path), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would remove 1 unused items" in dry.output
+    result = build_issue(config, TODAY)
+    assert result.status == "built" and "prune" in result.report["timings"]
+    with open_store(config.state_path) as store:
+        kept = _ids(store)
+        used = {i for i in kept if store.used_in(i)}
+    old = item_id("https://wire.example/story/9", "", "", "")
+    assert old not in kept and len(kept) == 3 and used  # the old one went; the issue's stay
+    again = CliRunner().invoke(cli, ["prune", "--config", str(path)])
+    assert again.exit_code == 0 and "removed 0 unused items" in again.output
