@@ -489,7 +489,7 @@ def _build(
             return BuildResult(edition, folder, "frozen", report={**report, "status": "frozen"})
 
         with timer.stage("ingest"):
-            ingested = ingest(config, store)
+            ingested = ingest(config, store, items=False)  # counts only: memory
         report["sources"] = _sources_report(ingested)
         report["errors"] += [s.error for s in ingested.failed]
         # the feed ledger after this run: failing, stale and gone feeds, and alerts

@@ -71,11 +71,7 @@ class SourceResult:
     elapsed: float = 0.0
     # entries stored already as they are (or pruned): not worked out again, not in items
     unchanged: int = 0
-
-    @property
-    def listed(self) -> int:
-        """Every entry the source gave: the new or changed ones in ``items``, the rest."""
-        return len(self.items) + self.unchanged
+    listed: int = 0  # every entry the source gave (items holds the new or changed ones)
 
 
 @dataclass(frozen=True)

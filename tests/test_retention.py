@@ -278,6 +278,17 @@ def test_an_unchanged_entry_is_not_worked_out_again(tmp_path: Path) -> None:
     assert stored is not None and stored.text == "Story 4 body, updated."
 
 
+def test_a_build_keeps_counts_not_items(tmp_path: Path) -> None:
+    _rss(tmp_path / "wire.xml", [(n, NOON - timedelta(hours=n), "Body.") for n in range(12)])
+    config = load_config(_feed_config(tmp_path))
+    with open_store(config.state_path) as store:
+        [lean] = ingest(config, store, items=False).sources
+        [again] = ingest(config, store, items=False).sources
+        stored = store.count_items()
+    assert (lean.items, lean.new, lean.listed, stored) == ((), 12, 12, 12)
+    assert (again.items, again.new, again.unchanged, again.listed) == ((), 0, 12, 12)
+
+
 # -- the file shrinks, and a store from before is brought up to date -------------------------
 def test_pruning_gives_the_space_back_even_in_a_store_from_before(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
