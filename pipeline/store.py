@@ -157,22 +157,6 @@ def _grow_schema(conn: sqlite3.Connection) -> None:
     conn.executescript(_GROWTH)
 
 
-# An item is the stored one with its id, else its guid, else its link; else a tombstone
-# (one query: a new item is the common case, and three misses cost three round trips).
-# The `!= ''` terms let the partial indexes serve, and skip an empty guid or link.
-_FIND = """
-SELECT id, content_hash, raw_hash, 0 AS buried, 1 AS rank FROM items WHERE id = :id
-UNION ALL SELECT id, content_hash, raw_hash, 0, 2 FROM items
-    WHERE :guid != '' AND guid = :guid
-UNION ALL SELECT id, content_hash, raw_hash, 0, 3 FROM items
-    WHERE :key != '' AND url_key = :key
-UNION ALL SELECT id, '', raw_hash, 1, 4 FROM tombstones WHERE id = :id
-UNION ALL SELECT id, '', raw_hash, 1, 5 FROM tombstones
-    WHERE :guid != '' AND guid = :guid AND guid != ''
-UNION ALL SELECT id, '', raw_hash, 1, 6 FROM tombstones
-    WHERE :key != '' AND url_key = :key AND url_key != ''
-ORDER BY rank LIMIT 1
-"""
 # a touched tombstone belongs to its source's newest listing
 _TOUCH = (
     "generation = COALESCE((SELECT generation FROM listings l"
@@ -196,15 +180,63 @@ class FeedState:
     last_error_at: str | None = None
 
 
+@dataclass
+class _Match:
+    """A stored item or a tombstone an item to store may be (kept current as a batch is
+    written)."""
+
+    id: str
+    content_hash: str
+    raw_hash: str
+    buried: bool  # a tombstone: pruned, still listed
+
+
+class _Known:
+    """What a batch of items may match, read at once: stored items, then tombstones, by
+    id, else guid, else link key (the first stored wins, as an index lookup finds it)."""
+
+    _BATCH = 250
+
+    def __init__(self, c: sqlite3.Connection, items: Sequence[Item], keys: Sequence[str]) -> None:
+        self._by: tuple[dict[str, _Match], ...] = tuple({} for _ in range(6))
+        ids = [i.id for i in items]
+        guids = [i.guid for i in items if i.guid]
+        links = [k for k in keys if k]
+        for table, hashed, buried in (("items", "content_hash", 0), ("tombstones", "''", 1)):
+            rows = c.execute(
+                f"SELECT id, guid, url_key, {hashed}, raw_hash FROM {table}"
+                f" WHERE id IN ({_marks(ids)}) OR (guid IN ({_marks(guids)}) AND guid != '')"
+                f" OR (url_key IN ({_marks(links)}) AND url_key != '') ORDER BY rowid",
+                [*ids, *guids, *links],
+            ).fetchall()
+            for r in rows:
+                self.add(_Match(r[0], r[3], r[4], bool(buried)), r[1], r[2])
+
+    def add(self, match: _Match, guid: str, key: str) -> None:
+        base = 3 if match.buried else 0
+        for n, value in enumerate((match.id, guid, key)):
+            if value:
+                self._by[base + n].setdefault(value, match)
+
+    def find(self, item: Item, key: str) -> _Match | None:
+        for n, value in enumerate((item.id, item.guid, key) * 2):
+            found = self._by[n].get(value) if value else None
+            if found is not None:
+                return found
+        return None
+
+
+def _marks(values: Sequence[str]) -> str:
+    return ",".join("?" * len(values))
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _content_hash(item: Item, key: str) -> str:
-    h = hashlib.sha256()
-    for part in (item.title, item.text, key, item.author):
-        h.update(part.encode("utf-8", "surrogatepass") + b"\x1f")
-    return h.hexdigest()[:16]
+    parts = (item.title, item.text, key, item.author, "")
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 class Store:
@@ -237,17 +269,21 @@ class Store:
         now = _now()
         items = list(items)
         marks = list(prints) or [""] * len(items)
+        keys = [url_key(item.url) for item in items]
+        batch = _Known._BATCH
         with self.transaction() as c:
-            for item, raw in zip(items, marks, strict=True):
-                key = url_key(item.url)
+            for n, (item, raw, key) in enumerate(zip(items, marks, keys, strict=True)):
+                if n % batch == 0:  # one look-up for the next items, not three each
+                    known = _Known(c, items[n : n + batch], keys[n : n + batch])
                 digest = _content_hash(item, key)
-                row = c.execute(_FIND, {"id": item.id, "guid": item.guid, "key": key}).fetchone()
-                if row is not None and row["buried"]:
+                row = known.find(item, key)
+                if row is not None and row.buried:
                     c.execute(
                         f"UPDATE tombstones SET raw_hash = COALESCE(NULLIF(?, ''), raw_hash),"
                         f" {_TOUCH} WHERE id = ?",
-                        (raw, row["id"]),
+                        (raw, row.id),
                     )
+                    row.raw_hash = raw or row.raw_hash
                     continue
                 image = json.dumps(item.image.__dict__) if item.image else None
                 published = item.published.astimezone(UTC).isoformat() if item.published else None
@@ -275,8 +311,9 @@ class Store:
                             raw,
                         ),
                     )
+                    known.add(_Match(item.id, digest, raw, False), item.guid, key)
                     new += 1
-                elif row["content_hash"] != digest:
+                elif row.content_hash != digest:
                     c.execute(
                         "UPDATE items SET title=?, url=?, text=?, html=?, author=?,"
                         " published=COALESCE(?, published), image=COALESCE(?, image),"
@@ -293,13 +330,15 @@ class Store:
                             digest,
                             now,
                             raw,
-                            row["id"],
+                            row.id,
                         ),
                     )
+                    row.content_hash, row.raw_hash = digest, raw or row.raw_hash
                     updated += 1
-                elif raw and row["raw_hash"] != raw:
+                elif raw and row.raw_hash != raw:
                     # the same story in new wrapping: known by its new fingerprint next time
-                    c.execute("UPDATE items SET raw_hash = ? WHERE id = ?", (raw, row["id"]))
+                    c.execute("UPDATE items SET raw_hash = ? WHERE id = ?", (raw, row.id))
+                    row.raw_hash = raw
         return new, updated
 
     def listed(self, origin: str, prints: Sequence[str]) -> frozenset[str]:

@@ -278,6 +278,21 @@ def test_an_unchanged_entry_is_not_worked_out_again(tmp_path: Path) -> None:
     assert stored is not None and stored.text == "Story 4 body, updated."
 
 
+def test_one_call_storing_the_same_story_twice_finds_the_first(tmp_path: Path) -> None:
+    # items are looked up a batch at a time: a story met again later in the same call,
+    # in the same batch or the next, by id, guid or link, is the one stored first
+    first = [_item(n, NOON) for n in range(600)]
+    edited = Item(**{**first[10].__dict__, "text": "Corrected."})
+    relinked = Item(**{**first[20].__dict__, "id": "g-other", "guid": "other"})
+    moved = Item(**{**first[30].__dict__, "id": "g-moved", "guid": "moved", "text": "Moved."})
+    with open_store(tmp_path / "s.db") as store:
+        counts = store.upsert_items([*first[:40], relinked, *first[40:], edited, moved])
+        texts = [store.get_item(first[n].id) for n in (10, 20, 30)]
+        stored = store.count_items()
+    assert counts == (600, 2) and stored == 600
+    assert [t.text if t else None for t in texts] == ["Corrected.", "Body of story 20.", "Moved."]
+
+
 def test_a_build_keeps_counts_not_items(tmp_path: Path) -> None:
     _rss(tmp_path / "wire.xml", [(n, NOON - timedelta(hours=n), "Body.") for n in range(12)])
     config = load_config(_feed_config(tmp_path))

@@ -142,10 +142,8 @@ def _salt(cfg: Fetch) -> str:
 
 
 def _digest(salt: str, parts: Sequence[str]) -> str:
-    h = hashlib.blake2b(salt.encode(), digest_size=16)
-    for part in parts:
-        h.update(part.encode("utf-8", "surrogatepass") + b"\x1f")
-    return h.hexdigest()
+    text = "\x1f".join((salt, *parts))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def _fingerprints(parsed: ParsedFeed, salt: str) -> list[str]:
