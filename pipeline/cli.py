@@ -616,8 +616,10 @@ def init(folder: Path) -> None:
 @handle_errors
 def prune_command(config_path: Path, dry_run: bool) -> None:
     """Remove what the state store no longer needs, as the config's retention: says
-    (each build does this at its end). Items an issue used or an open draft holds are
-    always kept; the store is backed up first."""
+    (each build does this at its end, up to retention.items_per_build items), and
+    compact a store made before retention. Items an issue used or an open draft holds
+    are always kept; the store is backed up first."""
+    from dataclasses import replace
     from datetime import datetime
 
     from .lock import build_lock
@@ -629,7 +631,8 @@ def prune_command(config_path: Path, dry_run: bool) -> None:
         build_lock(config, wait=config.schedule.lock_wait_seconds),
         open_store(config.state_path, check=not dry_run) as store,
     ):
-        report = prune(store, PrunePolicy.of(config), today, dry_run=dry_run)
+        policy = replace(PrunePolicy.of(config), limit=0)  # all of it, here
+        report = prune(store, policy, today, dry_run=dry_run, compact=True)
     for line in report.lines():
         click.echo(line)
 

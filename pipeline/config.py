@@ -334,7 +334,9 @@ class Preview(_Model):
 class Retention(_Model):
     """How long the state store keeps what it no longer needs; 0 keeps that kind forever.
 
-    Builds apply it at their end (``newsletter prune`` at will). Items an issue used,
+    Builds apply it at their end, removing at most ``items_per_build`` items so a
+    backlog never makes one build slow (``newsletter prune`` removes all, at will,
+    and compacts a store made before retention). Items an issue used,
     or an open edition's draft holds, are never removed, nor any item a build could
     still select (``issue.max_age_hours``), nor the feed ledger and its ETag and
     Last-Modified; a removed item still listed by its feed leaves a tombstone so it
@@ -347,6 +349,9 @@ class Retention(_Model):
         default=10, ge=0, description="pipeline draft fingerprints kept per edition (newest)"
     )
     extract_days: int = Field(default=30, ge=0, description="article full texts fetched before")
+    items_per_build: int = Field(
+        default=10_000, ge=0, description="unused items a build removes at most, oldest first"
+    )
 
 
 class Config(_Model):

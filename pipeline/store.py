@@ -534,15 +534,16 @@ class PrunePolicy:
     run_days: int = 90  # run reports of editions older than this
     draft_version_keep: int = 10  # pipeline draft fingerprints per edition, newest first
     extract_days: int = 30  # article full texts fetched this long ago
+    limit: int = 0  # unused items removed at most, the oldest first (0: all)
 
     @classmethod
     def of(cls, config: Config) -> PrunePolicy:
-        """The config's ``retention:``. Unused items a build may still select (within
-        ``issue.max_age_hours``, and a day more) are kept whatever it says."""
+        """The config's ``retention:`` for a build. Unused items a build may still select
+        (within ``issue.max_age_hours``, and a day more) are kept whatever it says."""
         r = config.retention
         window = config.issue.max_age_hours / 24 + 1
         days = max(r.unused_item_days, window) if r.unused_item_days else 0
-        return cls(days, r.run_days, r.draft_version_keep, r.extract_days)
+        return cls(days, r.run_days, r.draft_version_keep, r.extract_days, r.items_per_build)
 
 
 @dataclass(frozen=True)
@@ -581,16 +582,24 @@ def _pages(c: sqlite3.Connection, pragma: str) -> int:
     return int(c.execute(f"PRAGMA {pragma}").fetchone()[0])
 
 
-def prune(store: Store, policy: PrunePolicy, today: date, *, dry_run: bool = False) -> PruneReport:
+def prune(
+    store: Store,
+    policy: PrunePolicy,
+    today: date,
+    *,
+    dry_run: bool = False,
+    compact: bool = False,
+) -> PruneReport:
     """Remove what ``policy`` says the store no longer needs, as of ``today``.
 
-    Unused items dated before the cut go, each leaving a tombstone (id, guid, link key,
-    fingerprint) while its source still lists it: :meth:`Store.upsert_items` and
-    :meth:`Store.listed` treat a listed tombstone as known, so a pruned item is never
-    new again; a tombstone goes once its source was read without it. Items an issue
-    used or an open edition's draft holds (``used_in``), the issue ledger and the feed
-    ledger (ETag, Last-Modified, health) are never removed. Free pages then go back to
-    the file system (a store made before this is compacted once, by a full VACUUM).
+    Unused items dated before the cut go (the oldest ``policy.limit``), each leaving a
+    tombstone (id, guid, link key, fingerprint) while its source still lists it:
+    :meth:`Store.upsert_items` and :meth:`Store.listed` treat a listed tombstone as
+    known, so a pruned item is never new again; a tombstone goes once its source was
+    read without it. Items an issue used or an open edition's draft holds
+    (``used_in``), the issue ledger and the feed ledger (ETag, Last-Modified, health)
+    are never removed. Free pages then go back to the file system; a store made
+    before this reuses them, until ``compact`` turns that on for it (a full VACUUM).
     ``dry_run`` counts the same and keeps everything.
     """
     c = store.conn
@@ -606,21 +615,26 @@ def prune(store: Store, policy: PrunePolicy, today: date, *, dry_run: bool = Fal
         raise
     c.execute("ROLLBACK" if dry_run else "COMMIT")
     if not dry_run:
-        if _pages(c, "auto_vacuum") != 2:  # not INCREMENTAL: a store from before
+        if compact and _pages(c, "auto_vacuum") != 2:  # not INCREMENTAL: a store from before
             c.execute("PRAGMA auto_vacuum=INCREMENTAL")
             c.execute("VACUUM")
-        c.execute("PRAGMA incremental_vacuum")
+        c.executescript("PRAGMA incremental_vacuum;")  # run whole: one step frees one page
         c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        after = _pages(c, "page_count") * page
+        after = (_pages(c, "page_count") - _pages(c, "freelist_count")) * page
     return PruneReport(**counts, bytes_before=before, bytes_after=after, dry_run=dry_run)
 
 
 def _remove(c: sqlite3.Connection, policy: PrunePolicy, today: date) -> dict[str, int]:
     counts = dict.fromkeys(("items", "tombstones", "runs", "draft_versions", "extracts"), 0)
     if policy.unused_item_days:
-        cut = {"cut": _before(today, policy.unused_item_days)}
-        # both statements read items_unused_by_date: their cost follows what goes
-        where = "WHERE used_in IS NULL AND COALESCE(published, first_seen) < :cut"
+        cut = {"cut": _before(today, policy.unused_item_days), "limit": policy.limit or -1}
+        # both statements read items_unused_by_date, oldest first: their cost follows
+        # what goes, and they choose the same items
+        where = (
+            "WHERE rowid IN (SELECT rowid FROM items WHERE used_in IS NULL"
+            " AND COALESCE(published, first_seen) < :cut"
+            " ORDER BY COALESCE(published, first_seen), rowid LIMIT :limit)"
+        )
         c.execute(
             "INSERT OR REPLACE INTO tombstones (id, guid, url_key, raw_hash, origin, generation)"
             " SELECT id, guid, url_key, raw_hash, origin, COALESCE((SELECT generation FROM"

@@ -305,7 +305,27 @@ def test_a_build_keeps_counts_not_items(tmp_path: Path) -> None:
 
 
 # -- the file shrinks, and a store from before is brought up to date -------------------------
-def test_pruning_gives_the_space_back_even_in_a_store_from_before(tmp_path: Path) -> None:
+def _fill(store: Store, count: int, first: int = 0) -> None:
+    """``count`` old unused items of some 5 KB each, and one recent."""
+    body = "A long paragraph of story text. " * 150
+    old = [_item(n, NOON - timedelta(days=40, minutes=n)) for n in range(first, first + count)]
+    store.upsert_items([Item(**{**i.__dict__, "text": body + str(n)}) for n, i in enumerate(old)])
+    store.upsert_items([_item(9999, NOON)])
+
+
+def test_pruning_gives_the_space_back_to_the_file_system(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with open_store(path) as store:
+        _fill(store, 1500)
+    grown = path.stat().st_size
+    with open_store(path) as store:
+        report = prune(store, PrunePolicy(), TODAY)
+        assert store.get_item(_item(9999, NOON).id) is not None
+    assert report.items == 1500 and report.bytes_after < report.bytes_before / 10
+    assert path.stat().st_size < grown / 10
+
+
+def test_a_store_from_before_reuses_its_pages_until_compacted_once(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(path)  # a store as made before: no auto_vacuum, no fingerprints
     old_schema = _SCHEMA.replace(",\n    raw_hash TEXT NOT NULL DEFAULT ''", "")
@@ -313,20 +333,29 @@ def test_pruning_gives_the_space_back_even_in_a_store_from_before(tmp_path: Path
     conn.execute("PRAGMA journal_mode=WAL")
     conn.executescript(old_schema)
     conn.close()
-    body = "A long paragraph of story text. " * 150
-    with open_store(path) as store:
-        items = [_item(n, NOON - timedelta(days=40)) for n in range(1500)]
-        store.upsert_items(
-            [Item(**{**i.__dict__, "text": body + str(n)}) for n, i in enumerate(items)]
-        )
-        store.upsert_items([_item(9999, NOON)])
+    with open_store(path) as store:  # brought up to date as it opens
+        _fill(store, 1500)
+        assert prune(store, PrunePolicy(limit=1000), TODAY).items == 1000
     grown = path.stat().st_size
     with open_store(path) as store:
-        report = prune(store, PrunePolicy(), TODAY)
+        _fill(store, 900, first=5000)  # into the pages the pruned items left
+        assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 0
+    assert path.stat().st_size < grown * 1.05
+    with open_store(path) as store:
+        report = prune(store, PrunePolicy(), TODAY, compact=True)
         mode = store.conn.execute("PRAGMA auto_vacuum").fetchone()[0]
-        assert store.get_item(_item(9999, NOON).id) is not None
-    assert report.items == 1500 and mode == 2  # incremental from now on
-    assert path.stat().st_size < grown / 10 and report.bytes_after < report.bytes_before / 10
+        left = store.count_items()
+    assert report.items == 1400 and mode == 2 and left == 1  # incremental from now on
+    assert path.stat().st_size < grown / 10
+
+
+def test_a_build_prunes_the_oldest_first_up_to_its_limit(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.db") as store:
+        items = [_item(n, NOON - timedelta(days=40 + n)) for n in range(20)]
+        store.upsert_items(items)
+        assert prune(store, PrunePolicy(limit=5), TODAY).items == 5
+        left = _ids(store)
+    assert left == {i.id for i in items[:15]}
 
 
 # -- a build prunes; `newsletter prune` says what goes -----------------------------------------
