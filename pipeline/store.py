@@ -359,14 +359,14 @@ class Store:
             )
             for n in range(0, len(wanted), 500):
                 chunk = wanted[n : n + 500]
-                marks = ",".join("?" * len(chunk))
                 rows = c.execute(
-                    f"SELECT raw_hash FROM items WHERE raw_hash IN ({marks}) AND raw_hash != ''",
+                    f"SELECT raw_hash FROM items WHERE raw_hash IN ({_marks(chunk)})"
+                    " AND raw_hash != ''",
                     chunk,
                 ).fetchall()
                 rows += c.execute(
-                    f"UPDATE tombstones SET {_TOUCH}"
-                    f" WHERE raw_hash IN ({marks}) AND raw_hash != '' RETURNING raw_hash",
+                    f"UPDATE tombstones SET {_TOUCH} WHERE raw_hash IN ({_marks(chunk)})"
+                    " AND raw_hash != '' RETURNING raw_hash",
                     chunk,
                 ).fetchall()
                 known.update(r[0] for r in rows)
