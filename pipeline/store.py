@@ -137,7 +137,8 @@ CREATE TABLE IF NOT EXISTS tombstones (
     url_key TEXT NOT NULL DEFAULT '',
     raw_hash TEXT NOT NULL DEFAULT '',
     origin TEXT NOT NULL,
-    generation INTEGER NOT NULL DEFAULT 0
+    generation INTEGER NOT NULL DEFAULT 0,
+    dated TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS tombstones_guid ON tombstones(guid) WHERE guid != '';
 CREATE INDEX IF NOT EXISTS tombstones_url_key ON tombstones(url_key) WHERE url_key != '';
@@ -189,6 +190,7 @@ class _Match:
     content_hash: str
     raw_hash: str
     buried: bool  # a tombstone: pruned, still listed
+    dated: str = ""  # a tombstone's: its item's date (published, else first seen)
 
 
 class _Known:
@@ -202,7 +204,10 @@ class _Known:
         ids = [i.id for i in items]
         guids = [i.guid for i in items if i.guid]
         links = [k for k in keys if k]
-        for table, hashed, buried in (("items", "content_hash", 0), ("tombstones", "''", 1)):
+        for table, hashed, buried in (
+            ("items", "content_hash, ''", 0),
+            ("tombstones", "'', dated", 1),
+        ):
             rows = c.execute(
                 f"SELECT id, guid, url_key, {hashed}, raw_hash FROM {table}"
                 f" WHERE id IN ({_marks(ids)}) OR (guid IN ({_marks(guids)}) AND guid != '')"
@@ -210,7 +215,7 @@ class _Known:
                 [*ids, *guids, *links],
             ).fetchall()
             for r in rows:
-                self.add(_Match(r[0], r[3], r[4], bool(buried)), r[1], r[2])
+                self.add(_Match(r[0], r[3], r[5], bool(buried), r[4]), r[1], r[2])
 
     def add(self, match: _Match, guid: str, key: str) -> None:
         base = 3 if match.buried else 0
@@ -261,7 +266,8 @@ class Store:
     def upsert_items(self, items: Iterable[Item], prints: Sequence[str] = ()) -> tuple[int, int]:
         """Store items; return (new, updated). An item matching a stored one by
         id, guid or canonical link updates it instead of becoming a new story; one
-        matching a tombstone (pruned, still listed) stays pruned.
+        matching a tombstone (pruned, still listed) stays pruned, unless its source now
+        dates it later than the pruned item: then it is a new story.
 
         ``prints``: each item's raw fingerprint, in order (see :meth:`listed`), so an
         entry unchanged at its source is known next time without being worked out."""
@@ -277,16 +283,20 @@ class Store:
                     known = _Known(c, items[n : n + batch], keys[n : n + batch])
                 digest = _content_hash(item, key)
                 row = known.find(item, key)
-                if row is not None and row.buried:
-                    c.execute(
-                        f"UPDATE tombstones SET raw_hash = COALESCE(NULLIF(?, ''), raw_hash),"
-                        f" {_TOUCH} WHERE id = ?",
-                        (raw, row.id),
-                    )
-                    row.raw_hash = raw or row.raw_hash
-                    continue
-                image = json.dumps(item.image.__dict__) if item.image else None
                 published = item.published.astimezone(UTC).isoformat() if item.published else None
+                if row is not None and row.buried:
+                    if not (published and published > row.dated):
+                        c.execute(
+                            f"UPDATE tombstones SET raw_hash = COALESCE(NULLIF(?, ''), raw_hash),"
+                            f" {_TOUCH} WHERE id = ?",
+                            (raw, row.id),
+                        )
+                        row.raw_hash = raw or row.raw_hash
+                        continue
+                    # dated anew by its source: a new story, no longer the pruned one
+                    c.execute("DELETE FROM tombstones WHERE id = ?", (row.id,))
+                    row = None
+                image = json.dumps(item.image.__dict__) if item.image else None
                 if row is None:
                     c.execute(
                         "INSERT INTO items (id, guid, url_key, source, origin, title, url, text,"
@@ -636,9 +646,11 @@ def _remove(c: sqlite3.Connection, policy: PrunePolicy, today: date) -> dict[str
             " ORDER BY COALESCE(published, first_seen), rowid LIMIT :limit)"
         )
         c.execute(
-            "INSERT OR REPLACE INTO tombstones (id, guid, url_key, raw_hash, origin, generation)"
+            "INSERT OR REPLACE INTO tombstones"
+            " (id, guid, url_key, raw_hash, origin, generation, dated)"
             " SELECT id, guid, url_key, raw_hash, origin, COALESCE((SELECT generation FROM"
-            f" listings l WHERE l.origin = items.origin), 0) FROM items {where}",
+            " listings l WHERE l.origin = items.origin), 0), COALESCE(published, first_seen)"
+            f" FROM items {where}",
             cut,
         )
         counts["items"] = c.execute(f"DELETE FROM items {where}", cut).rowcount

@@ -19,7 +19,7 @@ from feedserver import NEWSLETTER_YAML
 
 from pipeline.build import build_issue
 from pipeline.cli import cli
-from pipeline.config import load_config
+from pipeline.config import Config, load_config
 from pipeline.ids import item_id
 from pipeline.ingest import ingest
 from pipeline.models import Item
@@ -233,13 +233,30 @@ def test_a_pruned_item_its_feed_still_lists_is_never_new_again(tmp_path: Path) -
     assert left == 0
 
 
-def test_a_failing_or_empty_feed_keeps_its_tombstones(tmp_path: Path) -> None:
+def _one_old_story_pruned(tmp_path: Path) -> tuple[Path, Config]:
+    """A feed of one old story, read, and the story pruned: (the feed file, the config)."""
     feed = tmp_path / "wire.xml"
     _rss(feed, [(1, NOON - timedelta(days=40), "Old story.")])
     config = load_config(_feed_config(tmp_path))
     with open_store(config.state_path) as store:
         ingest(config, store)
-        prune(store, PrunePolicy(), TODAY)
+        assert prune(store, PrunePolicy(), TODAY).items == 1
+    return feed, config
+
+
+def test_a_pruned_item_its_source_dates_anew_is_a_new_story(tmp_path: Path) -> None:
+    feed, config = _one_old_story_pruned(tmp_path)
+    with open_store(config.state_path) as store:
+        _rss(feed, [(1, NOON - timedelta(hours=1), "Old story, back in the news.")])
+        back = ingest(config, store).sources[0]
+        [(item, _)] = store.candidates(TODAY, SINCE)
+        tombstones = store.conn.execute("SELECT COUNT(*) FROM tombstones").fetchone()[0]
+    assert back.new == 1 and item.text == "Old story, back in the news." and tombstones == 0
+
+
+def test_a_failing_or_empty_feed_keeps_its_tombstones(tmp_path: Path) -> None:
+    feed, config = _one_old_story_pruned(tmp_path)
+    with open_store(config.state_path) as store:
         feed.unlink()  # gone for a while, then an empty document
         assert ingest(config, store).sources[0].status == "error"
         assert prune(store, PrunePolicy(), TODAY).tombstones == 0
