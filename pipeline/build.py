@@ -65,7 +65,7 @@ from .report import (
     SummarizerReport,
 )
 from .select import article_from, select
-from .store import Store, open_store
+from .store import PrunePolicy, Store, open_store, prune
 from .summarize import check_story, check_style, house_style_for, summarize
 
 __all__ = ["BuildResult", "build_issue", "lint_issue", "render_draft"]
@@ -304,7 +304,7 @@ def _build(
             return BuildResult(edition, folder, replace(report, status="frozen"))
 
         with timer.stage("ingest"):
-            ingested = ingest(config, store)
+            ingested = ingest(config, store, items=False)  # counts only: memory
         report = replace(
             report,
             errors=(*report.errors, *(s.error for s in ingested.failed)),
@@ -370,4 +370,9 @@ def _build(
         report, files = _finish(
             config, store, issue, ed, report, timer, status, draft=draft, drafted=bool(written)
         )
+        with timer.stage("prune"):  # retention: never by a date still to come
+            today = min(edition, datetime.now(config.newsletter.tz).date())
+            prune(store, PrunePolicy.of(config), today)
+        # the run summary shows prune's time too (report.json was written before it)
+        report = replace(report, timings=dict(timer.timings))
     return BuildResult(edition, folder, report, (*written, *files))

@@ -494,7 +494,7 @@ def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> Non
                     {
                         "source": s.source,
                         "status": "error" if s.status == "error" else "ok",
-                        "items": len(s.items),
+                        "items": s.listed,
                         "new": s.new,
                         "updated": s.updated,
                         "not_modified": s.status == "not-modified",
@@ -510,7 +510,7 @@ def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> Non
             what = (
                 "not modified"
                 if s.status == "not-modified"
-                else (f"{len(s.items)} items, {s.new} new, {s.updated} updated")
+                else (f"{s.listed} items, {s.new} new, {s.updated} updated")
             )
             click.echo(f"  ok   {s.source}: {what}")
             for w in s.warnings:
@@ -636,6 +636,33 @@ def init(folder: Path) -> None:
         f" drop story files in inbox/ (the samples there show the formats), then run"
         f" `newsletter build` in {folder}"
     )
+
+
+@cli.command("prune")
+@config_option
+@click.option("--dry-run", is_flag=True, help="Say what would go and remove nothing.")
+@handle_errors
+def prune_command(config_path: Path, dry_run: bool) -> None:
+    """Remove what the state store no longer needs, as the config's retention: says
+    (each build does this at its end, up to retention.items_per_build items), and
+    compact a store made before retention. Items an issue used or an open draft holds
+    are always kept; the store is backed up first."""
+    from dataclasses import replace
+    from datetime import datetime
+
+    from .lock import build_lock
+    from .store import PrunePolicy, open_store, prune
+
+    config = get_config(config_path)
+    today = datetime.now(config.newsletter.tz).date()
+    with (
+        build_lock(config, wait=config.schedule.lock_wait_seconds),
+        open_store(config.state_path, check=not dry_run) as store,
+    ):
+        policy = replace(PrunePolicy.of(config), limit=0)  # all of it, here
+        report = prune(store, policy, today, dry_run=dry_run, compact=True)
+    for line in report.lines():
+        click.echo(line)
 
 
 @cli.command("restore-store")

@@ -484,6 +484,29 @@ class Archive(_Model):
 # -- end of the web archive block ----------------------------------------------------------
 
 
+class Retention(_Model):
+    """How long the state store keeps what it no longer needs; 0 keeps that kind forever.
+
+    Builds apply it at their end, removing at most ``items_per_build`` items so a
+    backlog never makes one build slow (``newsletter prune`` removes all, at will,
+    and compacts a store made before retention). Items an issue used,
+    or an open edition's draft holds, are never removed, nor any item a build could
+    still select (``issue.max_age_hours``), nor the feed ledger and its ETag and
+    Last-Modified; a removed item still listed by its feed leaves a tombstone so it
+    never comes back as new.
+    """
+
+    unused_item_days: int = Field(default=30, ge=0, description="unused items older than this")
+    run_days: int = Field(default=90, ge=0, description="run reports of editions older than this")
+    draft_version_keep: int = Field(
+        default=10, ge=0, description="pipeline draft fingerprints kept per edition (newest)"
+    )
+    extract_days: int = Field(default=30, ge=0, description="article full texts fetched before")
+    items_per_build: int = Field(
+        default=10_000, ge=0, description="unused items a build removes at most, oldest first"
+    )
+
+
 class Config(_Model):
     """The whole configuration, typed. ``root`` is the config file's folder."""
 
@@ -503,6 +526,7 @@ class Config(_Model):
     # the file's key is `list` (so is the constructor's); a field named list would shadow
     # the builtin in this class
     mailing_list: MailingList = Field(default=MailingList(), alias="list")
+    retention: Retention = Retention()
     root: str = Field(default=".", exclude=True)
     file: str = Field(default="config.yaml", exclude=True)
 

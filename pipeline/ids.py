@@ -45,25 +45,48 @@ _TRACKING_KEYS = frozenset(
 )
 
 
-# a link already canonical in form: lower-case scheme and host, no port, user, query
-# or fragment. Most links are; they need no parsing.
-_PLAIN = re.compile(r"https?://[a-z0-9.-]+(/[^?#\s]*)?")
+# The shape nearly every feed link has: lower-case http(s), a plain host (no port, user or
+# IPv6 literal), no fragment, a query of plain name=value pairs. Its canonical form needs
+# no parsing, and the general path below gives the very same string for it.
+_PLAIN = re.compile(r"(https?)://([a-z0-9.-]+)(/[^?#\s\\]*)?(?:\?([\w.~=&-]*))?", re.ASCII)
+
+
+def _plain_parts(url: str) -> tuple[str, str, str, str] | None:
+    """(scheme, host, path, canonical query) of a link of the plain shape, else None."""
+    m = _PLAIN.fullmatch(url)
+    if m is None:
+        return None
+    scheme, host, path, query = m.groups()
+    pairs = []
+    for part in (query or "").split("&"):
+        name, _, value = part.partition("=")
+        if "=" in value:  # encoded as %3D by the general path
+            return None
+        if part and not _tracking(name):
+            pairs.append((name, value))
+    return scheme, host, path or "/", "&".join(f"{k}={v}" for k, v in sorted(pairs))
+
+
+def _tracking(name: str) -> bool:
+    low = name.lower()
+    return low in _TRACKING_KEYS or low.startswith(_TRACKING_PREFIXES)
 
 
 # an item's link is made canonical when it is read and again when it is stored: a
-# bounded cache keeps the second time (and a feed's repeats) from parsing it again
+# bounded cache keeps the second time (and a feed's repeats) from doing it again
 @functools.lru_cache(maxsize=8192)
 def canonical_url(url: str) -> str:
     """The link with tracking parameters, fragment and default port removed."""
     url = url.strip()
-    plain = _PLAIN.fullmatch(url)
-    if plain:
-        return url if plain.group(1) else url + "/"
+    plain = _plain_parts(url)
+    if plain is not None:
+        scheme, host, path, query = plain
+        return f"{scheme}://{host}{path}?{query}" if query else f"{scheme}://{host}{path}"
     return _canonical(url)
 
 
 def _canonical(url: str) -> str:
-    """canonical_url by parsing the link."""
+    """The general path of :func:`canonical_url`, for any string."""
     if not url:
         return ""
     try:
@@ -77,11 +100,7 @@ def _canonical(url: str) -> str:
         host = f"[{host}]"
     if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
         host = f"{host}:{port}"
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not (k.lower() in _TRACKING_KEYS or k.lower().startswith(_TRACKING_PREFIXES))
-    ]
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _tracking(k)]
     path = parts.path or "/"
     return urlunsplit((scheme, host, path, urlencode(sorted(query)), ""))
 
@@ -89,7 +108,17 @@ def _canonical(url: str) -> str:
 @functools.lru_cache(maxsize=8192)
 def url_key(url: str) -> str:
     """A key equal for http/https, ``www.`` and trailing-slash variants of one link."""
-    canon = canonical_url(url)
+    plain = _plain_parts(url.strip())
+    if plain is not None:
+        _, host, path, query = plain
+        return (
+            host.removeprefix("www.") + (path.rstrip("/") or "/") + ("?" + query if query else "")
+        )
+    return _key(canonical_url(url))
+
+
+def _key(canon: str) -> str:
+    """The general path of :func:`url_key`, from a canonical link."""
     if not canon:
         return ""
     try:

@@ -74,6 +74,9 @@ class SourceResult:
     error: str = ""
     warnings: tuple[str, ...] = ()
     elapsed: float = 0.0
+    # entries stored already as they are (or pruned): not worked out again, not in items
+    unchanged: int = 0
+    listed: int = 0  # every entry the source gave (items holds the new or changed ones)
 
 
 @dataclass(frozen=True)

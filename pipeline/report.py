@@ -65,7 +65,7 @@ class SourceReport:
             result.source,
             result.kind,
             result.status,
-            len(result.items),
+            result.listed,
             result.new,
             result.updated,
             result.error,

@@ -1,9 +1,13 @@
 """The state store: one SQLite file (WAL) holding items, feed health, issues and campaigns.
 
-In: normalised :class:`Item` objects from ingest, selections from select, article pages'
-text, the LLM writer's accepted stories. Out: fresh items for an edition date, feed state
-for conditional GET, the issue ledger (which draft the pipeline wrote, which items an issue
-used, the campaigns created for it on a list provider), and the cached page text and stories.
+In: normalised :class:`Item` objects from ingest (with each entry's fingerprint),
+selections from select, article pages' text, the LLM writer's accepted stories, a
+:class:`PrunePolicy` from the config's ``retention:``. Out: fresh items for an edition
+date (read through an index on what can be selected, so the cost follows the window, not
+the history), the fingerprints a source's listing already has, feed state for conditional
+GET, the issue ledger (which draft the pipeline wrote, which items an issue used, the
+campaigns created for it on a list provider), the cached page text and stories, and a
+:class:`PruneReport` of what :func:`prune` removed.
 
 Every table is this module's: the schema below is the whole of it, and no other module
 runs SQL. It is applied on every open (``CREATE ... IF NOT EXISTS``), so a store made by
@@ -26,18 +30,29 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from .config import Config
 from .errors import StoreError
 from .ids import url_key
 from .models import Campaign, EditionStatus, Image, Item
 from .report import RunReport
 
-__all__ = ["KEEP_BACKUPS", "FeedState", "Store", "backups_of", "open_store", "restore_store"]
+__all__ = [
+    "KEEP_BACKUPS",
+    "FeedState",
+    "PrunePolicy",
+    "PruneReport",
+    "Store",
+    "backups_of",
+    "open_store",
+    "prune",
+    "restore_store",
+]
 
 KEEP_BACKUPS = 7
 _MAGIC = b"SQLite format 3\x00"
@@ -60,13 +75,19 @@ CREATE TABLE IF NOT EXISTS items (
     content_hash TEXT NOT NULL,
     first_seen TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    used_in TEXT
+    used_in TEXT,
+    raw_hash TEXT NOT NULL DEFAULT ''
 );
 DROP INDEX IF EXISTS items_guid;
 DROP INDEX IF EXISTS items_url_key;
 CREATE INDEX IF NOT EXISTS items_guid_all ON items(guid);
 CREATE INDEX IF NOT EXISTS items_url_key_all ON items(url_key);
-CREATE INDEX IF NOT EXISTS items_used_in ON items(used_in);
+DROP INDEX IF EXISTS items_used_in;
+CREATE INDEX IF NOT EXISTS items_used ON items(used_in) WHERE used_in IS NOT NULL;
+-- what select can choose: unused items by date, so its cost follows the recent
+-- window and not the history (the candidate query's first half, term for term)
+CREATE INDEX IF NOT EXISTS items_unused_by_date
+    ON items(COALESCE(published, first_seen)) WHERE used_in IS NULL;
 CREATE TABLE IF NOT EXISTS feeds (
     url TEXT PRIMARY KEY,
     etag TEXT NOT NULL DEFAULT '',
@@ -124,6 +145,48 @@ CREATE TABLE IF NOT EXISTS llm_cache (
 );
 """
 
+# Work done once and retention. ``raw_hash`` is an entry's fingerprint as its source gave
+# it (see Store.listed). A source's ``generation`` counts its listings; a tombstone (an
+# unused item pruned) lives while its source still lists it, so it is never new again.
+_GROWTH = """
+CREATE INDEX IF NOT EXISTS items_raw_hash ON items(raw_hash) WHERE raw_hash != '';
+CREATE TABLE IF NOT EXISTS listings (
+    origin TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS tombstones (
+    id TEXT PRIMARY KEY,
+    guid TEXT NOT NULL DEFAULT '',
+    url_key TEXT NOT NULL DEFAULT '',
+    raw_hash TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0,
+    dated TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS tombstones_guid ON tombstones(guid) WHERE guid != '';
+CREATE INDEX IF NOT EXISTS tombstones_url_key ON tombstones(url_key) WHERE url_key != '';
+CREATE INDEX IF NOT EXISTS tombstones_raw_hash ON tombstones(raw_hash) WHERE raw_hash != '';
+"""
+
+
+def _grow_schema(conn: sqlite3.Connection) -> None:
+    """Bring a store made before work-once and retention up to date (and a new one)."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(items)")}
+    if "raw_hash" not in columns:
+        try:
+            conn.execute("ALTER TABLE items ADD COLUMN raw_hash TEXT NOT NULL DEFAULT ''")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):  # another process added it first
+                raise
+    conn.executescript(_GROWTH)
+
+
+# a touched tombstone belongs to its source's newest listing
+_TOUCH = (
+    "generation = COALESCE((SELECT generation FROM listings l"
+    " WHERE l.origin = tombstones.origin), generation)"
+)
+
 
 @dataclass(frozen=True)
 class FeedState:
@@ -141,60 +204,88 @@ class FeedState:
     last_error_at: str | None = None
 
 
+@dataclass
+class _Match:
+    """A stored item or a tombstone an item to store may be (kept current as a batch is
+    written)."""
+
+    id: str
+    content_hash: str
+    raw_hash: str
+    buried: bool  # a tombstone: pruned, still listed
+    dated: str = ""  # a tombstone's: its item's date (published, else first seen)
+
+
+class _Known:
+    """What a batch of items may match, read at once: stored items, then tombstones, by
+    id, else guid, else link key (the first stored wins, as an index lookup finds it)."""
+
+    _BATCH = 250
+
+    def __init__(self, c: sqlite3.Connection, items: Sequence[Item], keys: Sequence[str]) -> None:
+        self._by: tuple[dict[str, _Match], ...] = tuple({} for _ in range(6))
+        ids = [i.id for i in items]
+        guids = [i.guid for i in items if i.guid]
+        links = [k for k in keys if k]
+        for table, hashed, buried in (
+            ("items", "content_hash, ''", 0),
+            ("tombstones", "'', dated", 1),
+        ):
+            rows = c.execute(
+                f"SELECT id, guid, url_key, {hashed}, raw_hash FROM {table}"
+                f" WHERE id IN ({_marks(ids)}) OR (guid IN ({_marks(guids)}) AND guid != '')"
+                f" OR (url_key IN ({_marks(links)}) AND url_key != '') ORDER BY rowid",
+                [*ids, *guids, *links],
+            ).fetchall()
+            for r in rows:
+                self.add(_Match(r[0], r[3], r[5], bool(buried), r[4]), r[1], r[2])
+
+    def add(self, match: _Match, guid: str, key: str) -> None:
+        base = 3 if match.buried else 0
+        for n, value in enumerate((match.id, guid, key)):
+            if value:
+                self._by[base + n].setdefault(value, match)
+
+    def find(self, item: Item, key: str) -> _Match | None:
+        for n, value in enumerate((item.id, item.guid, key) * 2):
+            found = self._by[n].get(value) if value else None
+            if found is not None:
+                return found
+        return None
+
+
+class _Writes:
+    """A batch's writes in order, run as one ``executemany`` per run of the same
+    statement (batched writes cost far less than one call each; the order is kept, so
+    an update may follow the insert of its own row)."""
+
+    def __init__(self, c: sqlite3.Connection) -> None:
+        self._c = c
+        self._runs: list[tuple[str, list[tuple[object, ...]]]] = []
+
+    def add(self, sql: str, params: tuple[object, ...]) -> None:
+        if self._runs and self._runs[-1][0] == sql:
+            self._runs[-1][1].append(params)
+        else:
+            self._runs.append((sql, [params]))
+
+    def flush(self) -> None:
+        for sql, rows in self._runs:
+            self._c.executemany(sql, rows)
+        self._runs.clear()
+
+
+def _marks(values: Sequence[str]) -> str:
+    return ",".join("?" * len(values))
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _content_hash(item: Item, key: str) -> str:
-    h = hashlib.sha256()
-    for part in (item.title, item.text, key, item.author):
-        h.update(part.encode("utf-8", "surrogatepass") + b"\x1f")
-    return h.hexdigest()[:16]
-
-
-_LOOKUP_CHUNK = 300  # items per lookup query: three parameters each, under SQLite's limit
-
-
-class _Known:
-    """The stored rows a batch of items may match, by id, guid and link key, looked up
-    in one query per chunk rather than three per item; kept current as the batch is
-    planned, so an item repeated within it matches its first copy."""
-
-    def __init__(self) -> None:
-        self.by_id: dict[str, str] = {}  # id -> content hash
-        self.by_guid: dict[str, str] = {}  # guid -> id (the first stored)
-        self.by_key: dict[str, str] = {}  # url_key -> id (the first stored)
-
-    def add(self, item_id: str, guid: str, key: str, digest: str) -> None:
-        self.by_id[item_id] = digest
-        if guid:
-            self.by_guid.setdefault(guid, item_id)
-        if key:
-            self.by_key.setdefault(key, item_id)
-
-    def find(self, item: Item, key: str) -> str | None:
-        """The id of the row the item matches: by id, else guid, else link key."""
-        if item.id in self.by_id:
-            return item.id
-        return (self.by_guid.get(item.guid) if item.guid else None) or (
-            self.by_key.get(key) if key else None
-        )
-
-    def load(self, conn: sqlite3.Connection, items: list[Item], keys: list[str]) -> None:
-        for at in range(0, len(items), _LOOKUP_CHUNK):
-            chunk = items[at : at + _LOOKUP_CHUNK]
-            ids = [i.id for i in chunk]
-            guids = [i.guid for i in chunk if i.guid]
-            links = [k for k in keys[at : at + _LOOKUP_CHUNK] if k]
-            marks = ",".join
-            rows = conn.execute(
-                "SELECT id, guid, url_key, content_hash FROM items"
-                f" WHERE id IN ({marks('?' * len(ids))}) OR guid IN ({marks('?' * len(guids))})"
-                f" OR url_key IN ({marks('?' * len(links))}) ORDER BY rowid",
-                (*ids, *guids, *links),
-            ).fetchall()
-            for r in rows:
-                self.add(r["id"], r["guid"], r["url_key"], r["content_hash"])
+    parts = (item.title, item.text, key, item.author, "")
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 class Store:
@@ -216,24 +307,47 @@ class Store:
             self.conn.execute("COMMIT")
 
     # -- items -------------------------------------------------------------
-    def upsert_items(self, items: Iterable[Item]) -> tuple[int, int]:
+    def upsert_items(self, items: Iterable[Item], prints: Sequence[str] = ()) -> tuple[int, int]:
         """Store items; return (new, updated). An item matching a stored one by
-        id, guid or canonical link updates it instead of becoming a new story."""
-        batch = list(items)
-        keys = [url_key(item.url) for item in batch]
-        inserts: list[tuple[object, ...]] = []
-        updates: list[tuple[object, ...]] = []
+        id, guid or canonical link updates it instead of becoming a new story; one
+        matching a tombstone (pruned, still listed) stays pruned, unless its source now
+        dates it later than the pruned item: then it is a new story.
+
+        ``prints``: each item's raw fingerprint, in order (see :meth:`listed`), so an
+        entry unchanged at its source is known next time without being worked out."""
+        new = updated = 0
         now = _now()
+        items = list(items)
+        marks = list(prints) or [""] * len(items)
+        keys = [url_key(item.url) for item in items]
+        batch = _Known._BATCH
         with self.transaction() as c:
-            known = _Known()
-            known.load(c, batch, keys)
-            for item, key in zip(batch, keys, strict=True):
+            writes = _Writes(c)
+            for n, (item, raw, key) in enumerate(zip(items, marks, keys, strict=True)):
+                if n % batch == 0:  # one look-up for the next items, not three each
+                    writes.flush()  # the look-up sees this call's earlier items
+                    known = _Known(c, items[n : n + batch], keys[n : n + batch])
                 digest = _content_hash(item, key)
-                image = json.dumps(item.image.__dict__) if item.image else None
+                row = known.find(item, key)
                 published = item.published.astimezone(UTC).isoformat() if item.published else None
-                found = known.find(item, key)
-                if found is None:
-                    inserts.append(
+                if row is not None and row.buried:
+                    if not (published and published > row.dated):
+                        writes.add(
+                            f"UPDATE tombstones SET raw_hash = COALESCE(NULLIF(?, ''), raw_hash),"
+                            f" {_TOUCH} WHERE id = ?",
+                            (raw, row.id),
+                        )
+                        row.raw_hash = raw or row.raw_hash
+                        continue
+                    # dated anew by its source: a new story, no longer the pruned one
+                    writes.add("DELETE FROM tombstones WHERE id = ?", (row.id,))
+                    row = None
+                image = json.dumps(item.image.__dict__) if item.image else None
+                if row is None:
+                    writes.add(
+                        "INSERT INTO items (id, guid, url_key, source, origin, title, url, text,"
+                        " html, author, published, image, content_hash, first_seen, updated_at,"
+                        " raw_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (
                             item.id,
                             item.guid,
@@ -250,11 +364,17 @@ class Store:
                             digest,
                             now,
                             now,
-                        )
+                            raw,
+                        ),
                     )
-                    known.add(item.id, item.guid, key, digest)
-                elif known.by_id[found] != digest:
-                    updates.append(
+                    known.add(_Match(item.id, digest, raw, False), item.guid, key)
+                    new += 1
+                elif row.content_hash != digest:
+                    writes.add(
+                        "UPDATE items SET title=?, url=?, text=?, html=?, author=?,"
+                        " published=COALESCE(?, published), image=COALESCE(?, image),"
+                        " content_hash=?, updated_at=?, raw_hash=COALESCE(NULLIF(?, ''), raw_hash)"
+                        " WHERE id=?",
                         (
                             item.title,
                             item.url,
@@ -265,32 +385,59 @@ class Store:
                             image,
                             digest,
                             now,
-                            found,
-                        )
+                            raw,
+                            row.id,
+                        ),
                     )
-                    known.by_id[found] = digest
-            # rows inserted first: an update may be to a row this batch inserts
-            c.executemany(
-                "INSERT INTO items (id, guid, url_key, source, origin, title, url, text,"
-                " html, author, published, image, content_hash, first_seen, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                inserts,
+                    row.content_hash, row.raw_hash = digest, raw or row.raw_hash
+                    updated += 1
+                elif raw and row.raw_hash != raw:
+                    # the same story in new wrapping: known by its new fingerprint next time
+                    writes.add("UPDATE items SET raw_hash = ? WHERE id = ?", (raw, row.id))
+                    row.raw_hash = raw
+            writes.flush()
+        return new, updated
+
+    def listed(self, origin: str, prints: Sequence[str]) -> frozenset[str]:
+        """Note that ``origin`` was just read whole, listing entries with these raw
+        fingerprints (a digest of an entry as given, before any work on it); return
+        those already stored as they are, or pruned: neither needs working out again.
+        A tombstone listed again is kept (see :func:`prune`); an empty listing counts
+        for nothing."""
+        wanted = list(dict.fromkeys(p for p in prints if p))
+        known: set[str] = set()
+        if not wanted:  # an empty listing (a feed half down?) says nothing of what it dropped
+            return frozenset()
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO listings (origin, generation) VALUES (?, 1)"
+                " ON CONFLICT(origin) DO UPDATE SET generation = generation + 1",
+                (origin,),
             )
-            c.executemany(
-                "UPDATE items SET title=?, url=?, text=?, html=?, author=?,"
-                " published=COALESCE(?, published), image=COALESCE(?, image),"
-                " content_hash=?, updated_at=? WHERE id=?",
-                updates,
-            )
-        return len(inserts), len(updates)
+            for n in range(0, len(wanted), 500):
+                chunk = wanted[n : n + 500]
+                rows = c.execute(
+                    f"SELECT raw_hash FROM items WHERE raw_hash IN ({_marks(chunk)})"
+                    " AND raw_hash != ''",
+                    chunk,
+                ).fetchall()
+                rows += c.execute(
+                    f"UPDATE tombstones SET {_TOUCH} WHERE raw_hash IN ({_marks(chunk)})"
+                    " AND raw_hash != '' RETURNING raw_hash",
+                    chunk,
+                ).fetchall()
+                known.update(r[0] for r in rows)
+        return frozenset(known)
 
     def candidates(self, edition: date, since: datetime) -> list[tuple[Item, str]]:
         """Items unused by any other issue and published (else first seen) since
         ``since``, with their first-seen time. Items reserved for ``edition`` count."""
+        # two halves, each with its index: a range of items_unused_by_date and the
+        # edition's own reservations (an OR of both would scan the whole table)
         rows = self.conn.execute(
-            "SELECT * FROM items WHERE (used_in IS NULL OR used_in = ?)"
-            " AND (COALESCE(published, first_seen) >= ? OR used_in = ?)",
-            (edition.isoformat(), since.isoformat(), edition.isoformat()),
+            "SELECT * FROM items WHERE used_in IS NULL AND COALESCE(published, first_seen) >= ?"
+            " UNION ALL SELECT * FROM items WHERE used_in = ?",
+            (since.isoformat(), edition.isoformat()),
         ).fetchall()
         return [(_row_item(r), r["first_seen"]) for r in rows]
 
@@ -515,6 +662,148 @@ class Store:
         self.conn.close()
 
 
+# -- retention -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PrunePolicy:
+    """What :func:`prune` removes; 0 keeps that kind forever."""
+
+    unused_item_days: float = 30  # unused items published (else first seen) this long ago
+    run_days: int = 90  # run reports of editions older than this
+    draft_version_keep: int = 10  # pipeline draft fingerprints per edition, newest first
+    extract_days: int = 30  # article full texts fetched this long ago
+    limit: int = 0  # unused items removed at most, the oldest first (0: all)
+
+    @classmethod
+    def of(cls, config: Config) -> PrunePolicy:
+        """The config's ``retention:`` for a build. Unused items a build may still select
+        (within ``issue.max_age_hours``, and a day more) are kept whatever it says."""
+        r = config.retention
+        window = config.issue.max_age_hours / 24 + 1
+        days = max(r.unused_item_days, window) if r.unused_item_days else 0
+        return cls(days, r.run_days, r.draft_version_keep, r.extract_days, r.items_per_build)
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    """What one :func:`prune` removed (on a dry run: would remove) and the store's size."""
+
+    items: int = 0
+    tombstones: int = 0  # dropped: their source no longer lists them
+    runs: int = 0
+    draft_versions: int = 0
+    extracts: int = 0
+    bytes_before: int = 0
+    bytes_after: int = 0  # on a dry run, what the store would take once compacted
+    dry_run: bool = False
+
+    def lines(self) -> list[str]:
+        """One line per kind removed, then the size (for the CLI)."""
+        verb = "would remove" if self.dry_run else "removed"
+        kinds = (
+            ("unused items", self.items),
+            ("tombstones no source lists", self.tombstones),
+            ("run reports", self.runs),
+            ("draft fingerprints", self.draft_versions),
+            ("article full texts", self.extracts),
+        )
+        out = [f"{verb} {n} {name}" for name, n in kinds]
+        out.append(f"store {self.bytes_before / 1e6:.1f} MB -> {self.bytes_after / 1e6:.1f} MB")
+        return out
+
+
+def _before(today: date, days: float) -> str:
+    return (datetime.combine(today, datetime.min.time(), UTC) - timedelta(days=days)).isoformat()
+
+
+def _pages(c: sqlite3.Connection, pragma: str) -> int:
+    return int(c.execute(f"PRAGMA {pragma}").fetchone()[0])
+
+
+def prune(
+    store: Store,
+    policy: PrunePolicy,
+    today: date,
+    *,
+    dry_run: bool = False,
+    compact: bool = False,
+) -> PruneReport:
+    """Remove what ``policy`` says the store no longer needs, as of ``today``.
+
+    Unused items dated before the cut go (the oldest ``policy.limit``), each leaving a
+    tombstone (id, guid, link key, fingerprint) while its source still lists it:
+    :meth:`Store.upsert_items` and :meth:`Store.listed` treat a listed tombstone as
+    known, so a pruned item is never new again; a tombstone goes once its source was
+    read without it. Items an issue used or an open edition's draft holds
+    (``used_in``), the issue ledger and the feed ledger (ETag, Last-Modified, health)
+    are never removed. Free pages then go back to the file system; a store made
+    before this reuses them, until ``compact`` turns that on for it (a full VACUUM).
+    ``dry_run`` counts the same and keeps everything.
+    """
+    c = store.conn
+    page = _pages(c, "page_size")
+    before = _pages(c, "page_count") * page
+    counts: dict[str, int] = {}
+    c.execute("BEGIN IMMEDIATE")
+    try:
+        counts = _remove(c, policy, today)
+        after = (_pages(c, "page_count") - _pages(c, "freelist_count")) * page
+    except BaseException:
+        c.execute("ROLLBACK")
+        raise
+    c.execute("ROLLBACK" if dry_run else "COMMIT")
+    if not dry_run:
+        if compact and _pages(c, "auto_vacuum") != 2:  # not INCREMENTAL: a store from before
+            c.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            c.execute("VACUUM")
+        c.executescript("PRAGMA incremental_vacuum;")  # run whole: one step frees one page
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        after = (_pages(c, "page_count") - _pages(c, "freelist_count")) * page
+    return PruneReport(**counts, bytes_before=before, bytes_after=after, dry_run=dry_run)
+
+
+def _remove(c: sqlite3.Connection, policy: PrunePolicy, today: date) -> dict[str, int]:
+    counts = dict.fromkeys(("items", "tombstones", "runs", "draft_versions", "extracts"), 0)
+    if policy.unused_item_days:
+        cut = {"cut": _before(today, policy.unused_item_days), "limit": policy.limit or -1}
+        # both statements read items_unused_by_date, oldest first: their cost follows
+        # what goes, and they choose the same items
+        where = (
+            "WHERE rowid IN (SELECT rowid FROM items WHERE used_in IS NULL"
+            " AND COALESCE(published, first_seen) < :cut"
+            " ORDER BY COALESCE(published, first_seen), rowid LIMIT :limit)"
+        )
+        c.execute(
+            "INSERT OR REPLACE INTO tombstones"
+            " (id, guid, url_key, raw_hash, origin, generation, dated)"
+            " SELECT id, guid, url_key, raw_hash, origin, COALESCE((SELECT generation FROM"
+            " listings l WHERE l.origin = items.origin), 0), COALESCE(published, first_seen)"
+            f" FROM items {where}",
+            cut,
+        )
+        counts["items"] = c.execute(f"DELETE FROM items {where}", cut).rowcount
+    counts["tombstones"] = c.execute(
+        "DELETE FROM tombstones WHERE generation < COALESCE((SELECT generation FROM listings l"
+        " WHERE l.origin = tombstones.origin), generation)"
+    ).rowcount
+    if policy.run_days:
+        day = (today - timedelta(days=policy.run_days)).isoformat()
+        counts["runs"] = c.execute("DELETE FROM runs WHERE date < ?", (day,)).rowcount
+    if policy.draft_version_keep:
+        # the newest per edition, and always the one the issue ledger names
+        counts["draft_versions"] = c.execute(
+            "DELETE FROM draft_versions WHERE rowid IN (SELECT rowid FROM (SELECT rowid,"
+            " ROW_NUMBER() OVER (PARTITION BY date ORDER BY written_at DESC, rowid DESC) AS n"
+            " FROM draft_versions) WHERE n > ?) AND NOT EXISTS (SELECT 1 FROM issues i"
+            " WHERE i.date = draft_versions.date AND i.draft_sha = draft_versions.sha)",
+            (policy.draft_version_keep,),
+        ).rowcount
+    if policy.extract_days:
+        counts["extracts"] = c.execute(
+            "DELETE FROM extracts WHERE fetched_at < ?", (_before(today, policy.extract_days),)
+        ).rowcount
+    return counts
+
+
 def _row_feed(row: sqlite3.Row) -> FeedState:
     return FeedState(
         url=row["url"],
@@ -594,8 +883,11 @@ def _create(p: Path) -> None:
     tmp.unlink(missing_ok=True)
     conn = sqlite3.connect(tmp, isolation_level=None)
     try:
+        # set before the first table: pruned pages can then go back to the file system
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(_SCHEMA)
+        _grow_schema(conn)
     finally:
         conn.close()  # the last close checkpoints and removes the -wal file
     try:
@@ -660,6 +952,7 @@ def open_store(path: str | Path, *, check: bool = False) -> Iterator[Store]:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
         conn.executescript(_SCHEMA)
+        _grow_schema(conn)
         if check:
             _check_and_back_up(conn, p)
         yield Store(conn)

@@ -6,6 +6,11 @@ source is done (so an interrupted run keeps what it stored) and returns an
 :class:`IngestResult` with one :class:`SourceResult` per source. A failing
 source is recorded with a precise error and never stops the run.
 
+Work is done once: each entry's fingerprint (a digest of it as the source gave it)
+is looked up first, and an entry stored as it is, or pruned, is counted as
+``unchanged`` and left out; only new or changed entries get their text, sanitized
+HTML, canonical link and id worked out, and their warnings said.
+
 :func:`feed_health` reads the store's feed-health ledger for the run report:
 failing, stale and gone feeds, and alerts for feeds that failed
 ``fetch.alert_after_failures`` runs in a row.
@@ -14,6 +19,8 @@ failing, stale and gone feeds, and alerts for feeds that failed
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -127,17 +134,80 @@ class _Deadline:
             )
 
 
+# Part of every fingerprint: bump it when the work on an entry changes (text, sanitizing,
+# links), and every stored entry is worked out once more.
+_WORK = "1"
+
+
+def _salt(cfg: Fetch) -> str:
+    """What shapes an item besides its entry: the work's version, the full-text settings."""
+    return f"{_WORK}|{cfg.full_text}|{cfg.teaser_chars}"
+
+
+def _digest(salt: str, parts: Sequence[str]) -> str:
+    text = "\x1f".join((salt, *parts))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _fingerprints(parsed: ParsedFeed, salt: str) -> list[str]:
+    """Each entry as its source gave it, digested (cheap: nothing is worked out). The
+    same fingerprint gives the same item, so a stored one is not worked out again."""
+    out = []
+    for e in parsed.entries:
+        image = (e.image.url, e.image.alt, e.image.credit) if e.image else ("\0",)
+        plain = "\0" if e.plain is None else e.plain
+        dates = (
+            e.published.isoformat() if e.published else "",
+            e.updated.isoformat() if e.updated else "",
+        )
+        out.append(
+            _digest(salt, (e.guid, e.link, e.title, e.html, plain, e.author, *dates, *image))
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class _Worked:
+    """A source's entries worked out: the items new or changed at the source, each with
+    its fingerprint, and how many were known as they are (left out, not worked out)."""
+
+    items: list[Item]
+    prints: list[str]
+    warnings: list[str]
+    unchanged: int = 0
+
+
 def _items(
     parsed: ParsedFeed, src: _Source, origin: str, deadline: _Deadline | None = None
 ) -> tuple[list[Item], list[str]]:
-    """Entries -> stored items: plain text, sanitized HTML, stable ids, UTC dates."""
+    """Entries -> items: plain text, sanitized HTML, stable ids, UTC dates."""
+    worked = _work(parsed, src, origin, deadline)
+    return worked.items, worked.warnings
+
+
+def _work(
+    parsed: ParsedFeed,
+    src: _Source,
+    origin: str,
+    deadline: _Deadline | None = None,
+    prints: Sequence[str] = (),
+    known: frozenset[str] = frozenset(),
+) -> _Worked:
+    """Entries -> items, but for those whose fingerprint (``prints``, in entry order)
+    is ``known``: the per-item work (text, sanitizing, canonical link) is done once."""
     host = (urlsplit(origin).hostname or "").removeprefix("www.") if _is_url(origin) else ""
     source = src.name or parsed.title or host or Path(origin).stem
     items: list[Item] = []
+    kept: list[str] = []
+    unchanged = 0
     warnings = list(parsed.warnings)
-    for n, e in enumerate(parsed.entries):
+    marks = list(prints) or [""] * len(parsed.entries)
+    for n, (e, mark) in enumerate(zip(parsed.entries, marks, strict=True)):
         if deadline is not None:
             deadline.check(src.ref, n, len(parsed.entries))
+        if mark in known:
+            unchanged += 1
+            continue
         title = e.title or _untitled(e)
         if not title and not e.link:
             warnings.append(f"{src.ref}: entry {n + 1} has no title, text or link; skipped")
@@ -162,28 +232,36 @@ def _items(
                 image=image,
             )
         )
-    return items, warnings
+        kept.append(mark)
+    return _Worked(items, kept, warnings, unchanged)
 
 
 def _store(
     store: Store,
     src: _Source,
     kind: Literal["feed", "file"],
-    items: list[Item],
-    warnings: list[str],
+    worked: _Worked,
     t0: float,
+    warnings: Sequence[str] = (),
 ) -> SourceResult:
-    new, updated = store.upsert_items(items)
+    new, updated = store.upsert_items(worked.items, worked.prints)
     return SourceResult(
         source=src.ref,
         kind=kind,
         status="ok",
-        items=tuple(items),
+        items=tuple(worked.items),
         new=new,
         updated=updated,
-        warnings=tuple(warnings),
+        warnings=(*warnings, *worked.warnings),
         elapsed=time.perf_counter() - t0,
+        unchanged=worked.unchanged,
+        listed=len(worked.items) + worked.unchanged,
     )
+
+
+def _kept(result: SourceResult, keep: bool) -> SourceResult:
+    """The result, without its items when the caller wants counts only."""
+    return result if keep else dataclasses.replace(result, items=())
 
 
 def _as_source_error(ref: str, exc: Exception) -> SourceError:
@@ -214,8 +292,9 @@ def _read_feed_file(config: Config, store: Store, src: _Source) -> SourceResult:
         deadline = _Deadline.after(config.fetch.timeout)
         data = read_file(src.path, label, config.fetch.max_bytes)
         parsed = parse_feed(data, where=label, max_bytes=config.fetch.max_bytes)
-        items, warnings = _items(parsed, src, label, deadline)
-        result = _store(store, src, "feed", items, warnings, t0)
+        prints = _fingerprints(parsed, _salt(config.fetch))
+        known = store.listed(label, prints)
+        result = _store(store, src, "feed", _work(parsed, src, label, deadline, prints, known), t0)
     except Exception as exc:  # one source never stops the run
         err = _as_source_error(label, exc)
         store.record_feed(label, ok=False, error=str(err))
@@ -255,14 +334,26 @@ def _read_stories(config: Config, store: Store, src: _Source) -> list[SourceResu
                 max_bytes=config.fetch.max_bytes,
                 inbox=src.path if src.kind == "inbox" else None,
             )
-            out.append(_store(store, one, "file", [item], [], t0))
+            out.append(_store(store, one, "file", _once(store, item, config.fetch), t0))
         except Exception as exc:  # one file never stops the run
             out.append(_error(one, "file", _as_source_error(str(path), exc), t0))
     return out
 
 
+def _once(store: Store, item: Item, cfg: Fetch) -> _Worked:
+    """A story file's item, left out when stored as it is (its work is already done:
+    the file is small, and its listing keeps a pruned story from coming back)."""
+    image = (item.image.url, item.image.alt, item.image.credit) if item.image else ("\0",)
+    when = item.published.isoformat() if item.published else ""
+    parts = (item.id, item.source, item.title, item.text, item.url, item.html, item.guid)
+    mark = _digest(_salt(cfg), (*parts, item.author, when, *image))
+    if mark in store.listed(item.origin, [mark]):
+        return _Worked([], [], [], 1)
+    return _Worked([item], [mark], [])
+
+
 async def _fetch_feeds(
-    config: Config, store: Store, srcs: list[_Source]
+    config: Config, store: Store, srcs: list[_Source], keep: bool
 ) -> dict[str, SourceResult]:
     cfg = config.fetch
     results: dict[str, SourceResult] = {}
@@ -315,14 +406,18 @@ async def _fetch_feeds(
             # worker thread so the other feeds' transfers go on meanwhile, a small one
             # here (a thread hand-off costs more than it parses)
             deadline = _Deadline.after(cfg.timeout, res.elapsed)
-            if len(res.body) > _INLINE_PARSE_MAX:
-                items, more = await asyncio.to_thread(_parse_items, res, src, cfg, deadline)
-            else:
-                items, more = _parse_items(res, src, cfg, deadline)
+            inline = len(res.body) <= _INLINE_PARSE_MAX
+            parsed, prints = (
+                _parse(res, src, cfg) if inline else await asyncio.to_thread(_parse, res, src, cfg)
+            )
+            known = store.listed(src.ref, prints)
+            args = (parsed, src, src.ref, deadline, prints, known)
+            worked = _work(*args) if inline else await asyncio.to_thread(_work, *args)
             if cfg.full_text:
-                items, refused = await with_full_text(items, store, cfg, src.internal_ok)
-                more += [f"{src.ref}: {r}" for r in refused]
-            result = _store(store, src, "feed", items, warnings + more, t0)
+                items, refused = await with_full_text(worked.items, store, cfg, src.internal_ok)
+                more = [f"{src.ref}: {r}" for r in refused]
+                worked = dataclasses.replace(worked, items=items, warnings=worked.warnings + more)
+            result = _store(store, src, "feed", worked, t0, warnings)
         except Exception as exc:  # one feed never stops the run
             err = _as_source_error(src.ref, exc)
             store.record_feed(src.ref, ok=False, error=str(err))
@@ -336,15 +431,13 @@ async def _fetch_feeds(
             new_items=result.new,
             moved_to=moved,
         )
-        results[src.ref] = result
+        results[src.ref] = _kept(result, keep)
 
     await fetch_all(requests, cfg, done)
     return results
 
 
-def _parse_items(
-    res: FetchResponse, src: _Source, cfg: Fetch, deadline: _Deadline
-) -> tuple[list[Item], list[str]]:
+def _parse(res: FetchResponse, src: _Source, cfg: Fetch) -> tuple[ParsedFeed, list[str]]:
     parsed = parse_feed(
         res.body,
         url=res.final_url,
@@ -352,7 +445,7 @@ def _parse_items(
         where=src.ref,
         max_bytes=cfg.max_bytes,
     )
-    return _items(parsed, src, src.ref, deadline)
+    return parsed, _fingerprints(parsed, _salt(cfg))
 
 
 def _named(src: _Source, exc: FetchError) -> FetchError:
@@ -362,10 +455,14 @@ def _named(src: _Source, exc: FetchError) -> FetchError:
     return FetchError(src.ref, f"{exc.detail} (fetching its new location {exc.source})")
 
 
-def ingest(config: Config, store: Store, *, sources: Sequence[str] | None = None) -> IngestResult:
+def ingest(
+    config: Config, store: Store, *, sources: Sequence[str] | None = None, items: bool = True
+) -> IngestResult:
     """Read every configured feed and story file (or just ``sources``: paths or
     URLs) into the store; return one result per source. Never raises for a bad
     source: its :class:`SourceResult` has ``status="error"`` and the reason.
+    ``items=False`` leaves each result's items out as soon as they are stored
+    (a build needs the counts only; 100,000 items hold some 250 MB).
 
     A path ending in .md/.markdown/.txt/.html/.htm is a story file, a folder is
     read as an inbox, any other path is a feed file. Call it from synchronous
@@ -376,11 +473,11 @@ def ingest(config: Config, store: Store, *, sources: Sequence[str] | None = None
     urls = [s for s in plan if s.kind == "url"]
     for src in plan:
         if src.kind == "feed-file":
-            by_ref[src.ref] = [_read_feed_file(config, store, src)]
+            by_ref[src.ref] = [_kept(_read_feed_file(config, store, src), items)]
         elif src.kind in ("story", "inbox"):
-            by_ref[src.ref] = _read_stories(config, store, src)
+            by_ref[src.ref] = [_kept(r, items) for r in _read_stories(config, store, src)]
     if urls:
-        fetched = asyncio.run(_fetch_feeds(config, store, urls))
+        fetched = asyncio.run(_fetch_feeds(config, store, urls, items))
         for src in urls:
             by_ref[src.ref] = [fetched[src.ref]]
     ordered = [r for src in plan for r in by_ref[src.ref]]
