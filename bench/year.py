@@ -120,11 +120,11 @@ def _build(root: Path, edition: date) -> dict[str, float]:
         stored = store.count_items()
     return {
         "build_s": round(seconds, 3),
-        "select_s": result.report["timings"]["select"],
+        "select_s": result.report.timings["select"],
         "candidates_s": round(query, 4),
         "candidates": len(rows),
         "items_stored": stored,
-        "stories": len(result.report["stories"]),
+        "stories": len(result.report.stories),
     }
 
 
