@@ -95,6 +95,7 @@ def compare_all(folder: Path) -> tuple[dict[str, list[str]], Counter[str]]:
     return lost, engines
 
 
+@pytest.mark.slow  # every fixture feed, parsed twice
 def test_nothing_feedparser_reads_is_lost_on_the_sample() -> None:
     lost, engines = compare_all(SAMPLE)
     assert {f: v for f, v in lost.items() if f not in ALLOWED} == {}

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from xml.sax.saxutils import escape
 
+import pytest
 from feedcompare import losses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -95,6 +96,7 @@ SHAPES: dict[str, Callable[[Entries], str]] = {
 }
 
 
+@pytest.mark.slow  # generated feeds, each also through feedparser
 @SOME
 @given(entries)
 def test_every_shape_reads_the_same_entries_as_feedparser(items: Entries) -> None:

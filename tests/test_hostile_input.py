@@ -329,6 +329,7 @@ def mended_feed(size: int) -> bytes:
     return f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>'.encode()
 
 
+@pytest.mark.slow  # 20 MB, at scale
 def test_a_20mb_feed_broken_by_entities_and_ampersands_is_parsed_fast() -> None:
     doc = mended_feed(19 * 1024 * 1024)  # 2.3 million ampersands
     t0 = time.perf_counter()

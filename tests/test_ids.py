@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,6 +92,7 @@ def feed_links(draw: st.DrawFn) -> str:
     return url + (f"?{query}" if query else "") + tail
 
 
+@pytest.mark.slow  # 500 generated links: about 2 s
 @settings(database=None, max_examples=500)
 @given(feed_links())
 def test_the_plain_link_shortcut_gives_what_the_general_path_gives(url: str) -> None:

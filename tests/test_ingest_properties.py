@@ -147,6 +147,7 @@ markdown_docs = st.lists(md_pieces, max_size=80).map("".join)
 hostile_pieces = st.one_of(md_pieces, st.sampled_from(["](", "<", "<a ", "<!--", "<![", "&#"]))
 
 
+@pytest.mark.slow  # generated story files through Python-Markdown
 @FAST
 @given(st.one_of(st.text(max_size=400), st.lists(hostile_pieces, max_size=80).map("".join)))
 def test_any_text_reads_as_a_markdown_story_file(text: str) -> None:
