@@ -90,3 +90,25 @@ def test_the_gate_finds_no_caption_in_a_sentence_the_reader_keeps() -> None:
 
 def test_the_same_article_is_read_once() -> None:
     assert read_source("t", PAGE) is read_source("t", PAGE)
+
+
+def test_a_caption_run_into_a_quotation_is_cut_off_as_a_caption() -> None:
+    text = (
+        "Fernhill Robotics opened its first factory in Sheffield on Tuesday.\n\n"
+        "Workers gather on the new line at the Sheffield plant before the opening today "
+        "Chief Executive Nadia Okonjo said: 'This is a good day for the city.'\n\n"
+        "The minister visits the plant on Friday morning with the mayor ‘It will bring 240 "
+        "jobs to the valley,’ said the mayor at the gates.\n\n"
+        "He told reporters ‘It will never happen again,’ said the coach."
+    )
+    source = read_source("Fernhill opens a factory", text)
+    assert "Workers gather on the new line at the Sheffield plant before the opening today" in (
+        source.captions
+    )
+    assert "Chief Executive Nadia Okonjo said: 'This is a good day for the city.'" in (
+        source.sentences
+    )
+    quoted = "‘It will bring 240 jobs to the valley,’ said the mayor at the gates."
+    assert quoted in source.sentences
+    # a short lead-in is the speaker's sentence, not a caption
+    assert "He told reporters ‘It will never happen again,’ said the coach." in source.sentences

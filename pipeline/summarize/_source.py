@@ -77,10 +77,28 @@ class Source:
     names: frozenset[str]
 
 
+# A caption run into a quotation, with no full stop between: "... pledge today Scotland's
+# Deputy First Minister John Swinney said: 'While ..." and "... manager on Friday 'I'd be over
+# the moon,' said Locke". The cut falls before the speaker or the opening mark.
+_FUSED_QUOTE = re.compile(
+    r"(?<=[a-z0-9]) (?=(?:[A-Z][\w'’.-]*\s){1,7}(?:said|says|added|adds):\s?[‘“\"']"
+    r"|[‘“\"][A-Z][^‘“\"]{15,300}[,.!?][’”\"]\s(?:said|says|added|adds)\b)"
+)
+_FUSED_QUOTE_MIN = 6  # words before the cut: a caption, not a dateline or a speaker's title
+
+
 def _split_fused(sentence: str) -> list[str]:
     """A sentence with a caption run into it, cut where a full stop is missing."""
     pieces: list[str] = []
     start = 0
+    for m in _FUSED_QUOTE.finditer(sentence):
+        if len(sentence[start : m.start()].split()) >= _FUSED_QUOTE_MIN:
+            pieces.append(sentence[start : m.start()].strip())
+            start = m.end()
+            break  # one caption at most before a quotation
+    rest = sentence[start:]
+    if start:
+        return [*pieces, *_split_fused(rest)]
     for m in _FUSED.finditer(sentence):
         before = sentence[start : m.start()].rsplit(None, 1)
         word = sentence[m.end() :].split(" ", 1)[0]
