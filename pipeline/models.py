@@ -15,7 +15,7 @@ delivers).
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from typing import Literal
 
@@ -204,15 +204,10 @@ def paragraphs(text: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class StorySummary:
-    """One story in the house style, with its style and fact-check findings.
+class StoryParts:
+    """The house style's anatomy of a story, in reading order: headline, dek, hook, nut graf,
+    section header, context, lead-in, bullets, kicker label and kicker."""
 
-    The parts, in reading order: headline, dek, hook, nut graf, section header, context,
-    lead-in, bullets, kicker label and kicker. ``fallback`` says why the offline engine
-    wrote a story the LLM was asked for (empty when it was not a fallback).
-    """
-
-    id: str
     headline: str
     dek: str
     hook: str
@@ -223,6 +218,19 @@ class StorySummary:
     bullets: tuple[str, ...]
     kicker_label: str
     kicker: str
+
+
+STORY_PARTS = tuple(f.name for f in fields(StoryParts))  # the part names, in reading order
+
+
+@dataclass(frozen=True)
+class StorySummary(StoryParts):
+    """One story in the house style (its :class:`StoryParts`), with its style and fact-check
+    findings. ``fallback`` says why the offline engine wrote a story the LLM was asked for
+    (empty when it was not a fallback).
+    """
+
+    id: str
     sources: tuple[SourceRef, ...] = ()
     image: Image | None = None
     style: tuple[Finding, ...] = ()

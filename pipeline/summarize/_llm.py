@@ -29,7 +29,7 @@ import httpx
 
 from ..config import LLM
 from ..httpclient import tls_context
-from ..models import Article, Finding, StorySummary, SummaryRun
+from ..models import STORY_PARTS, Article, Finding, StoryParts, StorySummary, SummaryRun
 from ..store import Store
 from ._style import HouseStyle
 
@@ -40,26 +40,15 @@ _OPEN, _CLOSE = "<<<SOURCE", "SOURCE>>>"
 
 
 @dataclass(frozen=True)
-class Answer:
+class Answer(StoryParts):
     """The story parts a model answers with, validated against :data:`STORY_SCHEMA`."""
-
-    headline: str
-    dek: str
-    hook: str
-    nut_graf: str
-    section: str
-    context: str
-    lead_in: str
-    bullets: tuple[str, ...]
-    kicker_label: str
-    kicker: str
 
     def as_json(self) -> str:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         return json.dumps({**data, "bullets": list(self.bullets)}, ensure_ascii=False)
 
 
-PARTS = tuple(f.name for f in fields(Answer))
+PARTS = STORY_PARTS
 BULLETS_MIN, BULLETS_MAX = 2, 4
 
 # One schema serves three purposes: response_format (strict structured output), the prompt's

@@ -23,7 +23,7 @@ import yaml
 
 from ..config import BUNDLED_TEMPLATES
 from ..errors import SummarizeError
-from ..models import Finding, Severity, StorySummary
+from ..models import STORY_PARTS, Finding, Severity, StorySummary
 from ..safe_yaml import load_yaml
 from ..words import content_words
 from . import _grammar, _prose
@@ -39,19 +39,7 @@ from ._text import (
 
 DEFAULT_STYLE_PATH = BUNDLED_TEMPLATES / "house-style.yaml"
 
-# The parts in reading order (the house style's anatomy of a story).
-PARTS = (
-    "headline",
-    "dek",
-    "hook",
-    "nut_graf",
-    "section",
-    "context",
-    "lead_in",
-    "bullets",
-    "kicker_label",
-    "kicker",
-)
+PARTS = STORY_PARTS  # the parts in reading order (the house style's anatomy of a story)
 _CHECKS = frozenset(
     {
         "chars",
