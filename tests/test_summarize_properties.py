@@ -117,7 +117,8 @@ def test_the_gate_never_raises(text: str, part: str, bullets: list[str]) -> None
 # -- linear time ---------------------------------------------------------------------------
 
 # Inputs that make a careless regex or a pairwise loop blow up: unclosed comments and quotes,
-# runs with no punctuation, one-line "sentences", capitalised runs, attribution prefixes.
+# runs with no punctuation, one-line "sentences", capitalised runs, attribution prefixes,
+# captions run into the next sentence or a quotation with no full stop.
 PATHOLOGICAL = {
     "comment openers": "<!-- ",
     "single quotes": "'",
@@ -130,6 +131,8 @@ PATHOLOGICAL = {
     "apostrophes": "don't ",
     "attribution prefixes": "Per X, ",
     "numbers": "3,000 ",
+    "captions run on into names": "apple Banana cherry ",
+    "captions run on into quotations": "one two three four five six seven Chief Jo said: 'Yes ",
 }
 AssertLinear = Callable[[Callable[[str], object], str, int], None]
 SIZE = 5_000  # characters; the larger input is four times this (20,000)

@@ -85,6 +85,8 @@ _FUSED_QUOTE = re.compile(
     r"|[‘“\"][A-Z][^‘“\"]{15,300}[,.!?][’”\"]\s(?:said|says|added|adds)\b)"
 )
 _FUSED_QUOTE_MIN = 6  # words before the cut: a caption, not a dateline or a speaker's title
+_FUSED_QUOTE_LOOK = 200  # characters looked back for those words (linear on any input)
+_WORD_LOOK = 100  # characters read for the word either side of a gap; longer is not a word
 
 
 def _split_fused(sentence: str) -> list[str]:
@@ -92,16 +94,14 @@ def _split_fused(sentence: str) -> list[str]:
     pieces: list[str] = []
     start = 0
     for m in _FUSED_QUOTE.finditer(sentence):
-        if len(sentence[start : m.start()].split()) >= _FUSED_QUOTE_MIN:
+        lead = sentence[max(start, m.start() - _FUSED_QUOTE_LOOK) : m.start()]
+        if len(lead.split()) >= _FUSED_QUOTE_MIN:
             pieces.append(sentence[start : m.start()].strip())
             start = m.end()
-            break  # one caption at most before a quotation
-    rest = sentence[start:]
-    if start:
-        return [*pieces, *_split_fused(rest)]
-    for m in _FUSED.finditer(sentence):
-        before = sentence[start : m.start()].rsplit(None, 1)
-        word = sentence[m.end() :].split(" ", 1)[0]
+    for m in _FUSED.finditer(sentence, start):
+        # the words either side of the gap, read from a bounded window: linear on any input
+        before = sentence[max(start, m.start() - _WORD_LOOK) : m.start()].rsplit(None, 1)
+        word = sentence[m.end() : m.end() + _WORD_LOOK].split(" ", 1)[0]
         if not before or not word:
             continue
         prev = before[-1]

@@ -49,9 +49,11 @@ _BOUNDARY = re.compile(r"(\.{3}|…|[.!?]+)([\"'”’)\]]*)\s+(?=[\"“‘'(\[]
 # Quoted passages: straight and curly double quotes (an unclosed one runs to the end),
 # curly single quotes, and straight single quotes that open after a non-letter and close before
 # one (so apostrophes, as in "don't", stay inside).
+# A single-quoted passage is read up to 2,000 characters: an opening mark that never closes
+# would otherwise be scanned to the end of the text once per mark (quadratic on hostile text).
 QUOTED = re.compile(
-    r"\"[^\"]*\"?|“[^”]*”?|(?<![A-Za-z])‘(?:[^’]|’(?=[A-Za-z]))*’"
-    r"|(?<![A-Za-z])'(?:[^']|'(?=[A-Za-z]))*'(?![A-Za-z])"
+    r"\"[^\"]*\"?|“[^”]*”?|(?<![A-Za-z])‘(?:[^’]|’(?=[A-Za-z])){0,2000}’"
+    r"|(?<![A-Za-z])'(?:[^']|'(?=[A-Za-z])){0,2000}'(?![A-Za-z])"
 )
 _ACRONYM_DOTS = re.compile(r"(?:[A-Za-z]\.){2,}$")
 _DATELINE = re.compile(
