@@ -46,6 +46,7 @@ __all__ = [
     "checked_send",
     "send_edition",
     "send_issue",
+    "send_secret",
     "smtp_delivery",
 ]
 
@@ -233,11 +234,17 @@ def _credentials(config: Config) -> tuple[str, str] | None:
     ):
         if not name:
             raise SendError(f"{config.file}: {key} is not set but the other credential is")
-        try:
-            values.append(secret(name, key=key, file=config.file))
-        except ConfigError as exc:
-            raise SendError(str(exc)) from None  # a send that cannot log in failed as a send
+        values.append(send_secret(name, key=key, file=config.file))
     return values[0], values[1]
+
+
+def send_secret(env_name: str, *, key: str, file: str) -> str:
+    """:func:`~pipeline.config.secret`, failing as a send: a send that cannot log in failed
+    as a send (SMTP's credentials, a list provider's)."""
+    try:
+        return secret(env_name, key=key, file=file)
+    except ConfigError as exc:
+        raise SendError(str(exc)) from None
 
 
 def _has_to_header(eml: bytes) -> bool:

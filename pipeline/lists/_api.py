@@ -25,10 +25,10 @@ from datetime import datetime
 import httpx
 
 from ..config import MailingList
-from ..config import secret as config_secret
-from ..errors import ConfigError, SendError, UncertainSendError
+from ..errors import SendError, UncertainSendError
 from ..httpclient import retry_after, tls_context
 from ..models import Campaign
+from ..send import send_secret
 
 __all__ = ["Api", "Created", "Job", "Json", "after_create", "new_id", "pick", "secret"]
 
@@ -52,12 +52,8 @@ class Job:
 
 
 def secret(config_file: str, key: str, name: str) -> str:
-    """The value of the environment variable ``name`` (named by ``list.<key>``): the
-    config's one rule for secrets, failing as a send."""
-    try:
-        return config_secret(name, key=f"list.{key}", file=config_file)
-    except ConfigError as exc:
-        raise SendError(str(exc)) from None
+    """The value of the environment variable ``name`` (named by ``list.<key>``)."""
+    return send_secret(name, key=f"list.{key}", file=config_file)
 
 
 def pick(answer: object, *path: str) -> object:
