@@ -529,6 +529,9 @@ class Config(_Model):
     retention: Retention = Retention()
     root: str = Field(default=".", exclude=True)
     file: str = Field(default="config.yaml", exclude=True)
+    # the newsletter's name in a deployment (`newsletters.yaml`); what tells its rows apart
+    # in a state store that several newsletters share
+    key: str = Field(default="default", exclude=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
     def path(self, value: str) -> Path:
         """Resolve a config path (relative to the config file's folder)."""
@@ -600,8 +603,14 @@ def secret(env_name: str, *, key: str, file: str) -> str:
     return value
 
 
-def load_config(path: str | os.PathLike[str]) -> Config:
-    """Read and validate a config file; raise :class:`ConfigError` on any problem."""
+def load_config(
+    path: str | os.PathLike[str], *, key: str = "default", state: str | None = None
+) -> Config:
+    """Read and validate a config file; raise :class:`ConfigError` on any problem.
+
+    ``key`` names the newsletter in a store several share; ``state``, when given (by a
+    deployment file), replaces the file's ``paths.state``.
+    """
     file = Path(path)
     name = str(path)
     try:
@@ -624,10 +633,13 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         _line_map(node, (), lines)
     problems = [
         ConfigProblem("unknown key", lines.get((reserved,)), reserved)
-        for reserved in ("root", "file")
+        for reserved in ("root", "file", "key")
         if reserved in data
     ]
-    data = {**data, "root": str(file.resolve().parent), "file": name}
+    data = {**data, "root": str(file.resolve().parent), "file": name, "key": key}
+    if state is not None:
+        paths = data.get("paths")
+        data["paths"] = {**(paths if isinstance(paths, dict) else {}), "state": state}
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
