@@ -112,3 +112,10 @@ def test_a_caption_run_into_a_quotation_is_cut_off_as_a_caption() -> None:
     assert quoted in source.sentences
     # a short lead-in is the speaker's sentence, not a caption
     assert "He told reporters ‘It will never happen again,’ said the coach." in source.sentences
+
+
+def test_a_caption_label_of_five_words_is_a_caption() -> None:
+    # "The bride and her grooms: This map shows ...": a label of a picture, not our sentence
+    assert caption("The mayor and his rivals: This chart shows the votes since 2010.") is not None
+    # a speaker's colon is no label: the label has a verb
+    assert caption("The mayor told the council on Monday: We will build it.") is None

@@ -26,7 +26,7 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -67,7 +67,7 @@ _SUBORDINATE = word_set(
 # Light compression: asides a reader can skip. Non-restrictive relative clauses after a
 # comma, appositives after a name (not list items), and dash asides; never inside quotes.
 _ASIDES = (
-    re.compile(r", (?:who|which|whose) [^,\"“”‘’]{3,80},(?= )"),
+    re.compile(r", (?:who|which|whose) [^,\"“”‘’]{3,80},(?= (?!and |or )[A-Za-z])"),
     re.compile(r"(\b[A-Z][\w.'’-]*), (?:a|an|the) [^,\"“”‘’0-9]{3,60},(?= (?!and |or )[a-z])"),
     re.compile(r" (?:--|—|–) [^-—–\"“”‘’]{3,80} (?:--|—|–)(?= )"),
 )
@@ -130,9 +130,10 @@ _JOIN_WORDS = word_set(
 _CLAUSE_STARTS = word_set(
     """
     was were is are has have had will would could can may might must he she they it we i
-    the his her their its this that these those
+    the his her their its this that these those there
     """
 )
+_CLAUSE_SUBJECTS = word_set("he she they it we there was were is are has have had will would")
 # How a leading time or place phrase opens ("In about five years, ...", "On Tuesday, ...")
 _INTRO_WORDS = word_set(
     """
@@ -368,6 +369,134 @@ def _finite(text: str, names: Iterable[str] = ()) -> bool:
     if any(_grammar.lexical_tag(w) in _FINITE_TAGS for w in _WORD.findall(text)):
         return True
     return any(t.tag in _FINITE_TAGS for t in _grammar.tag(text, names))
+
+
+# Verbs whose object is often a clause: a cut after their noun phrase may cut the finding
+# ("Research found the number of people | who ... fell to nine per cent")
+_REPORTING = word_set(
+    """
+    found find finds revealed reveals reveal showed shows show suggested suggests claimed claims
+    believe believes believed estimated estimates said says warned warns thinks thought insisted
+    admitted predicted predicts reported reports discovered concluded concludes argued argues
+    noted notes announced confirmed confirms knew knows learned told tells
+    """
+)
+_DURATIONS = word_set(
+    "year years week weeks day days month months hour hours decade decades minute minutes"
+)
+_SPAN = re.compile(
+    r" (?:(?:just|only|some|about|nearly|almost|barely|more than|less than) )?"
+    r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+|many|several|a few|few) "
+    r"(?:years?|weeks?|days?|months?|hours?|decades?|minutes?) (?:after|before|since|until|"
+    r"later|earlier|ago)\b"
+)
+_AUXILIARY = word_set(
+    "is are was were has have had will would can could may might must shall should does did"
+)
+# "identified as", "described as", "come as": "as" after a verb is its complement
+_AS_TAKERS = frozenset({"VB", "VBD", "VBN", "VBZ", "VBP"})
+# Words that open a clause of their own: a verb after one is that clause's, not the main one
+_CLAUSE_WORDS = word_set(
+    """
+    who whom whose which that when where while because although though if unless whether
+    as after before since until once what
+    """
+)
+
+
+def _opens_clause(body: str, m: re.Match[str]) -> bool:
+    """Whether the subordinating word at ``m`` opens a clause a headline may end before.
+
+    Not "identified as", "describes as" (a verb's complement), not "many years after" (the
+    time belongs to what follows), not "found the number of people who" (the finding).
+    """
+    word = m.group(0).lower()
+    before = body[: m.start()].rstrip()
+    prev = before.rsplit(" ", 1)[-1].lower().strip(",;:\"”’'")
+    if word == "as" and not before.endswith(",") and _grammar.lexical_tag(prev) in _AS_TAKERS:
+        return False
+    if word in ("after", "before", "since", "until") and prev in _DURATIONS:
+        return False
+    if word == "that" and _reported_cut(before.split()):
+        return False  # "told MPs last month, after ..., that he ...": what he told them
+    return not (word in ("who", "which", "that", "whom", "whose") and _reports_object(before))
+
+
+def _reports_object(head: str) -> bool:
+    """The head's last verb reports or finds, and only its noun phrase follows it."""
+    words = [w.strip(",;:\"“”‘’'").lower() for w in head.split()]
+    for i in range(len(words) - 1, -1, -1):
+        if _grammar.lexical_tag(words[i]) in _FINITE_TAGS or _reports(words[i]):
+            return _reports(words[i]) and i < len(words) - 1
+    return False
+
+
+def _reports(low: str) -> bool:
+    """A verb that reports or finds ("show" the noun is none)."""
+    return low in _REPORTING and _grammar.lexical_tag(low).startswith("VB")
+
+
+def _reported_cut(words: Sequence[str]) -> bool:
+    """The head's first verb reports ("told MPs last month, after ...") and what was said
+    has not come yet (no "that", quotation or colon after it): the report is cut away."""
+    for i, w in enumerate(words):
+        low = w.lower().strip(",.;:\"“”‘’'")
+        if _sure_verb(low) or _reports(low):
+            if not _reports(low):
+                return False
+            after = " ".join(words[i + 1 :])
+            return not re.search(r"\bthat\b|[\"“‘:]", after)
+    return False
+
+
+def _sure_verb(word: str) -> bool:
+    """A finite verb whatever its context: an auxiliary, a modal, "-s" form or an irregular
+    past ("took", "fell"); a past in "-ed" may be a participle ("a teacher accused of")."""
+    low = word.lower().strip(",.;:\"“”‘’'")
+    tag = _grammar.lexical_tag(low)
+    return (
+        low in _AUXILIARY
+        or tag in ("VBZ", "MD")
+        or (tag == "VBD" and not low.endswith(("ed", "en")))
+    )
+
+
+def _head_verb(words: Sequence[str]) -> bool | None:
+    """True when the words hold a sure finite verb, None when they hold none at all, False
+    when their only one is a past in "-ed" (perhaps a participle) not opening an aside."""
+    maybe = False
+    for i, w in enumerate(words):
+        if _sure_verb(w):
+            return True
+        low = w.lower().strip(",.;:\"“”‘’'")
+        tag = _grammar.lexical_tag(low)
+        if (tag in _FINITE_TAGS or tag == "VBN") and i and not words[i - 1].endswith(","):
+            maybe = True
+    return False if maybe else None
+
+
+def _main_verb(words: Sequence[str]) -> bool:
+    """A sure finite verb before any word that opens a clause ("A landlord who was ..." has
+    none: its verb is the relative clause's)."""
+    for w in words:
+        low = w.lower().strip(",.;:\"“”‘’'")
+        if low in _CLAUSE_WORDS:
+            return False
+        if _sure_verb(low):
+            return True
+    return False
+
+
+def _own_verb(rest: Sequence[str]) -> bool:
+    """The words after a cut hold a sure finite verb of the sentence's own clause (not of a
+    clause the rest opens): the head before the cut was only the subject."""
+    for w in rest:
+        low = w.lower().strip("\"“”‘’'")
+        if low in _CLAUSE_WORDS or w.startswith(('"', "“", "‘", "(")):
+            return False
+        if _sure_verb(low):
+            return True
+    return False
 
 
 def _complete(text: str, names: Iterable[str] = ()) -> bool:
@@ -842,11 +971,19 @@ class _Writer:
             yield body
         # a cut must keep only the main clause: past "that" or "who" the verb may be cut away
         # ("... Has Revealed That the Hairstyle She Models")
-        sub = _SUBCLAUSE.search(body) if strict else None
+        sub = next((m for m in _SUBCLAUSE.finditer(body) if _opens_clause(body, m)), None)
+        sub = sub if strict else None
         # ...unless the main verb comes after it ("The humanoid, known as Ham, has been ...")
         if sub is not None and _finite(body[: sub.start()], self.names):
             body = body[: sub.start()].rstrip(", ")
             yield body
+        # "... wreck retirement many years after the break-up": the span of time goes with
+        # what it measures from, the clause before it may stand
+        span = _SPAN.search(body) if strict else None
+        if span is not None and word_count(body[: span.start()]) >= 5:
+            head = body[: span.start()].rstrip(", ")
+            if _head_verb(head.split()) is not None:
+                yield head
         words = body.split()
         # cut points: before a preposition, a conjunction or a relative word that follows a
         # noun (by the lexicon: the context rules misread headline syntax), or at a comma
@@ -866,7 +1003,14 @@ class _Writer:
                 in_list = ("," in head and word_count(last_item) <= 4) or (
                     next_item is not None and word_count(next_item.group(0)) <= 3
                 )
-                if not in_list:  # never inside a list ("Egypt, Bangladesh, Turkey, ...")
+                # never inside a list ("Egypt, Bangladesh, Turkey, ..."), never an opening
+                # phrase without the clause it leads into ("Like the scene from ..., the fly")
+                verb = _head_verb(words[:i])
+                if (
+                    not in_list
+                    and (verb or (verb is False and not _own_verb(words[i:])))
+                    and not _reported_cut(words[:i])
+                ):
                     yield head
                 continue
             noun = _grammar.lexical_tag(prev).startswith(("NN", "CD")) or prev[:1].isdigit()
@@ -886,7 +1030,15 @@ class _Writer:
             joins = nxt in ("and", "but") and (
                 after in _CLAUSE_STARTS or _grammar.lexical_tag(after) in ("VBD", "VBZ", "VBP")
             )
-            if (noun or passive) and (nxt in _ADJUNCTS or nxt in ("who", "which") or joins):
+            # "... post-mortem and there were reports": a second clause, whatever ends the first
+            clause = joins and after in _CLAUSE_SUBJECTS and _main_verb(words[:i])
+            if ((noun or passive) and (nxt in _ADJUNCTS or nxt in ("who", "which") or joins)) or (
+                clause
+            ):
+                if nxt in ("who", "which") and _reports_object(body[: offsets[i]]):
+                    continue  # "found the number of people [who ...] fell": the finding is cut
+                if not joins and not _head_verb(words[:i]) and _own_verb(words[i:]):
+                    continue  # "A teacher accused of having sex [with ... took a deal]"
                 yield body[: offsets[i]].rstrip(", ")
 
     def _headline_ok(self, text: str, shortest: int = 45) -> bool:

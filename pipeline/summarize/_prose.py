@@ -70,7 +70,7 @@ _CAPTION_ASIDE = re.compile(
 )
 # A short label and a colon at a sentence start, then a capital: "Bad memories: The ..."
 _LABEL = re.compile(
-    r"(?:^|(?<=[.!?\"”’] ))(?P<label>[A-Z][\w'’-]*(?: [\w'’&-]+){0,3}): (?=[A-Z\"“‘'])"
+    r"(?:^|(?<=[.!?\"”’] ))(?P<label>[A-Z][\w'’-]*(?: [\w'’&-]+){0,4}): (?=[A-Z\"“‘'])"
 )
 # A caption run into the next sentence: a lower-case word, then a capitalised opener.
 _FUSED = re.compile(

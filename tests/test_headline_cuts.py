@@ -1,0 +1,95 @@
+"""Where the offline engine may cut a lead sentence into a headline: only where what is
+left is a whole clause with its own verb and what the verb needs (made-up sentences)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.models import Article
+from pipeline.summarize import load_house_style
+from pipeline.summarize._extractive import _compress, _Writer
+
+
+def _cuts(sentence: str) -> list[str]:
+    text = (
+        f"{sentence} Officials gave no further details on Monday. The review continues this "
+        "month, according to people familiar with it."
+    )
+    writer = _Writer(
+        Article(id="t", title="slug words here", text=text, source="Ledger"), load_house_style()
+    )
+    return [c.strip() for strict in (True, False) for c in writer._clause_cuts(sentence, strict)]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "broken"),
+    [
+        # a span of time goes with what it measures from
+        (
+            "The cost of a divorce can wreck a pension many years after the break-up of the "
+            "marriage.",
+            "The cost of a divorce can wreck a pension many years",
+        ),
+        # "as" after a verb is its complement, not a clause
+        (
+            "The new rule bans what it describes as reckless lending and sets a cap on fees.",
+            "The new rule bans what it describes",
+        ),
+        # the finding of a reporting verb is not cut away
+        (
+            "A survey carried out by the Halden Institute found the number of people who "
+            "rent their homes rose to a record last year.",
+            "A survey carried out by the Halden Institute found the number of people",
+        ),
+        # a subject with a participle is not a clause: its verb comes later
+        (
+            "A former bank clerk accused of taking money from the accounts of elderly "
+            "customers took a plea deal on Wednesday.",
+            "A former bank clerk accused of taking money",
+        ),
+        # an opening phrase without the clause it leads into
+        (
+            "Like the famous scene from the old comedy involving a lamppost and a tongue, the "
+            "dog became stuck to the frozen gate.",
+            "Like the famous scene from the old comedy involving a lamppost and a tongue",
+        ),
+        # what someone told someone is not cut off at the comma before it
+        (
+            "Mr Harlan told the committee last week, after his son vanished abroad, that he "
+            "could think of nothing to explain it.",
+            "Mr Harlan told the committee last week, after his son vanished abroad",
+        ),
+    ],
+)
+def test_a_cut_never_leaves_a_clause_without_what_it_needs(sentence: str, broken: str) -> None:
+    assert broken not in _cuts(sentence)
+
+
+def test_a_clause_before_its_time_span_or_a_second_clause_stands() -> None:
+    assert "Lord Fenwick signed a letter saying he wanted to keep his seat" in _cuts(
+        "Lord Fenwick signed a letter saying he wanted to keep his seat just a week before he "
+        "was ruled unfit to attend."
+    )
+    assert "Of the 40 cases reported in March, nine were only confirmed after a test" in _cuts(
+        "Of the 40 cases reported in March, nine were only confirmed after a test and there "
+        "were reports of many more."
+    )
+    # a clause "as" opens (after an "-ing" word) may still be cut away
+    assert "A Leeds man is in stable condition and improving" in _cuts(
+        "A Leeds man is in stable condition and improving as his two sons remain in hospital "
+        "after a fall."
+    )
+
+
+def test_a_relative_clause_before_a_number_is_no_aside() -> None:
+    # ", which ..., 11.9 million, and ..." is a list: dropping the clause would join a name
+    # to a number
+    text = (
+        "The top performer was Southwest, which offered the most award tickets, 11.9 million, "
+        "and the most seats."
+    )
+    assert "Southwest 11.9 million" not in _compress(text)
+    # the usual aside still goes
+    assert _compress("The firm, which was founded in 1990, said profits rose.") == (
+        "The firm said profits rose."
+    )
