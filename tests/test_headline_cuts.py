@@ -93,3 +93,21 @@ def test_a_relative_clause_before_a_number_is_no_aside() -> None:
     assert _compress("The firm, which was founded in 1990, said profits rose.") == (
         "The firm said profits rose."
     )
+
+
+def test_a_dek_is_one_whole_sentence_of_our_own() -> None:
+    writer = _Writer(
+        Article(id="t", title="slug", text="Prices rose on Monday, traders said.", source="X"),
+        load_house_style(),
+    )
+    good = "Fernhill Robotics opened its first factory in Sheffield on Tuesday, hiring 300 people."
+    assert writer._dek_ok(good)
+    # a cut that leaves a quotation open, a speaker's quotation ending on its mark, a main
+    # clause that opens on a pronoun
+    assert not writer._dek_ok("The chief executive said the plant was ‘the best in the north and")
+    assert not writer._dek_ok(
+        "Alexandra Moss said: ‘The plant will build three thousand robots every single year.’"
+    )
+    assert not writer._dek_ok(
+        "He opened the first factory of the company in Sheffield on Tuesday, hiring 300 people."
+    )

@@ -119,3 +119,22 @@ def test_a_caption_label_of_five_words_is_a_caption() -> None:
     assert caption("The mayor and his rivals: This chart shows the votes since 2010.") is not None
     # a speaker's colon is no label: the label has a verb
     assert caption("The mayor told the council on Monday: We will build it.") is None
+
+
+def test_a_caption_label_run_into_mid_sentence_is_cut_off() -> None:
+    text = (
+        "Fernhill Robotics opened a factory in Sheffield on Tuesday, the company said.\n"
+        "Workers cheered as the first robot left the line Proud moment: The plant will build "
+        "3,000 robots a year.\n"
+        "It came with the release of Rise of the Machines: The Story of Fernhill, a film."
+    )
+    source = read_source("", text)
+    fused = "Workers cheered as the first robot left the line Proud moment: The plant will"
+    assert any(c.startswith(fused) for c in source.captions)
+    assert not any(s.startswith("Workers cheered") for s in source.sentences)
+    # a title the sentence cites, and a colon inside a quotation, are no caption
+    assert any(s.startswith("It came with the release") for s in source.sentences)
+    assert (
+        caption('He praised the film "Rise of the Machines: The Story of Fernhill" today.') is None
+    )
+    assert caption("The chief executive added: We will hire 200 people.") is None

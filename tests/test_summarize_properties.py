@@ -133,6 +133,8 @@ PATHOLOGICAL = {
     "numbers": "3,000 ",
     "captions run on into names": "apple Banana cherry ",
     "captions run on into quotations": "one two three four five six seven Chief Jo said: 'Yes ",
+    "caption labels in mid-sentence": "went home Sad day: The ",
+    "caption labels inside a quotation": '"went home Sad day: The ',
 }
 AssertLinear = Callable[[Callable[[str], object], str, int], None]
 SIZE = 5_000  # characters; the larger input is four times this (20,000)

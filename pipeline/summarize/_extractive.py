@@ -789,17 +789,28 @@ class _Writer:
             if text[:1] in "\"“‘'":
                 continue  # a quotation reads as our own claim in a dek
             for option in self._dek_options(text):
-                if 80 <= len(option) <= 180 and len(split_sentences(option)) == 1:
+                if self._dek_ok(option):
                     self._use(s, option)
                     return option
         for s, text in self._candidates(self._ranked()):
             if text[:1] in "\"“‘'":
                 continue
             for option in self._dek_options(text):
-                if 80 <= len(option) <= 180 and len(split_sentences(option)) == 1:
+                if self._dek_ok(option):
                     self._use(s, option)
                     return option
         return ""
+
+    def _dek_ok(self, option: str) -> bool:
+        """One sentence of 80-180 characters ending on a full stop, its marks balanced, opening
+        on its own subject (a cut may leave a quotation open or a main clause opening "He")."""
+        return (
+            80 <= len(option) <= 180
+            and option.endswith(".")
+            and len(split_sentences(option)) == 1
+            and _voice_ok(option)
+            and _prose.orphan_opening(option) is None
+        )
 
     def _dek_options(self, text: str) -> Iterator[str]:
         """The sentence, its main clause and its clause-boundary cuts, shortest first.
@@ -1203,6 +1214,8 @@ class _Writer:
         return lead
 
     def context(self) -> str:
+        rule = self.style.rule("context-words")
+        least = rule.min if rule is not None and rule.min is not None else 15
         pool = sorted(
             (s for s in self.sents if s.background and s.text[:1] not in "\"“‘'"),
             key=lambda s: (-s.score, s.index),
@@ -1217,11 +1230,13 @@ class _Writer:
             parts.append(text)
             self._use(s, text)
             spare = self._spare(3)
-            if len(parts) == 2 or word_count(" ".join(parts)) >= 40 or not spare:
+            words = word_count(" ".join(parts))
+            # short of the house's least, it takes a second sentence even from a thin article
+            if len(parts) == 2 or words >= 40 or (not spare and words >= least):
                 break
         if not parts:
             for s, text in self._candidates(self._clauses()):
-                if word_count(text) >= 10:
+                if word_count(text) >= least:
                     self._use(s, text)
                     return text
         return " ".join(parts)

@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..words import word_set
-from ._grammar import has_verb, is_name_like, lexical_tag, tag, title_case_words, tokens
+from ._grammar import (
+    FUNCTION_TAGS,
+    has_verb,
+    is_name_like,
+    lexical_tag,
+    tag,
+    title_case_words,
+    tokens,
+)
 from ._text import split_sentences, strip_attribution
 
 _PRONOUNS = word_set(
@@ -72,6 +80,9 @@ _CAPTION_ASIDE = re.compile(
 _LABEL = re.compile(
     r"(?:^|(?<=[.!?\"”’] ))(?P<label>[A-Z][\w'’-]*(?: [\w'’&-]+){0,4}): (?=[A-Z\"“‘'])"
 )
+_QUOTE_MARKS = re.compile('["“”‘’]')
+# A colon that opens a capitalised sentence: where a caption's label ends
+_LABEL_COLON = re.compile(r": (?=[A-Z][a-z])")
 # A caption run into the next sentence: a lower-case word, then a capitalised opener.
 _FUSED = re.compile(
     r"(?<=[a-z0-9%)]) (?P<word>In|The|A|An|She|He|It|They|His|Her|Their|But|And|This|These|"
@@ -199,6 +210,37 @@ def attribution_case(text: str, names: frozenset[str]) -> Problem | None:
 
 
 @lru_cache(maxsize=8192)
+def fused_label(text: str) -> Problem | None:
+    """A caption's label run into a sentence mid-way, its full stop lost ("... needed
+    entertaining Fall of an Empire: The Story ...", "... was shot Musical team: The ...").
+
+    The label is the capitalised run, up to seven words, before a colon that opens a
+    capitalised sentence, and it follows a lower-case word that is not a function word ("the
+    release of Fall of an Empire: The Story" cites a title; "The PM added: That" quotes).
+    """
+    straight = curly = seen = 0  # double quote marks before the colon, counted once
+    for colon in _LABEL_COLON.finditer(text):
+        part = text[seen : colon.start()]
+        straight += part.count('"')
+        curly += part.count("“") - part.count("”")
+        seen = colon.start()
+        if straight % 2 or curly > 0:
+            continue  # inside a quotation or a quoted title ("Going Clear: Scientology ...")
+        words = text[max(0, colon.start() - 300) : colon.start()].split()[-8:]
+        for i in range(len(words) - 1, 0, -1):
+            word, prev = words[i], words[i - 1]
+            if not word[:1].isupper() or not prev[:1].islower():
+                continue
+            if lexical_tag(prev.lower().strip(",;")) in FUNCTION_TAGS:
+                continue  # "of an Empire", "release of Fall": a title the sentence cites
+            label = " ".join(words[i:])
+            if _SPEECH.search(label) or has_verb(tag(label)) or _QUOTE_MARKS.search(label):
+                break  # "... the PM added: That ...": a speaker's colon
+            at = colon.start() - len(label)
+            return Problem(f"{label + ':'!r} is a caption run into the sentence", at, colon.start())
+    return None
+
+
 def caption(text: str, outlets: frozenset[str] = frozenset()) -> Problem | None:
     """Photo-caption furniture in running text."""
     colon = ":" in text
@@ -214,6 +256,9 @@ def caption(text: str, outlets: frozenset[str] = frozenset()) -> Problem | None:
         if label in outlets or _SPEECH.search(label) or has_verb(tag(label)):
             continue  # "Reuters: ..." is our attribution; "He added: ..." introduces a quote
         return Problem(f"{label + ':'!r} reads as a photo-caption label", *m.span("label"))
+    fused = fused_label(text) if colon else None
+    if fused is not None:
+        return fused
     m = _FUSED.search(text)
     # in title case every word is capitalised: no sentence boundary to miss
     if m is not None and not title_case_words(tokens(text)):

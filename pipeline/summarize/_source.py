@@ -20,6 +20,7 @@ from functools import lru_cache
 
 from ..words import STOPWORDS, word_set
 from ._grammar import FUNCTION_TAGS, has_verb, is_common_word, is_name_like, lexical_tag, tag
+from ._prose import fused_label
 from ._text import QUOTED, clean_text, split_sentences
 
 _MAX_CHARS = 200_000  # an article longer than this is read up to here
@@ -151,6 +152,7 @@ def read_source(title: str, text: str) -> Source:
                     or (label is not None and _is_caption_label(label.group("label")))
                     or (len(pieces) > 1 and k < len(pieces) - 1)
                     or _is_photo_caption(piece, alone and len(pieces) == 1)
+                    or (":" in piece and fused_label(piece) is not None)
                 ):
                     captions.append(piece)
                     continue
