@@ -130,6 +130,7 @@ def _open_quote(piece: str) -> bool:
 
 
 _QUOTE_REACH = 400  # characters a quotation of several sentences may run on
+_LOOK = 120  # characters read either side of a full stop for the words around it
 
 
 # A mark that opens a quotation: after a space or a lead-in, before a word.
@@ -171,9 +172,12 @@ def _split_cached(text: str) -> tuple[str, ...]:
         pieces: list[str] = []
         for m in _BOUNDARY.finditer(line):
             end = m.end(2)
-            if _ends_here(line[: m.start(1)], m.group(1), line[m.end() :]):
+            # the words either side of the mark, from bounded windows: no copy of the whole
+            # line at each mark
+            before = line[max(0, m.start(1) - _LOOK) : m.start(1)]
+            if _ends_here(before, m.group(1), line[m.end() : m.end() + _LOOK]):
                 piece = line[start:end].strip()
-                if _open_quote(piece) and _closes_later(line[m.end() :]):
+                if _open_quote(piece) and _closes_later(line[m.end() : m.end() + _QUOTE_REACH]):
                     continue  # a quotation of several sentences stays one sentence
                 if piece:
                     pieces.append(piece)
