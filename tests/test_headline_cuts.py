@@ -111,3 +111,12 @@ def test_a_dek_is_one_whole_sentence_of_our_own() -> None:
     assert not writer._dek_ok(
         "He opened the first factory of the company in Sheffield on Tuesday, hiring 300 people."
     )
+
+
+def test_a_phrase_a_participle_opens_is_not_cut_inside() -> None:
+    cuts = _cuts(
+        "Mayor Dana Reyes quickly issued an apology on Friday, blaming the delay on a "
+        "shortage of drivers and promising a review."
+    )
+    assert "Mayor Dana Reyes quickly issued an apology on Friday, blaming the delay" not in cuts
+    assert "Mayor Dana Reyes quickly issued an apology on Friday" in cuts

@@ -395,6 +395,13 @@ _AUXILIARY = word_set(
 )
 # "identified as", "described as", "come as": "as" after a verb is its complement
 _AS_TAKERS = frozenset({"VB", "VBD", "VBN", "VBZ", "VBP"})
+# ...of which the verbs of saying, whose report a cut must not lose ("told MPs, ..., that")
+_TOLD = word_set(
+    """
+    told tells said says warned warns insisted admitted claimed claims announced revealed
+    reveals confirmed confirms argued argues noted notes predicted predicts reported reports
+    """
+)
 # Words that open a clause of their own: a verb after one is that clause's, not the main one
 _CLAUSE_WORDS = word_set(
     """
@@ -442,7 +449,7 @@ def _reported_cut(words: Sequence[str]) -> bool:
     for i, w in enumerate(words):
         low = w.lower().strip(",.;:\"“”‘’'")
         if _sure_verb(low) or _reports(low):
-            if not _reports(low):
+            if not _reports(low) or low not in _TOLD:
                 return False
             after = " ".join(words[i + 1 :])
             return not re.search(r"\bthat\b|[\"“‘:]", after)
@@ -473,6 +480,15 @@ def _head_verb(words: Sequence[str]) -> bool | None:
         if (tag in _FINITE_TAGS or tag == "VBN") and i and not words[i - 1].endswith(","):
             maybe = True
     return False if maybe else None
+
+
+def _in_participle(words: Sequence[str]) -> bool:
+    """The words end inside a phrase a participle opens after a comma ("..., blaming the
+    incident"): a cut there leaves the verb without what it takes."""
+    for i in range(len(words) - 1, 0, -1):
+        if words[i - 1].endswith(","):
+            return _grammar.lexical_tag(words[i].lower()) == "VBG"
+    return False
 
 
 def _main_verb(words: Sequence[str]) -> bool:
@@ -1050,6 +1066,8 @@ class _Writer:
                     continue  # "found the number of people [who ...] fell": the finding is cut
                 if not joins and not _head_verb(words[:i]) and _own_verb(words[i:]):
                     continue  # "A teacher accused of having sex [with ... took a deal]"
+                if _in_participle(words[:i]):
+                    continue  # "..., blaming the incident [on ...]": the phrase needs its end
                 yield body[: offsets[i]].rstrip(", ")
 
     def _headline_ok(self, text: str, shortest: int = 45) -> bool:
