@@ -9,6 +9,7 @@ against a fixed number of seconds.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -17,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.models import Article, SourceRef, StorySummary
-from pipeline.summarize import check_story, load_house_style
+from pipeline.summarize import _text, check_story, load_house_style
 from pipeline.summarize._source import read_source
 from pipeline.summarize._text import split_sentences, title_case
 
@@ -155,3 +156,27 @@ def test_the_gate_is_linear(pattern: str, assert_linear: AssertLinear) -> None:
         return check_story(story, Article(id="p", title="", text=text), STYLE)
 
     assert_linear(gate, pattern, SIZE)
+
+
+# -- quotation marks, read fast ------------------------------------------------------------
+
+# The readable forms, each opening on a look at the character before the mark; the module's
+# patterns open on the mark itself (the engine then skips to the marks) and must find the
+# same spans on any text.
+_READABLE = {
+    _text.QUOTED: r"\"[^\"]*\"?|“[^”]*”?|(?<![A-Za-z])‘(?:[^’]|’(?=[A-Za-z])){0,2000}’"
+    r"|(?<![A-Za-z])'(?:[^']|'(?=[A-Za-z])){0,2000}'(?![A-Za-z])",
+    _text._SINGLE_OPEN: r"(?:^|(?<=[\s(:—–-]))['‘](?=[\w\"“])",
+    _text._SINGLE_CLOSE: r"(?<=[\w.,!?;:…\"”])['’](?=\s|$|[.,;:)])",
+    _text._ANY_OPEN: r"(?:^|(?<=[\s(:—–-]))['‘\"“](?=[\w\"“‘])",
+    _text._ANY_CLOSE: r"”|(?<=[\w.,!?;:…\"”])['’](?=\s|$|[.,;:)])|\"(?![\w‘'])",
+}
+marks_text = st.text(alphabet="a A1_'‘’\"“”(:-–—.,;)!?…[] \n", max_size=12)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(marks_text)
+def test_the_quotation_patterns_find_what_their_readable_forms_find(text: str) -> None:
+    for fast, readable in _READABLE.items():
+        expected = [m.span() for m in re.finditer(readable, text)]
+        assert [m.span() for m in fast.finditer(text)] == expected, fast.pattern

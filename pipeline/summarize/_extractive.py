@@ -157,7 +157,7 @@ _NAME_SUBJECT = re.compile(
 )
 _TITLES = frozenset({"Mr", "Mrs", "Ms", "Dr", "Sir", "Lord", "Lady", "Mr.", "Mrs.", "Ms.", "Dr."})
 _WHO = re.compile(
-    r"(?P<name>(?<![\w'’])[A-Z][\w'’-]+(?: [A-Z][\w'’-]+){0,2}), who "
+    r"(?P<name>[A-Z](?<![\w'’][A-Z])[\w'’-]+(?: [A-Z][\w'’-]+){0,2}), who "
     r"(?P<rest>[^,\"“”]{12,120})(?=[,.])"
 )
 # "The women are ...", "Iraqi mothers have ...": a plural noun phrase as the subject

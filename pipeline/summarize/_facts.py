@@ -322,7 +322,7 @@ def _index(text: str, read: Source) -> _Index:
 
 _WORD_AT = re.compile(r"[A-Za-z][A-Za-z'’-]+")
 # Odds and scores ("20/1", "3-2") compare as written: their parts are not quantities.
-_RATIO = re.compile(r"(?<![\w/])\d+/\d+(?![\w/])")
+_RATIO = re.compile(r"\d(?<![\w/]\d)\d*/\d+(?![\w/])")
 
 
 @lru_cache(maxsize=32768)

@@ -190,12 +190,14 @@ def _common_words() -> frozenset[str]:
     return frozenset(words)
 
 
+@lru_cache(maxsize=65536)
 def lexical_tag(word: str) -> str:
     """The lexicon's tag for one word out of context ("" when it does not know the word)."""
     lex = _lexicon()
     return str(lex.get(word) or lex.get(word.lower()) or "").split("-")[0]
 
 
+@lru_cache(maxsize=65536)
 def is_common_word(word: str) -> bool:
     """Whether a word (any case) is ordinary English rather than a name."""
     low = word.lower().replace("’", "'").removesuffix("'s").strip(".'-")
@@ -213,6 +215,7 @@ def is_common_word(word: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=65536)
 def is_name_like(word: str) -> bool:
     """A capitalised word the lexicon knows only as a name, or does not know at all."""
     w = word.replace("’", "'").removesuffix("'s").strip(".'-")
