@@ -38,7 +38,7 @@ from .errors import ConfigError, SendError, UncertainSendError
 from .lock import build_lock
 from .models import Finding, RenderedIssue
 from .render import lint_email
-from .store import open_store
+from .store import open_state
 
 __all__ = [
     "Delivery",
@@ -193,7 +193,7 @@ def send_edition(
     """Deliver the edition's email and record it sent, never twice unless forced (see
     the module doc); return what the delivery returned. A send that was refused
     leaves the issue as it was."""
-    with open_store(config.state_path) as store:
+    with open_state(config) as store:
         recorded = store.issue(edition)
         before = recorded[1] if recorded else "draft"
         if not force:
@@ -215,10 +215,10 @@ def send_edition(
     except UncertainSendError:
         raise  # it may have gone out: the issue stays `sending`
     except SendError:
-        with open_store(config.state_path) as store:
+        with open_state(config) as store:
             store.record_issue(edition, status=before)
         raise
-    with open_store(config.state_path) as store:
+    with open_state(config) as store:
         store.record_issue(edition, status="sent")
     return result
 

@@ -24,7 +24,7 @@ from pipeline.ids import item_id
 from pipeline.ingest import ingest
 from pipeline.models import Item
 from pipeline.report import RunReport
-from pipeline.store import _SCHEMA, PrunePolicy, Store, open_store, prune
+from pipeline.store import _V1, PrunePolicy, Sources, Store, _statements, open_store, prune
 
 EDITION = date(2026, 11, 28)
 SINCE = datetime(2026, 11, 27, tzinfo=UTC)
@@ -66,26 +66,28 @@ def _steps(store: Store, run: Callable[[], object]) -> int:
         steps += 1
         return 0
 
-    store.conn.set_progress_handler(count, 1)
+    store.conn.raw.set_progress_handler(count, 1)
     try:
         run()
     finally:
-        store.conn.set_progress_handler(None, 1)
+        store.conn.raw.set_progress_handler(None, 1)
     return steps
 
 
 def test_candidate_query_uses_its_indexes_not_a_scan(tmp_path: Path) -> None:
     with open_store(tmp_path / "s.db") as store:
         statements: list[str] = []
-        store.conn.set_trace_callback(statements.append)
+        store.conn.raw.set_trace_callback(statements.append)
         store.candidates(EDITION, SINCE)
-        store.conn.set_trace_callback(None)
+        store.conn.raw.set_trace_callback(None)
         [sql] = statements
         plan = [r[3] for r in store.conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()]
     searches = [p for p in plan if p.startswith(("SEARCH", "SCAN"))]
     assert searches == [
-        "SEARCH items USING INDEX items_unused_by_date (<expr>>?)",
-        "SEARCH items USING INDEX items_used (used_in=?)",
+        "SEARCH i USING INDEX items_by_date (<expr>>?)",
+        "SEARCH u USING COVERING INDEX sqlite_autoindex_uses_1 (newsletter=? AND item_id=?)",
+        "SEARCH u USING INDEX uses_by_date (newsletter=? AND date=?)",
+        "SEARCH i USING INDEX sqlite_autoindex_items_1 (id=?)",
     ]
 
 
@@ -97,7 +99,7 @@ def test_candidate_query_cost_follows_the_window_not_the_history(tmp_path: Path)
         _history(store, 0, 200)
 
         def query() -> None:
-            rows = store.candidates(EDITION, SINCE)
+            rows = store.candidates(EDITION, SINCE, Sources(frozenset({"wire.xml"})))
             assert {i.id for i, _ in rows} == {i.id for i in recent}
 
         small = _steps(store, query)
@@ -281,9 +283,9 @@ def test_an_unchanged_entry_is_not_worked_out_again(tmp_path: Path) -> None:
     with open_store(config.state_path) as store:
         first = ingest(config, store).sources[0]
         statements: list[str] = []
-        store.conn.set_trace_callback(statements.append)
+        store.conn.raw.set_trace_callback(statements.append)
         second = ingest(config, store).sources[0]
-        store.conn.set_trace_callback(None)
+        store.conn.raw.set_trace_callback(None)
         # one entry changes: only it is worked out and written
         entries[4] = (4, entries[4][1], "<p>Story 4 body, updated.</p>")
         _rss(feed, entries)
@@ -350,8 +352,13 @@ def test_pruning_gives_the_space_back_to_the_file_system(tmp_path: Path) -> None
 def test_a_store_from_before_reuses_its_pages_until_compacted_once(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(path)  # a store as made before: no auto_vacuum, no fingerprints
-    old_schema = _SCHEMA.replace(",\n    raw_hash TEXT NOT NULL DEFAULT ''", "")
-    assert old_schema != _SCHEMA
+    schema = ";\n".join(_statements(False, _V1)) + ";"
+    old_schema = schema.replace(",\n    raw_hash TEXT NOT NULL DEFAULT ''", "", 1)  # items'
+
+    old_schema = old_schema.replace(
+        "CREATE INDEX IF NOT EXISTS items_raw_hash ON items(raw_hash) WHERE raw_hash != '';", ""
+    )
+    assert old_schema != schema
     conn.execute("PRAGMA journal_mode=WAL")
     conn.executescript(old_schema)
     conn.close()
