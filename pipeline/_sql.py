@@ -4,8 +4,9 @@ In: a SQLite file path or a ``postgresql://user@host:port/dbname`` URL (no passw
 libpq reads ``PGPASSWORD``/``PGPASSFILE``). Out: a :class:`Db` whose ``execute`` and
 ``executemany`` take SQL written with ``?`` placeholders for both dialects and return a
 :class:`Result` (rows that read by index and by column name, ``rowcount``); ``dialect``
-says which one it is, for the few statements that differ. Only ``store.py`` and
-``lock.py`` use it. psycopg is imported only when a URL is opened, so SQLite needs
+says which one it is, for the few statements that differ. :class:`PgLock`: a named
+session advisory lock and its holder, for ``lock.py``. Only ``store.py`` and ``lock.py``
+use this module. psycopg is imported only when a URL is opened, so SQLite needs
 nothing beyond the standard library.
 """
 
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["Db", "Result", "Row", "advisory_key", "connect_pg", "is_url", "safe_url"]
+__all__ = ["Db", "PgLock", "Result", "Row", "advisory_key", "connect_pg", "is_url", "safe_url"]
 
 Dialect = Literal["sqlite", "postgresql"]
 URL_SCHEMES = ("postgresql://", "postgres://")
@@ -148,3 +149,38 @@ def connect_pg(url: str, *, purpose: str = "store") -> psycopg.Connection[Any]:
     conn = psycopg.connect(url, autocommit=True, application_name=name, connect_timeout=10)
     conn.row_factory = _pg_rows
     return conn
+
+
+class PgLock:
+    """A session advisory lock on its own connection: held until :meth:`close` or until
+    the connection drops (the server releases it when its holder dies, kill -9 too)."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.name = name
+        self.key = advisory_key(name)
+        self._conn = connect_pg(url, purpose=f"lock {name}")
+
+    def try_acquire(self) -> bool:
+        row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        return bool(row and row[0])
+
+    def holder(self) -> str:
+        """Who holds the lock, from ``pg_stat_activity``: the holder's application name
+        (its machine and pid), address and since when; '' when no one does."""
+        hi, lo = (self.key >> 32) & 0xFFFFFFFF, self.key & 0xFFFFFFFF
+        row = self._conn.execute(
+            "SELECT a.application_name, a.client_addr::text, a.pid, a.backend_start"
+            " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+            " AND l.classid::bigint = %s AND l.objid::bigint = %s",
+            (hi, lo),
+        ).fetchone()
+        if row is None:
+            return ""
+        name, addr, pid, since = row[0], row[1], row[2], row[3]
+        started = since.isoformat(timespec="seconds") if since is not None else "?"
+        where = addr or "a local socket"
+        return f"{name or 'unnamed'} from {where}, server pid {pid}, since {started}"
+
+    def close(self) -> None:
+        self._conn.close()  # the session ends: its advisory locks go with it

@@ -32,7 +32,7 @@ from .models import Article, Campaign, Finding
 from .preview import serve
 from .scaffold import scaffold
 from .send import checked_send, smtp_delivery
-from .store import open_state, restore_store
+from .store import open_state, restore_state
 from .summarize import check_story, house_style_for, read_cases
 from .summarize import summarize as run_summarize
 
@@ -680,7 +680,7 @@ def restore_store_command(config_path: Path, source: Path | None) -> None:
     in backups/); the store it replaces is kept as <name>.broken-<time>."""
     config = get_config(config_path)
     with build_lock(config, wait=config.schedule.lock_wait_seconds):
-        used, kept = restore_store(config.state_path, source)
+        used, kept = restore_state(config, source)
     click.echo(f"restored {config.state_path} from {used}")
     if kept:
         click.echo(f"  the store it replaced is kept as {kept}")

@@ -67,10 +67,12 @@ __all__ = [
     "Sources",
     "Store",
     "backups_of",
+    "open_location",
     "open_pg_store",
     "open_state",
     "open_store",
     "prune",
+    "restore_state",
     "restore_store",
 ]
 
@@ -1252,13 +1254,38 @@ def _pg_reason(exc: Exception) -> str:
 @contextmanager
 def open_state(config: Config, *, check: bool = False) -> Iterator[Store]:
     """The newsletter's state store, bound to ``config.key``: the SQLite file or the
-    PostgreSQL database ``paths.state`` names (see :func:`open_store`, :func:`open_pg_store`)."""
-    if is_url(config.paths.state):
-        with open_pg_store(config.paths.state, check=check, key=config.key) as store:
+    PostgreSQL database ``paths.state`` names (see :func:`open_location`)."""
+    state = config.paths.state
+    with open_location(
+        state if is_url(state) else config.state_path, check=check, key=config.key
+    ) as store:
+        yield store
+
+
+@contextmanager
+def open_location(
+    state: str | Path, *, check: bool = False, key: str = "default"
+) -> Iterator[Store]:
+    """The store at ``state``, a SQLite file (:func:`open_store`) or a ``postgresql://``
+    URL (:func:`open_pg_store`), bound to newsletter ``key``."""
+    if isinstance(state, str) and is_url(state):
+        with open_pg_store(state, check=check, key=key) as store:
             yield store
     else:
-        with open_store(config.state_path, check=check, key=config.key) as store:
+        with open_store(state, check=check, key=key) as store:
             yield store
+
+
+def restore_state(config: Config, source: Path | None = None) -> tuple[Path, Path | None]:
+    """:func:`restore_store` for the newsletter's store; refused on PostgreSQL, whose
+    backups are pg_dump's (and whose restore is pg_restore's)."""
+    if is_url(config.paths.state):
+        raise StoreError(
+            f"state store {safe_url(config.paths.state)} is PostgreSQL: restore-store puts back"
+            " SQLite backups only; back up and restore a PostgreSQL store with pg_dump and"
+            " pg_restore"
+        )
+    return restore_store(config.state_path, source)
 
 
 def restore_store(path: Path, source: Path | None = None) -> tuple[Path, Path | None]:

@@ -14,7 +14,7 @@ import pipeline
 from pipeline.errors import StoreError
 from pipeline.ids import item_id
 from pipeline.models import Item
-from pipeline.store import _V1, MIGRATIONS, _statements, open_store
+from pipeline.store import _V1, MIGRATIONS, _statements, open_location, open_store
 
 
 def make(title: str, url: str, guid: str = "", text: str = "Body text.") -> Item:
@@ -30,8 +30,8 @@ def make(title: str, url: str, guid: str = "", text: str = "Body text.") -> Item
     )
 
 
-def test_same_link_with_tracking_params_is_one_item(tmp_path: Path) -> None:
-    with open_store(tmp_path / "s.db") as store:
+def test_same_link_with_tracking_params_is_one_item(any_state: str) -> None:
+    with open_location(any_state) as store:
         assert store.upsert_items([make("A", "https://x.example/a?id=1")]) == (1, 0)
         assert store.upsert_items([make("A", "http://www.x.example/a/?id=1&utm_source=rss")]) == (
             0,
@@ -40,15 +40,15 @@ def test_same_link_with_tracking_params_is_one_item(tmp_path: Path) -> None:
         assert store.count_items() == 1
 
 
-def test_guid_change_with_same_link_is_one_item(tmp_path: Path) -> None:
-    with open_store(tmp_path / "s.db") as store:
+def test_guid_change_with_same_link_is_one_item(any_state: str) -> None:
+    with open_location(any_state) as store:
         store.upsert_items([make("A", "https://x.example/a", guid="one")])
         assert store.upsert_items([make("A", "https://x.example/a", guid="two")]) == (0, 0)
         assert store.count_items() == 1
 
 
-def test_updated_content_updates_the_stored_item(tmp_path: Path) -> None:
-    with open_store(tmp_path / "s.db") as store:
+def test_updated_content_updates_the_stored_item(any_state: str) -> None:
+    with open_location(any_state) as store:
         first = make("A", "https://x.example/a", guid="g")
         store.upsert_items([first])
         assert store.upsert_items([make("A", "https://x.example/a", guid="g", text="New.")]) == (
@@ -59,9 +59,9 @@ def test_updated_content_updates_the_stored_item(tmp_path: Path) -> None:
         assert stored is not None and stored.text == "New."
 
 
-def test_reserved_items_are_not_candidates_for_other_dates(tmp_path: Path) -> None:
+def test_reserved_items_are_not_candidates_for_other_dates(any_state: str) -> None:
     since = datetime(2026, 11, 1, tzinfo=UTC)
-    with open_store(tmp_path / "s.db") as store:
+    with open_location(any_state) as store:
         a, b = make("A", "https://x.example/a"), make("B", "https://x.example/b")
         store.upsert_items([a, b])
         store.commit_draft(date(2026, 11, 28), "sha1", [a.id])
@@ -74,29 +74,29 @@ def test_reserved_items_are_not_candidates_for_other_dates(tmp_path: Path) -> No
         assert store.used_in(a.id) == "2026-11-28"
 
 
-def test_draft_fingerprints_tell_pipeline_drafts_from_edits(tmp_path: Path) -> None:
-    with open_store(tmp_path / "s.db") as store:
+def test_draft_fingerprints_tell_pipeline_drafts_from_edits(any_state: str) -> None:
+    with open_location(any_state) as store:
         store.commit_draft(date(2026, 11, 28), "aaa", [])
         assert store.is_pipeline_draft(date(2026, 11, 28), "aaa")
         assert not store.is_pipeline_draft(date(2026, 11, 28), "bbb")
 
 
-def test_state_survives_reopen(tmp_path: Path) -> None:
-    with open_store(tmp_path / "s.db") as store:
+def test_state_survives_reopen(any_state: str) -> None:
+    with open_location(any_state) as store:
         store.upsert_items([make("A", "https://x.example/a")])
-    with open_store(tmp_path / "s.db") as store:
+    with open_location(any_state) as store:
         assert store.count_items() == 1
         old = datetime(2026, 11, 1, tzinfo=UTC)
         assert len(store.candidates(date(2026, 11, 28), old)) == 1
 
 
-def test_llm_cache_keeps_the_newest_story_per_key(tmp_path: Path) -> None:
-    with open_store(tmp_path / "s.db") as store:
+def test_llm_cache_keeps_the_newest_story_per_key(any_state: str) -> None:
+    with open_location(any_state) as store:
         assert store.llm_cache_get("k1") is None
         store.llm_cache_put("k1", '{"headline": "One"}', model="m", prompt_version="v", tokens=9)
         store.llm_cache_put("k2", '{"headline": "Two"}', model="m", prompt_version="v", tokens=3)
         store.llm_cache_put("k1", '{"headline": "Again"}', model="m", prompt_version="v", tokens=4)
-    with open_store(tmp_path / "s.db") as store:
+    with open_location(any_state) as store:
         assert store.llm_cache_get("k1") == '{"headline": "Again"}'
         assert store.llm_cache_get("k2") == '{"headline": "Two"}'
 
