@@ -3,6 +3,10 @@ build lock and the at-most-once send in the database, across real processes."""
 
 from __future__ import annotations
 
+import email
+import json
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,11 +17,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from _schedule_helpers import FIXTURES, make_config
+from _schedule_helpers import FIXTURES, copy_shipped_site, make_config
 from click.testing import CliRunner
 from test_store import make
 
 from pipeline._sql import Db, connect_pg
+from pipeline.build import build_issue
 from pipeline.cli import cli
 from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError, LockedError, StoreError
@@ -213,3 +218,41 @@ def test_two_processes_racing_to_send_deliver_once(tmp_path: Path, pg_url: str) 
     with psycopg.connect(pg_url) as conn:
         statuses = conn.execute("SELECT DISTINCT status FROM issues").fetchall()
     assert statuses == [("sent",)]
+
+
+# -- the same edition through either backend -------------------------------------------------
+# What may differ, and why: the time the draft was written (``generated_at`` in draft.md,
+# hence report.json's ``draft_sha``), the run's timings and its history entry, and the
+# email's Date and Message-ID; nothing a reader sees.
+def _outbox(folder: Path) -> dict[str, bytes]:
+    out = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    out["draft.md"] = re.sub(rb"(?m)^generated_at: .*$", b"", out["draft.md"])
+    msg = email.message_from_bytes(out["issue.eml"])
+    del msg["Date"], msg["Message-ID"]
+    out["issue.eml"] = msg.as_bytes()
+    report = json.loads(out["report.json"])
+    for key in ("timings", "history", "draft_sha"):
+        report.pop(key)
+    out["report.json"] = json.dumps(report, sort_keys=True).encode()
+    return out
+
+
+def test_the_sample_edition_is_the_same_on_sqlite_and_postgresql(
+    tmp_path: Path, pg_url: str
+) -> None:
+    day = date(2026, 11, 28)
+    site = copy_shipped_site(tmp_path)  # one folder: the inbox's paths are in the report
+    built = {}
+    for name, state in (("sqlite", None), ("postgresql", pg_url)):
+        config = load_config(site / "config.yaml", state=state)
+        assert build_issue(config, day).status == "built"
+        folder = config.outbox_path / day.isoformat()
+        built[name] = _outbox(folder)
+        shutil.rmtree(config.outbox_path)
+    lite, pg = built["sqlite"], built["postgresql"]
+    assert (
+        set(lite) == set(pg) == {"draft.md", "issue.html", "issue.txt", "issue.eml", "report.json"}
+    )
+    for file in sorted(lite):
+        assert lite[file] == pg[file], file
+    assert b"## " in lite["draft.md"]  # stories, not two empty drafts
