@@ -6,8 +6,9 @@ libpq reads ``PGPASSWORD``/``PGPASSFILE``). Out: a :class:`Db` whose ``execute``
 :class:`Result` (rows that read by index and by column name, ``rowcount``); ``dialect``
 says which one it is, for the few statements that differ. :class:`PgLock`: a named
 session advisory lock and its holder, for ``lock.py``. Only ``store.py`` and ``lock.py``
-use this module. psycopg is imported only when a URL is opened, so SQLite needs
-nothing beyond the standard library.
+use this module. PostgreSQL text holds no NUL character: it is dropped on the way in.
+psycopg is imported only when a URL is opened, so SQLite needs nothing beyond the
+standard library.
 """
 
 from __future__ import annotations
@@ -109,6 +110,16 @@ def _pg_sql(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+def _pg_params(params: Sequence[object]) -> list[object]:
+    return [_pg_text(v) if isinstance(v, str) else v for v in params]
+
+
+def _pg_text(v: str) -> str:
+    """Text PostgreSQL can hold: no NUL (SQLite keeps it; hostile input may carry one, and
+    one such story must not fail a whole batch)."""
+    return v.replace("\x00", "") if "\x00" in v else v
+
+
 class Db:
     """A connection in autocommit mode: transactions are explicit (``BEGIN``)."""
 
@@ -125,7 +136,7 @@ class Db:
         if isinstance(self.raw, sqlite3.Connection):
             cur = self.raw.execute(sql, params)
             return Result(cur.fetchall(), cur.rowcount)
-        pcur = self.raw.execute(_pg_sql(sql), params or None, prepare=None)
+        pcur = self.raw.execute(_pg_sql(sql), _pg_params(params) or None)
         rows = pcur.fetchall() if pcur.description is not None else []
         return Result(rows, pcur.rowcount)
 
@@ -134,7 +145,7 @@ class Db:
             self.raw.executemany(sql, rows)
         else:
             with self.raw.cursor() as cur:
-                cur.executemany(_pg_sql(sql), rows)
+                cur.executemany(_pg_sql(sql), [_pg_params(r) for r in rows])
 
     def close(self) -> None:
         self.raw.close()

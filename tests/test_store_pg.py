@@ -139,6 +139,18 @@ def test_newsletters_share_items_never_their_uses(any_state: str) -> None:
     assert later == {theirs.id}  # never twice by the same newsletter
 
 
+def test_text_with_a_nul_is_stored_on_either_backend(any_state: str) -> None:
+    item = replace(make("Nul\x00 title", "https://x.example/n"), text="a\x00b c")
+    with open_location(any_state) as store:
+        assert store.upsert_items([item]) == (1, 0)
+        got = store.get_item(item.id)
+    assert got is not None
+    if any_state.startswith("postgresql"):  # what PostgreSQL text can hold
+        assert (got.title, got.text) == ("Nul title", "ab c")
+    else:
+        assert (got.title, got.text) == (item.title, item.text)
+
+
 def test_a_send_is_claimed_once(any_state: str) -> None:
     with open_location(any_state, key="morning") as store:
         first, second = store.claim_send(EDITION), store.claim_send(EDITION)
@@ -223,13 +235,16 @@ def test_two_processes_racing_to_send_deliver_once(tmp_path: Path, pg_url: str) 
 # -- the same edition through either backend -------------------------------------------------
 # What may differ, and why: the time the draft was written (``generated_at`` in draft.md,
 # hence report.json's ``draft_sha``), the run's timings and its history entry, and the
-# email's Date and Message-ID; nothing a reader sees.
+# email's Date, Message-ID and MIME boundary (all three follow the build's time); nothing a
+# reader sees.
 def _outbox(folder: Path) -> dict[str, bytes]:
     out = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     out["draft.md"] = re.sub(rb"(?m)^generated_at: .*$", b"", out["draft.md"])
     msg = email.message_from_bytes(out["issue.eml"])
     del msg["Date"], msg["Message-ID"]
-    out["issue.eml"] = msg.as_bytes()
+    boundary = (msg.get_boundary() or "").encode()
+    assert boundary
+    out["issue.eml"] = msg.as_bytes().replace(boundary, b"BOUNDARY")
     report = json.loads(out["report.json"])
     for key in ("timings", "history", "draft_sha"):
         report.pop(key)
