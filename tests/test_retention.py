@@ -31,6 +31,7 @@ from pipeline.store import (
     Store,
     _statements,
     open_location,
+    open_state,
     open_store,
     prune,
 )
@@ -215,24 +216,26 @@ def _rss(path: Path, entries: list[tuple[int, datetime, str]]) -> None:
     )
 
 
-def _feed_config(tmp_path: Path, extra: str = "") -> Path:
+def _feed_config(tmp_path: Path, extra: str = "", state: str = "state/s.sqlite3") -> Path:
     cfg = tmp_path / "config.yaml"
     cfg.write_text(
         NEWSLETTER_YAML
         + "sources:\n  feeds:\n    - {url: wire.xml, name: Wire}\n"
-        + "paths: {state: state/s.sqlite3}\n"
+        + f'paths: {{state: "{state}"}}\n'
         + extra,
         encoding="utf-8",
     )
     return cfg
 
 
-def test_a_pruned_item_its_feed_still_lists_is_never_new_again(tmp_path: Path) -> None:
+def test_a_pruned_item_its_feed_still_lists_is_never_new_again(
+    tmp_path: Path, any_state: str
+) -> None:
     old, recent = NOON - timedelta(days=40), NOON - timedelta(hours=3)
     feed = tmp_path / "wire.xml"
     _rss(feed, [(1, old, "Old story."), (2, recent, "New story.")])
-    config = load_config(_feed_config(tmp_path))
-    with open_store(config.state_path) as store:
+    config = load_config(_feed_config(tmp_path, state=any_state))
+    with open_state(config) as store:
         assert ingest(config, store).new == 2
         assert prune(store, PrunePolicy(), TODAY).items == 1
         again = ingest(config, store).sources[0]
@@ -250,20 +253,20 @@ def test_a_pruned_item_its_feed_still_lists_is_never_new_again(tmp_path: Path) -
     assert left == 0
 
 
-def _one_old_story_pruned(tmp_path: Path) -> tuple[Path, Config]:
+def _one_old_story_pruned(tmp_path: Path, state: str) -> tuple[Path, Config]:
     """A feed of one old story, read, and the story pruned: (the feed file, the config)."""
     feed = tmp_path / "wire.xml"
     _rss(feed, [(1, NOON - timedelta(days=40), "Old story.")])
-    config = load_config(_feed_config(tmp_path))
-    with open_store(config.state_path) as store:
+    config = load_config(_feed_config(tmp_path, state=state))
+    with open_state(config) as store:
         ingest(config, store)
         assert prune(store, PrunePolicy(), TODAY).items == 1
     return feed, config
 
 
-def test_a_pruned_item_its_source_dates_anew_is_a_new_story(tmp_path: Path) -> None:
-    feed, config = _one_old_story_pruned(tmp_path)
-    with open_store(config.state_path) as store:
+def test_a_pruned_item_its_source_dates_anew_is_a_new_story(tmp_path: Path, any_state: str) -> None:
+    feed, config = _one_old_story_pruned(tmp_path, any_state)
+    with open_state(config) as store:
         _rss(feed, [(1, NOON - timedelta(hours=1), "Old story, back in the news.")])
         back = ingest(config, store).sources[0]
         [(item, _)] = store.candidates(TODAY, SINCE)
@@ -271,9 +274,9 @@ def test_a_pruned_item_its_source_dates_anew_is_a_new_story(tmp_path: Path) -> N
     assert back.new == 1 and item.text == "Old story, back in the news." and tombstones == 0
 
 
-def test_a_failing_or_empty_feed_keeps_its_tombstones(tmp_path: Path) -> None:
-    feed, config = _one_old_story_pruned(tmp_path)
-    with open_store(config.state_path) as store:
+def test_a_failing_or_empty_feed_keeps_its_tombstones(tmp_path: Path, any_state: str) -> None:
+    feed, config = _one_old_story_pruned(tmp_path, any_state)
+    with open_state(config) as store:
         feed.unlink()  # gone for a while, then an empty document
         assert ingest(config, store).sources[0].status == "error"
         assert prune(store, PrunePolicy(), TODAY).tombstones == 0
@@ -327,10 +330,10 @@ def test_one_call_storing_the_same_story_twice_finds_the_first(any_state: str) -
     assert [t.text if t else None for t in texts] == ["Corrected.", "Body of story 20.", "Moved."]
 
 
-def test_a_build_keeps_counts_not_items(tmp_path: Path) -> None:
+def test_a_build_keeps_counts_not_items(tmp_path: Path, any_state: str) -> None:
     _rss(tmp_path / "wire.xml", [(n, NOON - timedelta(hours=n), "Body.") for n in range(12)])
-    config = load_config(_feed_config(tmp_path))
-    with open_store(config.state_path) as store:
+    config = load_config(_feed_config(tmp_path, state=any_state))
+    with open_state(config) as store:
         [lean] = ingest(config, store, items=False).sources
         [again] = ingest(config, store, items=False).sources
         stored = store.count_items()
@@ -398,14 +401,17 @@ def test_a_build_prunes_the_oldest_first_up_to_its_limit(any_state: str) -> None
 
 
 # -- a build prunes; `newsletter prune` says what goes -----------------------------------------
-def test_a_build_prunes_at_its_end_and_the_command_says_what_goes(tmp_path: Path) -> None:
+def test_a_build_prunes_at_its_end_and_the_command_says_what_goes(
+    tmp_path: Path, any_state: str
+) -> None:
     words = " ".join(["The harbour authority said container traffic rose again."] * 8)
     feed = tmp_path / "wire.xml"
     entries = [(n, NOON - timedelta(hours=n), words + f" Story {n}.") for n in range(1, 4)]
     _rss(feed, [*entries, (9, NOON - timedelta(days=60), words + " An old one.")])
-    path = _feed_config(tmp_path, "issue: {stories: 1, quick_links: 1, max_age_hours: 48}\n")
+    extra = "issue: {stories: 1, quick_links: 1, max_age_hours: 48}\n"
+    path = _feed_config(tmp_path, extra, state=any_state)
     config = load_config(path)
-    with open_store(config.state_path) as store:
+    with open_state(config) as store:
         ingest(config, store)
         assert store.count_items() == 4
     dry = CliRunner().invoke(cli, ["prune", "--config", str(path), "--dry-run"])
@@ -413,7 +419,7 @@ def test_a_build_prunes_at_its_end_and_the_command_says_what_goes(tmp_path: Path
     assert "would remove 1 unused items" in dry.output
     result = build_issue(config, TODAY)
     assert result.status == "built" and "prune" in result.report.timings
-    with open_store(config.state_path) as store:
+    with open_state(config) as store:
         kept = _ids(store)
         used = {i for i in kept if store.used_in(i)}
     old = item_id("https://wire.example/story/9", "", "", "")
