@@ -5,8 +5,9 @@ of invented companies, places and figures (every item a distinct event of
 150-250 words), and a config asking for 20 stories. Out: a table, then as the
 last line one JSON object. The build runs in a child process so its peak memory
 (max RSS) is its own. The bar (docs/DESIGN): under 10 s, peak memory under 400 MB.
-Run: ``.venv/bin/python bench/build.py [--items 100000] [--again]`` (``--again``: then the
-issue regenerated from the same feeds, what a re-run costs).
+Run: ``.venv/bin/python bench/build.py [--items 100000] [--again] [--state URL]``
+(``--again``: then the issue regenerated from the same feeds, what a re-run costs;
+``--state``: the state store elsewhere, e.g. an empty PostgreSQL database).
 """
 
 from __future__ import annotations
@@ -187,11 +188,17 @@ def main() -> None:
     parser.add_argument(
         "--again", action="store_true", help="then build again, nothing changed at the feeds"
     )
+    parser.add_argument(
+        "--state", default="", help="paths.state, e.g. an empty database's postgresql:// URL"
+    )
     args = parser.parse_args()
     feeds_n = max(1, args.items // PER_FEED)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         _write_site(root, feeds_n)
+        if args.state:  # the default is a SQLite file in the site
+            with (root / "config.yaml").open("a", encoding="utf-8") as config:
+                config.write(f'paths: {{state: "{args.state}"}}\n')
         size = sum(p.stat().st_size for p in root.glob("*.xml"))
         figures = _build(tmp)
         if args.again:  # the issue regenerated from the same feeds: what a re-run costs

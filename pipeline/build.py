@@ -65,7 +65,7 @@ from .report import (
     SummarizerReport,
 )
 from .select import article_from, select
-from .store import PrunePolicy, Store, open_store, prune
+from .store import PrunePolicy, Store, open_state, prune
 from .summarize import check_story, check_style, house_style_for, summarize
 
 __all__ = ["BuildResult", "build_issue", "lint_issue", "render_draft"]
@@ -234,7 +234,7 @@ def lint_issue(config: Config, edition: date, rendered: RenderedIssue) -> list[F
     """Every finding on the edition: style and facts per story of the draft, then the
     rendered email (as read back from the outbox)."""
     issue = Edition(config, edition).load_issue()
-    with open_store(config.state_path) as store:
+    with open_state(config) as store:
         findings = _findings(config, store, issue)
     return findings + list(lint_email(rendered, config))
 
@@ -248,7 +248,7 @@ def render_draft(config: Config, edition: date, *, progress: Progress | None = N
     report = RunReport(newsletter=config.newsletter.name, date=edition)
     with (
         build_lock(config, wait=config.schedule.lock_wait_seconds),
-        open_store(config.state_path) as store,
+        open_state(config) as store,
     ):
         report, written = _finish(config, store, issue, ed, report, timer, "rendered", draft=text)
     return BuildResult(edition, ed.folder, report, tuple(written))
@@ -297,7 +297,7 @@ def _build(
     ed.sweep()
     report = RunReport(newsletter=config.newsletter.name, date=edition)
     # a build checks the store and backs it up first: never build from a lost one
-    with open_store(config.state_path, check=True) as store:
+    with open_state(config, check=True) as store:
         _draft_on_disk(draft_path, regenerate)  # a broken draft stops a build unless replaced
         recorded = store.issue(edition)
         if not force and frozen(ed.status(store)):

@@ -32,7 +32,7 @@ from .models import Article, Campaign, Finding
 from .preview import serve
 from .scaffold import scaffold
 from .send import checked_send, smtp_delivery
-from .store import open_store, restore_store
+from .store import open_state, restore_state
 from .summarize import check_story, house_style_for, read_cases
 from .summarize import summarize as run_summarize
 
@@ -332,7 +332,7 @@ def summarize(in_path: Path, out_path: Path, config_path: Path | None) -> None:
     with ExitStack() as stack:
         store = None
         if config_path is not None and config.summarizer.engine == "llm":
-            store = stack.enter_context(open_store(config.state_path))
+            store = stack.enter_context(open_state(config))
         run = run_summarize(articles, config, store=store)
     lines = []
     for story in run.stories:
@@ -485,7 +485,7 @@ def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> Non
     when every source failed.
     """
     config = get_config(config_path)
-    with open_store(config.state_path) as store:
+    with open_state(config) as store:
         result = ingest(config, store, sources=list(sources) or None)
     for s in result.sources:
         if fmt == "json":
@@ -651,13 +651,13 @@ def prune_command(config_path: Path, dry_run: bool) -> None:
     from datetime import datetime
 
     from .lock import build_lock
-    from .store import PrunePolicy, open_store, prune
+    from .store import PrunePolicy, open_state, prune
 
     config = get_config(config_path)
     today = datetime.now(config.newsletter.tz).date()
     with (
         build_lock(config, wait=config.schedule.lock_wait_seconds),
-        open_store(config.state_path, check=not dry_run) as store,
+        open_state(config, check=not dry_run) as store,
     ):
         policy = replace(PrunePolicy.of(config), limit=0)  # all of it, here
         report = prune(store, policy, today, dry_run=dry_run, compact=True)
@@ -680,7 +680,7 @@ def restore_store_command(config_path: Path, source: Path | None) -> None:
     in backups/); the store it replaces is kept as <name>.broken-<time>."""
     config = get_config(config_path)
     with build_lock(config, wait=config.schedule.lock_wait_seconds):
-        used, kept = restore_store(config.state_path, source)
+        used, kept = restore_state(config, source)
     click.echo(f"restored {config.state_path} from {used}")
     if kept:
         click.echo(f"  the store it replaced is kept as {kept}")

@@ -149,9 +149,29 @@ class IssueSpec(_Model):
 
 
 class Paths(_Model):
-    state: str = "state/newsletter.sqlite3"
+    state: str = "state/newsletter.sqlite3"  # a SQLite file, or a postgresql:// URL
     outbox: str = "outbox"
     templates: str = ""
+
+    @field_validator("state")
+    @classmethod
+    def _state(cls, v: str) -> str:
+        if not v.startswith(("postgresql://", "postgres://")):
+            return v
+        parts = urlsplit(v)
+        # secrets come only from the environment: a URL is logged, copied, committed
+        if parts.password is not None or "password=" in parts.query:
+            raise ValueError(
+                "a password in the PostgreSQL URL is refused: give it in the environment"
+                " (PGPASSWORD, or a PGPASSFILE / ~/.pgpass file, which libpq reads)"
+            )
+        try:
+            parts.port  # noqa: B018 (a bad port raises here)
+        except ValueError:
+            raise ValueError("the PostgreSQL URL's port is not a number") from None
+        if not parts.hostname or not parts.path.strip("/"):
+            raise ValueError("a PostgreSQL state is postgresql://user@host:port/dbname")
+        return v
 
 
 class Fetch(_Model):
@@ -590,6 +610,15 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     return out
 
 
+def _unsecret(value: object) -> object:
+    """A URL's password masked, so an error never shows one."""
+    if isinstance(value, str) and "://" in value:
+        parts = urlsplit(value)
+        if parts.password is not None:
+            return value.replace(f":{parts.password}@", ":***@", 1)
+    return value
+
+
 def secret(env_name: str, *, key: str, file: str) -> str:
     """The value of the environment variable ``env_name``, which config ``key`` names.
 
@@ -661,5 +690,5 @@ def _problem(err: ErrorDetails, lines: dict[tuple[str | int, ...], int]) -> Conf
     elif err["type"] == "missing":
         msg = "required key is missing"
     else:
-        msg = f"{err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
+        msg = f"{err['msg'].removeprefix('Value error, ')} (got {_unsecret(err.get('input'))!r})"
     return ConfigProblem(msg, line, _dotted(loc))

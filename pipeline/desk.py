@@ -37,7 +37,7 @@ from .models import Issue
 from .outbox import publish
 from .sections import DraftSections, Section, fingerprint, split_sections
 from .select import article_from
-from .store import open_store
+from .store import open_state
 from .summarize import summarize
 
 __all__ = [
@@ -214,7 +214,7 @@ def _pipeline_sections(ed: Edition, draft: DraftSections) -> set[str]:
     and from the ledger (the desk's regenerations, pristine drafts seen before)."""
     known = ed.generated()
     candidates = [draft.text] + [p.read_text(encoding="utf-8") for p in ed.backups()]
-    with open_store(ed.config.state_path) as store:
+    with open_state(ed.config) as store:
         for text in candidates:
             if not store.is_pipeline_draft(ed.date, draft_sha(text)):
                 continue
@@ -232,7 +232,7 @@ def _marked(lines: list[str], story_id: str) -> list[str]:
 
 def _regenerated_section(ed: Edition, story_id: str, issue: Issue) -> list[str]:
     current = next(s for s in issue.stories if s.id == story_id)
-    with open_store(ed.config.state_path) as store:
+    with open_state(ed.config) as store:
         item = store.get_item(story_id.removesuffix(REGENERATED_SUFFIX))
         if item is None:
             raise DraftError(

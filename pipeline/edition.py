@@ -41,7 +41,7 @@ from .models import EditionStatus, Issue, RenderedIssue
 from .outbox import publish, sweep_temporary
 from .report import RunReport
 from .sections import fingerprint, split_sections
-from .store import Store, open_store
+from .store import Store, open_state
 
 __all__ = [
     "Edition",
@@ -137,7 +137,7 @@ class Ledger:
 def read_ledger(config: Config, first: date, last: date) -> Ledger:
     """The state store's record of the editions from ``first`` to ``last``, in one
     query (:class:`StoreError` when the store cannot be read)."""
-    with open_store(config.state_path) as s:
+    with open_state(config) as s:
         return Ledger(s.issue_ledger(first, last))
 
 
@@ -344,5 +344,5 @@ def _opened(config: Config, store: Store | None) -> Iterator[Store]:
     if store is not None:
         yield store
         return
-    with open_store(config.state_path) as opened:
+    with open_state(config) as opened:
         yield opened

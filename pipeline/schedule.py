@@ -60,7 +60,7 @@ from .lock import build_lock, file_lock
 from .log import summary_lines
 from .models import EditionStatus
 from .send import checked_send, smtp_delivery
-from .store import open_store
+from .store import open_state
 
 __all__ = ["DailyTrigger", "run_scheduler"]
 
@@ -156,7 +156,7 @@ def _issue_complete(config: Config, edition: date) -> EditionStatus | None:
     """The edition's status when it already has a finished issue, else None: a frozen
     one, or one the ledger knows whose files are all there."""
     ed = Edition(config, edition)
-    with open_store(config.state_path) as store:
+    with open_state(config) as store:
         recorded = store.issue(edition)
         status = ed.status(store)
     if frozen(status):
@@ -233,7 +233,7 @@ def _send(config: Config, edition: date) -> None:
 def _ingest_job(config: Config) -> None:
     """The frequent job: fetch new items into the state store between builds."""
     try:
-        with build_lock(config, wait=_INGEST_LOCK_WAIT), open_store(config.state_path) as store:
+        with build_lock(config, wait=_INGEST_LOCK_WAIT), open_state(config) as store:
             result = ingest(config, store)
     except LockedError:
         log.info("ingest skipped: a build is running (it ingests too)")

@@ -1,6 +1,7 @@
 """Select: the state store's fresh items in, the edition's :class:`Selection` out.
 
-Candidates are items not used by another issue and seen within ``issue.max_age_hours``.
+Candidates are items from the newsletter's own sources (feeds, inbox) that it has not used in
+another issue, seen within ``issue.max_age_hours``.
 Items covering the same event are clustered into one candidate citing its outlets
 (:func:`article_from`, the rule the desk and the build's fact check use too).
 Candidates are ranked by recency (against the end of the edition day, so a rebuild
@@ -17,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from .cluster import cluster_items
 from .config import Config
 from .models import Article, Item, Selection, SourceRef, StorySummary
-from .store import Store
+from .store import Sources, Store
 
 __all__ = ["article_from", "select"]
 
@@ -96,7 +97,9 @@ def select(config: Config, store: Store, edition: date) -> Selection:
     def score(group: Sequence[tuple[Item, str]]) -> float:
         return _score(group, ref, weights, inbox, config.sources.inbox_weight)
 
-    rows = store.candidates(edition, since)
+    # only this newsletter's own sources: another's feeds in a shared store are not its
+    sources = Sources(frozenset(weights), (inbox,) if inbox else ())
+    rows = store.candidates(edition, since, sources)
     # Rank items alone first and cluster only the best of them: a group's score is
     # its best member's times a coverage bonus, so an item past the pool could only
     # have added a source to a chosen story, never made the issue on its own.

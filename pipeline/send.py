@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from .config import Config, secret
-from .edition import Edition, sent
+from .edition import Edition
 from .errors import ConfigError, SendError, UncertainSendError
 from .lock import build_lock
 from .models import Finding, RenderedIssue
 from .render import lint_email
-from .store import open_store
+from .store import open_state
 
 __all__ = [
     "Delivery",
@@ -193,32 +193,32 @@ def send_edition(
     """Deliver the edition's email and record it sent, never twice unless forced (see
     the module doc); return what the delivery returned. A send that was refused
     leaves the issue as it was."""
-    with open_store(config.state_path) as store:
-        recorded = store.issue(edition)
-        before = recorded[1] if recorded else "draft"
+    with open_state(config) as store:
         if not force:
             delivery.check()
+        # read and set `sending` in one transaction: of two racing senders, one wins
+        claim = store.claim_send(edition, force=force)
+        before = claim.before
+        if not claim.won:
             if before == "sending":
                 raise SendError(
-                    f"an earlier send of the {edition} issue was interrupted and may have gone"
-                    " out; check a recipient's mailbox (or the list provider's campaigns),"
-                    " then send again with --force"
+                    f"an earlier send of the {edition} issue was interrupted (or is under way)"
+                    " and may have gone out; check a recipient's mailbox (or the list"
+                    " provider's campaigns), then send again with --force"
                 )
-            if sent(before):
-                raise SendError(
-                    f"the {edition} issue is already marked sent; --force to send it again"
-                    " (or to create a campaign anyway)"
-                )
-        store.record_issue(edition, status="sending")
+            raise SendError(
+                f"the {edition} issue is already marked sent; --force to send it again"
+                " (or to create a campaign anyway)"
+            )
     try:
         result = delivery.send(rendered)
     except UncertainSendError:
         raise  # it may have gone out: the issue stays `sending`
     except SendError:
-        with open_store(config.state_path) as store:
+        with open_state(config) as store:
             store.record_issue(edition, status=before)
         raise
-    with open_store(config.state_path) as store:
+    with open_state(config) as store:
         store.record_issue(edition, status="sent")
     return result
 

@@ -1,27 +1,41 @@
-"""The state store: one SQLite file (WAL) holding items, feed health, issues and campaigns.
+"""The state store: items, feed health, issues and campaigns, on SQLite (a file, WAL) or
+PostgreSQL (a ``postgresql://`` URL), shared by the newsletters of a deployment.
 
 In: normalised :class:`Item` objects from ingest (with each entry's fingerprint),
 selections from select, article pages' text, the LLM writer's accepted stories, a
 :class:`PrunePolicy` from the config's ``retention:``. Out: fresh items for an edition
-date (read through an index on what can be selected, so the cost follows the window, not
-the history), the fingerprints a source's listing already has, feed state for conditional
-GET, the issue ledger (which draft the pipeline wrote, which items an issue used, the
-campaigns created for it on a list provider), the cached page text and stories, and a
+date from the newsletter's own sources (read through an index on the item's date, so the
+cost follows the window, not the history), the fingerprints a source's listing already
+has, feed state for conditional GET, the issue ledger (which draft the pipeline wrote,
+which items an issue used, the campaigns created for it on a list provider), the one
+atomic claim of an edition's send, the cached page text and stories, and a
 :class:`PruneReport` of what :func:`prune` removed.
 
-Every table is this module's: the schema below is the whole of it, and no other module
-runs SQL. It is applied on every open (``CREATE ... IF NOT EXISTS``), so a store made by
-an older version gains the tables added since.
-Every write is one transaction, so a crash never leaves half an update.
+Several newsletters may share one store; a :class:`Store` is bound to one (``Config.key``).
+Shared by all: items, feeds (ETag, Last-Modified, health), listings, tombstones, extracts,
+llm_cache. Each newsletter's own: issues, draft_versions, campaigns, runs and ``uses``
+(which items its editions used or reserved: an item one newsletter used may still be
+chosen by another, never twice by the same).
 
-A store is created whole (built aside, then linked into place), so an empty
+Every table is this module's, and no other module runs SQL (``_sql`` runs it for both
+dialects). The schema is :data:`MIGRATIONS`, numbered, recorded in ``schema_version`` and
+applied in one transaction on open; both dialects follow the same list. A store made
+before the list (no ``schema_version``) is taken as migration 1's and brought up; the
+rows it holds of issues, drafts, campaigns, runs and used items go to the newsletter that
+opens it first (``default`` for a single newsletter). Every write is one transaction, so a
+crash never leaves half an update; on PostgreSQL writes take one transaction-scoped
+advisory lock, so they follow each other as SQLite's do.
+
+A SQLite store is created whole (built aside, then linked into place), so an empty
 file where a store with backups should be means it was lost, as does a missing
 one with backups: :func:`open_store` refuses both, and a file that is not
 SQLite, with the recovery step.
-Builds open it with ``check=True``: ``PRAGMA integrity_check`` must pass, then a
+Builds open it with ``check=True``: on SQLite ``PRAGMA integrity_check`` must pass, then a
 backup goes to ``backups/`` beside it (the newest :data:`KEEP_BACKUPS` are kept);
-:func:`restore_store` puts back the newest good one (``newsletter restore-store``).
-Every SQLite failure inside ``open_store`` becomes one :class:`StoreError` line.
+:func:`restore_store` puts back the newest good one (``newsletter restore-store``). On
+PostgreSQL ``check`` is the connection and the schema version: backups are pg_dump's.
+Every database failure inside :func:`open_state` becomes one :class:`StoreError` line
+naming the file or URL (never a password).
 """
 
 from __future__ import annotations
@@ -30,12 +44,13 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from ._sql import Db, Row, advisory_key, connect_pg, is_url, safe_url
 from .config import Config
 from .errors import StoreError
 from .ids import url_key
@@ -44,22 +59,34 @@ from .report import RunReport
 
 __all__ = [
     "KEEP_BACKUPS",
+    "MIGRATIONS",
     "FeedState",
     "PrunePolicy",
     "PruneReport",
+    "SendClaim",
+    "Sources",
     "Store",
     "backups_of",
+    "open_location",
+    "open_pg_store",
+    "open_state",
     "open_store",
     "prune",
+    "restore_state",
     "restore_store",
 ]
 
 KEEP_BACKUPS = 7
 _MAGIC = b"SQLite format 3\x00"
 _RESTORE = "restore the newest good backup with `newsletter restore-store`"
+# the store's writers queue on this key on PostgreSQL (SQLite's BEGIN IMMEDIATE)
+_WRITE_KEY = advisory_key("newsletter:store:write")
 
-_SCHEMA = """
+# Migration 1: the schema as it stood before migrations (a store made then is taken as
+# this one's). ``{rowid}`` gives PostgreSQL the insertion order SQLite keeps as rowid.
+_V1 = """
 CREATE TABLE IF NOT EXISTS items (
+    {rowid}
     id TEXT PRIMARY KEY,
     guid TEXT NOT NULL DEFAULT '',
     url_key TEXT NOT NULL DEFAULT '',
@@ -84,8 +111,6 @@ CREATE INDEX IF NOT EXISTS items_guid_all ON items(guid);
 CREATE INDEX IF NOT EXISTS items_url_key_all ON items(url_key);
 DROP INDEX IF EXISTS items_used_in;
 CREATE INDEX IF NOT EXISTS items_used ON items(used_in) WHERE used_in IS NOT NULL;
--- what select can choose: unused items by date, so its cost follows the recent
--- window and not the history (the candidate query's first half, term for term)
 CREATE INDEX IF NOT EXISTS items_unused_by_date
     ON items(COALESCE(published, first_seen)) WHERE used_in IS NULL;
 CREATE TABLE IF NOT EXISTS feeds (
@@ -114,6 +139,7 @@ CREATE TABLE IF NOT EXISTS issues (
     updated_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS campaigns (
+    {rowid}
     date TEXT NOT NULL,
     provider TEXT NOT NULL,
     campaign_id TEXT NOT NULL,
@@ -124,13 +150,14 @@ CREATE TABLE IF NOT EXISTS campaigns (
     PRIMARY KEY (date, provider, campaign_id)
 );
 CREATE TABLE IF NOT EXISTS draft_versions (
+    {rowid}
     date TEXT NOT NULL,
     sha TEXT NOT NULL,
     written_at TEXT NOT NULL,
     PRIMARY KEY (date, sha)
 );
 CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {serial},
     date TEXT NOT NULL,
     finished_at TEXT NOT NULL,
     report TEXT NOT NULL
@@ -143,18 +170,13 @@ CREATE TABLE IF NOT EXISTS llm_cache (
     tokens INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL
 );
-"""
-
-# Work done once and retention. ``raw_hash`` is an entry's fingerprint as its source gave
-# it (see Store.listed). A source's ``generation`` counts its listings; a tombstone (an
-# unused item pruned) lives while its source still lists it, so it is never new again.
-_GROWTH = """
 CREATE INDEX IF NOT EXISTS items_raw_hash ON items(raw_hash) WHERE raw_hash != '';
 CREATE TABLE IF NOT EXISTS listings (
     origin TEXT PRIMARY KEY,
     generation INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS tombstones (
+    {rowid}
     id TEXT PRIMARY KEY,
     guid TEXT NOT NULL DEFAULT '',
     url_key TEXT NOT NULL DEFAULT '',
@@ -165,20 +187,160 @@ CREATE TABLE IF NOT EXISTS tombstones (
 );
 CREATE INDEX IF NOT EXISTS tombstones_guid ON tombstones(guid) WHERE guid != '';
 CREATE INDEX IF NOT EXISTS tombstones_url_key ON tombstones(url_key) WHERE url_key != '';
-CREATE INDEX IF NOT EXISTS tombstones_raw_hash ON tombstones(raw_hash) WHERE raw_hash != '';
+CREATE INDEX IF NOT EXISTS tombstones_raw_hash ON tombstones(raw_hash) WHERE raw_hash != ''
+"""
+
+# Migration 2: several newsletters in one store. The per-newsletter tables gain a
+# ``newsletter`` column (rebuilt: a key cannot be altered in SQLite), and
+# ``items.used_in`` becomes ``uses``, one row per newsletter and item.
+_V2 = """
+CREATE TABLE issues_v2 (
+    newsletter TEXT NOT NULL,
+    date TEXT NOT NULL,
+    draft_sha TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'draft',
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (newsletter, date)
+);
+INSERT INTO issues_v2 (newsletter, date, draft_sha, status, updated_at)
+    SELECT ?, date, draft_sha, status, updated_at FROM issues;
+DROP TABLE issues;
+ALTER TABLE issues_v2 RENAME TO issues;
+CREATE TABLE campaigns_v2 (
+    {rowid}
+    newsletter TEXT NOT NULL,
+    date TEXT NOT NULL,
+    provider TEXT NOT NULL, campaign_id TEXT NOT NULL,
+    url TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    send_at TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (newsletter, date, provider, campaign_id)
+);
+INSERT INTO campaigns_v2 (newsletter, date, provider, campaign_id, url, status, send_at,
+    created_at) SELECT ?, date, provider, campaign_id, url, status, send_at, created_at
+    FROM campaigns ORDER BY rowid;
+DROP TABLE campaigns;
+ALTER TABLE campaigns_v2 RENAME TO campaigns;
+CREATE TABLE draft_versions_v2 (
+    {rowid}
+    newsletter TEXT NOT NULL,
+    date TEXT NOT NULL,
+    sha TEXT NOT NULL,
+    written_at TEXT NOT NULL,
+    PRIMARY KEY (newsletter, date, sha)
+);
+INSERT INTO draft_versions_v2 (newsletter, date, sha, written_at)
+    SELECT ?, date, sha, written_at FROM draft_versions ORDER BY rowid;
+DROP TABLE draft_versions;
+ALTER TABLE draft_versions_v2 RENAME TO draft_versions;
+CREATE TABLE runs_v2 (
+    id {serial},
+    newsletter TEXT NOT NULL,
+    date TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    report TEXT NOT NULL
+);
+INSERT INTO runs_v2 (newsletter, date, finished_at, report)
+    SELECT ?, date, finished_at, report FROM runs ORDER BY id;
+DROP TABLE runs;
+ALTER TABLE runs_v2 RENAME TO runs;
+CREATE INDEX runs_by_date ON runs(newsletter, date);
+CREATE TABLE uses (
+    newsletter TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    date TEXT NOT NULL,
+    PRIMARY KEY (newsletter, item_id)
+);
+CREATE INDEX uses_by_date ON uses(newsletter, date);
+CREATE INDEX uses_item ON uses(item_id);
+INSERT INTO uses (newsletter, item_id, date)
+    SELECT ?, id, used_in FROM items WHERE used_in IS NOT NULL;
+DROP INDEX items_used;
+DROP INDEX items_unused_by_date;
+ALTER TABLE items DROP COLUMN used_in;
+-- what select and prune read: items by date, so their cost follows the window read
+CREATE INDEX items_by_date ON items(COALESCE(published, first_seen))
 """
 
 
-def _grow_schema(conn: sqlite3.Connection) -> None:
-    """Bring a store made before work-once and retention up to date (and a new one)."""
-    columns = {r[1] for r in conn.execute("PRAGMA table_info(items)")}
-    if "raw_hash" not in columns:
-        try:
-            conn.execute("ALTER TABLE items ADD COLUMN raw_hash TEXT NOT NULL DEFAULT ''")
-        except sqlite3.OperationalError as exc:
-            if "duplicate column" not in str(exc):  # another process added it first
-                raise
-    conn.executescript(_GROWTH)
+def _statements(pg: bool, ddl: str) -> list[str]:
+    """A script's statements in one dialect: PostgreSQL compares text bytewise (as
+    SQLite does) and numbers rows with a sequence."""
+    if pg:
+        ddl = ddl.replace(" TEXT", ' TEXT COLLATE "C"')
+        ddl = ddl.replace("{rowid}", "rowid BIGSERIAL NOT NULL,")
+        ddl = ddl.replace("{serial}", "BIGSERIAL PRIMARY KEY")
+    else:
+        ddl = ddl.replace("{rowid}", "").replace("{serial}", "INTEGER PRIMARY KEY AUTOINCREMENT")
+    lines = [ln for ln in ddl.splitlines() if not ln.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def _m1_base(db: Db, key: str) -> None:
+    if not db.pg:  # a store from before work-once and retention lacks the fingerprint
+        columns = {r[1] for r in db.execute("PRAGMA table_info(items)").rows}
+        if columns and "raw_hash" not in columns:
+            db.execute("ALTER TABLE items ADD COLUMN raw_hash TEXT NOT NULL DEFAULT ''")
+    for sql in _statements(db.pg, _V1):
+        db.execute(sql)
+
+
+def _m2_newsletters(db: Db, key: str) -> None:
+    for sql in _statements(db.pg, _V2):
+        db.execute(sql, (key,) if "?" in sql else ())
+
+
+# The schema, step by step; a step is never edited once released, only a new one added.
+MIGRATIONS: tuple[Callable[[Db, str], None], ...] = (_m1_base, _m2_newsletters)
+
+
+def _version(db: Db) -> int:
+    if db.pg:
+        found = db.execute("SELECT to_regclass('schema_version') IS NOT NULL").rows[0][0]
+    else:
+        found = db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        ).rows
+    if not found:
+        return 0
+    return int(db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").rows[0][0])
+
+
+def _migrate(db: Db, key: str) -> None:
+    """Apply the migrations the store lacks, all in one transaction."""
+    if _version(db) == len(MIGRATIONS):
+        return
+    _begin(db)
+    try:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version"
+            " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        done = _version(db)  # again, under the lock: another process may have migrated
+        if done > len(MIGRATIONS):
+            raise StoreError(
+                f"state store {db.where} has schema version {done}, newer than this"
+                f" program's {len(MIGRATIONS)}: upgrade the program"
+            )
+        for n, step in enumerate(MIGRATIONS[done:], start=done + 1):
+            step(db, key)
+            db.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (n, _now())
+            )
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _begin(db: Db) -> None:
+    """Open a write transaction: one writer at a time, as SQLite's BEGIN IMMEDIATE."""
+    if db.pg:
+        db.execute("BEGIN")
+        db.execute("SELECT pg_advisory_xact_lock(?)", (_WRITE_KEY,))
+    else:
+        db.execute("BEGIN IMMEDIATE")
 
 
 # a touched tombstone belongs to its source's newest listing
@@ -222,7 +384,7 @@ class _Known:
 
     _BATCH = 250
 
-    def __init__(self, c: sqlite3.Connection, items: Sequence[Item], keys: Sequence[str]) -> None:
+    def __init__(self, c: Db, items: Sequence[Item], keys: Sequence[str]) -> None:
         self._by: tuple[dict[str, _Match], ...] = tuple({} for _ in range(6))
         ids = [i.id for i in items]
         guids = [i.guid for i in items if i.guid]
@@ -236,7 +398,7 @@ class _Known:
                 f" WHERE id IN ({_marks(ids)}) OR (guid IN ({_marks(guids)}) AND guid != '')"
                 f" OR (url_key IN ({_marks(links)}) AND url_key != '') ORDER BY rowid",
                 [*ids, *guids, *links],
-            ).fetchall()
+            ).rows
             for r in rows:
                 self.add(_Match(r[0], r[3], r[5], bool(buried), r[4]), r[1], r[2])
 
@@ -259,7 +421,7 @@ class _Writes:
     statement (batched writes cost far less than one call each; the order is kept, so
     an update may follow the insert of its own row)."""
 
-    def __init__(self, c: sqlite3.Connection) -> None:
+    def __init__(self, c: Db) -> None:
         self._c = c
         self._runs: list[tuple[str, list[tuple[object, ...]]]] = []
 
@@ -276,7 +438,8 @@ class _Writes:
 
 
 def _marks(values: Sequence[str]) -> str:
-    return ",".join("?" * len(values))
+    # an empty list reads as NULL: `x IN ()` is SQLite's alone, and matches nothing
+    return ",".join("?" * len(values)) or "NULL"
 
 
 def _now() -> str:
@@ -288,16 +451,40 @@ def _content_hash(item: Item, key: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-class Store:
-    """A thin typed layer over the SQLite state file."""
+@dataclass(frozen=True)
+class Sources:
+    """Where a newsletter's items come from: its feeds' origins (URLs, resolved file
+    paths) and folders whose files are its own (the inbox)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    origins: frozenset[str] = frozenset()
+    folders: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SendClaim:
+    """An edition's send claimed (or not) in one transaction: ``won`` when this caller
+    set it to ``sending``; ``before`` is the status it found."""
+
+    won: bool
+    before: EditionStatus
+
+
+class Store:
+    """A thin typed layer over the state database, bound to one newsletter (``key``)."""
+
+    def __init__(self, conn: Db, key: str = "default") -> None:
         self.conn = conn
+        self.key = key
+
+    @property
+    def where(self) -> str:
+        """The file or URL (without password), for messages."""
+        return self.conn.where
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run the body in one IMMEDIATE transaction (all or nothing)."""
-        self.conn.execute("BEGIN IMMEDIATE")
+    def transaction(self) -> Iterator[Db]:
+        """Run the body in one write transaction (all or nothing, one writer at a time)."""
+        _begin(self.conn)
         try:
             yield self.conn
         except BaseException:
@@ -411,7 +598,7 @@ class Store:
         with self.transaction() as c:
             c.execute(
                 "INSERT INTO listings (origin, generation) VALUES (?, 1)"
-                " ON CONFLICT(origin) DO UPDATE SET generation = generation + 1",
+                " ON CONFLICT(origin) DO UPDATE SET generation = listings.generation + 1",
                 (origin,),
             )
             for n in range(0, len(wanted), 500):
@@ -429,16 +616,24 @@ class Store:
                 known.update(r[0] for r in rows)
         return frozenset(known)
 
-    def candidates(self, edition: date, since: datetime) -> list[tuple[Item, str]]:
-        """Items unused by any other issue and published (else first seen) since
-        ``since``, with their first-seen time. Items reserved for ``edition`` count."""
-        # two halves, each with its index: a range of items_unused_by_date and the
-        # edition's own reservations (an OR of both would scan the whole table)
+    def candidates(
+        self, edition: date, since: datetime, sources: Sources | None = None
+    ) -> list[tuple[Item, str]]:
+        """Items this newsletter has not used in another issue, published (else first
+        seen) since ``since``, with their first-seen time; items it reserved for
+        ``edition`` count. ``sources``: only items from these (None: from any)."""
+        # two halves, each with its index: a range of items_by_date less this
+        # newsletter's uses (by key), and the edition's own reservations (an OR of
+        # both would scan the whole table)
+        mine, params = _from_sources(sources)
         rows = self.conn.execute(
-            "SELECT * FROM items WHERE used_in IS NULL AND COALESCE(published, first_seen) >= ?"
-            " UNION ALL SELECT * FROM items WHERE used_in = ?",
-            (since.isoformat(), edition.isoformat()),
-        ).fetchall()
+            "SELECT i.* FROM items i WHERE COALESCE(i.published, i.first_seen) >= ?"
+            f"{mine} AND NOT EXISTS (SELECT 1 FROM uses u WHERE u.newsletter = ?"
+            " AND u.item_id = i.id)"
+            " UNION ALL SELECT i.* FROM uses u JOIN items i ON i.id = u.item_id"
+            " WHERE u.newsletter = ? AND u.date = ?",
+            (since.isoformat(), *params, self.key, self.key, edition.isoformat()),
+        ).rows
         return [(_row_item(r), r["first_seen"]) for r in rows]
 
     def get_item(self, item_id: str) -> Item | None:
@@ -446,11 +641,14 @@ class Store:
         return None if row is None else _row_item(row)
 
     def used_in(self, item_id: str) -> str | None:
-        row = self.conn.execute("SELECT used_in FROM items WHERE id = ?", (item_id,)).fetchone()
-        return None if row is None else row["used_in"]
+        """The edition of this newsletter that used (or holds) the item, if any."""
+        row = self.conn.execute(
+            "SELECT date FROM uses WHERE newsletter = ? AND item_id = ?", (self.key, item_id)
+        ).fetchone()
+        return None if row is None else str(row["date"])
 
     def count_items(self) -> int:
-        return int(self.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+        return int(self.conn.execute("SELECT COUNT(*) FROM items").rows[0][0])
 
     # -- feeds -------------------------------------------------------------
     def feed_state(self, url: str) -> FeedState:
@@ -496,7 +694,7 @@ class Store:
         """Update one feed's health ledger after a fetch; return the new state."""
         now = _now()
         with self.transaction() as c:
-            c.execute("INSERT OR IGNORE INTO feeds (url) VALUES (?)", (url,))
+            c.execute("INSERT INTO feeds (url) VALUES (?) ON CONFLICT DO NOTHING", (url,))
             if ok:
                 c.execute(
                     "UPDATE feeds SET last_success=?, failures=0, last_error='',"
@@ -508,7 +706,7 @@ class Store:
             else:
                 c.execute(
                     "UPDATE feeds SET last_error=?, last_error_at=?, failures=failures+1,"
-                    " gone=MAX(gone, ?) WHERE url=?",
+                    " gone=CASE WHEN ? = 1 THEN 1 ELSE gone END WHERE url=?",
                     (error, now, int(gone), url),
                 )
         return self.feed_state(url)
@@ -517,7 +715,8 @@ class Store:
     def issue(self, edition: date) -> tuple[str, EditionStatus] | None:
         """(draft_sha, status) recorded for an edition, if any."""
         row = self.conn.execute(
-            "SELECT draft_sha, status FROM issues WHERE date = ?", (edition.isoformat(),)
+            "SELECT draft_sha, status FROM issues WHERE newsletter = ? AND date = ?",
+            (self.key, edition.isoformat()),
         ).fetchone()
         return None if row is None else (row["draft_sha"], row["status"])
 
@@ -526,11 +725,12 @@ class Store:
     ) -> None:
         with self.transaction() as c:
             c.execute(
-                "INSERT INTO issues (date, draft_sha, status, updated_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(date) DO UPDATE SET"
-                " draft_sha = COALESCE(?, draft_sha), status = COALESCE(?, status),"
+                "INSERT INTO issues (newsletter, date, draft_sha, status, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(newsletter, date) DO UPDATE SET"
+                " draft_sha = COALESCE(?, issues.draft_sha), status = COALESCE(?, issues.status),"
                 " updated_at = excluded.updated_at",
                 (
+                    self.key,
                     edition.isoformat(),
                     draft_sha or "",
                     status or "draft",
@@ -545,11 +745,12 @@ class Store:
         send_at = campaign.send_at.isoformat() if campaign.send_at else None
         with self.transaction() as c:
             c.execute(
-                "INSERT INTO campaigns (date, provider, campaign_id, url, status, send_at,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT(date, provider, campaign_id) DO UPDATE SET"
+                "INSERT INTO campaigns (newsletter, date, provider, campaign_id, url, status,"
+                " send_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(newsletter, date, provider, campaign_id) DO UPDATE SET"
                 " url = excluded.url, status = excluded.status, send_at = excluded.send_at",
                 (
+                    self.key,
                     edition.isoformat(),
                     campaign.provider,
                     campaign.id,
@@ -563,10 +764,10 @@ class Store:
     def campaigns(self, edition: date) -> list[Campaign]:
         """The campaigns created for an edition, oldest first."""
         rows = self.conn.execute(
-            "SELECT provider, campaign_id, url, status, send_at FROM campaigns WHERE date = ?"
-            " ORDER BY created_at, rowid",
-            (edition.isoformat(),),
-        ).fetchall()
+            "SELECT provider, campaign_id, url, status, send_at FROM campaigns"
+            " WHERE newsletter = ? AND date = ? ORDER BY created_at, rowid",
+            (self.key, edition.isoformat()),
+        ).rows
         return [
             Campaign(
                 provider=r["provider"],
@@ -585,27 +786,52 @@ class Store:
         ids = list(item_ids)
         day = edition.isoformat()
         now = _now()
+        key = self.key
         with self.transaction() as c:
             c.execute(
-                "INSERT OR IGNORE INTO draft_versions (date, sha, written_at) VALUES (?, ?, ?)",
-                (day, sha, now),
+                "INSERT INTO draft_versions (newsletter, date, sha, written_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (key, day, sha, now),
             )
             c.execute(
-                "INSERT INTO issues (date, draft_sha, status, updated_at) VALUES (?, ?, 'draft', ?)"
-                " ON CONFLICT(date) DO UPDATE SET draft_sha = excluded.draft_sha,"
-                " updated_at = excluded.updated_at",
-                (day, sha, now),
+                "INSERT INTO issues (newsletter, date, draft_sha, status, updated_at)"
+                " VALUES (?, ?, ?, 'draft', ?) ON CONFLICT(newsletter, date) DO UPDATE SET"
+                " draft_sha = excluded.draft_sha, updated_at = excluded.updated_at",
+                (key, day, sha, now),
             )
-            c.execute("UPDATE items SET used_in = NULL WHERE used_in = ?", (day,))
+            c.execute("DELETE FROM uses WHERE newsletter = ? AND date = ?", (key, day))
+            # a stored item only, and one another issue of this newsletter used stays its
             c.executemany(
-                "UPDATE items SET used_in = ? WHERE id = ? AND used_in IS NULL",
-                [(day, i) for i in ids],
+                "INSERT INTO uses (newsletter, item_id, date) SELECT ?, id, ? FROM items"
+                " WHERE id = ? ON CONFLICT DO NOTHING",
+                [(key, day, i) for i in ids],
             )
+
+    def claim_send(self, edition: date, *, force: bool = False) -> SendClaim:
+        """Claim the edition's send: set it ``sending`` unless it is already sending or
+        sent (``force``: whatever it is), in one transaction, so of several processes
+        racing, on one machine or several, exactly one wins."""
+        day = edition.isoformat()
+        with self.transaction() as c:
+            row = c.execute(
+                "SELECT status FROM issues WHERE newsletter = ? AND date = ?", (self.key, day)
+            ).fetchone()
+            before: EditionStatus = row["status"] if row is not None else "draft"
+            if before in ("sending", "sent") and not force:
+                return SendClaim(False, before)
+            c.execute(
+                "INSERT INTO issues (newsletter, date, draft_sha, status, updated_at)"
+                " VALUES (?, ?, '', 'sending', ?) ON CONFLICT(newsletter, date) DO UPDATE SET"
+                " status = 'sending', updated_at = excluded.updated_at",
+                (self.key, day, _now()),
+            )
+        return SendClaim(True, before)
 
     def is_pipeline_draft(self, edition: date, sha: str) -> bool:
         """True when a draft with this fingerprint was written by the pipeline (unedited)."""
         row = self.conn.execute(
-            "SELECT 1 FROM draft_versions WHERE date = ? AND sha = ?", (edition.isoformat(), sha)
+            "SELECT 1 FROM draft_versions WHERE newsletter = ? AND date = ? AND sha = ?",
+            (self.key, edition.isoformat(), sha),
         ).fetchone()
         return row is not None
 
@@ -617,10 +843,11 @@ class Store:
         was) and the fingerprints of the drafts the pipeline wrote for it."""
         span = (first.isoformat(), last.isoformat())
         rows = self.conn.execute(
-            "SELECT date, status, NULL AS sha FROM issues WHERE date BETWEEN ? AND ?"
-            " UNION ALL SELECT date, NULL, sha FROM draft_versions WHERE date BETWEEN ? AND ?",
-            span + span,
-        ).fetchall()
+            "SELECT date, status, NULL AS sha FROM issues WHERE newsletter = ?"
+            " AND date BETWEEN ? AND ? UNION ALL SELECT date, NULL, sha FROM draft_versions"
+            " WHERE newsletter = ? AND date BETWEEN ? AND ?",
+            (self.key, *span, self.key, *span),
+        ).rows
         status: dict[str, EditionStatus] = {}
         shas: dict[str, set[str]] = {}
         for day, recorded, sha in rows:
@@ -645,8 +872,10 @@ class Store:
         """Keep an accepted story (the model's JSON) under ``key``, replacing any before it."""
         with self.transaction() as c:
             c.execute(
-                "INSERT OR REPLACE INTO llm_cache"
-                " (key, model, prompt_version, story, tokens, created_at) VALUES (?,?,?,?,?,?)",
+                "INSERT INTO llm_cache (key, model, prompt_version, story, tokens, created_at)"
+                " VALUES (?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET model = excluded.model,"
+                " prompt_version = excluded.prompt_version, story = excluded.story,"
+                " tokens = excluded.tokens, created_at = excluded.created_at",
                 (key, model, prompt_version, story, tokens, _now()),
             )
 
@@ -654,12 +883,24 @@ class Store:
         """Keep every run's report, the ones that changed no file too."""
         with self.transaction() as c:
             c.execute(
-                "INSERT INTO runs (date, finished_at, report) VALUES (?, ?, ?)",
-                (edition.isoformat(), _now(), report.to_json(indent=None)),
+                "INSERT INTO runs (newsletter, date, finished_at, report) VALUES (?, ?, ?, ?)",
+                (self.key, edition.isoformat(), _now(), report.to_json(indent=None)),
             )
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _from_sources(sources: Sources | None) -> tuple[str, list[object]]:
+    """The candidate query's condition on an item's origin, and its values."""
+    if sources is None:
+        return "", []
+    ors = [f"i.origin IN ({_marks(sorted(sources.origins))})"]
+    params: list[object] = [*sorted(sources.origins)]
+    for folder in sources.folders:
+        ors.append("substr(i.origin, 1, ?) = ?")
+        params += [len(folder), folder]
+    return f" AND ({' OR '.join(ors)})", params
 
 
 # -- retention -------------------------------------------------------------------------
@@ -715,8 +956,15 @@ def _before(today: date, days: float) -> str:
     return (datetime.combine(today, datetime.min.time(), UTC) - timedelta(days=days)).isoformat()
 
 
-def _pages(c: sqlite3.Connection, pragma: str) -> int:
-    return int(c.execute(f"PRAGMA {pragma}").fetchone()[0])
+def _pages(c: Db, pragma: str) -> int:
+    return int(c.execute(f"PRAGMA {pragma}").rows[0][0])
+
+
+def _used(c: Db) -> int:
+    """The bytes the store's data takes (SQLite: pages in use; PostgreSQL: the database)."""
+    if c.pg:
+        return int(c.execute("SELECT pg_database_size(current_database())").rows[0][0])
+    return (_pages(c, "page_count") - _pages(c, "freelist_count")) * _pages(c, "page_size")
 
 
 def prune(
@@ -733,51 +981,58 @@ def prune(
     tombstone (id, guid, link key, fingerprint) while its source still lists it:
     :meth:`Store.upsert_items` and :meth:`Store.listed` treat a listed tombstone as
     known, so a pruned item is never new again; a tombstone goes once its source was
-    read without it. Items an issue used or an open edition's draft holds
-    (``used_in``), the issue ledger and the feed ledger (ETag, Last-Modified, health)
-    are never removed. Free pages then go back to the file system; a store made
-    before this reuses them, until ``compact`` turns that on for it (a full VACUUM).
+    read without it. Items any newsletter's issue used or any open edition's draft
+    holds (``uses``), the issue ledger and the feed ledger (ETag, Last-Modified,
+    health) are never removed; run reports and draft fingerprints go for the store's
+    own newsletter only. On SQLite free pages then go back to the file system; a store
+    made before this reuses them, until ``compact`` turns that on for it (a full
+    VACUUM). On PostgreSQL ``compact`` runs VACUUM (else autovacuum's job).
     ``dry_run`` counts the same and keeps everything.
     """
     c = store.conn
-    page = _pages(c, "page_size")
-    before = _pages(c, "page_count") * page
+    # SQLite: the file, free pages too; PostgreSQL: the database
+    before = _used(c) if c.pg else _pages(c, "page_count") * _pages(c, "page_size")
     counts: dict[str, int] = {}
-    c.execute("BEGIN IMMEDIATE")
+    _begin(c)
     try:
-        counts = _remove(c, policy, today)
-        after = (_pages(c, "page_count") - _pages(c, "freelist_count")) * page
+        counts = _remove(c, store.key, policy, today)
+        after = _used(c)
     except BaseException:
         c.execute("ROLLBACK")
         raise
     c.execute("ROLLBACK" if dry_run else "COMMIT")
     if not dry_run:
-        if compact and _pages(c, "auto_vacuum") != 2:  # not INCREMENTAL: a store from before
-            c.execute("PRAGMA auto_vacuum=INCREMENTAL")
-            c.execute("VACUUM")
-        c.executescript("PRAGMA incremental_vacuum;")  # run whole: one step frees one page
-        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        after = (_pages(c, "page_count") - _pages(c, "freelist_count")) * page
+        if c.pg:
+            if compact:
+                c.execute("VACUUM (ANALYZE) items")
+        else:
+            if compact and _pages(c, "auto_vacuum") != 2:  # not INCREMENTAL: a store from before
+                c.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                c.execute("VACUUM")
+            c.raw.executescript("PRAGMA incremental_vacuum;")  # type: ignore[union-attr]
+            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        after = _used(c)
     return PruneReport(**counts, bytes_before=before, bytes_after=after, dry_run=dry_run)
 
 
-def _remove(c: sqlite3.Connection, policy: PrunePolicy, today: date) -> dict[str, int]:
+def _remove(c: Db, key: str, policy: PrunePolicy, today: date) -> dict[str, int]:
     counts = dict.fromkeys(("items", "tombstones", "runs", "draft_versions", "extracts"), 0)
     if policy.unused_item_days:
-        cut = {"cut": _before(today, policy.unused_item_days), "limit": policy.limit or -1}
-        # both statements read items_unused_by_date, oldest first: their cost follows
-        # what goes, and they choose the same items
+        cut = (_before(today, policy.unused_item_days), policy.limit or 2**62)
+        # both statements read items_by_date, oldest first: their cost follows what
+        # goes (and the few used items among them), and they choose the same items
         where = (
-            "WHERE rowid IN (SELECT rowid FROM items WHERE used_in IS NULL"
-            " AND COALESCE(published, first_seen) < :cut"
-            " ORDER BY COALESCE(published, first_seen), rowid LIMIT :limit)"
+            "WHERE rowid IN (SELECT rowid FROM items WHERE COALESCE(published, first_seen) < ?"
+            " AND NOT EXISTS (SELECT 1 FROM uses u WHERE u.item_id = items.id)"
+            " ORDER BY COALESCE(published, first_seen), rowid LIMIT ?)"
         )
         c.execute(
-            "INSERT OR REPLACE INTO tombstones"
-            " (id, guid, url_key, raw_hash, origin, generation, dated)"
+            "INSERT INTO tombstones (id, guid, url_key, raw_hash, origin, generation, dated)"
             " SELECT id, guid, url_key, raw_hash, origin, COALESCE((SELECT generation FROM"
             " listings l WHERE l.origin = items.origin), 0), COALESCE(published, first_seen)"
-            f" FROM items {where}",
+            f" FROM items {where} ON CONFLICT(id) DO UPDATE SET guid = excluded.guid,"
+            " url_key = excluded.url_key, raw_hash = excluded.raw_hash,"
+            " origin = excluded.origin, generation = excluded.generation, dated = excluded.dated",
             cut,
         )
         counts["items"] = c.execute(f"DELETE FROM items {where}", cut).rowcount
@@ -787,15 +1042,18 @@ def _remove(c: sqlite3.Connection, policy: PrunePolicy, today: date) -> dict[str
     ).rowcount
     if policy.run_days:
         day = (today - timedelta(days=policy.run_days)).isoformat()
-        counts["runs"] = c.execute("DELETE FROM runs WHERE date < ?", (day,)).rowcount
+        counts["runs"] = c.execute(
+            "DELETE FROM runs WHERE newsletter = ? AND date < ?", (key, day)
+        ).rowcount
     if policy.draft_version_keep:
         # the newest per edition, and always the one the issue ledger names
         counts["draft_versions"] = c.execute(
-            "DELETE FROM draft_versions WHERE rowid IN (SELECT rowid FROM (SELECT rowid,"
-            " ROW_NUMBER() OVER (PARTITION BY date ORDER BY written_at DESC, rowid DESC) AS n"
-            " FROM draft_versions) WHERE n > ?) AND NOT EXISTS (SELECT 1 FROM issues i"
-            " WHERE i.date = draft_versions.date AND i.draft_sha = draft_versions.sha)",
-            (policy.draft_version_keep,),
+            "DELETE FROM draft_versions WHERE newsletter = ? AND rowid IN (SELECT rowid FROM"
+            " (SELECT rowid, ROW_NUMBER() OVER (PARTITION BY date ORDER BY written_at DESC,"
+            " rowid DESC) AS n FROM draft_versions WHERE newsletter = ?) AS ranked WHERE n > ?)"
+            " AND NOT EXISTS (SELECT 1 FROM issues i WHERE i.newsletter = draft_versions.newsletter"
+            " AND i.date = draft_versions.date AND i.draft_sha = draft_versions.sha)",
+            (key, key, policy.draft_version_keep),
         ).rowcount
     if policy.extract_days:
         counts["extracts"] = c.execute(
@@ -804,7 +1062,7 @@ def _remove(c: sqlite3.Connection, policy: PrunePolicy, today: date) -> dict[str
     return counts
 
 
-def _row_feed(row: sqlite3.Row) -> FeedState:
+def _row_feed(row: Row) -> FeedState:
     return FeedState(
         url=row["url"],
         etag=row["etag"],
@@ -819,7 +1077,7 @@ def _row_feed(row: sqlite3.Row) -> FeedState:
     )
 
 
-def _row_item(r: sqlite3.Row) -> Item:
+def _row_item(r: Row) -> Item:
     image = Image(**json.loads(r["image"])) if r["image"] else None
     published = datetime.fromisoformat(r["published"]) if r["published"] else None
     return Item(
@@ -886,8 +1144,8 @@ def _create(p: Path) -> None:
         # set before the first table: pruned pages can then go back to the file system
         conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(_SCHEMA)
-        _grow_schema(conn)
+        _migrate(Db(conn, str(p)), "default")  # no rows yet: the key is not used
+        conn.execute("VACUUM")  # the pages of the tables migrations replaced, given back
     finally:
         conn.close()  # the last close checkpoints and removes the -wal file
     try:
@@ -929,8 +1187,8 @@ def _check_and_back_up(conn: sqlite3.Connection, p: Path) -> None:
 
 
 @contextmanager
-def open_store(path: str | Path, *, check: bool = False) -> Iterator[Store]:
-    """Open (creating if needed) the state store at ``path``.
+def open_store(path: str | Path, *, check: bool = False, key: str = "default") -> Iterator[Store]:
+    """Open (creating if needed) the SQLite state store at ``path``, for newsletter ``key``.
 
     ``check``: run SQLite's integrity check first and keep a backup (builds do). Raises
     :class:`StoreError` for a lost, corrupt or unusable store, and for any SQLite
@@ -951,15 +1209,83 @@ def open_store(path: str | Path, *, check: bool = False) -> Iterator[Store]:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
-        conn.executescript(_SCHEMA)
-        _grow_schema(conn)
+        db = Db(conn, str(p))
+        _migrate(db, key)
         if check:
             _check_and_back_up(conn, p)
-        yield Store(conn)
+        yield Store(db, key)
     except sqlite3.Error as exc:
         raise _explain(p, exc) from None
     finally:
         conn.close()
+
+
+@contextmanager
+def open_pg_store(url: str, *, check: bool = False, key: str = "default") -> Iterator[Store]:
+    """Open the PostgreSQL state store at ``url`` for newsletter ``key``, migrating it.
+
+    ``check``: the connection works and the schema is this program's version. Every
+    database failure becomes a :class:`StoreError` naming the URL (no password) and
+    what failed."""
+    import psycopg
+
+    where = safe_url(url)
+    try:
+        raw = connect_pg(url)
+    except psycopg.Error as exc:
+        raise StoreError(f"state store {where}: cannot connect: {_pg_reason(exc)}") from None
+    db = Db(raw, where)
+    try:
+        _migrate(db, key)
+        if check and _version(db) != len(MIGRATIONS):
+            raise StoreError(f"state store {where}: schema version is not {len(MIGRATIONS)}")
+        yield Store(db, key)
+    except psycopg.Error as exc:
+        raise StoreError(f"state store {where}: {_pg_reason(exc)}") from None
+    finally:
+        raw.close()
+
+
+def _pg_reason(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+@contextmanager
+def open_state(config: Config, *, check: bool = False) -> Iterator[Store]:
+    """The newsletter's state store, bound to ``config.key``: the SQLite file or the
+    PostgreSQL database ``paths.state`` names (see :func:`open_location`)."""
+    state = config.paths.state
+    with open_location(
+        state if is_url(state) else config.state_path, check=check, key=config.key
+    ) as store:
+        yield store
+
+
+@contextmanager
+def open_location(
+    state: str | Path, *, check: bool = False, key: str = "default"
+) -> Iterator[Store]:
+    """The store at ``state``, a SQLite file (:func:`open_store`) or a ``postgresql://``
+    URL (:func:`open_pg_store`), bound to newsletter ``key``."""
+    if isinstance(state, str) and is_url(state):
+        with open_pg_store(state, check=check, key=key) as store:
+            yield store
+    else:
+        with open_store(state, check=check, key=key) as store:
+            yield store
+
+
+def restore_state(config: Config, source: Path | None = None) -> tuple[Path, Path | None]:
+    """:func:`restore_store` for the newsletter's store; refused on PostgreSQL, whose
+    backups are pg_dump's (and whose restore is pg_restore's)."""
+    if is_url(config.paths.state):
+        raise StoreError(
+            f"state store {safe_url(config.paths.state)} is PostgreSQL: restore-store puts back"
+            " SQLite backups only; back up and restore a PostgreSQL store with pg_dump and"
+            " pg_restore"
+        )
+    return restore_store(config.state_path, source)
 
 
 def restore_store(path: Path, source: Path | None = None) -> tuple[Path, Path | None]:

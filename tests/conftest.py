@@ -1,6 +1,7 @@
 """Shared fixtures: the loopback chat-completions server, LLM configs, the preview's scratch
-site and server (``preview_site.py``), the shared eval set (dev articles and desk stories) read
-in place through ``evalset.py``, and the linear-time check.
+site and server (``preview_site.py``), the shared eval set (dev articles and desk stories)
+read in place through ``evalset.py``, the linear-time check, and a real PostgreSQL server
+(``pgserver.py``) with the ``any_state`` fixture that gives each store test both backends.
 
 Tests marked ``slow`` (the marker's meaning is in pyproject.toml) are left out by
 ``pytest -m "not slow"``, the quick loop; ``test_code_quality`` fails a test that starts a
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import configs
+import pgserver
 import pytest
 from evalset import EVAL, read_jsonl
 from llmserver import ChatServer, serve
@@ -141,3 +143,31 @@ def check_linear(run: Callable[[str], object], pattern: str, size: int) -> None:
 def assert_linear() -> Callable[[Callable[[str], object], str, int], None]:
     """``assert_linear(run, pattern, size)``: see :func:`check_linear`."""
     return check_linear
+
+
+# -- the state store's two backends ------------------------------------------------------
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pgserver.PgServer]:
+    """Debian's PostgreSQL in a temporary data directory for the session (fails, naming
+    the package, when it is not installed)."""
+    server = pgserver.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: pgserver.PgServer) -> str:
+    """A fresh, empty PostgreSQL database's URL."""
+    return pg_server.database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_state(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh state store's ``paths.state`` on each backend: a SQLite file, then a
+    PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state" / "s.sqlite3")
+    server: pgserver.PgServer = request.getfixturevalue("pg_server")
+    return server.database()

@@ -20,7 +20,7 @@ TIERS: tuple[frozenset[str], ...] = tuple(
     for t in (
         "errors",
         # "pipeline": the package's __init__
-        "pipeline models safe_yaml ids httpclient scaffold words",
+        "pipeline models safe_yaml ids httpclient scaffold words _sql",
         "config outbox report",
         "store lock draft",
         "sections",

@@ -51,7 +51,7 @@ def store_state(site: Path) -> tuple[int, list[str], set[str]]:
                 " GROUP BY url_key HAVING COUNT(*) > 1"
             )
         ]
-        used = {row[0] for row in conn.execute("SELECT id FROM items WHERE used_in = ?", (DATE,))}
+        used = {row[0] for row in conn.execute("SELECT item_id FROM uses WHERE date = ?", (DATE,))}
     return count, doubles, used
 
 

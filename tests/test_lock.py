@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from _schedule_helpers import FIXTURES, make_config, make_site, run_build
 
 from pipeline.config import Config
 from pipeline.errors import LockedError
-from pipeline.lock import build_lock, lock_path
+from pipeline.lock import advisory, build_lock, lock_path
 
 HOLDER = FIXTURES / "schedule" / "hold_lock.py"
 
@@ -46,31 +46,56 @@ def test_lock_file_sits_next_to_the_state_store(tmp_path: Path) -> None:
         assert lock_path(config).exists()
 
 
-def test_a_holder_in_another_thread_makes_a_run_wait_then_give_up(tmp_path: Path) -> None:
-    # the quick loop's check of waiting and refusing; flock is per open file, so a second
-    # thread (with its own descriptor) is refused like a second process
-    config = make_config(tmp_path)
+@contextmanager
+def held_by_a_thread(lock: AbstractContextManager[object]) -> Iterator[list[object]]:
+    """Another thread holding ``lock`` for the body (its own descriptor or connection, so
+    it refuses this one as another process would); yields what the lock gave it."""
     taken, release = threading.Event(), threading.Event()
+    got: list[object] = []
 
     def hold() -> None:
-        with build_lock(config, wait=0):
+        with lock as value:
+            got.append(value)
             taken.set()
             release.wait(10)
 
     holder = threading.Thread(target=hold)
     holder.start()
     try:
-        assert taken.wait(5)
+        assert taken.wait(10)
+        yield got
+    finally:
+        release.set()
+        holder.join()
+
+
+def test_a_holder_in_another_thread_makes_a_run_wait_then_give_up(tmp_path: Path) -> None:
+    # the quick loop's check of waiting and refusing; flock is per open file, so a second
+    # thread (with its own descriptor) is refused like a second process
+    config = make_config(tmp_path)
+    with held_by_a_thread(build_lock(config, wait=0)):
         start = time.monotonic()
         with pytest.raises(LockedError) as info, build_lock(config, wait=0.2):
             pytest.fail("the lock was granted while another thread held it")
         assert 0.15 < time.monotonic() - start < 2
         assert f"pid {os.getpid()}" in str(info.value) and "0.2 s" in str(info.value)
-    finally:
-        release.set()
-        holder.join()
     with build_lock(config, wait=0):  # free again once the holder left
         pass
+
+
+def test_advisory_lock_yields_whether_it_was_acquired(tmp_path: Path, any_state: str) -> None:
+    # the scheduler's leader lock: a flock beside SQLite, an advisory lock on PostgreSQL
+    config = make_config(tmp_path, {"paths": {"state": any_state}})
+    with held_by_a_thread(advisory(config, "leader")) as first:
+        start = time.monotonic()
+        with advisory(config, "leader", wait=0.3) as second:
+            waited = time.monotonic() - start
+        with advisory(config, "other") as other:
+            pass
+    with advisory(config, "leader") as after, advisory(config, "leader") as nested:
+        pass
+    assert first == [True] and not second and 0.25 < waited < 3
+    assert other and after and nested  # another name; free again; re-entrant in a thread
 
 
 @pytest.mark.slow

@@ -8,10 +8,13 @@ import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+
 import pipeline
+from pipeline.errors import StoreError
 from pipeline.ids import item_id
 from pipeline.models import Item
-from pipeline.store import open_store
+from pipeline.store import _V1, MIGRATIONS, _statements, open_location, open_store
 
 
 def make(title: str, url: str, guid: str = "", text: str = "Body text.") -> Item:
@@ -27,8 +30,8 @@ def make(title: str, url: str, guid: str = "", text: str = "Body text.") -> Item
     )
 
 
-def test_same_link_with_tracking_params_is_one_item(tmp_path: Path) -> None:
-    with open_store(tmp_path / "s.db") as store:
+def test_same_link_with_tracking_params_is_one_item(any_state: str) -> None:
+    with open_location(any_state) as store:
         assert store.upsert_items([make("A", "https://x.example/a?id=1")]) == (1, 0)
         assert store.upsert_items([make("A", "http://www.x.example/a/?id=1&utm_source=rss")]) == (
             0,
@@ -37,15 +40,15 @@ def test_same_link_with_tracking_params_is_one_item(tmp_path: Path) -> None:
         assert store.count_items() == 1
 
 
-def test_guid_change_with_same_link_is_one_item(tmp_path: Path) -> None:
-    with open_store(tmp_path / "s.db") as store:
+def test_guid_change_with_same_link_is_one_item(any_state: str) -> None:
+    with open_location(any_state) as store:
         store.upsert_items([make("A", "https://x.example/a", guid="one")])
         assert store.upsert_items([make("A", "https://x.example/a", guid="two")]) == (0, 0)
         assert store.count_items() == 1
 
 
-def test_updated_content_updates_the_stored_item(tmp_path: Path) -> None:
-    with open_store(tmp_path / "s.db") as store:
+def test_updated_content_updates_the_stored_item(any_state: str) -> None:
+    with open_location(any_state) as store:
         first = make("A", "https://x.example/a", guid="g")
         store.upsert_items([first])
         assert store.upsert_items([make("A", "https://x.example/a", guid="g", text="New.")]) == (
@@ -56,9 +59,9 @@ def test_updated_content_updates_the_stored_item(tmp_path: Path) -> None:
         assert stored is not None and stored.text == "New."
 
 
-def test_reserved_items_are_not_candidates_for_other_dates(tmp_path: Path) -> None:
+def test_reserved_items_are_not_candidates_for_other_dates(any_state: str) -> None:
     since = datetime(2026, 11, 1, tzinfo=UTC)
-    with open_store(tmp_path / "s.db") as store:
+    with open_location(any_state) as store:
         a, b = make("A", "https://x.example/a"), make("B", "https://x.example/b")
         store.upsert_items([a, b])
         store.commit_draft(date(2026, 11, 28), "sha1", [a.id])
@@ -71,46 +74,104 @@ def test_reserved_items_are_not_candidates_for_other_dates(tmp_path: Path) -> No
         assert store.used_in(a.id) == "2026-11-28"
 
 
-def test_draft_fingerprints_tell_pipeline_drafts_from_edits(tmp_path: Path) -> None:
-    with open_store(tmp_path / "s.db") as store:
+def test_draft_fingerprints_tell_pipeline_drafts_from_edits(any_state: str) -> None:
+    with open_location(any_state) as store:
         store.commit_draft(date(2026, 11, 28), "aaa", [])
         assert store.is_pipeline_draft(date(2026, 11, 28), "aaa")
         assert not store.is_pipeline_draft(date(2026, 11, 28), "bbb")
 
 
-def test_state_survives_reopen(tmp_path: Path) -> None:
-    with open_store(tmp_path / "s.db") as store:
+def test_state_survives_reopen(any_state: str) -> None:
+    with open_location(any_state) as store:
         store.upsert_items([make("A", "https://x.example/a")])
-    with open_store(tmp_path / "s.db") as store:
+    with open_location(any_state) as store:
         assert store.count_items() == 1
         old = datetime(2026, 11, 1, tzinfo=UTC)
         assert len(store.candidates(date(2026, 11, 28), old)) == 1
 
 
-def test_llm_cache_keeps_the_newest_story_per_key(tmp_path: Path) -> None:
-    with open_store(tmp_path / "s.db") as store:
+def test_llm_cache_keeps_the_newest_story_per_key(any_state: str) -> None:
+    with open_location(any_state) as store:
         assert store.llm_cache_get("k1") is None
         store.llm_cache_put("k1", '{"headline": "One"}', model="m", prompt_version="v", tokens=9)
         store.llm_cache_put("k2", '{"headline": "Two"}', model="m", prompt_version="v", tokens=3)
         store.llm_cache_put("k1", '{"headline": "Again"}', model="m", prompt_version="v", tokens=4)
-    with open_store(tmp_path / "s.db") as store:
+    with open_location(any_state) as store:
         assert store.llm_cache_get("k1") == '{"headline": "Again"}'
         assert store.llm_cache_get("k2") == '{"headline": "Two"}'
 
 
-def test_a_store_made_before_a_table_existed_gains_it_and_keeps_its_data(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    with open_store(path) as store:
-        store.upsert_items([make("A", "https://x.example/a")])
-    conn = sqlite3.connect(path)  # a store as an older version made it: no llm_cache
-    conn.execute("DROP TABLE llm_cache")
+def _main_store(path: Path) -> None:
+    """A store as the code before migrations made it (migration 1's DDL, no
+    ``schema_version``), holding a row in every table."""
+    conn = sqlite3.connect(path)
+    conn.executescript(";\n".join(_statements(False, _V1)) + ";")
+    item = (
+        "INSERT INTO items (id, guid, url_key, source, origin, title, url, text, html, author,"
+        " published, image, content_hash, first_seen, updated_at, used_in, raw_hash)"
+        " VALUES (?, '', ?, 'Wire', 'feed.xml', ?, ?, 'Body.', '', '', ?, NULL, 'h', ?, ?, ?, ?)"
+    )
+    day = "2026-11-27T08:00:00+00:00"
+    conn.execute(item, ("a", "x.example/a", "A", "https://x.example/a", day, day, day, None, "ra"))
+    conn.execute(
+        item, ("b", "x.example/b", "B", "https://x.example/b", day, day, day, "2026-11-20", "")
+    )
+    conn.executescript(
+        """
+        INSERT INTO feeds (url, etag, failures) VALUES ('https://x.example/feed', '"e1"', 2);
+        INSERT INTO extracts VALUES ('x.example/a', 'https://x.example/a', 'Page.', '', 't');
+        INSERT INTO issues VALUES ('2026-11-20', 'sha1', 'sent', '2026-11-20');
+        INSERT INTO campaigns VALUES ('2026-11-20', 'listmonk', '7', 'u', 'draft', NULL, 't');
+        INSERT INTO draft_versions VALUES ('2026-11-20', 'sha1', '2026-11-20');
+        INSERT INTO runs (date, finished_at, report) VALUES ('2026-11-20', 't', '{}');
+        INSERT INTO llm_cache VALUES ('k', 'm', 'v', '{}', 3, 't');
+        INSERT INTO listings VALUES ('feed.xml', 4);
+        INSERT INTO tombstones VALUES ('old', 'g', 'x.example/old', 'ro', 'feed.xml', 4, 'd');
+        """
+    )
     conn.commit()
     conn.close()
-    with open_store(path, check=True) as store:
-        assert store.count_items() == 1
-        assert store.llm_cache_get("k") is None
-        store.llm_cache_put("k", "{}", model="m", prompt_version="v", tokens=1)
-        assert store.llm_cache_get("k") == "{}"
+
+
+_TABLES = ("items", "feeds", "extracts", "issues", "campaigns", "draft_versions", "runs")
+_TABLES += ("llm_cache", "listings", "tombstones", "uses")
+
+
+def test_a_store_made_before_migrations_is_migrated_and_keeps_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    _main_store(path)
+    with open_store(path, check=True, key="morning") as store:
+        tables = {t: store.conn.execute(f"SELECT COUNT(*) FROM {t}").rows[0][0] for t in _TABLES}
+        versions = [r[0] for r in store.conn.execute("SELECT version FROM schema_version")]
+        morning = (store.used_in("b"), store.issue(date(2026, 11, 20)))
+        campaigns = store.campaigns(date(2026, 11, 20))
+        fresh = store.candidates(date(2026, 11, 28), datetime(2026, 11, 26, tzinfo=UTC))
+        feed = store.feed_state("https://x.example/feed")
+        assert store.listed("feed.xml", ["ra", "ro"]) == {"ra", "ro"}
+    assert tables == dict.fromkeys(tables, 1) | {"items": 2}
+    assert versions == list(range(1, len(MIGRATIONS) + 1))
+    # the ledger went to the newsletter that opened the store first
+    assert morning == ("2026-11-20", ("sha1", "sent"))
+    assert [c.id for c in campaigns] == ["7"]
+    assert [i.id for i, _ in fresh] == ["a"]  # b was used by the morning edition
+    assert (feed.etag, feed.failures) == ('"e1"', 2)
+    with open_store(path, key="evening") as store:  # another newsletter: its own ledger
+        assert store.used_in("b") is None and store.issue(date(2026, 11, 20)) is None
+        assert {
+            i.id
+            for i, _ in store.candidates(date(2026, 11, 28), datetime(2026, 11, 26, tzinfo=UTC))
+        } == {"a", "b"}
+    with open_store(path, key="morning") as store:  # opened again: nothing to apply
+        assert [r[0] for r in store.conn.execute("SELECT version FROM schema_version")] == versions
+
+
+def test_a_store_from_a_newer_program_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with open_store(path) as store:
+        store.conn.execute("INSERT INTO schema_version VALUES (99, 't')")
+    newer = "schema version 99, newer than this program's"
+    with pytest.raises(StoreError, match=newer), open_store(path):
+        pass
 
 
 def test_a_cache_the_llm_writer_made_itself_is_read_as_it_is(tmp_path: Path) -> None:
@@ -144,7 +205,7 @@ def _sql_outside_the_store() -> list[str]:
     root = Path(pipeline.__file__).parent
     found = []
     for path in sorted(root.rglob("*.py")):
-        if path == root / "store.py":
+        if path.name in ("store.py", "_sql.py") and path.parent == root:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             where = f"{path.relative_to(root)}:{getattr(node, 'lineno', '?')}"

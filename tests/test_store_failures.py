@@ -86,8 +86,9 @@ def test_a_damaged_store_fails_its_integrity_check(tmp_path: Path) -> None:
     conn.close()
     data = bytearray(store.read_bytes())
     page = 4096
-    for n in range(2 * page + 100, len(data) - page, page):  # scribble over the b-trees
-        data[n : n + 200] = b"\xff" * 200
+    for n in range(2 * page, len(data) - page, page):  # scribble over the b-trees
+        data[n + 100 : n + 300] = b"\xff" * 200  # a full page's cells
+        data[n + page - 200 : n + page] = b"\xff" * 200  # where a page's first cells go
     store.write_bytes(bytes(data))
     line = one_line_error(newsletter(config, "build"))
     assert f"state store {store}" in line and "restore-store" in line

@@ -34,7 +34,7 @@ from ..lock import build_lock
 from ..models import Issue
 from ..outbox import publish, sweep_temporary
 from ..render import date_label, http_url, issue_subject, preheader
-from ..store import Store, open_store
+from ..store import Store, open_state
 from ._atom import FeedEntry, FeedHead, atom_feed
 from ._pages import (
     Head,
@@ -234,7 +234,7 @@ def publish_archive(config: Config) -> ArchiveResult:
     layout = layout_for(config)
     root = config.archive_path
     with build_lock(config, wait=config.schedule.lock_wait_seconds):
-        with open_store(config.state_path) as store:
+        with open_state(config) as store:
             editions, unreadable, warnings = _editions(config, store)
         files = _site_files(config, layout, editions)
         written = _write(root, files)

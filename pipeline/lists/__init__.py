@@ -26,7 +26,7 @@ from ..config import Config, MailingList
 from ..errors import SendError
 from ..models import Campaign, RenderedIssue
 from ..send import Delivery, send_edition
-from ..store import open_store
+from ..store import open_state
 from . import _buttondown, _listmonk, _mailchimp
 from ._api import Api, Created, Job
 
@@ -105,7 +105,7 @@ def campaign_delivery(
         )
 
     def check() -> None:
-        with open_store(config.state_path) as store:
+        with open_state(config) as store:
             made = store.campaigns(edition)
         if made:
             last = made[-1]
@@ -115,7 +115,7 @@ def campaign_delivery(
             )
 
     def record(campaign: Campaign) -> None:
-        with open_store(config.state_path) as store:
+        with open_state(config) as store:
             store.record_campaign(edition, campaign)
 
     def send(rendered: RenderedIssue) -> Campaign:
