@@ -22,7 +22,7 @@ TIERS: tuple[frozenset[str], ...] = tuple(
         # "pipeline": the package's __init__
         "pipeline models safe_yaml ids httpclient scaffold words",
         "config outbox report",
-        "store lock draft",
+        "store lock draft deployment",  # deployment: several configs, read together
         "sections",
         "edition",  # the edition's folder, files and status: no stage below it
         "alerts log",
