@@ -29,7 +29,7 @@ TIERS: tuple[frozenset[str], ...] = tuple(
         "cluster ingest render summarize",  # the stages
         "select archive",
         "build",  # the orchestrator
-        "desk send",  # the editor's actions and the last stage
+        "desk send fleet",  # the editor's actions, the last stage, several newsletters at once
         "schedule preview lists",  # lists: a list provider's delivery for send
         "cli",
     )
