@@ -152,6 +152,8 @@ def get_config(path: Path) -> Config:
     newsletter of the deployment file (its key and any shared state set)."""
     ctx = click.get_current_context(silent=True)
     key = ctx.meta.get("pipeline.newsletter_key") if ctx is not None else None
+    if ctx is not None and key is None and "pipeline.deployment_path" in ctx.meta:
+        raise click.UsageError("--deployment is read with --newsletter NAME (or --all)")
     if ctx is None or key is None:
         if not path.exists() and Path(DEPLOYMENT_FILE).exists():
             raise ConfigError(
@@ -747,17 +749,42 @@ _story_command(
     metavar="SECONDS",
     help="Stop by itself after this many seconds (a trial run).",
 )
+@all_option
+@click.option(
+    "--standby-poll",
+    type=click.FloatRange(min=0.05),
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --all: how often a standby scheduler tries to become the leader.",
+)
 @handle_errors
-def schedule(config_path: Path, log_format: str, verbose: bool, stop_after: float | None) -> None:
+def schedule(
+    config_path: Path,
+    log_format: str,
+    verbose: bool,
+    stop_after: float | None,
+    all_newsletters: bool,
+    standby_poll: float,
+) -> None:
     """Run ingest, the daily build and the optional send on the config's schedule.
 
     Stays in the foreground (run it under systemd, supervisord or tmux) and logs
     the next run times at start. Ctrl-C or SIGTERM stops it after the running
     job; a second one stops it at once (builds are crash-safe). Exits 3 when
     another scheduler already uses the same job store.
-    """
-    from .schedule import run_scheduler  # APScheduler and SQLAlchemy: only this command
 
+    With --all, one scheduler runs every newsletter of the deployment file (each
+    build at its own time, one ingest for all); of several started, one leads and
+    the others stand by, taking over when it dies.
+    """
+    from .schedule import run_fleet_scheduler, run_scheduler  # APScheduler: this command only
+
+    if _several(all_newsletters):
+        deployment = get_deployment()
+        setup_logging(log_format, verbose=verbose)  # type: ignore[arg-type]
+        run_fleet_scheduler(deployment, stop_after=stop_after, poll=standby_poll)
+        return
     config = get_config(config_path)
     setup_logging(log_format, verbose=verbose)  # type: ignore[arg-type]
     run_scheduler(config, stop_after=stop_after)

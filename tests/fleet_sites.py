@@ -84,8 +84,9 @@ def make_deployment(
                 ]
             },
             "issue": {"stories": 2, "quick_links": 1, "max_age_hours": 96},
-            **(extra or {}).get(key, {}),
         }
+        for section, values in (extra or {}).get(key, {}).items():  # merged one level deep
+            config[section] = {**config.get(section, {}), **values}
         (folder / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
         entries.append(f"  {key}: {key}/config.yaml\n")
     state = "state: state/shared.sqlite3\n" if shared_state else ""
