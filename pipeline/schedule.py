@@ -1,4 +1,5 @@
-"""The scheduler: a config in, a foreground process that ingests, builds and sends out.
+"""The scheduler: a config (or a deployment) in, a foreground process that ingests, builds
+and sends out.
 
 :func:`run_scheduler` runs one APScheduler 3.x ``BlockingScheduler`` with jobs made
 from the ``schedule`` section: ingest every N minutes, build once a day at a
@@ -19,6 +20,14 @@ edition's status (:meth:`pipeline.edition.Edition.status`) turns a repeated fire
 for a date that already has a complete or frozen issue into a no-op, and a sent
 issue is never sent again. Sending is ``newsletter send``'s own checked send
 (:func:`pipeline.send.checked_send`): lint first, at most once.
+
+:func:`run_fleet_scheduler` runs the same for every newsletter of a deployment in one
+process: a build job per newsletter (``build:<key>``, its own time and timezone) and one
+ingest job for all (:func:`pipeline.fleet.ingest_all`). Of several such processes only
+the holder of the deployment's leader lock (:func:`pipeline.fleet.advisory`) runs jobs;
+the others stand by, trying it every few seconds. A build due within the grace time
+whose edition is not complete runs at start, so a standby taking over from a leader
+killed mid-build builds that edition.
 """
 
 from __future__ import annotations
