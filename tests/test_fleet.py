@@ -78,6 +78,11 @@ def test_build_one_newsletter_by_name(
     assert result.exit_code == 0, result.output
     assert links(dep.newsletter("tech"), today())
     assert not dep.newsletter("morning").outbox_path.exists()
+    # any command that takes --config takes --newsletter: lint reads tech's issue
+    lint = newsletter("lint", "--newsletter", "tech", "--deployment", dep.file)
+    assert lint.exit_code in (0, 1) and "blocking" in lint.output, lint.output
+    nothing = newsletter("lint", "--newsletter", "morning", "--deployment", dep.file)
+    assert nothing.exit_code == 4, nothing.output  # morning has no issue built
     assert {f: len(feeds.hits(f"/{f}.xml")) for f in FEEDS} == {
         "a": 1,
         "b": 1,
@@ -108,6 +113,10 @@ def test_usage_errors_and_an_unknown_name(tmp_path: Path, feeds: FeedServer) -> 
     unknown = newsletter("build", "--newsletter", "sports", "--deployment", dep.file)
     assert unknown.exit_code == 2
     assert "no newsletter 'sports' here (it lists: morning, tech, weekly)" in unknown.output
+    alone = newsletter("build", "--deployment", dep.file)
+    assert alone.exit_code == 2 and "--deployment is read with --newsletter NAME" in alone.output
+    config_all = newsletter("build", "--all", "--config", "x.yaml", "--deployment", dep.file)
+    assert config_all.exit_code == 2 and "--all reads the deployment file" in config_all.output
     missing = newsletter("build", "--all", "--deployment", str(tmp_path / "none.yaml"))
     assert missing.exit_code == 2 and "file not found" in missing.output
     assert not any(feeds.requests)
