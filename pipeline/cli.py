@@ -257,7 +257,7 @@ def _build_all(edition: Any, *, regenerate: bool, force: bool, then_publish: boo
     click.echo(
         f"{len(run.built)} newsletter(s): {len(run.built) - len(failed)} built"
         + (f", failed: {', '.join(failed)}" if failed else "")
-        + f"; {len(run.fetched_once)} feed(s) in common fetched once"
+        + f"; {len(run.fetched)} feed(s) fetched once for {run.listings} listing(s)"
     )
     if run.exit_code:
         sys.exit(run.exit_code)

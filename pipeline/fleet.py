@@ -1,7 +1,7 @@
 """Fleet: a :class:`~pipeline.deployment.Deployment` in, its newsletters built or ingested
-together out, each feed they have in common fetched once.
+together out, each feed they list fetched once.
 
-:func:`build_all` fetches the feeds two or more of the chosen newsletters list once
+:func:`build_all` fetches every feed the chosen newsletters list once, in one round
 (:func:`pipeline.ingest.prefetch`), then builds each newsletter in the file's order with
 those answers (:func:`pipeline.build.build_issue`, its own lock, store and outbox). One
 newsletter failing never stops the others: each outcome is a :class:`Built`, holding its
@@ -57,10 +57,12 @@ class Ingested:
 
 @dataclass(frozen=True)
 class FleetBuild:
-    """What ``build --all`` did: each newsletter's outcome, the feeds fetched once."""
+    """What ``build --all`` did: each newsletter's outcome, and the feeds fetched once
+    for the newsletters' ``listings`` of them (a feed three list counts three)."""
 
     built: tuple[Built, ...]
-    fetched_once: tuple[str, ...] = ()
+    fetched: tuple[str, ...] = ()
+    listings: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -77,7 +79,7 @@ def chosen(deployment: Deployment, keys: Sequence[str] = ()) -> tuple[Config, ..
 
 
 def _prefetch(configs: Sequence[Config]) -> Prefetched:
-    """Fetch once what two or more of ``configs`` list, with what their stores remember."""
+    """Fetch once each feed ``configs`` list, with the validators their stores remember."""
     with ExitStack() as stack:
         stores = [stack.enter_context(open_store(c.state_path)) for c in configs]
         return prefetch(list(zip(configs, stores, strict=True)))
@@ -100,7 +102,7 @@ def build_all(
     force: bool = False,
 ) -> FleetBuild:
     """Build each chosen newsletter's issue of ``edition`` (default: today in each one's
-    timezone), the feeds they share fetched once; never raises for one newsletter."""
+    timezone), each feed they list fetched once; never raises for one newsletter."""
     configs = chosen(deployment, keys)
     fetched = _prefetch(configs)
     out = []
@@ -120,13 +122,13 @@ def build_all(
             out.append(Built(config.key, day, error=_failure(config.key, exc)))
             continue
         out.append(Built(config.key, day, result=result))
-    return FleetBuild(tuple(out), fetched.feeds)
+    return FleetBuild(tuple(out), fetched.feeds, fetched.listings)
 
 
 def ingest_all(
     deployment: Deployment, keys: Sequence[str] = (), *, lock_wait: float | None = None
 ) -> tuple[Ingested, ...]:
-    """Ingest each chosen newsletter's sources into its store, the feeds they share
+    """Ingest each chosen newsletter's sources into its store, each feed they list
     fetched once. With ``lock_wait``, each ingest holds its newsletter's build lock
     (waiting at most that long: a newsletter being built is left out, as locked)."""
     configs = chosen(deployment, keys)

@@ -52,7 +52,7 @@ def test_build_all_fetches_each_feed_they_share_once(tmp_path: Path, feeds: Feed
     dep = make_deployment(tmp_path, feeds)
     result = newsletter("build", "--all", "--deployment", dep.file)
     assert result.exit_code == 0, result.output
-    assert "3 newsletter(s): 3 built; 2 feed(s) in common fetched once" in result.output
+    assert "3 newsletter(s): 3 built; 5 feed(s) fetched once for 8 listing(s)" in result.output
     # a is listed three times and b twice: 8 feed entries, 5 requests
     assert {f: len(feeds.hits(f"/{f}.xml")) for f in FEEDS} == dict.fromkeys(FEEDS, 1)
     for config in dep.newsletters:

@@ -497,7 +497,7 @@ def ingest(
     return IngestResult(sources=tuple(ordered), elapsed=time.perf_counter() - t0)
 
 
-# -- feeds several newsletters have in common, fetched once -----------------------
+# -- the feeds of several newsletters, each fetched once ---------------------------
 
 
 @dataclass(frozen=True)
@@ -511,6 +511,7 @@ class Prefetched:
     """
 
     answers: Mapping[str, tuple[FetchRequest, FetchResponse | FetchError]]
+    listings: int = 0  # the newsletters' entries these answers serve (a feed three list: 3)
 
     @property
     def feeds(self) -> tuple[str, ...]:
@@ -519,32 +520,26 @@ class Prefetched:
 
     def answer(self, ref: str, req: FetchRequest) -> FetchResponse | FetchError | None:
         """The answer for the feed ``ref`` as this store would request it, or None."""
-        made, res = self.answers.get(ref, (None, None))
-        if (
-            made is None
-            or res is None
-            or (made.url, made.allow_internal)
-            != (
-                req.url,
-                req.allow_internal,
-            )
-        ):
+        if ref not in self.answers:
             return None
-        validators = (made.etag, made.last_modified) == (req.etag, req.last_modified)
-        if isinstance(res, FetchResponse) and res.status == 304 and not validators:
+        made, res = self.answers[ref]
+        if (made.url, made.allow_internal) != (req.url, req.allow_internal):
+            return None
+        same = (made.etag, made.last_modified) == (req.etag, req.last_modified)
+        if isinstance(res, FetchResponse) and res.status == 304 and not same:
             return None
         return res
 
 
 def prefetch(newsletters: Sequence[tuple[Config, Store]]) -> Prefetched:
-    """Fetch once each feed URL two or more of ``newsletters`` (a config and its store)
-    list; a feed only one lists is left to its own ingest, as before.
+    """Fetch each feed URL ``newsletters`` (a config and its store each) list, once, all
+    in one concurrent round: what each one's :func:`ingest` then reads instead.
 
-    The request is conditional when every store remembers the same validators (always
-    so when they share one store), else plain. A feed whose stores remember different
-    locations or allowances, or that one store knows to be gone, is left out: each
-    ingest then fetches (or reports) it as before. Each feed is fetched with the fetch
-    settings of the first newsletter listing it.
+    The request is conditional when every store listing the feed remembers the same
+    validators (always so when they share one store), else plain. A feed whose stores
+    remember different locations or allowances, or that one store knows to be gone,
+    is left out: each ingest then fetches (or reports) it as before. Each feed is
+    fetched with the fetch settings of the first newsletter listing it.
     """
     wanted: dict[str, list[FetchRequest | None]] = {}
     settings: dict[str, Fetch] = {}
@@ -559,21 +554,31 @@ def prefetch(newsletters: Sequence[tuple[Config, Store]]) -> Prefetched:
             wanted.setdefault(src.ref, []).append(None if state.gone else req)
             settings.setdefault(src.ref, config.fetch)
     groups: dict[Fetch, list[tuple[str, FetchRequest]]] = {}
+    listings = 0
     for ref, asked in wanted.items():
         first = asked[0]
-        if len(asked) < 2 or first is None:
-            continue
-        where = (first.url, first.allow_internal)
-        if any(r is None or (r.url, r.allow_internal) != where for r in asked):
+        if first is None or any(
+            r is None or (r.url, r.allow_internal) != (first.url, first.allow_internal)
+            for r in asked
+        ):
             continue
         if any(r != first for r in asked):
             first = FetchRequest(first.url, allow_internal=first.allow_internal)
         groups.setdefault(settings[ref], []).append((ref, first))
+        listings += len(asked)
+    answers = asyncio.run(_fetch_groups(groups))
+    return Prefetched(answers, listings)
+
+
+async def _fetch_groups(
+    groups: Mapping[Fetch, Sequence[tuple[str, FetchRequest]]],
+) -> dict[str, tuple[FetchRequest, FetchResponse | FetchError]]:
+    """Each group of requests with its own fetch settings, the groups side by side."""
+    rounds = [fetch_all([req for _, req in pairs], cfg) for cfg, pairs in groups.items()]
     answers: dict[str, tuple[FetchRequest, FetchResponse | FetchError]] = {}
-    for cfg, pairs in groups.items():
-        results = asyncio.run(fetch_all([req for _, req in pairs], cfg))
+    for pairs, results in zip(groups.values(), await asyncio.gather(*rounds), strict=True):
         answers.update({ref: (req, res) for (ref, req), res in zip(pairs, results, strict=True)})
-    return Prefetched(answers)
+    return answers
 
 
 # -- feed health --------------------------------------------------------------
