@@ -567,7 +567,9 @@ class Config(_Model):
         if self.schedule.jobstore:
             return self.path(self.schedule.jobstore)
         state = self.state_path
-        return state.with_name(state.stem + ".schedule.sqlite3")
+        # newsletters sharing one state store (a deployment's) keep a job store each
+        stem = state.stem if self.key == "default" else f"{state.stem}.{self.key}"
+        return state.with_name(stem + ".schedule.sqlite3")
 
     @property
     def archive_path(self) -> Path:

@@ -56,6 +56,11 @@ def test_a_shared_state_replaces_every_newsletters_own(tmp_path: Path) -> None:
     # relative to the deployment file, not to each config's folder
     assert {c.state_path for c in dep.newsletters} == {tmp_path / "state/shared.sqlite3"}
     assert [c.key for c in dep.newsletters] == ["a", "b"]
+    # one store, but a scheduler's job store each (`newsletter schedule --newsletter a`)
+    assert [c.jobstore_path.name for c in dep.newsletters] == [
+        "shared.a.schedule.sqlite3",
+        "shared.b.schedule.sqlite3",
+    ]
 
 
 def test_a_database_url_is_handed_on_as_it_is(tmp_path: Path) -> None:
