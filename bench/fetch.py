@@ -36,7 +36,8 @@ from pipeline.ingest import ingest  # noqa: E402
 from pipeline.store import open_store  # noqa: E402
 
 
-def _feed(n: int) -> bytes:
+def feed_xml(n: int) -> bytes:
+    """Feed ``n``: 20 items of its own."""
     items = "".join(
         f"<item><title>Feed {n} story {i}: Harbour Freight adds route {i}</title>"
         f"<link>https://feed{n}.example/story/{i}</link><guid>feed{n}-{i}</guid>"
@@ -51,20 +52,56 @@ def _feed(n: int) -> bytes:
     ).encode()
 
 
+class FeedServer:
+    """Feeds ``/0.xml`` to ``/<N-1>.xml`` on 127.0.0.1, each answer ``latency`` seconds late
+    (304 for its ETag), served by a process of its own; counts what it was asked."""
+
+    def __init__(self, feeds: int, latency: float) -> None:
+        self.counts = multiprocessing.Array("i", 3)  # connections, requests, 304 answers
+        port_q: multiprocessing.Queue[int] = multiprocessing.Queue()
+        self.proc = multiprocessing.Process(
+            target=_serve, args=(port_q, feeds, latency, self.counts), daemon=True
+        )
+        self.proc.start()
+        self.base = f"http://127.0.0.1:{port_q.get(timeout=10)}"
+
+    @property
+    def accepted(self) -> int:
+        """TCP connections accepted so far."""
+        return int(self.counts[0])
+
+    @property
+    def requests(self) -> int:
+        return int(self.counts[1])
+
+    @property
+    def not_modified(self) -> int:
+        return int(self.counts[2])
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.join(5)
+
+
+def _count(counts: multiprocessing.sharedctypes.SynchronizedArray[int], which: int) -> None:
+    with counts.get_lock():
+        counts[which] += 1
+
+
 def _serve(
     port_q: multiprocessing.Queue[int],
     feeds: int,
     latency: float,
-    accepted: multiprocessing.sharedctypes.Synchronized[int],
+    counts: multiprocessing.sharedctypes.SynchronizedArray[int],
 ) -> None:
-    bodies = [_feed(n) for n in range(feeds)]
+    bodies = [feed_xml(n) for n in range(feeds)]
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with accepted.get_lock():  # one call of handle per accepted TCP connection
-            accepted.value += 1
+        _count(counts, 0)  # one call of handle per accepted TCP connection
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
+                _count(counts, 1)
                 lines = head.decode("latin-1").split("\r\n")
                 path = lines[0].split(" ")[1]
                 headers = {
@@ -75,6 +112,7 @@ def _serve(
                 etag = f'"f{n}"'
                 await asyncio.sleep(latency)
                 if headers.get("if-none-match") == etag:
+                    _count(counts, 2)
                     writer.write(
                         f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n"
                         "Content-Length: 0\r\n\r\n".encode()
@@ -106,15 +144,9 @@ def main() -> int:
     ap.add_argument("--feeds", type=int, default=200)
     ap.add_argument("--latency", type=float, default=0.1)
     args = ap.parse_args()
-    port_q: multiprocessing.Queue[int] = multiprocessing.Queue()
-    accepted = multiprocessing.Value("i", 0)
-    proc = multiprocessing.Process(
-        target=_serve, args=(port_q, args.feeds, args.latency, accepted), daemon=True
-    )
-    proc.start()
+    server = FeedServer(args.feeds, args.latency)
     try:
-        port = port_q.get(timeout=10)
-        urls = [f"http://127.0.0.1:{port}/{n}.xml" for n in range(args.feeds)]
+        urls = [f"{server.base}/{n}.xml" for n in range(args.feeds)]
         with tempfile.TemporaryDirectory() as tmp:
             config = Config.model_validate(
                 {
@@ -134,7 +166,7 @@ def main() -> int:
             runs = []
             with open_store(Path(tmp) / "state.sqlite3") as store:
                 for label in ("first (200)", "second (304)"):
-                    before = accepted.value
+                    before = server.accepted
                     c0, t0 = time.process_time(), time.perf_counter()
                     result = ingest(config, store, sources=urls)
                     elapsed = time.perf_counter() - t0
@@ -143,11 +175,10 @@ def main() -> int:
                     for s in result.sources:
                         statuses[s.status] = statuses.get(s.status, 0) + 1
                     runs.append(
-                        (label, elapsed, cpu, accepted.value - before, statuses, result.new)
+                        (label, elapsed, cpu, server.accepted - before, statuses, result.new)
                     )
     finally:
-        proc.terminate()
-        proc.join(5)
+        server.close()
     print(
         f"{args.feeds} feeds on 127.0.0.1, {args.latency * 1000:.0f} ms latency each,"
         " concurrency 200, per_host 200"

@@ -42,7 +42,7 @@ from .config import Config
 from .draft import draft_sha, format_draft, parse_draft
 from .edition import Edition, frozen
 from .errors import DraftError, NoIssueError
-from .ingest import feed_health, ingest
+from .ingest import Prefetched, feed_health, ingest
 from .lock import build_lock
 from .models import (
     Article,
@@ -266,16 +266,25 @@ def build_issue(
     regenerate: bool = False,
     force: bool = False,
     progress: Progress | None = None,
+    prefetched: Prefetched | None = None,
 ) -> BuildResult:
     """Build (or rebuild) the issue of ``edition`` into the outbox; see the module doc.
 
     Holds the build lock throughout (:class:`LockedError` after
     ``schedule.lock_wait_seconds``); fires the alert hook on failure, on too few
-    stories and on feeds failing in a row.
+    stories and on feeds failing in a row. ``prefetched``: feeds already fetched for
+    several newsletters (:func:`pipeline.ingest.prefetch`), ingested without a fetch.
     """
     with build_lock(config, wait=config.schedule.lock_wait_seconds):
         try:
-            result = _build(config, edition, regenerate=regenerate, force=force, progress=progress)
+            result = _build(
+                config,
+                edition,
+                regenerate=regenerate,
+                force=force,
+                progress=progress,
+                prefetched=prefetched,
+            )
         except Exception as exc:
             _alert(config, build_alerts(config, edition, error=exc))
             raise
@@ -290,6 +299,7 @@ def _build(
     regenerate: bool,
     force: bool,
     progress: Progress | None,
+    prefetched: Prefetched | None = None,
 ) -> BuildResult:
     timer = _Timer(progress)
     ed = Edition(config, edition)
@@ -304,7 +314,8 @@ def _build(
             return BuildResult(edition, folder, replace(report, status="frozen"))
 
         with timer.stage("ingest"):
-            ingested = ingest(config, store, items=False)  # counts only: memory
+            # counts only (memory); a feed fetched for several newsletters is not fetched again
+            ingested = ingest(config, store, items=False, prefetched=prefetched)
         report = replace(
             report,
             errors=(*report.errors, *(s.error for s in ingested.failed)),

@@ -17,18 +17,21 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from .archive import publish_archive
 from .build import BuildResult, build_issue, lint_issue, render_draft
 from .config import Config, Newsletter, Sender, load_config
+from .deployment import DEPLOYMENT_FILE, Deployment, load_deployment
 from .desk import DeskResult, Verb, act
 from .edition import Edition
-from .errors import InputError, NewsletterError
+from .errors import ConfigError, InputError, NewsletterError
+from .fleet import build_all, ingest_all
 from .ingest import ingest
 from .lists import campaign_delivery, schedule_time
 from .lock import build_lock
 from .log import print_summary, progress_reporter, setup_logging
-from .models import Article, Campaign, Finding
+from .models import Article, Campaign, Finding, IngestResult
 from .preview import serve
 from .scaffold import scaffold
 from .send import checked_send, smtp_delivery
@@ -53,7 +56,7 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-config_option = click.option(
+_config_file = click.option(
     "--config",
     "config_path",
     default="config.yaml",
@@ -61,6 +64,72 @@ config_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Config file.",
 )
+
+
+# -- several newsletters: --deployment FILE and --newsletter NAME ------------------------------
+# Read by get_config from the click context rather than passed to every command: a command
+# that takes --config takes these too, and its body stays as it was.
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None and param.name is not None:
+        ctx.meta[f"pipeline.{param.name}"] = value
+    return value
+
+
+_deployment_file = click.option(
+    "--deployment",
+    "deployment_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    expose_value=False,
+    callback=_remember,
+    help=f"Deployment file listing several newsletters (default: ./{DEPLOYMENT_FILE});"
+    " read with --newsletter or --all.",
+)
+_newsletter_key = click.option(
+    "--newsletter",
+    "newsletter_key",
+    default=None,
+    metavar="NAME",
+    expose_value=False,
+    callback=_remember,
+    help="The newsletter NAME of the deployment file, in place of --config.",
+)
+all_option = click.option(
+    "--all",
+    "all_newsletters",
+    is_flag=True,
+    help="Every newsletter of the deployment file (feeds they share fetched once).",
+)
+
+
+def config_option(func: F) -> F:
+    """--config FILE, or --newsletter NAME of --deployment FILE."""
+    return _config_file(_deployment_file(_newsletter_key(func)))
+
+
+def get_deployment() -> Deployment:
+    """The deployment file of --deployment, else ./newsletters.yaml."""
+    ctx = click.get_current_context()
+    path = ctx.meta.get("pipeline.deployment_path") or Path(DEPLOYMENT_FILE)
+    if not Path(path).exists():
+        raise ConfigError(
+            "file not found (--newsletter and --all read the deployment file named by"
+            f" --deployment, ./{DEPLOYMENT_FILE} by default)",
+            file=str(path),
+        )
+    return load_deployment(path)
+
+
+def _several(all_newsletters: bool) -> bool:
+    """Whether a command runs for every newsletter; --all with --newsletter is a usage error."""
+    ctx = click.get_current_context()
+    if all_newsletters and "pipeline.newsletter_key" in ctx.meta:
+        raise click.UsageError("--all or --newsletter NAME: give one")
+    if all_newsletters and ctx.get_parameter_source("config_path") is not ParameterSource.DEFAULT:
+        raise click.UsageError("--all reads the deployment file, not --config")
+    return all_newsletters
 
 
 def date_option(
@@ -79,7 +148,23 @@ def edition_date(config: Config, edition: Any) -> date:
 
 
 def get_config(path: Path) -> Config:
-    return load_config(path)
+    """The newsletter a command acts on: --config's file, or with --newsletter NAME that
+    newsletter of the deployment file (its key and any shared state set)."""
+    ctx = click.get_current_context(silent=True)
+    key = ctx.meta.get("pipeline.newsletter_key") if ctx is not None else None
+    if ctx is not None and key is None and "pipeline.deployment_path" in ctx.meta:
+        raise click.UsageError("--deployment is read with --newsletter NAME (or --all)")
+    if ctx is None or key is None:
+        if not path.exists() and Path(DEPLOYMENT_FILE).exists():
+            raise ConfigError(
+                f"file not found; ./{DEPLOYMENT_FILE} lists several newsletters: name one"
+                " with --newsletter NAME (or --all where a command takes it)",
+                file=str(path),
+            )
+        return load_config(path)
+    if ctx.get_parameter_source("config_path") is not ParameterSource.DEFAULT:
+        raise click.UsageError("--config or --newsletter NAME: give one")
+    return get_deployment().newsletter(str(key))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -124,6 +209,7 @@ log_format_option = click.option(
     is_flag=True,
     help="Then bring the web archive up to date (as `newsletter publish`).",
 )
+@all_option
 @log_format_option
 @handle_errors
 def build(
@@ -132,14 +218,19 @@ def build(
     regenerate: bool,
     force: bool,
     then_publish: bool,
+    all_newsletters: bool,
     log_format: str,
 ) -> None:
     """Ingest, select, summarize, draft and render the day's issue into the outbox.
 
     Exit status: 0 built (or nothing to change), 2 config error, 3 locked out by
-    another build, 4 no issue could be built, 1 any other failure.
+    another build, 4 no issue could be built, 1 any other failure. With --all, every
+    newsletter is built even when one fails, and the status is the highest of theirs.
     """
     setup_logging(log_format)  # type: ignore[arg-type]
+    if _several(all_newsletters):
+        _build_all(edition, regenerate=regenerate, force=force, then_publish=then_publish)
+        return
     config = get_config(config_path)
     day = edition_date(config, edition)
     with progress_reporter(f"build {day}") as progress:
@@ -147,6 +238,29 @@ def build(
     _print_summary(result)
     if then_publish:
         _publish(config)
+
+
+def _build_all(edition: Any, *, regenerate: bool, force: bool, then_publish: bool) -> None:
+    """``build --all``: each newsletter's summary or error, then the tally and worst status."""
+    deployment = get_deployment()
+    day = edition.date() if edition is not None else None
+    run = build_all(deployment, edition=day, regenerate=regenerate, force=force)
+    for built in run.built:
+        click.echo(f"== {built.key} ==")
+        if built.result is None:
+            click.echo(f"error: {built.key}: {built.error}", err=True)
+            continue
+        _print_summary(built.result)
+        if then_publish:
+            _publish(deployment.newsletter(built.key))
+    failed = [b.key for b in run.built if b.error is not None]
+    click.echo(
+        f"{len(run.built)} newsletter(s): {len(run.built) - len(failed)} built"
+        + (f", failed: {', '.join(failed)}" if failed else "")
+        + f"; {len(run.fetched)} feed(s) fetched once for {run.listings} listing(s)"
+    )
+    if run.exit_code:
+        sys.exit(run.exit_code)
 
 
 def _publish(config: Config) -> None:
@@ -235,7 +349,8 @@ def _lint_stories(path: Path, fmt: str, config_path: Path) -> None:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read: {exc}", file=str(path)) from None
-    config = get_config(config_path) if config_path.exists() else _offline_config()
+    named = "pipeline.newsletter_key" in click.get_current_context().meta
+    config = get_config(config_path) if named or config_path.exists() else _offline_config()
     style = house_style_for(config)
     blocked = 0
     for case in read_cases(text, file=str(path)):
@@ -477,21 +592,49 @@ def _say_campaign(campaign: Campaign) -> None:
     show_default=True,
     help="json: one object per source, one per line.",
 )
+@all_option
 @handle_errors
-def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> None:
+def ingest_command(
+    config_path: Path, sources: tuple[str, ...], fmt: str, all_newsletters: bool
+) -> None:
     """Fetch feeds and read story files into the state store.
 
     Failing sources are reported and the rest go on; the exit status is 1 only
-    when every source failed.
+    when every source failed. With --all, every newsletter's sources, each feed they
+    share fetched once; the status is the highest of the newsletters'.
     """
+    if _several(all_newsletters):
+        if sources:
+            raise click.UsageError("--source names sources of one newsletter: leave out --all")
+        worst = 0
+        for one in ingest_all(get_deployment()):
+            if fmt != "json":
+                click.echo(f"== {one.key} ==")
+            if one.result is None:
+                click.echo(f"error: {one.key}: {one.error}", err=True)
+                worst = max(worst, one.error.exit_code if one.error is not None else 1)
+                continue
+            worst = max(worst, _print_ingest(one.result, fmt, newsletter=one.key))
+        if worst:
+            sys.exit(worst)
+        return
     config = get_config(config_path)
     with open_state(config) as store:
         result = ingest(config, store, sources=list(sources) or None)
+    code = _print_ingest(result, fmt)
+    if code:
+        sys.exit(code)
+
+
+def _print_ingest(result: IngestResult, fmt: str, *, newsletter: str = "") -> int:
+    """One line (or JSON object) per source and the tally; 1 when every source failed."""
+    named = {"newsletter": newsletter} if newsletter else {}
     for s in result.sources:
         if fmt == "json":
             click.echo(
                 json.dumps(
                     {
+                        **named,
                         "source": s.source,
                         "status": "error" if s.status == "error" else "ok",
                         "items": s.listed,
@@ -521,8 +664,7 @@ def ingest_command(config_path: Path, sources: tuple[str, ...], fmt: str) -> Non
             f"{len(result.sources)} sources, {failed} failed, {result.new} new items"
             f" in {result.elapsed:.2f} s"
         )
-    if result.sources and failed == len(result.sources):
-        sys.exit(1)
+    return 1 if result.sources and failed == len(result.sources) else 0
 
 
 def _desk_report(result: DeskResult) -> None:
@@ -608,17 +750,42 @@ _story_command(
     metavar="SECONDS",
     help="Stop by itself after this many seconds (a trial run).",
 )
+@all_option
+@click.option(
+    "--standby-poll",
+    type=click.FloatRange(min=0.05),
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --all: how often a standby scheduler tries to become the leader.",
+)
 @handle_errors
-def schedule(config_path: Path, log_format: str, verbose: bool, stop_after: float | None) -> None:
+def schedule(
+    config_path: Path,
+    log_format: str,
+    verbose: bool,
+    stop_after: float | None,
+    all_newsletters: bool,
+    standby_poll: float,
+) -> None:
     """Run ingest, the daily build and the optional send on the config's schedule.
 
     Stays in the foreground (run it under systemd, supervisord or tmux) and logs
     the next run times at start. Ctrl-C or SIGTERM stops it after the running
     job; a second one stops it at once (builds are crash-safe). Exits 3 when
     another scheduler already uses the same job store.
-    """
-    from .schedule import run_scheduler  # APScheduler and SQLAlchemy: only this command
 
+    With --all, one scheduler runs every newsletter of the deployment file (each
+    build at its own time, one ingest for all); of several started, one leads and
+    the others stand by, taking over when it dies.
+    """
+    from .schedule import run_fleet_scheduler, run_scheduler  # APScheduler: this command only
+
+    if _several(all_newsletters):
+        deployment = get_deployment()
+        setup_logging(log_format, verbose=verbose)  # type: ignore[arg-type]
+        run_fleet_scheduler(deployment, stop_after=stop_after, poll=standby_poll)
+        return
     config = get_config(config_path)
     setup_logging(log_format, verbose=verbose)  # type: ignore[arg-type]
     run_scheduler(config, stop_after=stop_after)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import re
 import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
@@ -33,7 +35,16 @@ from pydantic_core import ErrorDetails
 from .errors import ConfigError, ConfigProblem
 from .safe_yaml import load_yaml_nodes
 
-__all__ = ["Config", "load_config", "parse_days", "secret"]
+__all__ = [
+    "KEY_PATTERN",
+    "Config",
+    "YamlMapping",
+    "load_config",
+    "parse_days",
+    "read_yaml_mapping",
+    "secret",
+    "validation_problems",
+]
 
 
 def _bundled_templates() -> Path:
@@ -527,6 +538,10 @@ class Retention(_Model):
     )
 
 
+# a newsletter's key: a slug, as a deployment file's newsletters are named
+KEY_PATTERN = r"[a-z0-9][a-z0-9_-]{0,62}"
+
+
 class Config(_Model):
     """The whole configuration, typed. ``root`` is the config file's folder."""
 
@@ -551,7 +566,7 @@ class Config(_Model):
     file: str = Field(default="config.yaml", exclude=True)
     # the newsletter's name in a deployment (`newsletters.yaml`); what tells its rows apart
     # in a state store that several newsletters share
-    key: str = Field(default="default", exclude=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    key: str = Field(default="default", exclude=True, pattern=f"^{KEY_PATTERN}$")
 
     def path(self, value: str) -> Path:
         """Resolve a config path (relative to the config file's folder)."""
@@ -572,7 +587,9 @@ class Config(_Model):
         if self.schedule.jobstore:
             return self.path(self.schedule.jobstore)
         state = self.state_path
-        return state.with_name(state.stem + ".schedule.sqlite3")
+        # newsletters sharing one state store (a deployment's) keep a job store each
+        stem = state.stem if self.key == "default" else f"{state.stem}.{self.key}"
+        return state.with_name(stem + ".schedule.sqlite3")
 
     @property
     def archive_path(self) -> Path:
@@ -642,6 +659,60 @@ def load_config(
     """
     file = Path(path)
     name = str(path)
+    mapping = read_yaml_mapping(path)
+    lines = mapping.lines
+    problems = [
+        ConfigProblem("unknown key", lines.get((reserved,)), reserved)
+        for reserved in ("root", "file", "key")
+        if reserved in mapping.data
+    ]
+    data = {**mapping.data, "root": str(file.resolve().parent), "file": name, "key": key}
+    if state is not None:
+        paths = data.get("paths")
+        data["paths"] = {**(paths if isinstance(paths, dict) else {}), "state": state}
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems += validation_problems(exc, lines)
+    if problems:
+        # every problem at once, in the file's order, so one edit can fix them all
+        first, *more = sorted(problems, key=lambda p: p.line or 0)
+        raise ConfigError(first.detail, file=name, line=first.line, key=first.key, more=more)
+    return config
+
+
+def _problem(err: ErrorDetails, lines: Mapping[tuple[str | int, ...], int]) -> ConfigProblem:
+    """One pydantic error as a problem with its line, dotted key and offending value."""
+    loc = tuple(err["loc"])
+    # point at the deepest location the YAML actually has
+    line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "missing":
+        msg = "required key is missing"
+    else:
+        msg = f"{err['msg'].removeprefix('Value error, ')} (got {_unsecret(err.get('input'))!r})"
+    return ConfigProblem(msg, line, _dotted(loc))
+
+
+# -- YAML files read like this one (a deployment's `newsletters.yaml` too) -------------------
+
+
+@dataclass(frozen=True)
+class YamlMapping:
+    """A YAML file's top-level mapping as parsed, and the line of every key in it (by its
+    path of keys and list indexes), for problems that name their line."""
+
+    file: str
+    data: Mapping[str, object]
+    lines: Mapping[tuple[str | int, ...], int]
+
+
+def read_yaml_mapping(path: str | os.PathLike[str]) -> YamlMapping:
+    """Read a YAML file whose top level is a mapping; :class:`ConfigError` (with the
+    line) when it is missing, unreadable, not YAML or not a mapping."""
+    file = Path(path)
+    name = str(path)
     try:
         source = file.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -660,35 +731,11 @@ def load_config(
     lines: dict[tuple[str | int, ...], int] = {}
     if node is not None:
         _line_map(node, (), lines)
-    problems = [
-        ConfigProblem("unknown key", lines.get((reserved,)), reserved)
-        for reserved in ("root", "file", "key")
-        if reserved in data
-    ]
-    data = {**data, "root": str(file.resolve().parent), "file": name, "key": key}
-    if state is not None:
-        paths = data.get("paths")
-        data["paths"] = {**(paths if isinstance(paths, dict) else {}), "state": state}
-    try:
-        config = Config.model_validate(data)
-    except ValidationError as exc:
-        problems += [_problem(err, lines) for err in exc.errors()]
-    if problems:
-        # every problem at once, in the file's order, so one edit can fix them all
-        first, *more = sorted(problems, key=lambda p: p.line or 0)
-        raise ConfigError(first.detail, file=name, line=first.line, key=first.key, more=more)
-    return config
+    return YamlMapping(name, data, lines)
 
 
-def _problem(err: ErrorDetails, lines: dict[tuple[str | int, ...], int]) -> ConfigProblem:
-    """One pydantic error as a problem with its line, dotted key and offending value."""
-    loc = tuple(err["loc"])
-    # point at the deepest location the YAML actually has
-    line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    elif err["type"] == "missing":
-        msg = "required key is missing"
-    else:
-        msg = f"{err['msg'].removeprefix('Value error, ')} (got {_unsecret(err.get('input'))!r})"
-    return ConfigProblem(msg, line, _dotted(loc))
+def validation_problems(
+    exc: ValidationError, lines: Mapping[tuple[str | int, ...], int]
+) -> list[ConfigProblem]:
+    """Each of pydantic's errors as a problem with its line, dotted key and offending value."""
+    return [_problem(err, lines) for err in exc.errors()]

@@ -1,4 +1,5 @@
-"""The scheduler: a config in, a foreground process that ingests, builds and sends out.
+"""The scheduler: a config (or a deployment) in, a foreground process that ingests, builds
+and sends out.
 
 :func:`run_scheduler` runs one APScheduler 3.x ``BlockingScheduler`` with jobs made
 from the ``schedule`` section: ingest every N minutes, build once a day at a
@@ -19,6 +20,14 @@ edition's status (:meth:`pipeline.edition.Edition.status`) turns a repeated fire
 for a date that already has a complete or frozen issue into a no-op, and a sent
 issue is never sent again. Sending is ``newsletter send``'s own checked send
 (:func:`pipeline.send.checked_send`): lint first, at most once.
+
+:func:`run_fleet_scheduler` runs the same for every newsletter of a deployment in one
+process: a build job per newsletter (``build:<key>``, its own time and timezone) and one
+ingest job for all (:func:`pipeline.fleet.ingest_all`). Of several such processes only
+the holder of the deployment's leader lock (:func:`pipeline.fleet.advisory`) runs jobs;
+the others stand by, trying it every few seconds. A build due within the grace time
+whose edition is not complete runs at start, so a standby taking over from a leader
+killed mid-build builds that edition.
 """
 
 from __future__ import annotations
@@ -28,8 +37,11 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from time import monotonic
 from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -53,16 +65,18 @@ from apscheduler.triggers.interval import IntervalTrigger
 from .alerts import AlertEvent, FailureKind, fire_alert
 from .build import build_issue
 from .config import Config
+from .deployment import Deployment
 from .edition import Edition, frozen
 from .errors import LockedError, NewsletterError
+from .fleet import advisory, ingest_all
 from .ingest import ingest
 from .lock import build_lock, file_lock
 from .log import summary_lines
-from .models import EditionStatus
+from .models import EditionStatus, IngestResult
 from .send import checked_send, smtp_delivery
 from .store import open_state
 
-__all__ = ["DailyTrigger", "run_scheduler"]
+__all__ = ["DailyTrigger", "run_fleet_scheduler", "run_scheduler"]
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +209,9 @@ def _fail(
 
 def _build(config: Config, edition: date) -> bool:
     """Build one edition, logging its summary; False (logged, alerted) when it failed."""
-    log.info("building the issue of %s", edition)
+    # a deployment's scheduler builds several newsletters: say which
+    named = "" if config.key == "default" else f" for {config.key}"
+    log.info("building the issue of %s%s", edition, named)
     try:
         result = build_issue(
             config, edition, progress=lambda step: log.info("build %s: %s", edition, step)
@@ -241,43 +257,70 @@ def _ingest_job(config: Config) -> None:
     except Exception:
         log.exception("scheduled ingest crashed")
         return
+    _log_ingest("ingest", result)
+
+
+def _log_ingest(what: str, result: IngestResult) -> None:
     failed = result.failed
     log.info(
-        "ingest: %d new item(s) from %d source(s), %d failed",
+        "%s: %d new item(s) from %d source(s), %d failed",
+        what,
         result.new,
         len(result.sources),
         len(failed),
     )
     for src in failed:
-        log.warning("ingest: %s: %s", src.source, src.error)
+        log.warning("%s: %s: %s", what, src.source, src.error)
+
+
+def _fleet_ingest_job(deployment: Deployment) -> None:
+    """A deployment's frequent job: every newsletter's sources, shared feeds fetched once."""
+    try:
+        outcomes = ingest_all(deployment, lock_wait=_INGEST_LOCK_WAIT)
+    except Exception:
+        log.exception("scheduled ingest crashed")
+        return
+    for one in outcomes:
+        if isinstance(one.error, LockedError):
+            log.info("ingest %s skipped: a build is running (it ingests too)", one.key)
+        elif one.error is not None:
+            log.error("ingest %s failed: %s", one.key, one.error)
+        elif one.result is not None:
+            _log_ingest(f"ingest {one.key}", one.result)
 
 
 def _resume_at(
-    config: Config, jobstore: SQLAlchemyJobStore, trigger: DailyTrigger, now: datetime
+    config: Config,
+    jobstore: SQLAlchemyJobStore,
+    trigger: DailyTrigger,
+    now: datetime,
+    job_id: str = "build",
 ) -> datetime | None:
     """When the build job should next run, given what the last scheduler left.
 
-    A remembered next run time is kept while the trigger is unchanged, so a run
-    missed while no scheduler was up is caught up (within the grace time). If
-    the last scheduled time passed within the grace time and its edition has no
-    complete issue, that time is returned so the build runs at once.
+    If the last scheduled time passed within the grace time and its edition has no
+    complete issue, that time is returned so the build runs at once: no scheduler
+    ran it, or one died during it (killed, or a leader whose standby takes over).
+    Otherwise a remembered next run time is kept while the trigger is unchanged, so
+    a run missed while no scheduler was up is caught up (within the grace time).
     """
     try:
-        old = jobstore.lookup_job("build")
+        old = jobstore.lookup_job(job_id)
     except Exception:  # a job pickled by another version: start afresh
         old = None
+    remembered: datetime | None = None
     if old is not None and repr(old.trigger) == repr(trigger) and old.next_run_time:
-        remembered: datetime = old.next_run_time
-        return remembered
+        remembered = old.next_run_time
     last = trigger.previous_fire_time(now)
     grace = timedelta(seconds=config.schedule.misfire_grace_seconds)
     if (
         last is not None
         and now - last <= grace
+        and (remembered is None or remembered > now)
         and _issue_complete(config, last.astimezone(trigger.timezone).date()) is None
     ):
         return last
-    return None
+    return remembered
 
 
 class _Stopper:
@@ -331,56 +374,145 @@ def _log_next_runs(scheduler: BlockingScheduler) -> None:
         log.info("next %s: %s (%s)", job.id, when, job.trigger)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What one scheduler process runs: a daily build job per newsletter (by job id) and
+    at most one ingest job (its function and argument, every N minutes)."""
+
+    title: str
+    timezone: ZoneInfo
+    jobstore: Path
+    builds: tuple[tuple[str, Config], ...]
+    ingest: tuple[Callable[[Any], None], object, int] | None = None
+
+    @property
+    def grace(self) -> int:
+        return min(c.schedule.misfire_grace_seconds for _, c in self.builds)
+
+
 def run_scheduler(config: Config, *, stop_after: float | None = None) -> None:
     """Run the newsletter's jobs in the foreground until SIGINT/SIGTERM (or ``stop_after`` s).
 
     Raises :class:`LockedError` when another scheduler already uses the job store.
     """
-    tz = config.newsletter.tz
-    path = config.jobstore_path
+    every = config.schedule.ingest_every_minutes
+    plan = _Plan(
+        config.newsletter.name,
+        config.newsletter.tz,
+        config.jobstore_path,
+        (("build", config),),
+        (_ingest_job, config, every) if every else None,
+    )
+    _run(plan, stop_after=stop_after)
+
+
+def run_fleet_scheduler(
+    deployment: Deployment, *, stop_after: float | None = None, poll: float = 5.0
+) -> None:
+    """One scheduler for every newsletter of ``deployment``: each one's daily build at its
+    own time and timezone, one ingest job for all their sources (every the shortest
+    ``schedule.ingest_every_minutes`` of theirs, shared feeds fetched once).
+
+    Several may run, on several machines sharing the state: the one holding the
+    deployment's leader lock acts, the others wait as standbys, trying the lock every
+    ``poll`` seconds, and one takes over when the leader dies (its builds due within
+    the grace time and not complete are then run at once).
+    """
+    everies = [c.schedule.ingest_every_minutes for c in deployment.newsletters]
+    every = min((m for m in everies if m), default=0)
+    plan = _Plan(
+        f"{deployment.file} ({', '.join(deployment.keys)})",
+        ZoneInfo("UTC"),
+        deployment.jobstore_path,
+        tuple((f"build:{c.key}", c) for c in deployment.newsletters),
+        (_fleet_ingest_job, deployment, every) if every else None,
+    )
+    deadline = None if stop_after is None else monotonic() + stop_after
+    said = False
+    while True:
+        with advisory(deployment.newsletters[0], "scheduler") as leader:
+            if leader:
+                log.info("leader of %s: this scheduler acts", deployment.file)
+                left = None if deadline is None else max(deadline - monotonic(), 0.0)
+                _run(plan, stop_after=left)
+                return
+        if not said:
+            log.info(
+                "standby for %s: another scheduler leads; trying every %g s",
+                deployment.file,
+                poll,
+            )
+            said = True
+        wait = poll if deadline is None else min(poll, deadline - monotonic())
+        if wait <= 0 or not _stand_by(wait):
+            log.info("scheduler stopped")
+            return
+
+
+def _stand_by(seconds: float) -> bool:
+    """Wait ``seconds`` as a standby; False when SIGINT or SIGTERM came meanwhile."""
+    stopped = threading.Event()
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda signum, frame: stopped.set())
+    try:
+        return not stopped.wait(seconds)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(plan: _Plan, *, stop_after: float | None) -> None:
+    """Run ``plan``'s jobs until SIGINT/SIGTERM (or ``stop_after`` s); :class:`LockedError`
+    when another scheduler already uses its job store."""
+    tz = plan.timezone
+    path = plan.jobstore
     what = "another `newsletter schedule` process using the same job store"
     with file_lock(path.with_name(path.name + ".lock"), wait=0, what=what):
         jobstore = SQLAlchemyJobStore(url=f"sqlite:///{path}")
         scheduler = BlockingScheduler(
             jobstores={"default": jobstore},
-            # one worker: jobs of one newsletter never run side by side
+            # one worker: jobs never run side by side
             executors={"default": ThreadPoolExecutor(max_workers=1)},
-            job_defaults={
-                "coalesce": True,
-                "max_instances": 1,
-                "misfire_grace_time": config.schedule.misfire_grace_seconds,
-            },
+            job_defaults={"coalesce": True, "max_instances": 1},
             timezone=tz,
         )
         jobstore.start(scheduler, "default")  # read what the last run left before replacing it
         now = datetime.now(tz)
-        trigger = DailyTrigger.from_config(config)
-        resume = _resume_at(config, jobstore, trigger, now)
-        extra: dict[str, Any] = {} if resume is None else {"next_run_time": resume}
-        scheduler.add_job(
-            _build_job,
-            trigger,
-            args=[config],
-            id="build",
-            name="build",
-            replace_existing=True,
-            **extra,
-        )
-        triggers: dict[str, BaseTrigger] = {"build": trigger}
-        every = config.schedule.ingest_every_minutes
-        if every:
+        triggers: dict[str, BaseTrigger] = {}
+        alert_to: dict[str, Config] = {}
+        for job_id, config in plan.builds:
+            trigger = DailyTrigger.from_config(config)
+            resume = _resume_at(config, jobstore, trigger, now, job_id)
+            extra: dict[str, Any] = {} if resume is None else {"next_run_time": resume}
+            scheduler.add_job(
+                _build_job,
+                trigger,
+                args=[config],
+                id=job_id,
+                name=job_id,
+                replace_existing=True,
+                misfire_grace_time=config.schedule.misfire_grace_seconds,
+                **extra,
+            )
+            triggers[job_id] = trigger
+            alert_to[job_id] = config
+        if plan.ingest is not None:
+            job, arg, every = plan.ingest
             triggers["ingest"] = IntervalTrigger(minutes=every, timezone=tz)
             scheduler.add_job(
-                _ingest_job,
+                job,
                 triggers["ingest"],
-                args=[config],
+                args=[arg],
                 id="ingest",
                 name="ingest",
                 replace_existing=True,
+                misfire_grace_time=plan.grace,
                 next_run_time=now,
             )
-        elif jobstore.lookup_job("ingest") is not None:
-            jobstore.remove_job("ingest")
+        for stale in {j.id for j in jobstore.get_all_jobs()} - set(triggers):
+            jobstore.remove_job(stale)  # a job this plan no longer has (ingest turned off)
 
         stopper = _Stopper(scheduler)
         timer = threading.Timer(stop_after, stopper.stop) if stop_after is not None else None
@@ -390,9 +522,7 @@ def run_scheduler(config: Config, *, stop_after: float | None = None) -> None:
             if timer is not None:
                 timer.daemon = True
                 timer.start()
-            log.info(
-                "scheduler started for %s (%s, job store %s)", config.newsletter.name, tz.key, path
-            )
+            log.info("scheduler started for %s (%s, job store %s)", plan.title, tz.key, path)
             _log_next_runs(scheduler)
 
         def on_job(event: JobExecutionEvent) -> None:
@@ -406,13 +536,15 @@ def run_scheduler(config: Config, *, stop_after: float | None = None) -> None:
                     log.info("next %s: %s", event.job_id, nxt.isoformat("T", "seconds"))
 
         def on_missed(event: JobEvent) -> None:
+            config = alert_to.get(event.job_id)
+            grace = plan.grace if config is None else config.schedule.misfire_grace_seconds
             late = f"the {event.job_id} run due at {event.scheduled_run_time.isoformat()}"
             message = (
-                f"{late} was missed by more than {config.schedule.misfire_grace_seconds}"
+                f"{late} was missed by more than {grace}"
                 " s (schedule.misfire_grace_seconds) and skipped"
             )
             log.warning("%s", message)
-            if event.job_id == "build":
+            if config is not None:
                 fire_alert(
                     config, AlertEvent("build-missed", message, due=event.scheduled_run_time)
                 )

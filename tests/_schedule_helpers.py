@@ -3,12 +3,15 @@
 ``make_config`` copies ``fixtures/schedule/base-config.yaml`` into a temporary folder,
 merges the test's own keys over it and loads it through the real config loader.
 ``AlertServer`` is a real HTTP server on 127.0.0.1 that records the JSON it is sent.
+``Scheduler`` is a `newsletter schedule` process whose JSON log lines a test waits for.
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +20,9 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
 from loopback import running
 from newsletter_cli import CLI
@@ -133,3 +138,61 @@ def run_build(config: Config, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
     )
+
+
+class Scheduler:
+    """A `newsletter schedule --log-format json` process whose log lines arrive in a queue."""
+
+    def __init__(self, config: Config | None, *args: str) -> None:
+        # no config: the arguments name what to schedule (`--all --deployment FILE`)
+        named = [] if config is None else ["--config", str(Path(config.root) / "config.yaml")]
+        self.proc = subprocess.Popen(
+            [CLI, "schedule", *named, "--log-format", "json", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.put(json.loads(line))  # every line must be one JSON object
+
+    def wait_for(self, prefix: str, timeout: float = 10) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                record = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                if self.proc.poll() is not None and self.lines.empty():
+                    break
+                continue
+            self.seen.append(record)
+            if record["message"].startswith(prefix):
+                return record
+        pytest.fail(f"no log line starting {prefix!r}; saw {[r['message'] for r in self.seen]}")
+
+    def finish(self, timeout: float = 20) -> int:
+        code = self.proc.wait(timeout=timeout)
+        time.sleep(0.1)  # let the reader thread drain the pipe
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return code
+
+    def messages(self) -> list[str]:
+        return [r["message"] for r in self.seen]
+
+
+def local_zone() -> str:
+    """A zone where it is now between 02:00 and 22:00, so 'a few minutes ago' is today."""
+    for zone in ("America/New_York", "Europe/London", "Asia/Tokyo"):
+        if 2 <= datetime.now(ZoneInfo(zone)).hour < 22:
+            return zone
+    raise AssertionError("three zones 5 and 9 hours apart cannot all be near midnight")
+
+
+def at(zone: str, minutes: int) -> str:
+    return (datetime.now(ZoneInfo(zone)) + timedelta(minutes=minutes)).strftime("%H:%M")

@@ -22,14 +22,14 @@ TIERS: tuple[frozenset[str], ...] = tuple(
         # "pipeline": the package's __init__
         "pipeline models safe_yaml ids httpclient scaffold words _sql",
         "config outbox report",
-        "store lock draft",
+        "store lock draft deployment",  # deployment: several configs, read together
         "sections",
         "edition",  # the edition's folder, files and status: no stage below it
         "alerts log",
         "cluster ingest render summarize",  # the stages
         "select archive",
         "build",  # the orchestrator
-        "desk send",  # the editor's actions and the last stage
+        "desk send fleet",  # the editor's actions, the last stage, several newsletters at once
         "schedule preview lists",  # lists: a list provider's delivery for send
         "cli",
     )

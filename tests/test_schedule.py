@@ -3,14 +3,11 @@ SIGTERM/SIGINT, one scheduler per job store, a missed build caught up once per d
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import signal
 import socket
 import sqlite3
 import subprocess
-import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from _schedule_helpers import AlertServer, make_config, make_site
+from _schedule_helpers import AlertServer, Scheduler, at, local_zone, make_config, make_site
 from aiosmtpd.controller import Controller
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -30,70 +27,6 @@ from pipeline.schedule import DailyTrigger
 pytestmark = pytest.mark.slow  # the scheduler and the CLI as real processes
 
 FILES = ("draft.md", "issue.html", "issue.txt", "issue.eml", "report.json")
-
-
-class Scheduler:
-    """A `newsletter schedule --log-format json` process whose log lines arrive in a queue."""
-
-    def __init__(self, config: Config, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [
-                CLI,
-                "schedule",
-                "--config",
-                str(Path(config.root) / "config.yaml"),
-                "--log-format",
-                "json",
-                *args,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
-        self.seen: list[dict[str, Any]] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.put(json.loads(line))  # every line must be one JSON object
-
-    def wait_for(self, prefix: str, timeout: float = 10) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                record = self.lines.get(timeout=0.1)
-            except queue.Empty:
-                if self.proc.poll() is not None and self.lines.empty():
-                    break
-                continue
-            self.seen.append(record)
-            if record["message"].startswith(prefix):
-                return record
-        pytest.fail(f"no log line starting {prefix!r}; saw {[r['message'] for r in self.seen]}")
-
-    def finish(self, timeout: float = 20) -> int:
-        code = self.proc.wait(timeout=timeout)
-        time.sleep(0.1)  # let the reader thread drain the pipe
-        while not self.lines.empty():
-            self.seen.append(self.lines.get())
-        return code
-
-    def messages(self) -> list[str]:
-        return [r["message"] for r in self.seen]
-
-
-def local_zone() -> str:
-    """A zone where it is now between 02:00 and 22:00, so 'a few minutes ago' is today."""
-    for zone in ("America/New_York", "Europe/London", "Asia/Tokyo"):
-        if 2 <= datetime.now(ZoneInfo(zone)).hour < 22:
-            return zone
-    raise AssertionError("three zones 5 and 9 hours apart cannot all be near midnight")
-
-
-def at(zone: str, minutes: int) -> str:
-    return (datetime.now(ZoneInfo(zone)) + timedelta(minutes=minutes)).strftime("%H:%M")
 
 
 def quiet_schedule(zone: str, **extra: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import dataclasses
 import hashlib
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,7 +41,7 @@ from ._fetch import FetchRequest, FetchResponse, GoneError, fetch_all
 from ._files import STORY_SUFFIXES, read_file, read_story
 from ._sanitize import sanitize
 
-__all__ = ["FeedHealth", "feed_health", "ingest"]
+__all__ = ["FeedHealth", "Prefetched", "feed_health", "ingest", "prefetch"]
 
 
 @dataclass(frozen=True)
@@ -353,11 +353,12 @@ def _once(store: Store, item: Item, cfg: Fetch) -> _Worked:
 
 
 async def _fetch_feeds(
-    config: Config, store: Store, srcs: list[_Source], keep: bool
+    config: Config, store: Store, srcs: list[_Source], keep: bool, prefetched: Prefetched | None
 ) -> dict[str, SourceResult]:
     cfg = config.fetch
     results: dict[str, SourceResult] = {}
     requests: list[FetchRequest] = []
+    answered: list[tuple[FetchRequest, FetchResponse | FetchError]] = []
     by_url: dict[str, tuple[_Source, FeedState, float]] = {}
     for src in srcs:
         state = store.feed_state(src.ref)
@@ -372,7 +373,11 @@ async def _fetch_feeds(
         url = state.moved_to or src.ref
         # validators only make sense for the URL they came from
         req = FetchRequest(url, state.etag, state.last_modified, src.internal_ok)
-        requests.append(req)
+        answer = prefetched.answer(src.ref, req) if prefetched is not None else None
+        if answer is None:
+            requests.append(req)
+        else:
+            answered.append((req, answer))
         by_url[url] = (src, state, t0)
 
     async def done(req: FetchRequest, res: FetchResponse | FetchError) -> None:
@@ -433,6 +438,8 @@ async def _fetch_feeds(
         )
         results[src.ref] = _kept(result, keep)
 
+    for req, res in answered:  # fetched once for several newsletters
+        await done(req, res)
     await fetch_all(requests, cfg, done)
     return results
 
@@ -456,7 +463,12 @@ def _named(src: _Source, exc: FetchError) -> FetchError:
 
 
 def ingest(
-    config: Config, store: Store, *, sources: Sequence[str] | None = None, items: bool = True
+    config: Config,
+    store: Store,
+    *,
+    sources: Sequence[str] | None = None,
+    items: bool = True,
+    prefetched: Prefetched | None = None,
 ) -> IngestResult:
     """Read every configured feed and story file (or just ``sources``: paths or
     URLs) into the store; return one result per source. Never raises for a bad
@@ -466,7 +478,8 @@ def ingest(
 
     A path ending in .md/.markdown/.txt/.html/.htm is a story file, a folder is
     read as an inbox, any other path is a feed file. Call it from synchronous
-    code (it runs its own event loop for the HTTP fetches)."""
+    code (it runs its own event loop for the HTTP fetches). A feed ``prefetched``
+    answers (:func:`prefetch`) is read from that answer instead of fetched again."""
     t0 = time.perf_counter()
     plan = _plan(config, sources)
     by_ref: dict[str, list[SourceResult]] = {}
@@ -477,11 +490,95 @@ def ingest(
         elif src.kind in ("story", "inbox"):
             by_ref[src.ref] = [_kept(r, items) for r in _read_stories(config, store, src)]
     if urls:
-        fetched = asyncio.run(_fetch_feeds(config, store, urls, items))
+        fetched = asyncio.run(_fetch_feeds(config, store, urls, items, prefetched))
         for src in urls:
             by_ref[src.ref] = [fetched[src.ref]]
     ordered = [r for src in plan for r in by_ref[src.ref]]
     return IngestResult(sources=tuple(ordered), elapsed=time.perf_counter() - t0)
+
+
+# -- the feeds of several newsletters, each fetched once ---------------------------
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """Feeds fetched once for several newsletters: by configured URL, the request made
+    and its answer (a response or the error), handed to each newsletter's :func:`ingest`.
+
+    An answer serves a newsletter whose store would make the same request, or (a 200
+    or an error) one whose store remembers other validators; a 304 serves only the
+    validators it answered. Bodies are held until the last newsletter is ingested.
+    """
+
+    answers: Mapping[str, tuple[FetchRequest, FetchResponse | FetchError]]
+    listings: int = 0  # the newsletters' entries these answers serve (a feed three list: 3)
+
+    @property
+    def feeds(self) -> tuple[str, ...]:
+        """The configured URLs fetched once."""
+        return tuple(self.answers)
+
+    def answer(self, ref: str, req: FetchRequest) -> FetchResponse | FetchError | None:
+        """The answer for the feed ``ref`` as this store would request it, or None."""
+        if ref not in self.answers:
+            return None
+        made, res = self.answers[ref]
+        if (made.url, made.allow_internal) != (req.url, req.allow_internal):
+            return None
+        same = (made.etag, made.last_modified) == (req.etag, req.last_modified)
+        if isinstance(res, FetchResponse) and res.status == 304 and not same:
+            return None
+        return res
+
+
+def prefetch(newsletters: Sequence[tuple[Config, Store]]) -> Prefetched:
+    """Fetch each feed URL ``newsletters`` (a config and its store each) list, once, all
+    in one concurrent round: what each one's :func:`ingest` then reads instead.
+
+    The request is conditional when every store listing the feed remembers the same
+    validators (always so when they share one store), else plain. A feed whose stores
+    remember different locations or allowances, or that one store knows to be gone,
+    is left out: each ingest then fetches (or reports) it as before. Each feed is
+    fetched with the fetch settings of the first newsletter listing it.
+    """
+    wanted: dict[str, list[FetchRequest | None]] = {}
+    settings: dict[str, Fetch] = {}
+    for config, store in newsletters:
+        for src in _plan(config, None):
+            if src.kind != "url":
+                continue
+            state = store.feed_state(src.ref)
+            req = FetchRequest(
+                state.moved_to or src.ref, state.etag, state.last_modified, src.internal_ok
+            )
+            wanted.setdefault(src.ref, []).append(None if state.gone else req)
+            settings.setdefault(src.ref, config.fetch)
+    groups: dict[Fetch, list[tuple[str, FetchRequest]]] = {}
+    listings = 0
+    for ref, asked in wanted.items():
+        first = asked[0]
+        if first is None or any(
+            r is None or (r.url, r.allow_internal) != (first.url, first.allow_internal)
+            for r in asked
+        ):
+            continue
+        if any(r != first for r in asked):
+            first = FetchRequest(first.url, allow_internal=first.allow_internal)
+        groups.setdefault(settings[ref], []).append((ref, first))
+        listings += len(asked)
+    answers = asyncio.run(_fetch_groups(groups))
+    return Prefetched(answers, listings)
+
+
+async def _fetch_groups(
+    groups: Mapping[Fetch, Sequence[tuple[str, FetchRequest]]],
+) -> dict[str, tuple[FetchRequest, FetchResponse | FetchError]]:
+    """Each group of requests with its own fetch settings, the groups side by side."""
+    rounds = [fetch_all([req for _, req in pairs], cfg) for cfg, pairs in groups.items()]
+    answers: dict[str, tuple[FetchRequest, FetchResponse | FetchError]] = {}
+    for pairs, results in zip(groups.values(), await asyncio.gather(*rounds), strict=True):
+        answers.update({ref: (req, res) for (ref, req), res in zip(pairs, results, strict=True)})
+    return answers
 
 
 # -- feed health --------------------------------------------------------------
