@@ -507,6 +507,41 @@ class Retention(_Model):
     )
 
 
+# -- tasks: where fetching and summarizing run ----------------------------------------------
+# `local` (the default) runs them in the build's own process; `celery` sends one task per
+# feed and per story to Celery workers (`newsletter worker`) through a Redis broker.
+
+
+class Tasks(_Model):
+    """``tasks:``: the engine fetching and summarizing run on, and its Redis broker.
+
+    The broker URL carries no password: ``broker_password_env`` names the environment
+    variable holding it. ``task_timeout`` bounds how long a build waits for each stage's
+    tasks; ``visibility_timeout`` is how long a task a dead worker held waits before it runs
+    again elsewhere (longer than any one task takes, or a slow task runs twice).
+    """
+
+    engine: Literal["local", "celery"] = "local"
+    broker: str = "redis://127.0.0.1:6379/0"
+    broker_password_env: str = ""
+    task_timeout: float = Field(default=1800.0, gt=0, le=86400)
+    visibility_timeout: float = Field(default=600.0, ge=1, le=86400)
+    retries: int = Field(default=3, ge=0, le=20)
+
+    @field_validator("broker")
+    @classmethod
+    def _broker(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+            raise ValueError("must be a Redis URL like redis://127.0.0.1:6379/0")
+        if parts.password:
+            raise ValueError("a password never goes in this file: name it with broker_password_env")
+        return v
+
+
+# -- end of tasks: --------------------------------------------------------------------------
+
+
 class Config(_Model):
     """The whole configuration, typed. ``root`` is the config file's folder."""
 
@@ -527,6 +562,7 @@ class Config(_Model):
     # the builtin in this class
     mailing_list: MailingList = Field(default=MailingList(), alias="list")
     retention: Retention = Retention()
+    tasks: Tasks = Tasks()
     root: str = Field(default=".", exclude=True)
     file: str = Field(default="config.yaml", exclude=True)
     # the newsletter's name in a deployment (`newsletters.yaml`); what tells its rows apart
@@ -661,5 +697,17 @@ def _problem(err: ErrorDetails, lines: dict[tuple[str | int, ...], int]) -> Conf
     elif err["type"] == "missing":
         msg = "required key is missing"
     else:
-        msg = f"{err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
+        msg = f"{err['msg'].removeprefix('Value error, ')} (got {_masked(err.get('input'))!r})"
     return ConfigProblem(msg, line, _dotted(loc))
+
+
+def _masked(value: object) -> object:
+    """A bad value as an error may show it: a URL's password replaced by ``***``."""
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+        password = parts.password if parts is not None else None
+    except ValueError:
+        return value
+    if parts is None or not password:
+        return value
+    return parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@", 1)).geturl()
