@@ -42,7 +42,7 @@ from .config import Config
 from .draft import draft_sha, format_draft, parse_draft
 from .edition import Edition, frozen
 from .errors import DraftError, NoIssueError
-from .ingest import feed_health, ingest
+from .ingest import feed_health
 from .lock import build_lock
 from .models import (
     Article,
@@ -66,7 +66,8 @@ from .report import (
 )
 from .select import article_from, select
 from .store import PrunePolicy, Store, open_store, prune
-from .summarize import check_story, check_style, house_style_for, summarize
+from .summarize import check_story, check_style, house_style_for
+from .tasks import Runner, runner_for
 
 __all__ = ["BuildResult", "build_issue", "lint_issue", "render_draft"]
 
@@ -135,14 +136,14 @@ def _subject(config: Config, issue_date: date, stories: tuple[StorySummary, ...]
 
 
 def _generate(
-    config: Config, store: Store, edition: date, timer: _Timer
+    config: Config, store: Store, edition: date, timer: _Timer, runner: Runner
 ) -> tuple[Issue, Selection, SummarizerReport]:
     with timer.stage("select"):
         selection = select(config, store, edition)
     if not selection.stories:
         raise NoIssueError(f"no fresh stories for {edition.isoformat()}: nothing to build")
     with timer.stage("summarize"):
-        run = summarize(selection.stories, config, store=store)
+        run = runner.summarize(config, store, selection.stories)
     tz = config.newsletter.tz
     issue = Issue(
         date=edition,
@@ -275,7 +276,16 @@ def build_issue(
     """
     with build_lock(config, wait=config.schedule.lock_wait_seconds):
         try:
-            result = _build(config, edition, regenerate=regenerate, force=force, progress=progress)
+            # tasks.engine: fetching and summarizing here, or as tasks on Celery workers
+            with runner_for(config) as runner:
+                result = _build(
+                    config,
+                    edition,
+                    regenerate=regenerate,
+                    force=force,
+                    progress=progress,
+                    runner=runner,
+                )
         except Exception as exc:
             _alert(config, build_alerts(config, edition, error=exc))
             raise
@@ -290,6 +300,7 @@ def _build(
     regenerate: bool,
     force: bool,
     progress: Progress | None,
+    runner: Runner,
 ) -> BuildResult:
     timer = _Timer(progress)
     ed = Edition(config, edition)
@@ -304,7 +315,7 @@ def _build(
             return BuildResult(edition, folder, replace(report, status="frozen"))
 
         with timer.stage("ingest"):
-            ingested = ingest(config, store, items=False)  # counts only: memory
+            ingested = runner.ingest(config, store)  # counts only: memory
         report = replace(
             report,
             errors=(*report.errors, *(s.error for s in ingested.failed)),
@@ -338,7 +349,7 @@ def _build(
         ):
             issue, status = current, "unchanged"
         else:
-            issue, selection, summarizer = _generate(config, store, edition, timer)
+            issue, selection, summarizer = _generate(config, store, edition, timer, runner)
             report = replace(
                 report, summarizer=summarizer, errors=(*report.errors, *summarizer.errors)
             )
