@@ -527,6 +527,9 @@ class Tasks(_Model):
     task_timeout: float = Field(default=1800.0, gt=0, le=86400)
     visibility_timeout: float = Field(default=600.0, ge=1, le=86400)
     retries: int = Field(default=3, ge=0, le=20)
+    # feeds one fetch task reads at once: 1 is a task per feed; more saves a worker the wait
+    # of each feed's latency in turn (bench/scale.py measures both)
+    feeds_per_task: int = Field(default=1, ge=1, le=10_000)
 
     @field_validator("broker")
     @classmethod

@@ -6,7 +6,8 @@ yields. Out: the two stages a build fans out, as a runner's methods: ``ingest`` 
 (articles -> :class:`SummaryRun`, one story per article, in order).
 
 * ``local`` (:class:`LocalRunner`): today's calls in the build's process.
-* ``celery`` (:class:`CeleryRunner`): one ``fetch_feed`` task per feed URL and one
+* ``celery`` (:class:`CeleryRunner`): one ``fetch_feed`` task per feed URL (or per
+  ``tasks.feeds_per_task`` of them, fetched at once as ingest does) and one
   ``summarize_story`` task per article, each stage sent as a group to the Redis broker and
   waited for, at most ``tasks.task_timeout``; feed files and the inbox are read here. A dead
   broker, a task that failed after its retries, or tasks not done in time raise
@@ -139,21 +140,22 @@ def broker_url(config: Config, *, reveal: bool = True) -> str:
 # -- the tasks, as run by a worker ---------------------------------------------------------
 
 
-def _fetch_feed(ref: Json, url: str) -> Json:
-    """One configured feed into the store; its :class:`SourceResult` without items."""
+def _fetch_feed(ref: Json, urls: list[str]) -> Json:
+    """Configured feeds (one, or ``tasks.feeds_per_task``) into the store; their
+    :class:`SourceResult` each, in the order given, without items."""
     config = decode(ConfigRef, ref).load()
-    feeds = tuple(f for f in config.sources.feeds if f.url == url)
-    if not feeds:
-        raise TaskError(f"{url} is not a feed of {config.file}")
-    # the config narrowed to this feed: ingest plans it exactly as it does among all of them
-    one = config.model_copy(update={"sources": Sources(feeds=feeds[:1])})
+    by_url = {f.url: f for f in config.sources.feeds}
+    if missing := [u for u in urls if u not in by_url]:
+        raise TaskError(f"{', '.join(missing)}: not a feed of {config.file}")
+    # the config narrowed to these feeds: ingest plans them as it does among all of them
+    some = config.model_copy(update={"sources": Sources(feeds=tuple(by_url[u] for u in urls))})
     t0 = time.perf_counter()
     with open_store(config.state_path) as store:
-        (result,) = ingest(one, store, items=False).sources
-    log.info(
-        "fetched %s: %s, %d new (%.2fs)", url, result.status, result.new, time.perf_counter() - t0
-    )
-    return encode(result)
+        results = ingest(some, store, items=False).sources
+    took = time.perf_counter() - t0
+    for r in results:
+        log.info("fetched %s: %s, %d new (%.2fs)", r.source, r.status, r.new, took)
+    return [encode(r) for r in results]
 
 
 def _summarize_story(ref: Json, article: Json) -> Json:
@@ -237,7 +239,7 @@ class CeleryRunner:
         self.app.close()
 
     def _join(
-        self, stage: str, calls: Sequence[tuple[str, tuple[Json, ...]]], labels: Sequence[str]
+        self, stage: str, calls: Sequence[tuple[str, tuple[object, ...]]], labels: Sequence[str]
     ) -> list[Json]:
         """Send one task per call as a group and wait for all of them, in order."""
         if not calls:
@@ -288,8 +290,14 @@ class CeleryRunner:
         )
         local = list(ingest(here, store, items=False).sources)
         ref = encode(ConfigRef.of(config))
-        done = self._join("fetch", [(FETCH_FEED, (ref, url)) for url in urls], urls)
-        fetched = {url: decode(SourceResult, data) for url, data in zip(urls, done, strict=True)}
+        size = config.tasks.feeds_per_task
+        batches = [urls[i : i + size] for i in range(0, len(urls), size)]
+        labels = [b[0] + (f" (+{len(b) - 1} feeds)" if len(b) > 1 else "") for b in batches]
+        done = self._join("fetch", [(FETCH_FEED, (ref, b)) for b in batches], labels)
+        results = [
+            decode(SourceResult, r) for batch in done if isinstance(batch, list) for r in batch
+        ]
+        fetched = {url: r for url, r in zip(urls, results, strict=True)}
         # the config's order, as a local ingest reports it: its feeds, then the inbox's files
         ordered: list[SourceResult] = []
         seen: set[str] = set()

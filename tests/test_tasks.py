@@ -271,11 +271,13 @@ def _draft(result: BuildResult) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("feeds_per_task", [1, 2])
 def test_an_edition_built_through_two_workers_equals_the_local_one(
-    tmp_path: Path, feeds: FeedServer, redis_base: str
+    tmp_path: Path, feeds: FeedServer, redis_base: str, feeds_per_task: int
 ) -> None:
     local = build_issue(_site(tmp_path / "local", feeds).load(), EDITION)
-    site = _site(tmp_path / "celery", feeds, _celery(redis_base, 1))
+    tasks = _celery(redis_base, feeds_per_task, feeds_per_task=feeds_per_task)
+    site = _site(tmp_path / "celery", feeds, tasks)
     with _workers(site, 2, tmp_path):
         remote = build_issue(site.load(), EDITION)
     assert remote.status == local.status == "built"
@@ -303,7 +305,7 @@ def test_a_worker_killed_mid_summarize_loses_nothing_and_repeats_no_story(
 ) -> None:
     with serve_chat(ChatServer(responder=lambda seen: Reply(content="{}", delay=1.5))) as chat:
         llm = f"summarizer:\n  engine: llm\n  llm: {{base_url: {chat.url}, model: m, retries: 0}}\n"
-        site = _site(tmp_path / "site", feeds, llm + _celery(redis_base, 2))
+        site = _site(tmp_path / "site", feeds, llm + _celery(redis_base, 3))
         with _workers(site, 2, tmp_path) as procs:
             outcome: list[BuildResult | BaseException] = []
 
