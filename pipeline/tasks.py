@@ -252,6 +252,12 @@ class CeleryRunner:
                 f"{stage}: cannot reach the task broker {self.broker}: {_oneline(exc)}"
             ) from None
         try:
+            return self._wait(stage, result, labels, len(calls))
+        finally:
+            _release(result)
+
+    def _wait(self, stage: str, result: Any, labels: Sequence[str], sent: int) -> list[Json]:
+        try:
             values: list[Json] = result.get(timeout=self.timeout, interval=0.1)
         except CeleryTimeout:
             waiting = [
@@ -262,7 +268,7 @@ class CeleryRunner:
                 f" and {len(waiting) - 5} more" if len(waiting) > 5 else ""
             )
             raise TaskError(
-                f"{stage}: {len(waiting)} of {len(calls)} tasks not finished within"
+                f"{stage}: {len(waiting)} of {sent} tasks not finished within"
                 f" tasks.task_timeout ({self.timeout:g}s; are workers running on"
                 f" {self.broker}?): {shown}"
             ) from None
@@ -347,6 +353,16 @@ def _revoke(result: Any) -> None:
         result.revoke()
     except Exception as exc:
         log.warning("could not revoke the unfinished tasks: %s", exc)
+
+
+def _release(result: Any) -> None:
+    """Stop listening for the results here and now, while the broker may still be up (else
+    Celery tries when the result objects are collected, perhaps long after it is gone)."""
+    for one in result.results:
+        try:
+            one.backend.remove_pending_result(one)
+        except Exception:  # a dead broker: nothing left to stop listening to
+            break
 
 
 def _forget(result: Any) -> None:

@@ -40,6 +40,7 @@ from pipeline.config import Config, load_config
 from pipeline.draft import parse_draft
 from pipeline.errors import ConfigError, TaskError
 from pipeline.models import Article, SourceResult, StorySummary, SummaryRun
+from pipeline.store import open_store
 from pipeline.tasks import ConfigRef, broker_url, celery_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -353,3 +354,56 @@ def test_a_dead_broker_stops_the_build_with_a_clear_error_and_no_outbox(
     assert not (tmp_path / "site" / "outbox" / EDITION.isoformat()).exists()
     with pytest.raises(TaskError):
         build_issue(site.load(), EDITION)
+
+
+# -- tasks run twice, as after a lost acknowledgement ------------------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures" / "summarize"
+
+
+def test_a_story_task_run_twice_asks_the_model_once(tmp_path: Path, chat: ChatServer) -> None:
+    good = (FIXTURES / "llm" / "good_story.json").read_text(encoding="utf-8")
+    chat.responder = lambda seen: Reply(content=good)
+    row = json.loads((FIXTURES / "articles.jsonl").read_text().splitlines()[0])
+    article = Article(
+        id=row["id"], title=row["title"], text=row["text"], source=row["source"], url=row["url"]
+    )
+    llm = f"summarizer:\n  engine: llm\n  llm: {{base_url: {chat.url}, model: m}}\n"
+    config = load_config(_write(tmp_path, NEWSLETTER_YAML + llm))
+    task = celery_app(config).tasks["pipeline.summarize_story"]
+    # called as a worker calls it, in this process: the same JSON in, JSON out
+    first, again = (
+        decode(SummaryRun, task(encode(ConfigRef.of(config)), encode(article))) for _ in range(2)
+    )
+    assert (first.calls, again.calls, again.cache_hits) == (1, 0, 1)
+    assert first.stories == again.stories and first.stories[0].engine == "llm:m"
+    assert len(chat.requests) == 1
+
+
+@pytest.mark.slow
+def test_a_feed_task_run_twice_stores_its_items_once(tmp_path: Path, feeds: FeedServer) -> None:
+    config = _site(tmp_path / "site", feeds).load()
+    task = celery_app(config).tasks["pipeline.fetch_feed"]
+    urls = [feeds.url("/" + file) for file, *_ in FEEDS]
+    ref = encode(ConfigRef.of(config))
+    first = [decode(SourceResult, r) for r in task(ref, urls)]
+    again = [decode(SourceResult, r) for r in task(ref, urls)]
+    assert [r.source for r in first] == urls and all(r.status == "ok" for r in first)
+    assert sum(r.new for r in first) > 0
+    assert [r.status for r in again] == ["not-modified"] * 3
+    assert sum(r.new for r in again) == 0
+    with open_store(config.state_path) as store:
+        assert store.count_items() == sum(r.new for r in first)
+
+
+@pytest.mark.slow
+def test_tasks_no_worker_takes_stop_the_build_naming_them(
+    tmp_path: Path, feeds: FeedServer, redis_base: str
+) -> None:
+    site = _site(tmp_path / "site", feeds, _celery(redis_base, 4, task_timeout=1))
+    with pytest.raises(TaskError) as info:
+        build_issue(site.load(), EDITION)
+    message = str(info.value)
+    assert message.startswith("fetch: 3 of 3 tasks not finished within tasks.task_timeout (1s;")
+    assert all(feeds.url("/" + file) in message for file, *_ in FEEDS)
+    assert not (tmp_path / "site" / "outbox" / EDITION.isoformat()).exists()
