@@ -113,6 +113,20 @@ def test_the_broker_password_comes_from_the_named_variable(
     assert broker_url(config, reveal=False) == "redis://:***@q.internal:6379/0"
 
 
+def test_a_worker_whose_broker_password_is_unset_says_so_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TEST_BROKER_PASSWORD", raising=False)
+    path = _write(
+        tmp_path, NEWSLETTER_YAML + "tasks:\n  broker_password_env: TEST_BROKER_PASSWORD\n"
+    )
+    result = CliRunner().invoke(cli, ["worker", "--config", str(path)])
+    assert result.exit_code == 2
+    assert "environment variable TEST_BROKER_PASSWORD (named by tasks.broker_password_env)" in (
+        result.output
+    )
+
+
 # -- the codec task messages carry ------------------------------------------------------------
 
 _PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -300,13 +314,22 @@ def test_an_edition_built_through_two_workers_equals_the_local_one(
     }
 
 
+def _pool_process(worker: subprocess.Popen[bytes]) -> int:
+    """The prefork pool process of a worker run with -c 1: the one running its task."""
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("victim", ["worker", "pool process"])
 def test_a_worker_killed_mid_summarize_loses_nothing_and_repeats_no_story(
-    tmp_path: Path, feeds: FeedServer, redis_base: str
+    tmp_path: Path, feeds: FeedServer, redis_base: str, victim: str
 ) -> None:
     with serve_chat(ChatServer(responder=lambda seen: Reply(content="{}", delay=1.5))) as chat:
         llm = f"summarizer:\n  engine: llm\n  llm: {{base_url: {chat.url}, model: m, retries: 0}}\n"
-        site = _site(tmp_path / "site", feeds, llm + _celery(redis_base, 3))
+        db = 3 if victim == "worker" else 5
+        site = _site(tmp_path / "site", feeds, llm + _celery(redis_base, db))
         with _workers(site, 2, tmp_path) as procs:
             outcome: list[BuildResult | BaseException] = []
 
@@ -322,7 +345,10 @@ def test_a_worker_killed_mid_summarize_loses_nothing_and_repeats_no_story(
             while len(chat.requests) < 2:  # both workers are mid-story now
                 assert time.monotonic() < deadline, "the workers never asked the model"
                 time.sleep(0.02)
-            os.killpg(procs[0].pid, signal.SIGKILL)  # the worker and its pool process
+            if victim == "worker":  # the worker and its pool process: back after a timeout
+                os.killpg(procs[0].pid, signal.SIGKILL)
+            else:  # the worker sees its pool process die and gives the task back at once
+                os.kill(_pool_process(procs[0]), signal.SIGKILL)
             builder.join(90)
         assert not builder.is_alive(), "the build never finished"
     (result,) = outcome
