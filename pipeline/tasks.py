@@ -56,6 +56,7 @@ __all__ = [
     "ConfigRef",
     "LocalRunner",
     "Runner",
+    "broker_url",
     "celery_app",
     "run_worker",
     "runner_for",
@@ -132,8 +133,7 @@ def broker_url(config: Config, *, reveal: bool = True) -> str:
         )
         password = quote(password, safe="")
     parts = urlsplit(tasks.broker)
-    user = quote(parts.username or "", safe="")
-    netloc = f"{user}:{password}@{parts.netloc.rpartition('@')[2]}"
+    netloc = f"{parts.username or ''}:{password}@{parts.netloc.rpartition('@')[2]}"
     return urlunsplit(parts._replace(netloc=netloc))
 
 
