@@ -3,7 +3,8 @@
 This is the one entry point the CLI, the scheduler and the preview server call.
 It runs ingest -> select -> summarize -> draft -> render -> outbox and returns a
 :class:`BuildResult` whose ``report`` (with the run's status) is also written as
-``report.json``.
+``report.json``. Ingest and summarize go through a :class:`pipeline.tasks.Runner`: in this
+process, or with ``tasks.engine: celery`` as tasks on workers; the rest runs here either way.
 
 The draft belongs to the editor; the draft on disk decides what a rebuild does:
 
