@@ -3,7 +3,8 @@
 This is the one entry point the CLI, the scheduler and the preview server call.
 It runs ingest -> select -> summarize -> draft -> render -> outbox and returns a
 :class:`BuildResult` whose ``report`` (with the run's status) is also written as
-``report.json``.
+``report.json``. Ingest and summarize go through a :class:`pipeline.tasks.Runner`: in this
+process, or with ``tasks.engine: celery`` as tasks on workers; the rest runs here either way.
 
 The draft belongs to the editor; the draft on disk decides what a rebuild does:
 
@@ -42,7 +43,7 @@ from .config import Config
 from .draft import draft_sha, format_draft, parse_draft
 from .edition import Edition, frozen
 from .errors import DraftError, NoIssueError
-from .ingest import Prefetched, feed_health, ingest
+from .ingest import Prefetched, feed_health
 from .lock import build_lock
 from .models import (
     Article,
@@ -66,7 +67,8 @@ from .report import (
 )
 from .select import article_from, select
 from .store import PrunePolicy, Store, open_state, prune
-from .summarize import check_story, check_style, house_style_for, summarize
+from .summarize import check_story, check_style, house_style_for
+from .tasks import Runner, runner_for
 
 __all__ = ["BuildResult", "build_issue", "lint_issue", "render_draft"]
 
@@ -135,14 +137,14 @@ def _subject(config: Config, issue_date: date, stories: tuple[StorySummary, ...]
 
 
 def _generate(
-    config: Config, store: Store, edition: date, timer: _Timer
+    config: Config, store: Store, edition: date, timer: _Timer, runner: Runner
 ) -> tuple[Issue, Selection, SummarizerReport]:
     with timer.stage("select"):
         selection = select(config, store, edition)
     if not selection.stories:
         raise NoIssueError(f"no fresh stories for {edition.isoformat()}: nothing to build")
     with timer.stage("summarize"):
-        run = summarize(selection.stories, config, store=store)
+        run = runner.summarize(config, store, selection.stories)
     tz = config.newsletter.tz
     issue = Issue(
         date=edition,
@@ -277,14 +279,17 @@ def build_issue(
     """
     with build_lock(config, wait=config.schedule.lock_wait_seconds):
         try:
-            result = _build(
-                config,
-                edition,
-                regenerate=regenerate,
-                force=force,
-                progress=progress,
-                prefetched=prefetched,
-            )
+            # tasks.engine: fetching and summarizing here, or as tasks on Celery workers
+            with runner_for(config) as runner:
+                result = _build(
+                    config,
+                    edition,
+                    regenerate=regenerate,
+                    force=force,
+                    progress=progress,
+                    runner=runner,
+                    prefetched=prefetched,
+                )
         except Exception as exc:
             _alert(config, build_alerts(config, edition, error=exc))
             raise
@@ -299,6 +304,7 @@ def _build(
     regenerate: bool,
     force: bool,
     progress: Progress | None,
+    runner: Runner,
     prefetched: Prefetched | None = None,
 ) -> BuildResult:
     timer = _Timer(progress)
@@ -315,7 +321,7 @@ def _build(
 
         with timer.stage("ingest"):
             # counts only (memory); a feed fetched for several newsletters is not fetched again
-            ingested = ingest(config, store, items=False, prefetched=prefetched)
+            ingested = runner.ingest(config, store, prefetched=prefetched)
         report = replace(
             report,
             errors=(*report.errors, *(s.error for s in ingested.failed)),
@@ -349,7 +355,7 @@ def _build(
         ):
             issue, status = current, "unchanged"
         else:
-            issue, selection, summarizer = _generate(config, store, edition, timer)
+            issue, selection, summarizer = _generate(config, store, edition, timer, runner)
             report = replace(
                 report, summarizer=summarizer, errors=(*report.errors, *summarizer.errors)
             )

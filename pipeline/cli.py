@@ -853,5 +853,37 @@ def restore_store_command(config_path: Path, source: Path | None) -> None:
         click.echo(f"  the store it replaced is kept as {kept}")
 
 
+@cli.command()
+@config_option
+@click.option(
+    "--concurrency",
+    "-c",
+    type=click.IntRange(1, 256),
+    default=2,
+    show_default=True,
+    help="Tasks run at once (pool processes or threads).",
+)
+@click.option(
+    "--pool",
+    type=click.Choice(["prefork", "threads", "solo"]),
+    default="prefork",
+    help="prefork (the default): a process per task slot; a killed one's task runs again.",
+)
+@click.option("--name", default="", help="The worker's node name (default newsletter-PID@host).")
+@log_format_option
+@handle_errors
+def worker(config_path: Path, concurrency: int, pool: str, name: str, log_format: str) -> None:
+    """Run a Celery worker for the config's tasks.broker: it fetches feeds and writes stories
+    for the builds of every newsletter using that broker (tasks.engine: celery).
+
+    Stays in the foreground (systemd, supervisord, a container); SIGTERM finishes the running
+    tasks first. Workers on one machine share a SQLite store; several machines need a shared one.
+    """
+    from .tasks import run_worker
+
+    setup_logging(log_format)  # type: ignore[arg-type]
+    run_worker(get_config(config_path), concurrency=concurrency, pool=pool, name=name)
+
+
 if __name__ == "__main__":
     main()

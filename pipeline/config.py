@@ -542,6 +542,44 @@ class Retention(_Model):
 KEY_PATTERN = r"[a-z0-9][a-z0-9_-]{0,62}"
 
 
+# -- tasks: where fetching and summarizing run ----------------------------------------------
+# `local` (the default) runs them in the build's own process; `celery` sends one task per
+# feed and per story to Celery workers (`newsletter worker`) through a Redis broker.
+
+
+class Tasks(_Model):
+    """``tasks:``: the engine fetching and summarizing run on, and its Redis broker.
+
+    The broker URL carries no password: ``broker_password_env`` names the environment
+    variable holding it. ``task_timeout`` bounds how long a build waits for each stage's
+    tasks; ``visibility_timeout`` is how long a task a dead worker held waits before it runs
+    again elsewhere (longer than any one task takes, or a slow task runs twice).
+    """
+
+    engine: Literal["local", "celery"] = "local"
+    broker: str = "redis://127.0.0.1:6379/0"
+    broker_password_env: str = ""
+    task_timeout: float = Field(default=1800.0, gt=0, le=86400)
+    visibility_timeout: float = Field(default=600.0, ge=1, le=86400)
+    retries: int = Field(default=3, ge=0, le=20)
+    # feeds one fetch task reads at once: 1 is a task per feed; more saves a worker the wait
+    # of each feed's latency in turn (bench/scale.py measures both)
+    feeds_per_task: int = Field(default=1, ge=1, le=10_000)
+
+    @field_validator("broker")
+    @classmethod
+    def _broker(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+            raise ValueError("must be a Redis URL like redis://127.0.0.1:6379/0")
+        if parts.password:
+            raise ValueError("a password never goes in this file: name it with broker_password_env")
+        return v
+
+
+# -- end of tasks: --------------------------------------------------------------------------
+
+
 class Config(_Model):
     """The whole configuration, typed. ``root`` is the config file's folder."""
 
@@ -562,6 +600,7 @@ class Config(_Model):
     # the builtin in this class
     mailing_list: MailingList = Field(default=MailingList(), alias="list")
     retention: Retention = Retention()
+    tasks: Tasks = Tasks()
     root: str = Field(default=".", exclude=True)
     file: str = Field(default="config.yaml", exclude=True)
     # the newsletter's name in a deployment (`newsletters.yaml`); what tells its rows apart
@@ -628,12 +667,15 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
 
 
 def _unsecret(value: object) -> object:
-    """A URL's password masked, so an error never shows one."""
-    if isinstance(value, str) and "://" in value:
-        parts = urlsplit(value)
-        if parts.password is not None:
-            return value.replace(f":{parts.password}@", ":***@", 1)
-    return value
+    """A bad value as an error may show it: a URL's password replaced by ``***``."""
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+        password = parts.password if parts is not None else None
+    except ValueError:  # not a URL after all ("http://[::1" and the like)
+        return value
+    if parts is None or not password:
+        return value
+    return parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@", 1)).geturl()
 
 
 def secret(env_name: str, *, key: str, file: str) -> str:

@@ -156,3 +156,8 @@ class UncertainSendError(SendError):
     """A send whose outcome is unknown: the request went out and no answer came back (a
     timeout, a dropped connection, a server error on a create). The issue stays
     ``sending``, so nothing sends it again until a person has checked."""
+
+
+class TaskError(NewsletterError):
+    """The task engine (Celery on Redis) could not run a stage: the broker unreachable, or
+    tasks not finished within ``tasks.task_timeout``; the message names what did not finish."""

@@ -8,30 +8,29 @@ newsletter failing never stops the others: each outcome is a :class:`Built`, hol
 :class:`BuildResult` or its error, and :attr:`FleetBuild.exit_code` is the worst of them.
 :func:`ingest_all` does the same for ``newsletter ingest``.
 
-:func:`advisory` is the named lock of a deployment (its scheduler's leader lock), a
-context manager yielding whether it was acquired: a ``flock`` beside the first
-newsletter's state, which the kernel drops when the holder dies, even on ``kill -9``.
+A deployment's scheduler elects its leader with :func:`pipeline.lock.advisory` (a ``flock``
+beside SQLite, an advisory lock on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from .build import BuildResult, build_issue
 from .config import Config
 from .deployment import Deployment
-from .errors import LockedError, NewsletterError
+from .errors import NewsletterError
 from .ingest import Prefetched, ingest, prefetch
-from .lock import build_lock, file_lock, lock_path
+from .lock import build_lock
 from .log import progress_reporter
 from .models import IngestResult
-from .store import open_store
+from .store import open_state
 
-__all__ = ["Built", "FleetBuild", "Ingested", "advisory", "build_all", "chosen", "ingest_all"]
+__all__ = ["Built", "FleetBuild", "Ingested", "build_all", "chosen", "ingest_all"]
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +80,7 @@ def chosen(deployment: Deployment, keys: Sequence[str] = ()) -> tuple[Config, ..
 def _prefetch(configs: Sequence[Config]) -> Prefetched:
     """Fetch once each feed ``configs`` list, with the validators their stores remember."""
     with ExitStack() as stack:
-        stores = [stack.enter_context(open_store(c.state_path)) for c in configs]
+        stores = [stack.enter_context(open_state(c)) for c in configs]
         return prefetch(list(zip(configs, stores, strict=True)))
 
 
@@ -139,27 +138,10 @@ def ingest_all(
             with ExitStack() as stack:
                 if lock_wait is not None:
                     stack.enter_context(build_lock(config, wait=lock_wait))
-                store = stack.enter_context(open_store(config.state_path))
+                store = stack.enter_context(open_state(config))
                 result = ingest(config, store, items=False, prefetched=fetched)
         except Exception as exc:  # one newsletter never stops the others
             out.append(Ingested(config.key, error=_failure(config.key, exc)))
             continue
         out.append(Ingested(config.key, result=result))
     return tuple(out)
-
-
-@contextmanager
-def advisory(config: Config, name: str, *, wait: float = 0) -> Iterator[bool]:
-    """Hold the lock ``name`` of ``config``'s state for the body if it can be had within
-    ``wait`` seconds; yields whether it was (never raises for a lock held elsewhere).
-
-    A ``flock`` on ``<state>.<name>.lock``: the shape of ``lock.advisory`` (a
-    PostgreSQL advisory lock when the state is PostgreSQL), which replaces it."""
-    path = lock_path(config).with_name(f"{config.state_path.name}.{name}.lock")
-    with ExitStack() as stack:
-        try:
-            stack.enter_context(file_lock(path, wait=wait, what=f"the holder of {name}"))
-            acquired = True
-        except LockedError:
-            acquired = False
-        yield acquired

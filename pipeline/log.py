@@ -77,7 +77,8 @@ def _is_terminal(stream: TextIO) -> bool:
 def setup_logging(
     log_format: LogFormat = "auto", *, verbose: bool = False, stream: TextIO | None = None
 ) -> None:
-    """Route the ``pipeline`` and ``apscheduler`` loggers to ``stream`` (stderr) in one shape.
+    """Route the ``pipeline``, ``apscheduler`` and ``celery`` loggers to ``stream`` (stderr) in one
+    shape.
 
     Calling it again replaces the handlers it installed before.
     """
@@ -93,13 +94,13 @@ def setup_logging(
         handler = logging.StreamHandler(out)
         handler.setFormatter(_JsonFormatter() if log_format == "json" else _PlainFormatter())
     level = logging.DEBUG if verbose else logging.INFO
-    for name in ("pipeline", "apscheduler"):
+    for name in ("pipeline", "apscheduler", "celery"):  # celery: `newsletter worker`
         logger = logging.getLogger(name)
         for old in [h for h in logger.handlers if getattr(h, "_pipeline_handler", False)]:
             logger.removeHandler(old)
         setattr(handler, "_pipeline_handler", True)  # noqa: B010 - a tag, not a field
         logger.addHandler(handler)
-        # APScheduler's own INFO lines repeat ours ("Added job", "Running job"...)
+        # APScheduler's and Celery's own INFO lines repeat ours ("Added job", "Task ...")
         quiet = logging.INFO if verbose else logging.WARNING
         logger.setLevel(level if name == "pipeline" else quiet)
         logger.propagate = False

@@ -24,7 +24,7 @@ issue is never sent again. Sending is ``newsletter send``'s own checked send
 :func:`run_fleet_scheduler` runs the same for every newsletter of a deployment in one
 process: a build job per newsletter (``build:<key>``, its own time and timezone) and one
 ingest job for all (:func:`pipeline.fleet.ingest_all`). Of several such processes only
-the holder of the deployment's leader lock (:func:`pipeline.fleet.advisory`) runs jobs;
+the holder of the deployment's leader lock (:func:`pipeline.lock.advisory`) runs jobs;
 the others stand by, trying it every few seconds. A build due within the grace time
 whose edition is not complete runs at start, so a standby taking over from a leader
 killed mid-build builds that edition.
@@ -68,9 +68,9 @@ from .config import Config
 from .deployment import Deployment
 from .edition import Edition, frozen
 from .errors import LockedError, NewsletterError
-from .fleet import advisory, ingest_all
+from .fleet import ingest_all
 from .ingest import ingest
-from .lock import build_lock, file_lock
+from .lock import advisory, build_lock, file_lock
 from .log import summary_lines
 from .models import EditionStatus, IngestResult
 from .send import checked_send, smtp_delivery

@@ -21,13 +21,13 @@ TIERS: tuple[frozenset[str], ...] = tuple(
         "errors",
         # "pipeline": the package's __init__
         "pipeline models safe_yaml ids httpclient scaffold words _sql",
-        "config outbox report",
+        "config outbox report codec",
         "store lock draft deployment",  # deployment: several configs, read together
         "sections",
         "edition",  # the edition's folder, files and status: no stage below it
         "alerts log",
         "cluster ingest render summarize",  # the stages
-        "select archive",
+        "select archive tasks",  # tasks: where ingest and summarize run (Celery)
         "build",  # the orchestrator
         "desk send fleet",  # the editor's actions, the last stage, several newsletters at once
         "schedule preview lists",  # lists: a list provider's delivery for send
