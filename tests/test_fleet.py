@@ -207,3 +207,16 @@ def test_stores_that_remember_other_validators_get_a_plain_request(
         assert len(hits) == 2 and "If-None-Match" not in hits[1], (f, hits)
     assert feeds.hits("/m.xml")[1].get("If-None-Match") == '"v1"'
     assert "morning" in result.output and result.output.count("not modified") == 1
+
+
+def test_newsletters_sharing_one_store_share_its_etags(tmp_path: Path, feeds: FeedServer) -> None:
+    dep = make_deployment(tmp_path, feeds, shared_state=True)
+    assert {c.state_path for c in dep.newsletters} == {tmp_path / "state/shared.sqlite3"}
+    assert newsletter("ingest", "--all", "--deployment", dep.file).exit_code == 0
+    again = newsletter("ingest", "--all", "--deployment", dep.file)
+    assert again.exit_code == 0, again.output
+    # one request a feed each time, the second conditional: every listing is not modified
+    for f in FEEDS:
+        hits = feeds.hits(f"/{f}.xml")
+        assert len(hits) == 2 and hits[1].get("If-None-Match") == '"v1"', (f, hits)
+    assert again.output.count("not modified") == 8, again.output
