@@ -245,6 +245,7 @@ def _build_all(edition: Any, *, regenerate: bool, force: bool, then_publish: boo
     deployment = get_deployment()
     day = edition.date() if edition is not None else None
     run = build_all(deployment, edition=day, regenerate=regenerate, force=force)
+    worst = run.exit_code
     for built in run.built:
         click.echo(f"== {built.key} ==")
         if built.result is None:
@@ -252,15 +253,19 @@ def _build_all(edition: Any, *, regenerate: bool, force: bool, then_publish: boo
             continue
         _print_summary(built.result)
         if then_publish:
-            _publish(deployment.newsletter(built.key))
+            try:  # one newsletter's archive failing stops none of the others' either
+                _publish(deployment.newsletter(built.key))
+            except NewsletterError as exc:
+                click.echo(f"error: {built.key}: {exc}", err=True)
+                worst = max(worst, exc.exit_code)
     failed = [b.key for b in run.built if b.error is not None]
     click.echo(
         f"{len(run.built)} newsletter(s): {len(run.built) - len(failed)} built"
         + (f", failed: {', '.join(failed)}" if failed else "")
         + f"; {len(run.fetched)} feed(s) fetched once for {run.listings} listing(s)"
     )
-    if run.exit_code:
-        sys.exit(run.exit_code)
+    if worst:
+        sys.exit(worst)
 
 
 def _publish(config: Config) -> None:

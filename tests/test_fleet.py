@@ -49,7 +49,8 @@ def today() -> date:
 
 
 def test_build_all_fetches_each_feed_they_share_once(tmp_path: Path, feeds: FeedServer) -> None:
-    dep = make_deployment(tmp_path, feeds)
+    web = {"newsletter": {"web_url": "https://example.com/issues/{date}.html"}}
+    dep = make_deployment(tmp_path, feeds, extra={"morning": web, "tech": web})
     result = newsletter("build", "--all", "--deployment", dep.file)
     assert result.exit_code == 0, result.output
     assert "3 newsletter(s): 3 built; 5 feed(s) fetched once for 8 listing(s)" in result.output
@@ -62,9 +63,13 @@ def test_build_all_fetches_each_feed_they_share_once(tmp_path: Path, feeds: Feed
 
     # again: the stores agree on the validators they remember, so the one request for a
     # shared feed is conditional, and nothing changed
-    again = newsletter("build", "--all", "--deployment", dep.file)
-    assert again.exit_code == 0, again.output
+    again = newsletter("build", "--all", "--deployment", dep.file, "--publish")
     assert again.output.count(": unchanged") == 3, again.output
+    # --publish: each newsletter's own archive; weekly names no address for its archive
+    assert again.output.count(" issue(s) published") == 2, again.output
+    assert "error: weekly: " in again.output and "archive.base_url" in again.output
+    assert again.exit_code == 2
+    assert [c.archive_path.is_dir() for c in dep.newsletters] == [True, True, False]
     for f in FEEDS:
         hits = feeds.hits(f"/{f}.xml")
         assert len(hits) == 2 and hits[1].get("If-None-Match") == '"v1"', (f, hits)
@@ -202,3 +207,16 @@ def test_stores_that_remember_other_validators_get_a_plain_request(
         assert len(hits) == 2 and "If-None-Match" not in hits[1], (f, hits)
     assert feeds.hits("/m.xml")[1].get("If-None-Match") == '"v1"'
     assert "morning" in result.output and result.output.count("not modified") == 1
+
+
+def test_newsletters_sharing_one_store_share_its_etags(tmp_path: Path, feeds: FeedServer) -> None:
+    dep = make_deployment(tmp_path, feeds, shared_state=True)
+    assert {c.state_path for c in dep.newsletters} == {tmp_path / "state/shared.sqlite3"}
+    assert newsletter("ingest", "--all", "--deployment", dep.file).exit_code == 0
+    again = newsletter("ingest", "--all", "--deployment", dep.file)
+    assert again.exit_code == 0, again.output
+    # one request a feed each time, the second conditional: every listing is not modified
+    for f in FEEDS:
+        hits = feeds.hits(f"/{f}.xml")
+        assert len(hits) == 2 and hits[1].get("If-None-Match") == '"v1"', (f, hits)
+    assert again.output.count("not modified") == 8, again.output

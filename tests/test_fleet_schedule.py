@@ -75,10 +75,10 @@ def test_a_standby_takes_over_from_a_killed_leader_and_builds_once(
     edition = datetime.now(ZoneInfo(zone)).date().isoformat()
 
     leader = fleet(dep.file)
-    leader.wait_for("leader of ")
-    leader.wait_for("building the issue of ")  # the build due 5 minutes ago, caught up
+    leader.wait_for("leader of ", timeout=30)
+    leader.wait_for("building the issue of ", timeout=30)  # due 5 minutes ago: caught up
     standby = fleet(dep.file)
-    standby.wait_for("standby for ")
+    standby.wait_for("standby for ", timeout=30)
     wait_until(lambda: feeds.hits("/a.xml"))  # the leader is mid-build, fetching
     time.sleep(0.5)  # the standby tries the lock a few times meanwhile, and waits
     leader.proc.send_signal(signal.SIGKILL)
@@ -146,7 +146,7 @@ def test_a_standby_stops_on_sigterm_and_never_acts(tmp_path: Path, feeds: FeedSe
     leader = fleet(dep.file)
     leader.wait_for("scheduler started for ")
     standby = fleet(dep.file)
-    standby.wait_for("standby for ")
+    standby.wait_for("standby for ", timeout=30)
     standby.proc.send_signal(signal.SIGTERM)
     assert standby.finish() == 0
     assert standby.messages()[-1] == "scheduler stopped"

@@ -11,6 +11,10 @@ is looked up first, and an entry stored as it is, or pruned, is counted as
 ``unchanged`` and left out; only new or changed entries get their text, sanitized
 HTML, canonical link and id worked out, and their warnings said.
 
+:func:`prefetch` fetches the feeds of several newsletters (a deployment's) once, in one
+round; each newsletter's :func:`ingest` then reads those :class:`Prefetched` answers in
+place of fetching, into its own store.
+
 :func:`feed_health` reads the store's feed-health ledger for the run report:
 failing, stale and gone feeds, and alerts for feeds that failed
 ``fetch.alert_after_failures`` runs in a row.
