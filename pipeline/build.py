@@ -65,7 +65,7 @@ from .report import (
     StoryReport,
     SummarizerReport,
 )
-from .select import article_from, select
+from .select import article_from, select, sources_of
 from .store import PrunePolicy, Store, open_state, prune
 from .summarize import check_story, check_style, house_style_for
 from .tasks import Runner, runner_for
@@ -333,7 +333,13 @@ def _build(
         # the editor may have saved while we ingested: decide on the draft as it is now
         existing, current = _draft_on_disk(draft_path, regenerate)
         edited = existing is not None and not store.is_pipeline_draft(edition, draft_sha(existing))
-        fresh = ingested.new > 0 or any(s.updated for s in ingested.sources)
+        fresh = (
+            ingested.new > 0
+            or any(s.updated for s in ingested.sources)
+            # a deployment's newsletters may share a store: another's ingest may have
+            # stored this one's new items first
+            or (config.key != "default" and store.stored_since_draft(edition, sources_of(config)))
+        )
         # a pipeline draft older than the one last committed means a run died between
         # reserving its items and writing its draft: finish that run's work
         interrupted = (

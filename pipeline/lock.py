@@ -46,9 +46,12 @@ def _held_here() -> set[object]:
 
 
 def lock_path(config: Config) -> Path:
-    """The lock file of ``config``'s newsletter: the state store's name plus ``.lock``."""
+    """The lock file of ``config``'s newsletter: the state store's name plus ``.lock``
+    (``.<key>.lock`` for a newsletter of a deployment, so newsletters sharing one store
+    build side by side, each alone)."""
     state = config.state_path
-    return state.with_name(state.name + ".lock")
+    own = "" if config.key == "default" else f".{config.key}"
+    return state.with_name(f"{state.name}{own}.lock")
 
 
 def _holder(path: Path) -> str:

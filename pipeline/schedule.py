@@ -37,7 +37,8 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -429,35 +430,39 @@ def run_fleet_scheduler(
     )
     deadline = None if stop_after is None else monotonic() + stop_after
     said = False
-    while True:
-        with advisory(deployment.newsletters[0], "scheduler") as leader:
-            if leader:
-                log.info("leader of %s: this scheduler acts", deployment.file)
-                left = None if deadline is None else max(deadline - monotonic(), 0.0)
-                _run(plan, stop_after=left)
-                return
-        if not said:
-            log.info(
-                "standby for %s: another scheduler leads; trying every %g s",
-                deployment.file,
-                poll,
-            )
-            said = True
-        wait = poll if deadline is None else min(poll, deadline - monotonic())
-        if wait <= 0 or not _stand_by(wait):
-            log.info("scheduler stopped")
-            return
-
-
-def _stand_by(seconds: float) -> bool:
-    """Wait ``seconds`` as a standby; False when SIGINT or SIGTERM came meanwhile."""
     stopped = threading.Event()
+    # SIGINT/SIGTERM stop a standby from its first moment: a signal while it tries the lock
+    # is seen after the try (the leader's own run answers them while it leads)
+    with _stop_on_signals(stopped):
+        while not stopped.is_set():
+            with advisory(deployment.newsletters[0], "scheduler") as leader:
+                if leader and not stopped.is_set():
+                    log.info("leader of %s: this scheduler acts", deployment.file)
+                    left = None if deadline is None else max(deadline - monotonic(), 0.0)
+                    _run(plan, stop_after=left)
+                    return
+            if not said:
+                log.info(
+                    "standby for %s: another scheduler leads; trying every %g s",
+                    deployment.file,
+                    poll,
+                )
+                said = True
+            wait = poll if deadline is None else min(poll, deadline - monotonic())
+            if wait <= 0 or stopped.wait(wait):
+                break
+    log.info("scheduler stopped")
+
+
+@contextmanager
+def _stop_on_signals(stopped: threading.Event) -> Iterator[None]:
+    """SIGINT and SIGTERM set ``stopped`` for the body (in the main thread only)."""
     previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, lambda signum, frame: stopped.set())
     try:
-        return not stopped.wait(seconds)
+        yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -87,18 +87,25 @@ def article_from(items: Sequence[Item], *, story: StorySummary | None = None) ->
     )
 
 
+def sources_of(config: Config) -> Sources:
+    """Where the newsletter's items come from: its feeds and its inbox folder (in a store
+    several newsletters share, another's feeds are not its own)."""
+    inbox = str(config.path(config.sources.inbox)) if config.sources.inbox else ""
+    return Sources(frozenset(_weights(config)), (inbox,) if inbox else ())
+
+
 def select(config: Config, store: Store, edition: date) -> Selection:
     """Choose the stories and quick links for ``edition`` from the state store."""
     ref = _edition_end(config, edition)
     since = ref - timedelta(hours=config.issue.max_age_hours)
     weights = _weights(config)
-    inbox = str(config.path(config.sources.inbox)) if config.sources.inbox else ""
+    sources = sources_of(config)
+    inbox = next(iter(sources.folders), "")
 
     def score(group: Sequence[tuple[Item, str]]) -> float:
         return _score(group, ref, weights, inbox, config.sources.inbox_weight)
 
     # only this newsletter's own sources: another's feeds in a shared store are not its
-    sources = Sources(frozenset(weights), (inbox,) if inbox else ())
     rows = store.candidates(edition, since, sources)
     # Rank items alone first and cluster only the best of them: a group's score is
     # its best member's times a coverage bonus, so an item past the pool could only

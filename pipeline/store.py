@@ -827,6 +827,22 @@ class Store:
             )
         return SendClaim(True, before)
 
+    def stored_since_draft(self, edition: date, sources: Sources) -> bool:
+        """Whether an item from ``sources`` was first stored after the newest draft the
+        pipeline wrote for ``edition`` (in a shared store another newsletter's ingest may
+        have stored it: this one's ingest then counts it as known, not new)."""
+        row = self.conn.execute(
+            "SELECT MAX(written_at) FROM draft_versions WHERE newsletter = ? AND date = ?",
+            (self.key, edition.isoformat()),
+        ).fetchone()
+        if row is None or row[0] is None:
+            return False
+        mine, params = _from_sources(sources)
+        hit = self.conn.execute(
+            f"SELECT 1 FROM items i WHERE i.first_seen > ?{mine} LIMIT 1", (row[0], *params)
+        ).fetchone()
+        return hit is not None
+
     def is_pipeline_draft(self, edition: date, sha: str) -> bool:
         """True when a draft with this fingerprint was written by the pipeline (unedited)."""
         row = self.conn.execute(

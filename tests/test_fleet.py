@@ -168,15 +168,7 @@ def test_ingest_all_fetches_shared_feeds_once(tmp_path: Path, feeds: FeedServer)
     assert result.output.count('"new": 4') == 8  # every feed's 4 items, in each store
 
 
-STORE_SCOPED = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="needs the state store scoped by Config.key (h13_store): until then a shared"
-    " store lets one newsletter select another's items and not reuse them",
-)
-
-
-@pytest.mark.parametrize("shared", [False, pytest.param(True, marks=STORE_SCOPED)])
+@pytest.mark.parametrize("shared", [False, True])
 def test_an_item_is_used_once_per_newsletter(
     tmp_path: Path, feeds: FeedServer, shared: bool
 ) -> None:

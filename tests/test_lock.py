@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from _schedule_helpers import FIXTURES, make_config, make_site, run_build
 
-from pipeline.config import Config
+from pipeline.config import Config, load_config
 from pipeline.errors import LockedError
 from pipeline.lock import advisory, build_lock, lock_path
 
@@ -175,3 +175,17 @@ def test_newsletter_build_waits_for_a_short_holder_then_builds(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     edition = next(config.outbox_path.iterdir())
     assert (edition / "issue.eml").is_file()
+
+
+def test_newsletters_sharing_a_store_each_have_their_own_build_lock(tmp_path: Path) -> None:
+    base = make_config(tmp_path)
+    shared = str(tmp_path / "shared.sqlite3")
+    file = Path(base.root) / "config.yaml"
+    morning = load_config(file, key="morning", state=shared)
+    tech = load_config(file, key="tech", state=shared)
+    assert lock_path(morning) != lock_path(tech) != lock_path(base)
+    with held_by_a_thread(build_lock(morning, wait=0)):
+        with build_lock(tech, wait=0):
+            pass  # tech builds while morning's build holds its own lock
+        with pytest.raises(LockedError), build_lock(morning, wait=0):
+            pass

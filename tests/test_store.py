@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 import sqlite3
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pipeline
 from pipeline.errors import StoreError
 from pipeline.ids import item_id
 from pipeline.models import Item
-from pipeline.store import _V1, MIGRATIONS, _statements, open_location, open_store
+from pipeline.store import _V1, MIGRATIONS, Sources, _statements, open_location, open_store
 
 
 def make(title: str, url: str, guid: str = "", text: str = "Body text.") -> Item:
@@ -222,3 +223,21 @@ def _sql_outside_the_store() -> list[str]:
 
 def test_no_module_but_the_store_runs_sql_or_touches_its_connection() -> None:
     assert _sql_outside_the_store() == []
+
+
+def test_items_another_newsletter_stored_after_a_draft_are_news_to_this_one(
+    any_state: str,
+) -> None:
+    day = date(2026, 11, 28)
+    mine = Sources(frozenset({"feed.xml"}))
+    with open_location(any_state, key="tech") as tech:
+        tech.commit_draft(day, "sha1", [])
+        assert not tech.stored_since_draft(day, mine)
+    time.sleep(1.1)  # the store's times have a resolution of a second
+    # the morning newsletter's ingest stores an item of a feed both list
+    with open_location(any_state, key="morning") as morning:
+        morning.upsert_items([make("A", "https://x.example/a")])
+    with open_location(any_state, key="tech") as tech:
+        assert tech.stored_since_draft(day, mine)
+        assert not tech.stored_since_draft(day, Sources(frozenset({"other.xml"})))
+        assert not tech.stored_since_draft(date(2026, 11, 29), mine)  # no draft that day
