@@ -67,7 +67,7 @@ _SUBORDINATE = word_set(
 # Light compression: asides a reader can skip. Non-restrictive relative clauses after a
 # comma, appositives after a name (not list items), and dash asides; never inside quotes.
 _ASIDES = (
-    re.compile(r", (?:who|which|whose) [^,\"“”‘’]{3,80},(?= (?!and |or )[A-Za-z])"),
+    re.compile(r", (?:who|which|whose) (?P<clause>[^,\"“”‘’]{3,80}),(?= (?!and |or )[A-Za-z])"),
     re.compile(r"(\b[A-Z][\w.'’-]*), (?:a|an|the) [^,\"“”‘’0-9]{3,60},(?= (?!and |or )[a-z])"),
     re.compile(r" (?:--|—|–) [^-—–\"“”‘’]{3,80} (?:--|—|–)(?= )"),
 )
@@ -279,10 +279,21 @@ def _voice_ok(text: str) -> bool:
     return _prose.unbalanced_quotes(text) is None and _prose.caption(text) is None
 
 
+def _aside(m: re.Match[str]) -> str:
+    """What an aside leaves: nothing, the name an appositive follows, or the whole match
+    when a relative clause has no verb of its own (", whose wife, Kelly Preston, is" is no
+    clause to drop: its commas set off the wife's name)."""
+    groups = m.groupdict()
+    if "clause" in groups:
+        words = groups["clause"].split()
+        return "" if any(_grammar.can_be_verb(w) for w in words) else m.group(0)
+    return m.group(1) if m.groups() else ""
+
+
 def _compress(text: str) -> str:
     """The sentence without its skippable asides (the facts it keeps are the source's own)."""
     for pattern in _ASIDES:
-        text = pattern.sub(lambda m: m.group(1) if m.groups() else "", text)
+        text = pattern.sub(_aside, text)
     tail = _TAIL.search(text)
     if tail and word_count(text[: tail.start()]) >= 12 and text.count('"') % 2 == 0:
         text = text[: tail.start()] + "."

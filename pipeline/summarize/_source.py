@@ -42,7 +42,7 @@ _ASIDE = re.compile(
     re.IGNORECASE,
 )
 _LABEL = re.compile(r"^[\"“‘']?(?P<label>[A-Z][\w'’-]*(?: [\w'’&-]+){0,3}):\s+\S")
-_FUSED = re.compile(r" (?<=[a-z0-9%)'’] )(?=[A-Z][a-z]+ [a-z])")
+_FUSED = re.compile(r" (?<=[a-z0-9%)'’] )(?=[A-Z][a-z]+ [a-z0-9])")
 # Words that open a sentence even straight after a name (a name never runs on into them).
 _STRONG_OPENERS = frozenset({"The", "He", "She", "They", "His", "Her", "Their", "This"})
 _TERMINAL = (".", "!", "?", '"', "”", "’", "'", ")")
