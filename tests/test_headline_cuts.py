@@ -129,3 +129,11 @@ def test_a_relative_clause_without_a_verb_is_no_aside() -> None:
     assert _compress("The mayor, who lives in Leeds, opened the bridge.") == (
         "The mayor opened the bridge."
     )
+
+
+def test_a_noun_keeps_the_phrase_it_needs() -> None:
+    cuts = _cuts(
+        "The mayor this morning launched a furious attack on council members over the late "
+        "budget and the closed libraries."
+    )
+    assert "The mayor this morning launched a furious attack" not in cuts

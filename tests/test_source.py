@@ -150,3 +150,8 @@ def test_a_title_after_a_hyphen_is_an_abbreviation_and_a_teaser_before_a_year_is
         source.sentences
     )
     assert any(c.startswith("Five facts about the harbour strike") for c in source.captions)
+
+
+def test_a_function_word_capitalised_mid_sentence_is_no_name() -> None:
+    text = "Shoppers queued at dawn Like the rest of the city, the mayor waited for the sale."
+    assert "Like" not in read_source("", text).names

@@ -133,6 +133,28 @@ _CLAUSE_STARTS = word_set(
     the his her their its this that these those there
     """
 )
+
+
+# Nouns whose meaning needs the phrase after them ("an attack on X", "a rise in Y"): a
+# headline never ends on one before its preposition
+def _takes(pairs: str) -> dict[str, frozenset[str]]:
+    """ "noun/preposition" pairs -> each noun's prepositions."""
+    out: dict[str, frozenset[str]] = {}
+    for pair in pairs.split():
+        noun, prep = pair.split("/")
+        out[noun] = out.get(noun, frozenset()) | {prep}
+    return out
+
+
+_NOUN_TAKES = _takes(
+    """
+    attack/on attacks/on ban/on bans/on war/on crackdown/on assault/on vote/on veto/on
+    attack/against campaign/against case/against protest/against protests/against
+    increase/in increases/in rise/in rises/in fall/in falls/in drop/in surge/in cut/in cuts/in
+    jump/in decline/in call/for calls/for bid/for demand/for plea/for support/for search/for
+    number/of lack/of threat/to access/to response/to answer/to end/to
+    """
+)
 _CLAUSE_SUBJECTS = word_set("he she they it we there was were is are has have had will would")
 # How a leading time or place phrase opens ("In about five years, ...", "On Tuesday, ...")
 _INTRO_WORDS = word_set(
@@ -1062,6 +1084,8 @@ class _Writer:
             )  # "Two Screeners Have Been Fired" is complete before "After ..."
             if prev.lower() in _TIME_WORDS and nxt in ("after", "before", "since", "until"):
                 continue  # "many years after ...": the time belongs to what follows
+            if nxt in _NOUN_TAKES.get(prev.lower(), ()):
+                continue  # "launched a furious attack [on Labour MPs]": the noun needs it
             after = words[i + 1].lower().strip(",.;:") if i + 1 < len(words) else ""
             # "... a decorated career and was nominated ...": "and" then a verb starts a
             # second predicate, so the first stands alone ("a long and decorated" does not)
