@@ -120,3 +120,20 @@ def test_a_phrase_a_participle_opens_is_not_cut_inside() -> None:
     )
     assert "Mayor Dana Reyes quickly issued an apology on Friday, blaming the delay" not in cuts
     assert "Mayor Dana Reyes quickly issued an apology on Friday" in cuts
+
+
+def test_a_relative_clause_without_a_verb_is_no_aside() -> None:
+    # the commas of ", whose wife, Dana Reyes, is" set off a name: nothing to drop
+    text = '"I would not have made it," said Lane, whose wife, Dana Reyes, is also a member.'
+    assert _compress(text) == text
+    assert _compress("The mayor, who lives in Leeds, opened the bridge.") == (
+        "The mayor opened the bridge."
+    )
+
+
+def test_a_noun_keeps_the_phrase_it_needs() -> None:
+    cuts = _cuts(
+        "The mayor this morning launched a furious attack on council members over the late "
+        "budget and the closed libraries."
+    )
+    assert "The mayor this morning launched a furious attack" not in cuts

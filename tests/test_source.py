@@ -138,3 +138,20 @@ def test_a_caption_label_run_into_mid_sentence_is_cut_off() -> None:
         caption('He praised the film "Rise of the Machines: The Story of Fernhill" today.') is None
     )
     assert caption("The chief executive added: We will hire 200 people.") is None
+
+
+def test_a_title_after_a_hyphen_is_an_abbreviation_and_a_teaser_before_a_year_is_cut() -> None:
+    text = (
+        "Five facts about the harbour strike 20 years ago In 2006, then-Sen. Lane called for a "
+        "review of the port. The review never came."
+    )
+    source = read_source("", text)
+    assert "In 2006, then-Sen. Lane called for a review of the port." in source.sentences, (
+        source.sentences
+    )
+    assert any(c.startswith("Five facts about the harbour strike") for c in source.captions)
+
+
+def test_a_function_word_capitalised_mid_sentence_is_no_name() -> None:
+    text = "Shoppers queued at dawn Like the rest of the city, the mayor waited for the sale."
+    assert "Like" not in read_source("", text).names

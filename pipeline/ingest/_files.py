@@ -211,6 +211,7 @@ _MD_MARK = r"(?:>|[*+-][ \t]|\d+\.[ \t])"
 _MD_NESTED = re.compile(
     rf"^([ \t]*(?:{_MD_MARK}[ \t]*){{3}}\d*)(?=>|[*+-][ \t]|(?<=\d)\.[ \t])", re.M
 )
+_MD_INNER_STARS = re.compile(r"(?<=[^\W_])\*+(?=[^\W_])")
 _MD_RULE = re.compile(r"[ \t]*([*_-])(?:[ \t]*\1)*[ \t]*")  # '* * * *': a horizontal rule
 _MD_INDENT = re.compile(r"^([ \t]{16})[ \t]+", re.M)  # lists nested by indentation
 
@@ -268,6 +269,9 @@ def _defuse(body: str) -> str:
     text = _MD_LT.sub("&lt;", text)  # '<script ' * 16000, '<a', '<![', '<div\n'
     text = _MD_BRACKET.sub(r"\\[", text)  # '[' * N, '![' * N, '[a](' * N
     text = _MD_INDENT.sub(r"\1", text)  # lists nested hundreds deep by indentation
+    # asterisks inside a word are the word's ("f**k"), never emphasis: Python-Markdown
+    # takes "*a**b*c" for emphasis and drops a letter (its output is "*a<strong>b</strong>")
+    text = _MD_INNER_STARS.sub(lambda m: "\\*" * len(m.group(0)), text)
     return _MD_NESTED.sub(_md_unnest, text)  # '1. ' * N, '+ ' * N, '> ' * N on one line
 
 

@@ -67,7 +67,7 @@ _SUBORDINATE = word_set(
 # Light compression: asides a reader can skip. Non-restrictive relative clauses after a
 # comma, appositives after a name (not list items), and dash asides; never inside quotes.
 _ASIDES = (
-    re.compile(r", (?:who|which|whose) [^,\"“”‘’]{3,80},(?= (?!and |or )[A-Za-z])"),
+    re.compile(r", (?:who|which|whose) (?P<clause>[^,\"“”‘’]{3,80}),(?= (?!and |or )[A-Za-z])"),
     re.compile(r"(\b[A-Z][\w.'’-]*), (?:a|an|the) [^,\"“”‘’0-9]{3,60},(?= (?!and |or )[a-z])"),
     re.compile(r" (?:--|—|–) [^-—–\"“”‘’]{3,80} (?:--|—|–)(?= )"),
 )
@@ -131,6 +131,28 @@ _CLAUSE_STARTS = word_set(
     """
     was were is are has have had will would could can may might must he she they it we i
     the his her their its this that these those there
+    """
+)
+
+
+# Nouns whose meaning needs the phrase after them ("an attack on X", "a rise in Y"): a
+# headline never ends on one before its preposition
+def _takes(pairs: str) -> dict[str, frozenset[str]]:
+    """ "noun/preposition" pairs -> each noun's prepositions."""
+    out: dict[str, frozenset[str]] = {}
+    for pair in pairs.split():
+        noun, prep = pair.split("/")
+        out[noun] = out.get(noun, frozenset()) | {prep}
+    return out
+
+
+_NOUN_TAKES = _takes(
+    """
+    attack/on attacks/on ban/on bans/on war/on crackdown/on assault/on vote/on veto/on
+    attack/against campaign/against case/against protest/against protests/against
+    increase/in increases/in rise/in rises/in fall/in falls/in drop/in surge/in cut/in cuts/in
+    jump/in decline/in call/for calls/for bid/for demand/for plea/for support/for search/for
+    number/of lack/of threat/to access/to response/to answer/to end/to
     """
 )
 _CLAUSE_SUBJECTS = word_set("he she they it we there was were is are has have had will would")
@@ -279,10 +301,21 @@ def _voice_ok(text: str) -> bool:
     return _prose.unbalanced_quotes(text) is None and _prose.caption(text) is None
 
 
+def _aside(m: re.Match[str]) -> str:
+    """What an aside leaves: nothing, the name an appositive follows, or the whole match
+    when a relative clause has no verb of its own (", whose wife, Kelly Preston, is" is no
+    clause to drop: its commas set off the wife's name)."""
+    groups = m.groupdict()
+    if "clause" in groups:
+        words = groups["clause"].split()
+        return "" if any(_grammar.can_be_verb(w) for w in words) else m.group(0)
+    return m.group(1) if m.groups() else ""
+
+
 def _compress(text: str) -> str:
     """The sentence without its skippable asides (the facts it keeps are the source's own)."""
     for pattern in _ASIDES:
-        text = pattern.sub(lambda m: m.group(1) if m.groups() else "", text)
+        text = pattern.sub(_aside, text)
     tail = _TAIL.search(text)
     if tail and word_count(text[: tail.start()]) >= 12 and text.count('"') % 2 == 0:
         text = text[: tail.start()] + "."
@@ -1051,6 +1084,8 @@ class _Writer:
             )  # "Two Screeners Have Been Fired" is complete before "After ..."
             if prev.lower() in _TIME_WORDS and nxt in ("after", "before", "since", "until"):
                 continue  # "many years after ...": the time belongs to what follows
+            if nxt in _NOUN_TAKES.get(prev.lower(), ()):
+                continue  # "launched a furious attack [on Labour MPs]": the noun needs it
             after = words[i + 1].lower().strip(",.;:") if i + 1 < len(words) else ""
             # "... a decorated career and was nominated ...": "and" then a verb starts a
             # second predicate, so the first stands alone ("a long and decorated" does not)

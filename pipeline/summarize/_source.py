@@ -42,9 +42,9 @@ _ASIDE = re.compile(
     re.IGNORECASE,
 )
 _LABEL = re.compile(r"^[\"“‘']?(?P<label>[A-Z][\w'’-]*(?: [\w'’&-]+){0,3}):\s+\S")
-_FUSED = re.compile(r" (?<=[a-z0-9%)'’] )(?=[A-Z][a-z]+ [a-z])")
+_FUSED = re.compile(r" (?<=[a-z0-9%)'’] )(?=[A-Z][a-z]+ [a-z0-9])")
 # Words that open a sentence even straight after a name (a name never runs on into them).
-_STRONG_OPENERS = frozenset({"The", "He", "She", "They", "His", "Her", "Their", "This"})
+_STRONG_OPENERS = frozenset({"The", "He", "She", "They", "His", "Her", "Their", "This", "If"})
 _TERMINAL = (".", "!", "?", '"', "”", "’", "'", ")")
 # Verbs of a photo caption in the present tense ("X pauses Tuesday during ...").
 _PHOTO_VERBS = word_set(
@@ -172,7 +172,10 @@ def read_source(title: str, text: str) -> Source:
     names = frozenset(
         w
         for w in (m.group(1).rstrip(".,;:'’") for m in _NAME_WORD.finditer(body))
-        if w.lower() not in lower and w.lower() not in STOPWORDS
+        if w.lower() not in lower
+        and w.lower() not in STOPWORDS
+        # "Like the rest, ..." run into a caption is no name: a function word never is
+        and lexical_tag(w.lower()) not in FUNCTION_TAGS
     )
     return Source(
         title=" ".join(title.split()),

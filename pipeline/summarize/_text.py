@@ -108,7 +108,8 @@ def _ends_here(before: str, punct: str, after: str) -> bool:
         return True
     token = before.rsplit(None, 1)[-1] if before.strip() else ""
     token = token.lstrip("\"“‘'([")
-    low = token.lower().rstrip(".")
+    # "then-Sen. Obama", "ex-Gov. Brown": the title after the hyphen is the abbreviation
+    low = token.lower().rstrip(".").rsplit("-", 1)[-1]
     nxt = after.lstrip("\"“‘'([").split(" ", 1)[0].strip(",;:").lower()
     if low in _NEVER_END:
         return low in ("no", "nos") and not nxt[:1].isdigit()  # "said no." ends; "No. 1" not
