@@ -44,6 +44,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -1142,7 +1143,8 @@ def _refuse_lost(p: Path) -> None:
 def _create(p: Path) -> None:
     """Build a new, empty store aside and link it into place (never over another)."""
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.new-{os.getpid()}")
+    # one name per process and thread: two threads may create the store at once
+    tmp = p.with_name(f".{p.name}.new-{os.getpid()}-{threading.get_ident()}")
     tmp.unlink(missing_ok=True)
     conn = sqlite3.connect(tmp, isolation_level=None)
     try:
