@@ -44,6 +44,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -269,7 +270,7 @@ def _statements(pg: bool, ddl: str) -> list[str]:
     SQLite does) and numbers rows with a sequence."""
     if pg:
         ddl = ddl.replace(" TEXT", ' TEXT COLLATE "C"')
-        ddl = ddl.replace("{rowid}", "rowid BIGSERIAL NOT NULL,")
+        ddl = ddl.replace("{rowid}", "rowid BIGSERIAL NOT NULL UNIQUE,")
         ddl = ddl.replace("{serial}", "BIGSERIAL PRIMARY KEY")
     else:
         ddl = ddl.replace("{rowid}", "").replace("{serial}", "INTEGER PRIMARY KEY AUTOINCREMENT")
@@ -389,16 +390,21 @@ class _Known:
         ids = [i.id for i in items]
         guids = [i.guid for i in items if i.guid]
         links = [k for k in keys if k]
+        where = (
+            f"id IN ({_marks(ids)})",
+            f"guid IN ({_marks(guids)}) AND guid != ''",
+            f"url_key IN ({_marks(links)}) AND url_key != ''",
+        )
         for table, hashed, buried in (
             ("items", "content_hash, ''", 0),
             ("tombstones", "'', dated", 1),
         ):
-            rows = c.execute(
-                f"SELECT id, guid, url_key, {hashed}, raw_hash FROM {table}"
-                f" WHERE id IN ({_marks(ids)}) OR (guid IN ({_marks(guids)}) AND guid != '')"
-                f" OR (url_key IN ({_marks(links)}) AND url_key != '') ORDER BY rowid",
-                [*ids, *guids, *links],
-            ).rows
+            head = f"SELECT id, guid, url_key, {hashed}, raw_hash, rowid FROM {table} WHERE "
+            if c.pg:  # its planner scans the table for an OR of IN lists: one lookup each
+                sql = " UNION ".join(head + w for w in where)
+            else:  # SQLite reads each index for the OR, and reads faster in one statement
+                sql = head + " OR ".join(f"({w})" for w in where)
+            rows = c.execute(f"{sql} ORDER BY rowid", [*ids, *guids, *links]).rows
             for r in rows:
                 self.add(_Match(r[0], r[3], r[5], bool(buried), r[4]), r[1], r[2])
 
@@ -1153,7 +1159,8 @@ def _refuse_lost(p: Path) -> None:
 def _create(p: Path) -> None:
     """Build a new, empty store aside and link it into place (never over another)."""
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.new-{os.getpid()}")
+    # one name per process and thread: two threads may create the store at once
+    tmp = p.with_name(f".{p.name}.new-{os.getpid()}-{threading.get_ident()}")
     tmp.unlink(missing_ok=True)
     conn = sqlite3.connect(tmp, isolation_level=None)
     try:

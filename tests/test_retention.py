@@ -149,6 +149,25 @@ def test_prune_removes_old_unused_items_and_keeps_what_an_issue_needs(any_state:
         assert prune(store, PrunePolicy(unused_item_days=0), later).items == 0
 
 
+def test_a_newsletter_prunes_no_item_another_used_or_holds(any_state: str) -> None:
+    # several newsletters share a store: one's prune keeps what any other's issue needs
+    old = NOON - timedelta(days=40)
+    sent, held, gone = (_item(n, old) for n in range(3))
+    with open_location(any_state, key="morning") as morning:
+        morning.upsert_items([sent, held, gone])
+        morning.commit_draft(date(2026, 10, 19), "sent-sha", [sent.id])
+        morning.record_issue(date(2026, 10, 19), status="sent")
+        morning.record_run(*_run(TODAY - timedelta(days=100)))
+    with open_location(any_state, key="evening") as evening:
+        evening.commit_draft(date(2026, 10, 20), "open-sha", [held.id])
+        report = prune(evening, PrunePolicy(unused_item_days=30, run_days=90), TODAY)
+        kept = _ids(evening)
+    with open_location(any_state, key="morning") as morning:
+        morning_runs = prune(morning, PrunePolicy(unused_item_days=0, run_days=90), TODAY).runs
+    assert (report.items, report.runs) == (1, 0)  # evening had no old run of its own
+    assert kept == {sent.id, held.id} and morning_runs == 1
+
+
 def test_unused_items_a_build_may_still_select_are_kept_whatever_the_policy(
     tmp_path: Path,
 ) -> None:

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -26,7 +27,7 @@ from pipeline.build import build_issue
 from pipeline.cli import cli
 from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError, LockedError, StoreError
-from pipeline.lock import build_lock
+from pipeline.lock import advisory, build_lock
 from pipeline.models import Item
 from pipeline.store import MIGRATIONS, open_location, open_state
 
@@ -166,11 +167,11 @@ def test_a_send_is_claimed_once(any_state: str) -> None:
 
 
 # -- locks and sends across processes --------------------------------------------------------
-def _hold(config_path: Path, key: str, seconds: float) -> subprocess.Popen[str]:
+def _hold(config_path: Path, key: str, seconds: float, *name: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [
             *(sys.executable, str(FIXTURES / "schedule" / "hold_lock.py")),
-            *(str(config_path), str(seconds), key),
+            *(str(config_path), str(seconds), key, *name),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -204,6 +205,49 @@ def test_pg_build_lock_names_its_holder_and_goes_with_a_killed_holder(
     assert f"pid {holder.pid}" in message and "build:morning" in message
     assert "0.5 s" in message and 0.4 < waited < 3
     assert taken < 5  # the server let go of the dead holder's lock
+
+
+@pytest.mark.slow
+def test_a_standby_takes_the_leader_lock_when_the_leader_is_killed(
+    tmp_path: Path, any_state: str
+) -> None:
+    config = _config(tmp_path, any_state)
+    leader = _hold(tmp_path / "config.yaml", "default", 60, "leader")
+    try:
+        with advisory(config, "leader", wait=0.2) as standby:
+            assert not standby  # the leader acts; the standby waits its turn
+        leader.send_signal(signal.SIGKILL)
+        leader.wait()
+        start = time.monotonic()
+        with advisory(config, "leader", wait=10) as standby:
+            taken = time.monotonic() - start
+            assert standby
+    finally:
+        leader.kill()
+        leader.wait()
+    assert taken < 5  # released with its holder, kill -9 too
+
+
+def test_two_writers_at_once_never_fail_or_double_an_item(any_state: str) -> None:
+    # two connections storing the same items at the same time: one writer at a time
+    items = [_item(n, "a.xml") for n in range(300)]
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with open_location(any_state) as store:
+                for n in range(0, 300, 50):
+                    store.upsert_items(items[n : n + 50])
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    with open_location(any_state) as store:
+        assert errors == [] and store.count_items() == 300
 
 
 @pytest.mark.slow
