@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from ._sql import is_url
 from .errors import ConfigError, ConfigProblem
 from .safe_yaml import load_yaml_nodes
 
@@ -167,7 +168,7 @@ class Paths(_Model):
     @field_validator("state")
     @classmethod
     def _state(cls, v: str) -> str:
-        if not v.startswith(("postgresql://", "postgres://")):
+        if not is_url(v):
             return v
         parts = urlsplit(v)
         # secrets come only from the environment: a URL is logged, copied, committed
@@ -617,6 +618,11 @@ class Config(_Model):
         return self.path(self.paths.state)
 
     @property
+    def state_in_database(self) -> bool:
+        """Whether ``paths.state`` is a PostgreSQL URL rather than a SQLite file."""
+        return is_url(self.paths.state)
+
+    @property
     def outbox_path(self) -> Path:
         return self.path(self.paths.outbox)
 
@@ -625,7 +631,8 @@ class Config(_Model):
         """The scheduler's SQLite job store (one per newsletter, never shared)."""
         if self.schedule.jobstore:
             return self.path(self.schedule.jobstore)
-        state = self.state_path
+        # a PostgreSQL state has no folder: the job store is this machine's, under state/
+        state = self.path("state/newsletter.sqlite3") if self.state_in_database else self.state_path
         # newsletters sharing one state store (a deployment's) keep a job store each
         stem = state.stem if self.key == "default" else f"{state.stem}.{self.key}"
         return state.with_name(stem + ".schedule.sqlite3")

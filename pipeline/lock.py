@@ -28,7 +28,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ._sql import PgLock, is_url, safe_url
+from ._sql import PgLock, safe_url
 from .config import Config
 from .errors import LockedError, StoreError
 
@@ -173,7 +173,7 @@ def build_lock(config: Config, *, wait: float) -> Iterator[None]:
     lock) and its holder. Re-entrant within one thread.
     """
     what = "another run of this newsletter"
-    if is_url(config.paths.state):
+    if config.state_in_database:
         with pg_lock(config.paths.state, f"build:{config.key}", wait=wait, what=what):
             yield
         return
@@ -191,7 +191,7 @@ def advisory(config: Config, name: str, *, wait: float = 0.0) -> Iterator[bool]:
     standby acquires it then. Re-entrant within one thread."""
     what = f"another process ({name})"
     cm: AbstractContextManager[None]
-    if is_url(config.paths.state):
+    if config.state_in_database:
         cm = pg_lock(config.paths.state, f"advisory:{name}", wait=wait, what=what)
     else:
         state = config.state_path

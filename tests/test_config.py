@@ -151,3 +151,15 @@ def test_a_secret_comes_from_the_variable_the_config_names(
         ConfigError, match=r"LEDGER_TEST_KEY \(named by smtp.password_env\) is empty"
     ):
         secret("LEDGER_TEST_KEY", key="smtp.password_env", file="c.yaml")
+
+
+def test_a_state_in_postgresql_keeps_the_scheduler_job_store_on_this_machine(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "config.yaml").write_text(NEWSLETTER_YAML, encoding="utf-8")
+    url = "postgresql://news@127.0.0.1:5432/newsletters"
+    config = load_config(tmp_path / "config.yaml", key="tech", state=url)
+    assert config.state_in_database
+    # a file under the config's own folder, never a path made of the URL
+    assert config.jobstore_path == tmp_path / "state" / "newsletter.tech.schedule.sqlite3"
+    assert not load_config(tmp_path / "config.yaml").state_in_database
