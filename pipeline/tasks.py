@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import socket
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -394,7 +395,7 @@ def run_worker(
     config file. SIGTERM finishes the running tasks first; kill -9 loses nothing (see above).
     """
     app = celery_app(config)
-    node = name or f"newsletter-{os.getpid()}@%h"
+    node = (name or f"newsletter-{os.getpid()}@%h").replace("%h", socket.gethostname())
     log.info(
         "worker %s on %s: concurrency %d, pool %s",
         node,
@@ -409,7 +410,9 @@ def run_worker(
             f"--pool={pool}",
             f"--hostname={node}",
             f"--queues={QUEUE}",
-            "--loglevel=INFO",
+            # Celery's handler takes the root logger: libraries' INFO lines (each HTTP
+            # request) stay out; ours go through the pipeline logger, set up as for any command
+            "--loglevel=WARNING",
             "--without-gossip",
             "--without-mingle",
         ]
