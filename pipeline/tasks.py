@@ -41,6 +41,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from celery import Celery, group
 from celery.exceptions import TimeoutError as CeleryTimeout
+from kombu.exceptions import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from .codec import Json, decode, encode
 from .config import Config, Sources, load_config, secret
@@ -274,6 +276,10 @@ class CeleryRunner:
                 f" {self.broker}?): {shown}"
             ) from None
         except Exception as exc:  # a task failed after its retries, or the broker died
+            if _lost_broker(exc):  # asking it which tasks failed would wait on it again
+                raise TaskError(
+                    f"{stage}: lost the task broker {self.broker}: {_oneline(exc)}"
+                ) from None
             failed = [label for label, r in zip(labels, result.results, strict=True) if _failed(r)]
             _revoke(result)
             which = f" ({', '.join(failed[:5])})" if failed else ""
@@ -356,13 +362,24 @@ def _revoke(result: Any) -> None:
         log.warning("could not revoke the unfinished tasks: %s", exc)
 
 
+def _lost_broker(exc: BaseException | None) -> bool:
+    """Whether an error comes from the connection to Redis (Celery wraps some of them)."""
+    while exc is not None:
+        if isinstance(exc, RedisConnectionError | OperationalError | ConnectionError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _release(result: Any) -> None:
     """Stop listening for the results here and now, while the broker may still be up (else
     Celery tries when the result objects are collected, perhaps long after it is gone)."""
     for one in result.results:
         try:
             one.backend.remove_pending_result(one)
-        except Exception:  # a dead broker: nothing left to stop listening to
+        except Exception:  # a dead broker: forget the subscriptions rather than retry each
+            consumer = getattr(one.backend, "result_consumer", None)
+            getattr(consumer, "subscribed_to", set()).clear()
             break
 
 

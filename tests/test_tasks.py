@@ -173,14 +173,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def redis_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A redis-server of its own on a free 127.0.0.1 port, data in a temporary folder;
-    yields ``redis://127.0.0.1:PORT`` (each test picks its own database number)."""
+@contextmanager
+def _redis_server(folder: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A redis-server of its own on a free 127.0.0.1 port, data in ``folder``; yields the
+    process and ``redis://127.0.0.1:PORT``."""
     exe = shutil.which("redis-server")
     if exe is None:
         pytest.fail("redis-server is missing: install Debian's redis-server package")
-    folder = tmp_path_factory.mktemp("redis")
     port = _free_port()
     argv = [exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)]
     argv += ["--save", "", "--appendonly", "no"]
@@ -198,10 +197,17 @@ def redis_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"redis-server did not start on port {port}")
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}"
+        yield proc, f"redis://127.0.0.1:{port}"
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture(scope="module")
+def redis_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One redis-server for the module's tests (each test picks its own database number)."""
+    with _redis_server(tmp_path_factory.mktemp("redis")) as (_, url):
+        yield url
 
 
 @dataclass(frozen=True)
@@ -345,7 +351,7 @@ def test_a_worker_killed_mid_summarize_loses_nothing_and_repeats_no_story(
                 except BaseException as exc:
                     outcome.append(exc)
 
-            builder = threading.Thread(target=build)
+            builder = threading.Thread(target=build, daemon=True)  # a hang fails, not blocks
             builder.start()
             deadline = time.monotonic() + 60
             while len(chat.requests) < 2:  # both workers are mid-story now
@@ -439,3 +445,41 @@ def test_tasks_no_worker_takes_stop_the_build_naming_them(
     assert message.startswith("fetch: 2 of 2 tasks not finished within tasks.task_timeout (1s;")
     assert all(feeds.url("/" + file) in message for file, *_ in SERVED)
     assert not (tmp_path / "site" / "outbox" / EDITION.isoformat()).exists()
+
+
+@pytest.mark.slow
+def test_a_broker_dying_mid_build_stops_it_with_a_clear_error_and_no_draft(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    with (
+        serve_chat(ChatServer(responder=lambda seen: Reply(content="{}", delay=1.5))) as chat,
+        _redis_server(tmp_path) as (redis, url),
+    ):
+        llm = f"summarizer:\n  engine: llm\n  llm: {{base_url: {chat.url}, model: m, retries: 0}}\n"
+        site = _site(tmp_path / "site", feeds, llm + _celery(url, 0))
+        with _workers(site, 2, tmp_path):
+            outcome: list[BaseException | BuildResult] = []
+
+            def build() -> None:
+                try:
+                    outcome.append(build_issue(site.load(), EDITION))
+                except BaseException as exc:
+                    outcome.append(exc)
+
+            builder = threading.Thread(target=build, daemon=True)  # a hang fails, not blocks
+            builder.start()
+            deadline = time.monotonic() + 60
+            while not chat.requests:  # the summarize stage has begun
+                assert time.monotonic() < deadline, "the workers never asked the model"
+                time.sleep(0.02)
+            redis.kill()
+            redis.wait()
+            stopped = time.monotonic()
+            builder.join(60)
+            assert not builder.is_alive(), "the build hung on a dead broker"
+    (error,) = outcome
+    assert isinstance(error, TaskError), error
+    assert str(error).startswith(f"summarize: lost the task broker {url}/0: ")
+    assert "\n" not in str(error)
+    assert time.monotonic() - stopped < 30
+    assert not (tmp_path / "site" / "outbox" / EDITION.isoformat() / "draft.md").exists()
