@@ -326,6 +326,28 @@ def test_an_edition_built_through_two_workers_equals_the_local_one(
     }
 
 
+def _building(
+    site: Site, chat: ChatServer, asked: int
+) -> tuple[threading.Thread, list[BuildResult | BaseException]]:
+    """A build of the edition running in a thread (its result or error lands in the list),
+    returned once the model has been asked ``asked`` times."""
+    outcome: list[BuildResult | BaseException] = []
+
+    def build() -> None:
+        try:
+            outcome.append(build_issue(site.load(), EDITION))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    builder = threading.Thread(target=build, daemon=True)  # a hang fails the test, not the run
+    builder.start()
+    deadline = time.monotonic() + 60
+    while len(chat.requests) < asked:
+        assert time.monotonic() < deadline, "the workers never asked the model"
+        time.sleep(0.02)
+    return builder, outcome
+
+
 def _pool_process(worker: subprocess.Popen[bytes]) -> int:
     """The prefork pool process of a worker run with -c 1: the one running its task."""
     children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
@@ -343,20 +365,7 @@ def test_a_worker_killed_mid_summarize_loses_nothing_and_repeats_no_story(
         db = 3 if victim == "worker" else 5
         site = _site(tmp_path / "site", feeds, llm + _celery(redis_base, db))
         with _workers(site, 2, tmp_path) as procs:
-            outcome: list[BuildResult | BaseException] = []
-
-            def build() -> None:
-                try:
-                    outcome.append(build_issue(site.load(), EDITION))
-                except BaseException as exc:
-                    outcome.append(exc)
-
-            builder = threading.Thread(target=build, daemon=True)  # a hang fails, not blocks
-            builder.start()
-            deadline = time.monotonic() + 60
-            while len(chat.requests) < 2:  # both workers are mid-story now
-                assert time.monotonic() < deadline, "the workers never asked the model"
-                time.sleep(0.02)
+            builder, outcome = _building(site, chat, asked=2)  # both workers mid-story
             if victim == "worker":  # the worker and its pool process: back after a timeout
                 os.killpg(procs[0].pid, signal.SIGKILL)
             else:  # the worker sees its pool process die and gives the task back at once
@@ -458,20 +467,7 @@ def test_a_broker_dying_mid_build_stops_it_with_a_clear_error_and_no_draft(
         llm = f"summarizer:\n  engine: llm\n  llm: {{base_url: {chat.url}, model: m, retries: 0}}\n"
         site = _site(tmp_path / "site", feeds, llm + _celery(url, 0))
         with _workers(site, 2, tmp_path):
-            outcome: list[BaseException | BuildResult] = []
-
-            def build() -> None:
-                try:
-                    outcome.append(build_issue(site.load(), EDITION))
-                except BaseException as exc:
-                    outcome.append(exc)
-
-            builder = threading.Thread(target=build, daemon=True)  # a hang fails, not blocks
-            builder.start()
-            deadline = time.monotonic() + 60
-            while not chat.requests:  # the summarize stage has begun
-                assert time.monotonic() < deadline, "the workers never asked the model"
-                time.sleep(0.02)
+            builder, outcome = _building(site, chat, asked=1)  # summarize has begun
             redis.kill()
             redis.wait()
             stopped = time.monotonic()
