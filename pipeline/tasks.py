@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import socket
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from celery import Celery, group
 from celery.exceptions import TimeoutError as CeleryTimeout
+from kombu.exceptions import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from .codec import Json, decode, encode
 from .config import Config, Sources, load_config, secret
@@ -278,6 +281,10 @@ class CeleryRunner:
                 f" {self.broker}?): {shown}"
             ) from None
         except Exception as exc:  # a task failed after its retries, or the broker died
+            if _lost_broker(exc):  # asking it which tasks failed would wait on it again
+                raise TaskError(
+                    f"{stage}: lost the task broker {self.broker}: {_oneline(exc)}"
+                ) from None
             failed = [label for label, r in zip(labels, result.results, strict=True) if _failed(r)]
             _revoke(result)
             which = f" ({', '.join(failed[:5])})" if failed else ""
@@ -364,13 +371,24 @@ def _revoke(result: Any) -> None:
         log.warning("could not revoke the unfinished tasks: %s", exc)
 
 
+def _lost_broker(exc: BaseException | None) -> bool:
+    """Whether an error comes from the connection to Redis (Celery wraps some of them)."""
+    while exc is not None:
+        if isinstance(exc, RedisConnectionError | OperationalError | ConnectionError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _release(result: Any) -> None:
     """Stop listening for the results here and now, while the broker may still be up (else
     Celery tries when the result objects are collected, perhaps long after it is gone)."""
     for one in result.results:
         try:
             one.backend.remove_pending_result(one)
-        except Exception:  # a dead broker: nothing left to stop listening to
+        except Exception:  # a dead broker: forget the subscriptions rather than retry each
+            consumer = getattr(one.backend, "result_consumer", None)
+            getattr(consumer, "subscribed_to", set()).clear()
             break
 
 
@@ -403,7 +421,7 @@ def run_worker(
     config file. SIGTERM finishes the running tasks first; kill -9 loses nothing (see above).
     """
     app = celery_app(config)
-    node = name or f"newsletter-{os.getpid()}@%h"
+    node = (name or f"newsletter-{os.getpid()}@%h").replace("%h", socket.gethostname())
     log.info(
         "worker %s on %s: concurrency %d, pool %s",
         node,
@@ -418,7 +436,9 @@ def run_worker(
             f"--pool={pool}",
             f"--hostname={node}",
             f"--queues={QUEUE}",
-            "--loglevel=INFO",
+            # Celery's handler takes the root logger: libraries' INFO lines (each HTTP
+            # request) stay out; ours go through the pipeline logger, set up as for any command
+            "--loglevel=WARNING",
             "--without-gossip",
             "--without-mingle",
         ]

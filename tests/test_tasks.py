@@ -173,14 +173,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def redis_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A redis-server of its own on a free 127.0.0.1 port, data in a temporary folder;
-    yields ``redis://127.0.0.1:PORT`` (each test picks its own database number)."""
+@contextmanager
+def _redis_server(folder: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A redis-server of its own on a free 127.0.0.1 port, data in ``folder``; yields the
+    process and ``redis://127.0.0.1:PORT``."""
     exe = shutil.which("redis-server")
     if exe is None:
         pytest.fail("redis-server is missing: install Debian's redis-server package")
-    folder = tmp_path_factory.mktemp("redis")
     port = _free_port()
     argv = [exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)]
     argv += ["--save", "", "--appendonly", "no"]
@@ -198,10 +197,17 @@ def redis_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"redis-server did not start on port {port}")
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}"
+        yield proc, f"redis://127.0.0.1:{port}"
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture(scope="module")
+def redis_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One redis-server for the module's tests (each test picks its own database number)."""
+    with _redis_server(tmp_path_factory.mktemp("redis")) as (_, url):
+        yield url
 
 
 @dataclass(frozen=True)
@@ -320,6 +326,28 @@ def test_an_edition_built_through_two_workers_equals_the_local_one(
     }
 
 
+def _building(
+    site: Site, chat: ChatServer, asked: int
+) -> tuple[threading.Thread, list[BuildResult | BaseException]]:
+    """A build of the edition running in a thread (its result or error lands in the list),
+    returned once the model has been asked ``asked`` times."""
+    outcome: list[BuildResult | BaseException] = []
+
+    def build() -> None:
+        try:
+            outcome.append(build_issue(site.load(), EDITION))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    builder = threading.Thread(target=build, daemon=True)  # a hang fails the test, not the run
+    builder.start()
+    deadline = time.monotonic() + 60
+    while len(chat.requests) < asked:
+        assert time.monotonic() < deadline, "the workers never asked the model"
+        time.sleep(0.02)
+    return builder, outcome
+
+
 def _pool_process(worker: subprocess.Popen[bytes]) -> int:
     """The prefork pool process of a worker run with -c 1: the one running its task."""
     children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
@@ -337,20 +365,7 @@ def test_a_worker_killed_mid_summarize_loses_nothing_and_repeats_no_story(
         db = 3 if victim == "worker" else 5
         site = _site(tmp_path / "site", feeds, llm + _celery(redis_base, db))
         with _workers(site, 2, tmp_path) as procs:
-            outcome: list[BuildResult | BaseException] = []
-
-            def build() -> None:
-                try:
-                    outcome.append(build_issue(site.load(), EDITION))
-                except BaseException as exc:
-                    outcome.append(exc)
-
-            builder = threading.Thread(target=build)
-            builder.start()
-            deadline = time.monotonic() + 60
-            while len(chat.requests) < 2:  # both workers are mid-story now
-                assert time.monotonic() < deadline, "the workers never asked the model"
-                time.sleep(0.02)
+            builder, outcome = _building(site, chat, asked=2)  # both workers mid-story
             if victim == "worker":  # the worker and its pool process: back after a timeout
                 os.killpg(procs[0].pid, signal.SIGKILL)
             else:  # the worker sees its pool process die and gives the task back at once
@@ -439,3 +454,28 @@ def test_tasks_no_worker_takes_stop_the_build_naming_them(
     assert message.startswith("fetch: 2 of 2 tasks not finished within tasks.task_timeout (1s;")
     assert all(feeds.url("/" + file) in message for file, *_ in SERVED)
     assert not (tmp_path / "site" / "outbox" / EDITION.isoformat()).exists()
+
+
+@pytest.mark.slow
+def test_a_broker_dying_mid_build_stops_it_with_a_clear_error_and_no_draft(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    with (
+        serve_chat(ChatServer(responder=lambda seen: Reply(content="{}", delay=1.5))) as chat,
+        _redis_server(tmp_path) as (redis, url),
+    ):
+        llm = f"summarizer:\n  engine: llm\n  llm: {{base_url: {chat.url}, model: m, retries: 0}}\n"
+        site = _site(tmp_path / "site", feeds, llm + _celery(url, 0))
+        with _workers(site, 2, tmp_path):
+            builder, outcome = _building(site, chat, asked=1)  # summarize has begun
+            redis.kill()
+            redis.wait()
+            stopped = time.monotonic()
+            builder.join(60)
+            assert not builder.is_alive(), "the build hung on a dead broker"
+    (error,) = outcome
+    assert isinstance(error, TaskError), error
+    assert str(error).startswith(f"summarize: lost the task broker {url}/0: ")
+    assert "\n" not in str(error)
+    assert time.monotonic() - stopped < 30
+    assert not (tmp_path / "site" / "outbox" / EDITION.isoformat() / "draft.md").exists()
