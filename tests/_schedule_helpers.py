@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -141,7 +141,22 @@ def run_build(config: Config, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 class Scheduler:
-    """A `newsletter schedule --log-format json` process whose log lines arrive in a queue."""
+    """A `newsletter schedule --log-format json` process whose log lines arrive in a queue.
+
+    Every one started is killed after its test, passed or failed (``kill_leftovers``, run by
+    the autouse fixture ``no_scheduler_left_running``, which the modules starting schedulers
+    import): a failed assertion never leaves a scheduler running.
+    """
+
+    started: ClassVar[list[subprocess.Popen[str]]] = []
+
+    @classmethod
+    def kill_leftovers(cls) -> None:
+        while cls.started:
+            proc = cls.started.pop()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
 
     def __init__(self, config: Config | None, *args: str) -> None:
         # no config: the arguments name what to schedule (`--all --deployment FILE`)
@@ -152,6 +167,7 @@ class Scheduler:
             stderr=subprocess.PIPE,
             text=True,
         )
+        Scheduler.started.append(self.proc)
         self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
         self.seen: list[dict[str, Any]] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -184,6 +200,13 @@ class Scheduler:
 
     def messages(self) -> list[str]:
         return [r["message"] for r in self.seen]
+
+
+@pytest.fixture(autouse=True)
+def no_scheduler_left_running() -> Iterator[None]:
+    """A scheduler process a test started never outlives it, even when the test fails."""
+    yield
+    Scheduler.kill_leftovers()
 
 
 def local_zone() -> str:

@@ -16,7 +16,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from _schedule_helpers import Scheduler, at, local_zone
+from _schedule_helpers import (  # no_scheduler_left_running: autouse, no scheduler outlives a test
+    Scheduler,
+    at,
+    local_zone,
+    no_scheduler_left_running,  # noqa: F401
+)
 from feedserver import FeedServer, Route, serve
 from fleet_sites import make_deployment, serve_feeds
 

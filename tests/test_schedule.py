@@ -15,7 +15,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from _schedule_helpers import AlertServer, Scheduler, at, local_zone, make_config, make_site
+from _schedule_helpers import (
+    AlertServer,
+    Scheduler,
+    at,
+    local_zone,
+    make_config,
+    make_site,
+    no_scheduler_left_running,  # noqa: F401 (autouse: no scheduler outlives its test)
+)
 from aiosmtpd.controller import Controller
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
