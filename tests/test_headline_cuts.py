@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.models import Article
 from pipeline.summarize import load_house_style
-from pipeline.summarize._extractive import _compress, _Writer
+from pipeline.summarize._extractive import _compress, _slug, _Writer
 
 
 def _cuts(sentence: str) -> list[str]:
@@ -137,3 +137,23 @@ def test_a_noun_keeps_the_phrase_it_needs() -> None:
         "budget and the closed libraries."
     )
     assert "The mayor this morning launched a furious attack" not in cuts
+
+
+def test_a_report_puts_the_news_first_and_its_source_after() -> None:
+    cuts = _cuts(
+        "Harbor Foods said on Friday that sales in the week up to Thanksgiving rose 9% from a "
+        "year earlier, a strong start to the season."
+    )
+    assert (
+        "Sales in the week up to Thanksgiving rose 9% from a year earlier, Harbor Foods Says"
+        in (cuts)
+    )
+    # "He said that ...": no source a reader could place
+    assert not [
+        c for c in _cuts("He said on Friday that sales rose 9% in the week.") if "Says" in c
+    ]
+
+
+def test_a_title_in_title_case_is_no_slug() -> None:
+    assert not _slug("Harbor Foods Says Early Holiday Sales Rose 9%")
+    assert _slug("Harbor Foods set confirmed permanent Leeds store manager")

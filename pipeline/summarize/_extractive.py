@@ -82,6 +82,13 @@ _SUBCLAUSE = re.compile(
     r"\b(?:that|which|who|whom|whose|when|where|while|because|whether|if|although|though|"
     r"as|after|before|since|until|unless)\b"
 )
+# "X said on Friday that Y": who reported what (a headline puts the news first)
+_SAID_THAT = re.compile(
+    r"^(?P<who>[A-Z][\w'’&.-]*(?: [A-Z][\w'’&.-]*){0,4}) (?:has )?(?:said|says|announced)"
+    r"(?: (?:on )?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|"
+    r" (?:yesterday|today|last week|this week))? that (?P<what>[^,;]{20,})(?:[,;] .*)?$"
+)
+_PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i", "you", "this", "that"})
 # "X, a federal official said Saturday." -> the fact without its speaker, for a headline
 _SAID_END = re.compile(
     r"\b(?:said|says|(?:told|confirmed to) [\w .'’-]{1,40}|reported|announced|confirmed)"
@@ -271,6 +278,8 @@ def _slug(title: str) -> bool:
     words = title.split()
     if len(words) < 6 or re.search(r"[,:;'’\"“”?!.()-]", title):
         return False
+    if sum(w[:1].isupper() or w[:1].isdigit() for w in words) >= 0.8 * len(words):
+        return False  # every word capitalised: an outlet's headline in title case, not a slug
     return not any(w.lower() in _JOIN_WORDS for w in words)
 
 
@@ -1024,6 +1033,13 @@ class _Writer:
             body = rest[0].upper() + rest[1:]
         body = re.sub(r"\b(\w+s) who (?:were|are) (?=(?:on|in|at|from|inside|near) )", r"\1 ", body)
         yield body
+        # "Ashgrove said on Friday that sales rose 9%" -> "Sales Rose 9%, Ashgrove Says": the
+        # news first, its source after, as headlines put it
+        report = _SAID_THAT.match(body)
+        if report is not None and report.group("who").split()[0].lower() not in _PRONOUNS:
+            what = report.group("what")
+            if _finite(what, self.names) and not QUOTED.search(what):
+                yield f"{what[0].upper()}{what[1:]}, {report.group('who')} Says"
         # a dash opens an aside or a second thought: the clause before it may stand alone
         dash = _DASH.search(body)
         if dash is not None and _finite(body[: dash.start()], self.names):
