@@ -104,6 +104,17 @@ def test_a_story_in_house_form_passes() -> None:
             },
             ("bullet-attribution", "bullets[1]"),
         ),
+        (
+            # a passive or an order is no attribution: whose word is this?
+            {
+                "bullets": (
+                    GOOD.bullets[0],
+                    "Harbor Freight Lines was asked to buy 400 battery trucks by 2028, "
+                    "about a third of its fleet, and drivers were told to train.",
+                )
+            },
+            ("bullet-attribution", "bullets[1]"),
+        ),
         ({"kicker_label": "Range Anxiety, Meet Payroll"}, ("kicker-label-colon", "kicker_label")),
         ({"kicker_label": "Finally:"}, ("kicker-label-words", "kicker_label")),
         (
