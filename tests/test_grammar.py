@@ -189,3 +189,12 @@ def test_context_rules_give_the_same_tags_as_the_library(sentence: str) -> None:
     library = find_tags(list(words), context=lexicon.context, default=default, **common)
     ours = g.apply_context(find_tags(list(words), default=default, **common))
     assert [list(t) for t in ours] == [list(t) for t in library]
+
+
+def test_a_report_in_headlinese_is_no_word_salad() -> None:
+    # an outlet's title: two finite verbs, the first one reporting the second's clause
+    assert g.word_salad(g.tag("Harbor Foods Says Early Holiday Sales Rose 9%")) == ""
+    # ...but a slug of a link's words still is
+    assert g.word_salad(
+        g.tag("Greece Denies Fail Pay Multi Million Pound Loan IMF Reports Drawing")
+    )
