@@ -21,12 +21,13 @@ Template wording (lead-ins, kicker labels, section patterns) comes from the hous
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -453,31 +454,10 @@ _CLAUSE_WORDS = word_set(
 )
 
 
-def _opens_clause(body: str, m: re.Match[str]) -> bool:
-    """Whether the subordinating word at ``m`` opens a clause a headline may end before.
-
-    Not "identified as", "describes as" (a verb's complement), not "many years after" (the
-    time belongs to what follows), not "found the number of people who" (the finding).
-    """
-    word = m.group(0).lower()
-    before = body[: m.start()].rstrip()
-    prev = before.rsplit(" ", 1)[-1].lower().strip(",;:\"”’'")
-    if word == "as" and not before.endswith(",") and _grammar.lexical_tag(prev) in _AS_TAKERS:
-        return False
-    if word in ("after", "before", "since", "until") and prev in _DURATIONS:
-        return False
-    if word == "that" and _reported_cut(before.split()):
-        return False  # "told MPs last month, after ..., that he ...": what he told them
-    return not (word in ("who", "which", "that", "whom", "whose") and _reports_object(before))
-
-
-def _reports_object(head: str) -> bool:
-    """The head's last verb reports or finds, and only its noun phrase follows it."""
-    words = [w.strip(",;:\"“”‘’'").lower() for w in head.split()]
-    for i in range(len(words) - 1, -1, -1):
-        if _grammar.lexical_tag(words[i]) in _FINITE_TAGS or _reports(words[i]):
-            return _reports(words[i]) and i < len(words) - 1
-    return False
+_NONBLANK = re.compile(r"\S+")
+_MARKS = ",.;:\"“”‘’'"  # what a word loses to be looked up
+_QUOTES = "\"“”‘’'"
+_REPORT_ENDS = re.compile(r"\bthat\b|[\"“‘:]")  # what was said comes: "that", a quotation
 
 
 def _reports(low: str) -> bool:
@@ -485,23 +465,10 @@ def _reports(low: str) -> bool:
     return low in _REPORTING and _grammar.lexical_tag(low).startswith("VB")
 
 
-def _reported_cut(words: Sequence[str]) -> bool:
-    """The head's first verb reports ("told MPs last month, after ...") and what was said
-    has not come yet (no "that", quotation or colon after it): the report is cut away."""
-    for i, w in enumerate(words):
-        low = w.lower().strip(",.;:\"“”‘’'")
-        if _sure_verb(low) or _reports(low):
-            if not _reports(low) or low not in _TOLD:
-                return False
-            after = " ".join(words[i + 1 :])
-            return not re.search(r"\bthat\b|[\"“‘:]", after)
-    return False
-
-
 def _sure_verb(word: str) -> bool:
     """A finite verb whatever its context: an auxiliary, a modal, "-s" form or an irregular
     past ("took", "fell"); a past in "-ed" may be a participle ("a teacher accused of")."""
-    low = word.lower().strip(",.;:\"“”‘’'")
+    low = word.lower().strip(_MARKS)
     tag = _grammar.lexical_tag(low)
     return (
         low in _AUXILIARY
@@ -510,51 +477,175 @@ def _sure_verb(word: str) -> bool:
     )
 
 
-def _head_verb(words: Sequence[str]) -> bool | None:
-    """True when the words hold a sure finite verb, None when they hold none at all, False
-    when their only one is a past in "-ed" (perhaps a participle) not opening an aside."""
-    maybe = False
-    for i, w in enumerate(words):
-        if _sure_verb(w):
+class _Reading:
+    """What the cut rules ask of one sentence's words, each part read in one pass.
+
+    A sentence is cut before nearly every word, and each rule asks about the words before
+    the cut or after it: asked anew at each cut that was quadratic on a long sentence. Here
+    every question about the first ``i`` words (or the words from ``i`` on) is answered from
+    a first or last index found once, on first use (most sentences ask few questions).
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.words = text.split()
+
+    @cached_property
+    def starts(self) -> list[int]:
+        """Where each word starts in the text."""
+        return [m.start() for m in _NONBLANK.finditer(self.text)]
+
+    @cached_property
+    def _lows(self) -> list[str]:
+        return [w.lower().strip(_MARKS) for w in self.words]
+
+    @cached_property
+    def _sure(self) -> list[bool]:
+        return [_sure_verb(w) for w in self.words]
+
+    @cached_property
+    def _heads(self) -> tuple[int, int]:
+        """The first sure verb, and the first past in "-ed" not opening an aside."""
+        words, n = self.words, len(self.words)
+        tags = [_grammar.lexical_tag(low) for low in self._lows]
+        maybe = (
+            j
+            for j in range(1, n)
+            if (tags[j] in _FINITE_TAGS or tags[j] == "VBN") and not words[j - 1].endswith(",")
+        )
+        return next((j for j in range(n) if self._sure[j]), n), next(maybe, n)
+
+    @cached_property
+    def _report(self) -> tuple[int, bool, int]:
+        """The first verb (sure, or one that reports), whether it is a verb of saying, and
+        the first "that" or quotation after it."""
+        lows, n = self._lows, len(self.words)
+        first = next((j for j in range(n) if self._sure[j] or _reports(lows[j])), n)
+        told = first < n and _reports(lows[first]) and lows[first] in _TOLD
+        end = next((j for j in range(first + 1, n) if _REPORT_ENDS.search(self.words[j])), n)
+        return first, told, end
+
+    @cached_property
+    def _stop(self) -> tuple[int, bool]:
+        """The first word opening a clause or a sure verb, and whether it is the verb."""
+        lows = self._lows
+        first = next(
+            (j for j in range(len(lows)) if lows[j] in _CLAUSE_WORDS or self._sure[j]), len(lows)
+        )
+        return first, first < len(lows) and lows[first] not in _CLAUSE_WORDS
+
+    @cached_property
+    def _own(self) -> list[bool]:
+        """From word i on: a sure verb before a word that opens a clause or a quotation."""
+        words = self.words
+        own = [False] * (len(words) + 1)
+        for j in range(len(words) - 1, -1, -1):
+            w = words[j]
+            opens = w.lower().strip(_QUOTES) in _CLAUSE_WORDS or w.startswith(('"', "“", "‘", "("))
+            own[j] = not opens and (self._sure[j] or own[j + 1])
+        return own
+
+    @cached_property
+    def _in_participle(self) -> list[bool]:
+        """Up to word i: whether a participle opens the last phrase after a comma."""
+        words = self.words
+        out = [False] * (len(words) + 1)
+        last_open = 0
+        for i in range(len(words) + 1):
+            out[i] = bool(last_open) and _grammar.lexical_tag(words[last_open].lower()) == "VBG"
+            if 1 <= i < len(words) and words[i - 1].endswith(","):
+                last_open = i
+        return out
+
+    @cached_property
+    def _verbs(self) -> tuple[list[int], list[bool]]:
+        """Up to word i: the last verb (finite, or one that reports); and whether each word,
+        as that verb, reports."""
+        ro = [w.strip(_MARKS.replace(".", "")).lower() for w in self.words]
+        last = [-1] * (len(ro) + 1)
+        for i, word in enumerate(ro):
+            verb = _grammar.lexical_tag(word) in _FINITE_TAGS or _reports(word)
+            last[i + 1] = i if verb else last[i]
+        return last, [_reports(word) for word in ro]
+
+    def head_verb(self, i: int) -> bool | None:
+        """The first ``i`` words: True when they hold a sure finite verb, None when they hold
+        none at all, False when their only one is a past in "-ed" (perhaps a participle) not
+        opening an aside."""
+        first_sure, first_maybe = self._heads
+        if first_sure < i:
             return True
-        low = w.lower().strip(",.;:\"“”‘’'")
-        tag = _grammar.lexical_tag(low)
-        if (tag in _FINITE_TAGS or tag == "VBN") and i and not words[i - 1].endswith(","):
-            maybe = True
-    return False if maybe else None
+        return False if first_maybe < i else None
+
+    def own_verb(self, i: int) -> bool:
+        """The words from ``i`` on hold a sure finite verb of the sentence's own clause (not
+        of a clause they open): the words before were only the subject."""
+        return self._own[i]
+
+    def main_verb(self, i: int) -> bool:
+        """The first ``i`` words hold a sure finite verb before any word that opens a clause
+        ("A landlord who was ..." has none: its verb is the relative clause's)."""
+        first, is_verb = self._stop
+        return first < i and is_verb
+
+    def in_participle(self, i: int) -> bool:
+        """The first ``i`` words end inside a phrase a participle opens after a comma ("...,
+        blaming the incident"): a cut there leaves the verb without what it takes."""
+        return self._in_participle[i]
+
+    def reported_cut(self, i: int, extra: str = "") -> bool:
+        """The first ``i`` words (and ``extra``, a piece of the next one) are cut before what
+        was said: their first verb is one of saying ("told MPs last month, after ...") and no
+        "that", quotation or colon follows it."""
+        first, told, end = self._report
+        if first < i:
+            return told and end >= i and not _REPORT_ENDS.search(extra)
+        low = extra.lower().strip(_MARKS)  # the piece is the first verb, and nothing follows
+        return bool(extra) and _reports(low) and low in _TOLD
+
+    def reports_object(self, i: int, extra: str = "") -> bool:
+        """The last verb of the first ``i`` words (and ``extra``) reports or finds, and only
+        its noun phrase follows it ("found the number of people [who ...]")."""
+        if extra:
+            ro = extra.strip(_MARKS.replace(".", "")).lower()
+            if _grammar.lexical_tag(ro) in _FINITE_TAGS or _reports(ro):
+                return False  # the verb is the last word: no noun phrase after it
+            last, reports = self._verbs[0][i], self._verbs[1]
+            return last >= 0 and reports[last]
+        last, reports = self._verbs[0][i], self._verbs[1]
+        return last >= 0 and reports[last] and last < i - 1
 
 
-def _in_participle(words: Sequence[str]) -> bool:
-    """The words end inside a phrase a participle opens after a comma ("..., blaming the
-    incident"): a cut there leaves the verb without what it takes."""
-    for i in range(len(words) - 1, 0, -1):
-        if words[i - 1].endswith(","):
-            return _grammar.lexical_tag(words[i].lower()) == "VBG"
-    return False
+def _opens_clause(m: re.Match[str], reading: _Reading) -> bool:
+    """Whether the subordinating word at ``m`` opens a clause a headline may end before.
+
+    Not "identified as", "describes as" (a verb's complement), not "many years after" (the
+    time belongs to what follows), not "found the number of people who" (the finding).
+    ``reading`` is of the text ``m`` matched in.
+    """
+    word = m.group(0).lower()
+    body, starts = reading.text, reading.starts
+    before = body[: m.start()].rstrip()
+    prev = before.rsplit(" ", 1)[-1].lower().strip(",;:\"”’'")
+    if word == "as" and not before.endswith(",") and _grammar.lexical_tag(prev) in _AS_TAKERS:
+        return False
+    if word in ("after", "before", "since", "until") and prev in _DURATIONS:
+        return False
+    # the words before the match: those wholly before it, and a piece of the one it ends
+    k = bisect.bisect_right(starts, m.start()) - 1
+    extra = body[starts[k] : m.start()].strip() if k >= 0 else ""
+    whole = k if extra else max(k, 0)
+    if word == "that" and reading.reported_cut(whole, extra):
+        return False  # "told MPs last month, after ..., that he ...": what he told them
+    return not (
+        word in ("who", "which", "that", "whom", "whose") and reading.reports_object(whole, extra)
+    )
 
 
-def _main_verb(words: Sequence[str]) -> bool:
-    """A sure finite verb before any word that opens a clause ("A landlord who was ..." has
-    none: its verb is the relative clause's)."""
-    for w in words:
-        low = w.lower().strip(",.;:\"“”‘’'")
-        if low in _CLAUSE_WORDS:
-            return False
-        if _sure_verb(low):
-            return True
-    return False
-
-
-def _own_verb(rest: Sequence[str]) -> bool:
-    """The words after a cut hold a sure finite verb of the sentence's own clause (not of a
-    clause the rest opens): the head before the cut was only the subject."""
-    for w in rest:
-        low = w.lower().strip("\"“”‘’'")
-        if low in _CLAUSE_WORDS or w.startswith(('"', "“", "‘", "(")):
-            return False
-        if _sure_verb(low):
-            return True
-    return False
+def _head_verb(text: str) -> bool | None:
+    """See :meth:`_Reading.head_verb`, for all of ``text``'s words."""
+    reading = _Reading(text)
+    return reading.head_verb(len(reading.words))
 
 
 def _complete(text: str, names: Iterable[str] = ()) -> bool:
@@ -1047,8 +1138,10 @@ class _Writer:
             yield body
         # a cut must keep only the main clause: past "that" or "who" the verb may be cut away
         # ("... Has Revealed That the Hairstyle She Models")
-        sub = next((m for m in _SUBCLAUSE.finditer(body) if _opens_clause(body, m)), None)
-        sub = sub if strict else None
+        sub = None
+        if strict:
+            clauses = _Reading(body)
+            sub = next((m for m in _SUBCLAUSE.finditer(body) if _opens_clause(m, clauses)), None)
         # ...unless the main verb comes after it ("The humanoid, known as Ham, has been ...")
         if sub is not None and _finite(body[: sub.start()], self.names):
             body = body[: sub.start()].rstrip(", ")
@@ -1058,17 +1151,12 @@ class _Writer:
         span = _SPAN.search(body) if strict else None
         if span is not None and word_count(body[: span.start()]) >= 5:
             head = body[: span.start()].rstrip(", ")
-            if _head_verb(head.split()) is not None:
+            if _head_verb(head) is not None:
                 yield head
-        words = body.split()
         # cut points: before a preposition, a conjunction or a relative word that follows a
         # noun (by the lexicon: the context rules misread headline syntax), or at a comma
-        pos = 0
-        offsets = []
-        for w in words:
-            pos = body.index(w, pos)
-            offsets.append(pos)
-            pos += len(w)
+        reading = _Reading(body)
+        words, offsets = reading.words, reading.starts
         for i in range(len(words) - 1, 1, -1):
             nxt = words[i].lower().strip(",;:")
             prev = words[i - 1].strip(",.;:\"”’'")
@@ -1081,11 +1169,11 @@ class _Writer:
                 )
                 # never inside a list ("Egypt, Bangladesh, Turkey, ..."), never an opening
                 # phrase without the clause it leads into ("Like the scene from ..., the fly")
-                verb = _head_verb(words[:i])
+                verb = reading.head_verb(i)
                 if (
                     not in_list
-                    and (verb or (verb is False and not _own_verb(words[i:])))
-                    and not _reported_cut(words[:i])
+                    and (verb or (verb is False and not reading.own_verb(i)))
+                    and not reading.reported_cut(i)
                 ):
                     yield head
                 continue
@@ -1109,15 +1197,15 @@ class _Writer:
                 after in _CLAUSE_STARTS or _grammar.lexical_tag(after) in ("VBD", "VBZ", "VBP")
             )
             # "... post-mortem and there were reports": a second clause, whatever ends the first
-            clause = joins and after in _CLAUSE_SUBJECTS and _main_verb(words[:i])
+            clause = joins and after in _CLAUSE_SUBJECTS and reading.main_verb(i)
             if ((noun or passive) and (nxt in _ADJUNCTS or nxt in ("who", "which") or joins)) or (
                 clause
             ):
-                if nxt in ("who", "which") and _reports_object(body[: offsets[i]]):
+                if nxt in ("who", "which") and reading.reports_object(i):
                     continue  # "found the number of people [who ...] fell": the finding is cut
-                if not joins and not _head_verb(words[:i]) and _own_verb(words[i:]):
+                if not joins and not reading.head_verb(i) and reading.own_verb(i):
                     continue  # "A teacher accused of having sex [with ... took a deal]"
-                if _in_participle(words[:i]):
+                if reading.in_participle(i):
                     continue  # "..., blaming the incident [on ...]": the phrase needs its end
                 yield body[: offsets[i]].rstrip(", ")
 
