@@ -1278,10 +1278,8 @@ def _pg_reason(exc: Exception) -> str:
 def open_state(config: Config, *, check: bool = False) -> Iterator[Store]:
     """The newsletter's state store, bound to ``config.key``: the SQLite file or the
     PostgreSQL database ``paths.state`` names (see :func:`open_location`)."""
-    state = config.paths.state
-    with open_location(
-        state if is_url(state) else config.state_path, check=check, key=config.key
-    ) as store:
+    state = config.paths.state if config.state_in_database else config.state_path
+    with open_location(state, check=check, key=config.key) as store:
         yield store
 
 
@@ -1302,7 +1300,7 @@ def open_location(
 def restore_state(config: Config, source: Path | None = None) -> tuple[Path, Path | None]:
     """:func:`restore_store` for the newsletter's store; refused on PostgreSQL, whose
     backups are pg_dump's (and whose restore is pg_restore's)."""
-    if is_url(config.paths.state):
+    if config.state_in_database:
         raise StoreError(
             f"state store {safe_url(config.paths.state)} is PostgreSQL: restore-store puts back"
             " SQLite backups only; back up and restore a PostgreSQL store with pg_dump and"
