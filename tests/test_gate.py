@@ -169,6 +169,16 @@ ACCEPTED = {
         "The report shows factory jobs in Sheffield rose last year, and the new plant adds to "
         "that count for the Chamber of Commerce.",
     ),
+    "a quoted number in single marks": (
+        "Robots on the line carry a big number '3' on their side.",
+        "Per Ledger Weekly, robots on the line carry a big number '3' on their side, so pickers "
+        "can tell the new models apart.",
+    ),
+    "rock 'n' roll and an abbreviation's possessive": (
+        "Fernhill Robotics Co.'s robots played rock 'n' roll at the opening.",
+        "Per Ledger Weekly, Fernhill Robotics Co.'s robots played rock 'n' roll at the opening, "
+        "a stunt the grocers filmed.",
+    ),
     "a capital after Per X for a name": (
         "President Bush visited the plant in March.",
         "Per Ledger Weekly, President Bush visited the plant in March, when chief executive Nadia "
@@ -336,6 +346,8 @@ QUOTE = "We are running to keep up with orders from every supermarket chain."
         f"Chief executive Nadia Okonjo said at the opening: ‘{QUOTE}",  # curly single
         f"Chief executive Nadia Okonjo said at the opening: {QUOTE}’",  # closed, never opened
         f"Chief executive Nadia Okonjo said at the opening: “{QUOTE}",  # curly double
+        # an abbreviation's possessive opens nothing, so the mark at the end closes nothing
+        f"Chief executive Nadia Okonjo of Fernhill Robotics Co.'s board said: {QUOTE}'",
     ],
 )
 def test_unbalanced_quotation_marks(bullet: str) -> None:

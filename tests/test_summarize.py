@@ -448,3 +448,66 @@ def test_a_sentence_too_short_to_stand_alone_joins_the_dek_it_follows() -> None:
     assert not any(
         b.endswith("Rivals said the firm would struggle.") and len(b) > 40 for b in story.bullets
     )
+
+
+def _written(title: str, source: str, *paragraphs: str) -> StorySummary:
+    """The offline engine's story for an article of these paragraphs."""
+    text = "\n\n".join(paragraphs)
+    return write_story(Article(id=title, title=title, text=text, source=source), STYLE)
+
+
+def test_a_noun_that_spells_a_pronoun_does_not_keep_the_lead_out() -> None:
+    # "mine" after "coal" is the pit, not the first person: the lead still gives the dek
+    story = _written(
+        "Hope lost for miners",
+        "Ledger Weekly",
+        "Rescuers have given up hope of finding four men trapped for a month in a Utah coal "
+        "mine, a federal official said on Saturday.",
+        "Efforts to reach them were suspended ten days later when two rescuers were killed.",
+        "The mine's owner, Ridgeline Energy, said it would seal the entrance next week.",
+        "Families of the men met officials in Price on Friday to hear the decision.",
+        "A friend of mine was down there, one neighbour told the local paper afterwards.",
+        "State inspectors will publish a report on the collapse in the spring.",
+    )
+    assert "coal mine" in story.dek, story.dek
+
+
+def test_a_clause_tied_on_by_it_comes_after_stands_as_a_fact_of_its_own() -> None:
+    story = _written(
+        "Scots prefer EU vote",
+        "Daily Mail",
+        "Scottish voters would rather have a referendum on the EU than another vote on "
+        "independence, a new survey of 1,000 adults has revealed.",
+        "The idea of another referendum on Scotland's future before 2020 was ranked 19th on a "
+        "list of 23 policies presented to voters.",
+        "It comes after First Minister Nicola Sturgeon last night refused to rule out staging "
+        "a second independence vote if her party wins the 2016 elections.",
+        "The survey was carried out by Ipsos Mori for a Glasgow newspaper over four days.",
+        "Labour said the figures showed that voters wanted the government to focus on jobs.",
+        "The poll will be repeated in the autumn, the company said.",
+    )
+    assert not story.errors, story.errors
+    assert any(
+        b.startswith("Per the Daily Mail, First Minister Nicola Sturgeon last night refused")
+        for b in story.bullets
+    ), story.bullets
+    assert not any("It comes after" in line for _, line in story_parts(story))
+
+
+def test_the_dek_does_not_turn_the_lead_sentence_into_a_repeat() -> None:
+    # the second sentence fits the dek whole, but it retells the lead, which has more: the
+    # dek comes from the lead, and the lead's facts are not lost to the repeat check
+    story = _written(
+        "Cargo ship lost",
+        "CNN",
+        "An unmanned Russian cargo ship bound for the International Space Station will fall "
+        "back into the atmosphere after flight controllers lost contact with it, American "
+        "astronaut Scott Kelly said on Wednesday.",
+        "The cargo ship that lost contact with flight controllers will fall back into the "
+        "atmosphere in about a week, the Russian agency said.",
+        "The ship was carrying three tonnes of food, fuel and equipment for the crew.",
+        "Controllers tried for two days to reach it before giving up on Tuesday night.",
+        "The crew of six has enough supplies to last until the summer, officials said.",
+        "A replacement flight is planned for July, according to the agency.",
+    )
+    assert story.dek.startswith("An unmanned Russian cargo ship"), story.dek

@@ -48,8 +48,11 @@ from ._text import (
 
 # First and second person outside quotations: an opinion piece's voice, never ours
 _FIRST_PERSON = re.compile(
-    r"\b(I|[Ww]e|[Oo]ur|[Uu]s|[Mm]y|[Mm]e|[Mm]ine|[Mm]yself|I'm|I’m|[Ww]e're|[Ww]e’re|[Yy]ou|"
+    r"\b(I|[Ww]e|[Oo]ur|[Uu]s|[Mm]y|[Mm]e|[Mm]yself|I'm|I’m|[Ww]e're|[Ww]e’re|[Yy]ou|"
     r"[Yy]our|[Yy]ou're|[Yy]ou’re|[Yy]ou've|[Yy]ou’ve)\b"
+    # "mine" is a pronoun after "of" or a verb of being ("a friend of mine", "it is mine");
+    # after anything else it is the noun ("a Utah coal mine")
+    r"|\b(?:of|is|was|are|were|be) mine\b|^Mine\b"
 )
 _NUMBER = re.compile(r"\d")
 _CUTS = re.compile(r"(?:,|;| --| —| –)\s")
@@ -194,6 +197,12 @@ _WHO = re.compile(
 _PLURAL_SUBJECT = re.compile(
     r"(?:(?:The|These|Those|Many|Some|Both) )?(?:[a-z][\w-]* ){0,2}(?P<head>[a-z]{3,})"
     r"(?= (?:are|were|have|had|will|would|say|said|told|can|could|may|might|must|do|did) )"
+)
+# "It comes after ...", "This came just days after ...": the clause that follows is news
+_COMES_AFTER = re.compile(
+    r"(?:It|This) (?:comes|came)(?: (?:just|only))?"
+    r"(?: (?:a|an|one|two|three|four|five|six|seven|days|weeks|months|hours)"
+    r"(?: (?:day|week|month|hour|days|weeks|months|hours))?)? (?:after|as) "
 )
 _INTRO = re.compile(r"[A-Z][^,\"“”]{2,30}, (?=[A-Z])")  # "In her lawsuit, "
 _HE_SHE = re.compile(r"(He|She|His|Her)(?= )")
@@ -811,10 +820,26 @@ class _Writer:
         return f"{name}{'’s' if possessive else ''}{text[m.end(1) :]}"
 
     def _opening(self, text: str) -> str | None:
-        """The sentence fit to open a part: a leading conjunction dropped, never a pronoun."""
+        """The sentence fit to open a part: a leading conjunction dropped, never a pronoun.
+
+        "It comes after Sturgeon refused ..." ties its clause to news told before it: the
+        clause is a fact of its own ("Sturgeon refused ..."), so it stands alone.
+        """
         problem = _prose.orphan_opening(text)
         if problem is None:
             return text
+        tie = _COMES_AFTER.match(text)
+        if tie is not None:
+            rest = text[tie.end() :]
+            rest = rest[0].upper() + rest[1:] if rest else rest
+            if (
+                word_count(rest) >= 6
+                and _prose.orphan_opening(rest) is None
+                and _complete(rest, self.names)
+                and _head_verb(rest.rstrip(".!?")) is not False
+            ):
+                return rest
+            return None
         first = text.split(" ", 1)
         if len(first) < 2 or first[0].strip(",").lower() not in _prose.CONJUNCTIONS:
             return None
@@ -934,13 +959,19 @@ class _Writer:
         """
         lead = [s for s, _ in self._candidates(self._lead()[:6])][:3]
         whole = [s for s in lead if 80 <= len(_ends_sentence(self._ready(s) or "")) <= 180]
-        for s, text in self._candidates([*whole, *lead]):
-            if text[:1] in "\"“‘'":
+        buried = False
+        for n, (s, text) in enumerate(self._candidates([*whole, *lead])):
+            if text[:1] in "\"“‘'" or (buried and n < len(whole)):
                 continue  # a quotation reads as our own claim in a dek
             for option in self._dek_options(text):
-                if self._dek_ok(option):
-                    self._use(s, option)
-                    return option
+                if not self._dek_ok(option):
+                    continue
+                if self._buries(s, option, lead):
+                    # the earlier sentence tells this news first: the dek comes from it
+                    buried = True
+                    break
+                self._use(s, option)
+                return option
         for s, text in self._candidates(self._ranked()):
             if text[:1] in "\"“‘'":
                 continue
@@ -949,6 +980,18 @@ class _Writer:
                     self._use(s, option)
                     return option
         return ""
+
+    def _buries(self, s: _Sent, option: str, lead: list[_Sent]) -> bool:
+        """Whether a dek from a later lead sentence would make an earlier one, free and fit to
+        give the dek itself, a repeat no bullet may then hold (the earlier one tells the same
+        news first, and often more of it)."""
+        return any(
+            t.index < s.index
+            and self._free(t)
+            and similarity(self._ready(t) or "", option) >= _REPEAT
+            and any(self._dek_ok(o) for o in self._dek_options(self._ready(t) or ""))
+            for t in lead
+        )
 
     def _dek_ok(self, option: str) -> bool:
         """One sentence of 80-180 characters ending on a full stop, its marks balanced, opening

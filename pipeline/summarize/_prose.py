@@ -132,6 +132,11 @@ def orphan_opening(text: str) -> Problem | None:
 
 
 _SINGLE_MARK = re.compile(r"['‘’]")
+# "a big number '3'": a quoted number; "'90s" and "the class of '98" elide a century instead
+_QUOTED_NUMBER = re.compile(r"\d[\d,.]*['’]")
+# what a quotation's opening mark follows: a space, a bracket, a dash or another mark ("Jr.'s"
+# and "rock'n'roll" hold apostrophes)
+_BEFORE_OPENING = frozenset('([{/—–-"“')
 _STRAIGHT_MARK = re.compile(r'"')
 _CURLY_MARK = re.compile(r"[“”]")
 
@@ -145,13 +150,19 @@ def _single_quote_marks(text: str) -> tuple[list[int], list[int]]:
         i, c = m.start(), m.group(0)
         before = text[i - 1] if i else " "
         after = text[i + 1] if i + 1 < len(text) else " "
-        if c == "‘" or (c == "'" and not before.isalnum() and (after.isalpha() or after in '"“')):
+        if c == "‘" or (
+            c == "'"
+            and (before.isspace() or before in _BEFORE_OPENING)
+            and (after.isalpha() or after in '"“' or _QUOTED_NUMBER.match(text, i + 1))
+        ):
             if c == "'" and text[i + 1 : i + 4].lower() in ("em ", "n' ", "til", "cau"):
                 continue  # 'em, rock 'n' roll, 'til, 'cause
             opens.append(i)
         elif not after.isalnum() and (before.isalnum() or before in ".,!?;:)…-"):
             if before.lower() == "s" and c in "'’" and not opens:
                 continue  # the plural possessive, "the Smiths' arrows"
+            if text[i - 2 : i].lower() in ("'n", "’n"):
+                continue  # the second mark of rock 'n' roll
             closes.append(i)
     return opens, closes
 
