@@ -201,6 +201,8 @@ def test_good_writing_passes_the_gate(case: str) -> None:
         "on a factory of its own.",  # a demonstrative before a time word points nowhere
         "It is unclear whether grocers will keep buying warehouse robots, but one maker in "
         "Sheffield just bet on a factory.",  # an expletive "it"
+        "When Nadia Okonjo opened the plant on Tuesday, she said grocers would keep buying "
+        "warehouse robots.",  # the opening phrase names her
     ],
 )
 def test_openings_that_point_nowhere_pass(hook: str) -> None:
@@ -328,6 +330,16 @@ def test_duplicate_bullets(twin: str) -> None:
             "context",
             "However, investors led by Larchmont Capital put $7.5 million into the company last "
             "year, and rivals have also expanded their factories.",
+        ),
+        (
+            "dek",
+            "After three months of planning, they opened the first factory in Sheffield, a "
+            "plant that will build 3,000 robots a year.",
+        ),
+        (
+            "context",
+            "Here, investors led by Larchmont Capital put $7.5 million into the company last "
+            "year, and rivals have also expanded.",
         ),
     ],
 )
@@ -508,5 +520,14 @@ def test_a_possessive_before_a_plural_object_is_not_word_salad() -> None:
     # good English the gate refuses: "Her Engineers" read as a determiner before a verb
     checked = _check(
         headline="Fernhill's Chief Hands Her Engineers an Award for the Sheffield Factory"
+    )
+    assert _all(checked) == [], _messages(checked)
+
+
+def test_a_dek_may_end_on_a_quoted_term_with_its_full_stop_inside() -> None:
+    checked = _check(
+        "The plant is known locally as the robot works.",
+        dek="Fernhill Robotics opened its first factory in Sheffield on Tuesday, a plant "
+        'known locally as the "robot works."',
     )
     assert _all(checked) == [], _messages(checked)

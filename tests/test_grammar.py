@@ -31,6 +31,7 @@ def _verdicts(headline: str, context: str = "") -> tuple[bool, str, str]:
         "He Doesn't Plan To",  # "to" after a verb
         "From Sheffield to Shanghai, a Robot Boom",  # the one verbless frame headlines use
         "Fernhill Opens a Factory. By Night, Its Robots Keep Working.",  # two sentences
+        "Fernhill Hires Nadia Okonjo, Who Left Google Last Year",  # a whole clause, then an aside
     ],
 )
 def test_good_headlines_read_as_english(headline: str) -> None:
@@ -48,6 +49,9 @@ def test_good_headlines_read_as_english(headline: str) -> None:
         ("Fernhill Robotics Hires an Engineer Who", "'Who'"),
         ("Grocers Buy More Robots Than Ever Before, and He", "'He'"),
         ("Fernhill Robotics Opens Its First Factory,", "','"),
+        # the aside held off the verb of "when Nadia Okonjo": the cut lost it
+        ("Work Stopped When Nadia Okonjo, Who Got a New Job in 2019", "'Who'"),
+        ("Analysts Said That the Plant, Which Opened in May", "'Which'"),
     ],
 )
 def test_cut_off_headlines_name_the_word_they_stop_on(headline: str, word: str) -> None:

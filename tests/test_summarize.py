@@ -106,6 +106,10 @@ def _articles() -> list[Article]:
             "She said: 'We grew fast. We grew up.' Sales fell.",
             ["She said: 'We grew fast. We grew up.'", "Sales fell."],
         ),
+        (  # a military rank is a title, not the end of a sentence
+            "She drove Army Spc. Caleb Barnes to a concert. He paid.",
+            ["She drove Army Spc. Caleb Barnes to a concert.", "He paid."],
+        ),
         (
             "U.S. officials said no. First para\n\nSecond para without stop",
             ["U.S. officials said no.", "First para", "Second para without stop"],
@@ -511,3 +515,102 @@ def test_the_dek_does_not_turn_the_lead_sentence_into_a_repeat() -> None:
         "A replacement flight is planned for July, according to the agency.",
     )
     assert story.dek.startswith("An unmanned Russian cargo ship"), story.dek
+
+
+def test_a_cut_never_ends_where_an_aside_held_off_its_verb() -> None:
+    # the lead is too long for the dek or the headline whole; a cut at the comma closing
+    # "who ..." would lose "had to withdraw" and leave "when Marc Leishman, who ..." without
+    # its verb
+    story = _written(
+        "Leishman withdraws",
+        "Daily Mail",
+        "Play began late when Marc Leishman, who got so close to victory in 2013 before "
+        "finishing tied fourth behind countryman Adam Scott and three other players at the "
+        "final hole, had to withdraw from this week's tournament.",
+        "His wife Audrey spent part of last week in a coma.",
+        "Leishman left Augusta with the best wishes of all.",
+        "The chairman of the club said the tournament would hold a minute's silence for the "
+        "family on Friday morning.",
+        "Organisers said the field would now number 96 players for the first round.",
+        "Leishman is expected to return to the tour in time for the Players Championship.",
+    )
+    for line in (story.headline, story.dek, *story.bullets):
+        assert not re.search(r", who [^,]*\.?$", line, re.IGNORECASE), line
+
+
+def test_a_subordinate_clause_alone_is_never_a_part() -> None:
+    story = _written(
+        "Fly stuck to steak",
+        "Daily Mail",
+        "With summer around the corner, icy treats are back on the menu across the country.",
+        "As a fly found out when it swooped in to have a lick of a frozen beef steak.",
+        "Videoed up close, the fly is first seen enjoying itself as it fastens its tongue onto "
+        "the steak.",
+        "Moving its legs, the fly at first attempts to walk away, before arching its back and "
+        "trying to pull free.",
+        "The video was recorded in a kitchen in Auckland, New Zealand, last week.",
+        "It has been watched more than 200,000 times since it was posted on Monday.",
+    )
+    assert not any("As a fly found out" in line for _, line in story_parts(story))
+
+
+def test_furniture_before_a_dateline_further_down_is_left_out() -> None:
+    story = _written(
+        "The forgotten floor",
+        "CNN",
+        "Editor's note: In our Behind the Scenes series, correspondents share their "
+        "experiences. Here, a reporter takes readers inside a jail.",
+        'An inmate housed on the "forgotten floor," where many mentally ill inmates are housed '
+        "before trial.",
+        "MIAMI, Florida (CNN) -- The ninth floor of the Miami-Dade pretrial detention facility "
+        'is dubbed the "forgotten floor."',
+        "Inmates with the most severe mental illnesses are held there until they are ready to "
+        "appear in court.",
+        "Most often they face drug charges or charges of assaulting an officer, a judge says.",
+        "The judge says many of these people should be in treatment rather than in a cell.",
+    )
+    text = " ".join(line for _, line in story_parts(story))
+    assert "(CNN) --" not in text and "MIAMI" not in text
+    assert "Behind the Scenes" not in text and "An inmate housed" not in text
+    # the dek may close on a quoted term, its full stop inside the marks
+    assert story.dek == (
+        'The ninth floor of the Miami-Dade pretrial detention facility is dubbed the "forgotten '
+        'floor."'
+    ), story.dek
+    assert not [f for f in story.errors if f.part == "dek"], story.errors
+
+
+def test_a_pronoun_after_an_opening_phrase_is_resolved_or_left_out() -> None:
+    story = _written(
+        "Obama and the genocide",
+        "CNN",
+        "President Barack Obama will not use the word genocide to describe the killing of "
+        "Armenians a century ago, the White House said on Tuesday.",
+        "Obama called the killings a genocide when he ran for president in 2008.",
+        "Back then, he held up his willingness to use the word as proof that he would tell the "
+        "truth.",
+        "After three months in office, he said the matter was one for historians to settle.",
+        "Turkey denies that the killings amounted to genocide and has long lobbied against it.",
+        "Armenia marks the anniversary of the killings with a day of mourning on Friday.",
+    )
+    lines = [line for _, line in story_parts(story)]
+    assert not any(
+        re.search(r"(?:^|, )(?:back then|after three months[^,]*), he\b", line, re.I)
+        for line in lines
+    ), lines
+
+
+def test_x_did_y_he_said_is_never_given_to_the_subject_before_it() -> None:
+    story = _written(
+        "Man saved after 82 hours",
+        "CNN",
+        "Rescuers in Nepal have pulled a man from the wreckage of a building where he was stuck "
+        "for 82 hours after the earthquake, officials said.",
+        "The man, Rishi Khanal, was saved after a French team found him under the rubble on "
+        "Tuesday, said Pushparam K.C., a police spokesman.",
+        "The team used special gear that detects signs of life, he said.",
+        "It took about 10 more hours for the team to dig him out, the spokesman said.",
+        "Khanal was taken to a hospital in Kathmandu, where doctors said he was stable.",
+        "More than 4,000 people died in the earthquake, according to the government.",
+    )
+    assert not any("life, Khanal said" in line for _, line in story_parts(story))

@@ -71,7 +71,7 @@ _SUBORDINATE = word_set(
 # Light compression: asides a reader can skip. Non-restrictive relative clauses after a
 # comma, appositives after a name (not list items), and dash asides; never inside quotes.
 _ASIDES = (
-    re.compile(r", (?:who|which|whose) (?P<clause>[^,\"“”‘’]{3,80}),(?= (?!and |or )[A-Za-z])"),
+    re.compile(r", (?:who|which|whose) (?P<clause>[^,\"“”‘’]{3,120}),(?= (?!and |or )[A-Za-z])"),
     re.compile(r"(\b[A-Z][\w.'’-]*), (?:a|an|the) [^,\"“”‘’0-9]{3,60},(?= (?!and |or )[a-z])"),
     re.compile(r" (?:--|—|–) [^-—–\"“”‘’]{3,80} (?:--|—|–)(?= )"),
 )
@@ -198,6 +198,9 @@ _PLURAL_SUBJECT = re.compile(
     r"(?:(?:The|These|Those|Many|Some|Both) )?(?:[a-z][\w-]* ){0,2}(?P<head>[a-z]{3,})"
     r"(?= (?:are|were|have|had|will|would|say|said|told|can|could|may|might|must|do|did) )"
 )
+# Conjunctions that open a clause needing a main clause after its comma (not "after" or
+# "before", which are prepositions as often: "After three days the rescuers found him.")
+_NEEDS_MAIN = word_set("as when while because although though if unless whether since")
 # "It comes after ...", "This came just days after ...": the clause that follows is news
 _COMES_AFTER = re.compile(
     r"(?:It|This) (?:comes|came)(?: (?:just|only))?"
@@ -206,6 +209,8 @@ _COMES_AFTER = re.compile(
 )
 _INTRO = re.compile(r"[A-Z][^,\"“”]{2,30}, (?=[A-Z])")  # "In her lawsuit, "
 _HE_SHE = re.compile(r"(He|She|His|Her)(?= )")
+# "Back then, he held up ...": the same pronoun as the subject after an opening phrase
+_OPENING_HE_SHE = re.compile(r"[A-Z][^,;:\"“”‘’]{1,60}, (he|she|his|her)(?= )")
 # A quoted title ("Going Clear: Scientology and the Prison of Belief"), not speech.
 _TITLE_QUOTE = re.compile(
     r"[\"“‘'](?:[A-Z0-9][\w'’:,-]*(?: (?:[a-z]{1,3}|[A-Z0-9][\w'’:,-]*))*)[,.]?[\"”’']"
@@ -659,13 +664,17 @@ def _head_verb(text: str) -> bool | None:
 
 def _complete(text: str, names: Iterable[str] = ()) -> bool:
     """A clause with a verb of its own that does not stop mid-phrase ("Dated April 2015 and
-    drawn up to brief the Senate" is a cut that lost its main clause)."""
+    drawn up to brief the Senate" is a cut that lost its main clause), nor at the comma that
+    closes an aside ("... when Marc Leishman, who finished fourth in 2013" lost the verb the
+    aside held off)."""
     toks = _grammar.tag(text.rstrip(".!?"), names)
     return (
         _grammar.has_verb(toks) and not _grammar.cut_off(toks) and not _grammar.no_main_clause(toks)
     )
 
 
+# 'is dubbed the "forgotten floor."': a dek may close on a quoted term, not on a quotation
+_SHORT_QUOTE_END = re.compile(r"(?:^|\s)[\"“‘'](?:[^\s\"“”‘’']+\s){0,3}[^\s\"“”‘’']+\.[\"”’']$")
 _GIVE_UPS = 3  # times a part may give its sentence up to the headline, per story
 _LONG_ENOUGH = 8  # sentences: the dek can give one up to the headline and find another
 
@@ -803,21 +812,23 @@ class _Writer:
         return m.group(0).strip()
 
     def _resolve(self, s: _Sent, text: str) -> str:
-        """ "He is ..." -> "Zarif is ..." where the subject is certain (see ``_antecedent``);
-        "They have ..." -> "The women have ..." after a sentence whose subject is that group."""
+        """ "He is ..." -> "Zarif is ..." where the subject is certain (see ``_antecedent``), and
+        after an opening phrase ("Back then, he ..." -> "Back then, Obama ..."); "They have ..."
+        -> "The women have ..." after a sentence whose subject is that group."""
         if text.startswith("They ") and not text.startswith("They say"):
             group = self._group(s.index)
             if group:
                 return f"{group[0].upper()}{group[1:]} {text[5:]}"
             return text
-        m = _HE_SHE.match(text)
-        if m is None:
-            return text
-        name = self._antecedent(s.index, m.group(1) if m.group(1) in ("He", "She") else "")
+        m = _HE_SHE.match(text) or _OPENING_HE_SHE.match(text)
+        if m is None or (m.start(1) and _finite(text[: m.start(1)], self.names)):
+            return text  # "X did Y, he said": the speaker, not the subject before
+        pronoun = m.group(1).capitalize()
+        name = self._antecedent(s.index, pronoun if pronoun in ("He", "She") else "")
         if not name:
             return text
-        possessive = m.group(1).lower() in ("his", "her")
-        return f"{name}{'’s' if possessive else ''}{text[m.end(1) :]}"
+        possessive = pronoun in ("His", "Her")
+        return f"{text[: m.start(1)]}{name}{'’s' if possessive else ''}{text[m.end(1) :]}"
 
     def _opening(self, text: str) -> str | None:
         """The sentence fit to open a part: a leading conjunction dropped, never a pronoun.
@@ -825,6 +836,8 @@ class _Writer:
         "It comes after Sturgeon refused ..." ties its clause to news told before it: the
         clause is a fact of its own ("Sturgeon refused ..."), so it stands alone.
         """
+        if text.split(" ", 1)[0].lower() in _NEEDS_MAIN and "," not in text:
+            return None  # "As a fly found out when ...": a clause with no main clause
         problem = _prose.orphan_opening(text)
         if problem is None:
             return text
@@ -994,11 +1007,13 @@ class _Writer:
         )
 
     def _dek_ok(self, option: str) -> bool:
-        """One sentence of 80-180 characters ending on a full stop, its marks balanced, opening
-        on its own subject (a cut may leave a quotation open or a main clause opening "He")."""
+        """One sentence of 80-180 characters ending on a full stop (inside the marks of a
+        quoted term at most), its marks balanced, opening on its own subject (a cut may leave
+        a quotation open or a main clause opening "He")."""
         return (
             80 <= len(option) <= 180
-            and option.endswith(".")
+            and option.rstrip("\"”’'").endswith(".")
+            and (option.endswith(".") or _SHORT_QUOTE_END.search(option) is not None)
             and len(split_sentences(option)) == 1
             and _voice_ok(option)
             and _prose.orphan_opening(option) is None
@@ -1125,7 +1140,7 @@ class _Writer:
                 self.used, self.taken = held
                 break
             self._use(s, bullet)
-            last = max(i for i in self.used if i <= s.index + 1)
+            last = max(i for i in self.taken[self.part] if i <= s.index + 1)
             picked.append((s.index, bullet))
         picked.sort()
         return [b for _, b in picked]

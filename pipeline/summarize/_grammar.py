@@ -103,6 +103,10 @@ _NEEDS_COMPLEMENT = word_set(
     "diagnosed described known regarded considered dubbed branded deemed labelled labeled named"
 )
 _BE = word_set("be been being is are was were am 's")
+# Words that open a clause of their own, whose verb comes after them
+_OPENS_CLAUSE = word_set(
+    "that when where while because although though if unless whether as since until once"
+)
 _SUBORDINATORS = word_set(
     "as when while because if although though since unless until whether after before once"
 )
@@ -584,7 +588,7 @@ def cut_off(toks: Sequence[Token], context: str = "") -> str:
             return f"it ends on {last.text!r}, which needs the words that were cut"
         if low in _NEEDS_COMPLEMENT and prev is not None and prev.low in _BE:
             return f"it ends on {last.text!r}, which needs what follows it ('with ...', 'as ...')"
-        lost = _lost_content(words)
+        lost = _lost_content(words) or _held_off(sent)
         if lost:
             return lost
         if low in _AUXILIARIES and low not in ("not", "n't") and len(words) > 2:
@@ -602,6 +606,24 @@ def cut_off(toks: Sequence[Token], context: str = "") -> str:
         ):
             return f"it ends on the adjective {last.text!r}, cut before its noun"
     return ""
+
+
+def _held_off(sent: Sequence[Token]) -> str:
+    """Why a cut stops inside an aside that held off its clause's verb ("Play Began Late When
+    Marc Leishman, Who Got So Close ...": Leishman's verb came after the aside), "" if not.
+
+    A complete clause may close on one ("The Firm Hired Jane Doe, Who Left Google").
+    """
+    commas = [i for i, t in enumerate(sent) if t.text == ","]
+    if not commas or commas[-1] + 1 >= len(sent):
+        return ""
+    at = commas[-1]
+    if sent[at + 1].low not in ("who", "which", "whose"):
+        return ""
+    opened = max((i for i in range(at) if sent[i].low in _OPENS_CLAUSE), default=-1)
+    if has_verb(sent[opened + 1 : at]):
+        return ""
+    return f"it stops inside the aside {sent[at + 1].text!r} ..., before the verb it held off"
 
 
 def _lost_content(words: Sequence[Token]) -> str:

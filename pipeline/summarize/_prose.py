@@ -99,6 +99,27 @@ class Problem:
     end: int = 0
 
 
+# "Back then, he held up ...": an opening phrase, then a person's pronoun as the subject
+_AFTER_OPENING = re.compile(
+    r"(?P<phrase>[^,;:\"“”‘’]{2,80}), (?P<pronoun>he|she|they|his|her|their)\b"
+)
+
+
+def _pronoun_after_opening(rest: str, at: int) -> Problem | None:
+    """The subject after an opening phrase is a pronoun, and the phrase names nobody it could
+    point to ("When Smith arrived, he said" is fine; "In 2012, he said" is not)."""
+    m = _AFTER_OPENING.match(rest)
+    if m is None or any(w[:1].isupper() for w in m.group("phrase").split()[1:]):
+        return None
+    start = at + m.start("pronoun")
+    return Problem(
+        f"its subject {m.group('pronoun')!r}, after the opening phrase, points to someone "
+        "outside this part",
+        start,
+        start + len(m.group("pronoun")),
+    )
+
+
 def orphan_opening(text: str) -> Problem | None:
     """A part opening on a pronoun or conjunction that points outside the part.
 
@@ -121,8 +142,14 @@ def orphan_opening(text: str) -> Problem | None:
         ):
             return None  # "So many young Americans", "Still more": an adverb, not a link
         return Problem(f"it opens on the conjunction {words[0].strip(',')!r}", *span)
+    if first in ("here", "there") and words[0].endswith(","):
+        # "Here, inmates ...": the place is in a sentence this part does not hold
+        return Problem(
+            f"it opens on {words[0]!r}, which points to a place outside this part", *span
+        )
     if first not in _PRONOUNS:
-        return None
+        # inside a quotation the pronouns are the speaker's, who is named after it
+        return None if text[:1] in "\"“‘'" else _pronoun_after_opening(rest, at)
     if first == "it" and _EXPLETIVE_IT.match(rest):
         return None  # "It is unclear whether ...": nothing to point back to
     nxt = words[1].strip(",.;:").lower() if len(words) > 1 else ""

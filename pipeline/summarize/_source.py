@@ -24,6 +24,7 @@ from ._prose import fused_label
 from ._text import QUOTED, clean_text, split_sentences
 
 _MAX_CHARS = 200_000  # an article longer than this is read up to here
+_BEFORE_DATELINE = 3  # paragraphs of furniture that may come before a story's dateline
 
 # Page furniture, not news (matched on the lower-cased sentence).
 _JUNK = re.compile(
@@ -138,6 +139,15 @@ def read_source(title: str, text: str) -> Source:
     sentences: list[str] = []
     paragraph_of: list[int] = []
     captions: list[str] = []
+    for n in range(1, min(_BEFORE_DATELINE + 1, len(paragraphs))):
+        # "MIAMI, Florida (CNN) -- ..." a few paragraphs down: the story starts there, and
+        # what comes before it (an editor's note, a caption) is furniture
+        rest, named = clean_text(paragraphs[n])
+        if named:
+            captions.extend(paragraphs[:n])
+            paragraphs = [rest, *paragraphs[n + 1 :]]
+            agency = agency or named
+            break
     for n, paragraph in enumerate(paragraphs):
         raw = split_sentences(paragraph)
         alone = len(raw) == 1

@@ -66,6 +66,8 @@ _CHECKS = frozenset(
     }
 )
 
+_CLOSING_MARKS = "\"”’'"
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -286,7 +288,8 @@ def _check_text(
             return found(f"{part} is not in title case ({stripped[s:e]!r})", s, e)
         return None
     if check == "ends_with":
-        ok = stripped[-1] in rule.chars
+        # American style closes the quotation after the full stop: 'the "forgotten floor."'
+        ok = stripped.rstrip(_CLOSING_MARKS)[-1:] in tuple(rule.chars)
         return None if ok else found(f"{part} must end with one of {rule.chars!r}", len(text) - 1)
     if check == "not_ends_with":
         ok = stripped[-1] not in rule.chars

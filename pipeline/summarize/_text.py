@@ -26,7 +26,7 @@ _NEVER_END = word_set(
     """
     mr mrs ms dr prof gen gov sen rep rev st mt lt col capt sgt maj cmdr adm pres supt
     det insp hon jan feb mar apr jun jul aug sep sept oct nov dec no nos vol vs fig
-    approx dept ave blvd ft
+    approx dept ave blvd ft pvt pfc spc cpl brig cdr
     """
 )
 # Abbreviations that end a sentence only when a typical sentence opener follows.
