@@ -52,6 +52,7 @@ def test_good_headlines_read_as_english(headline: str) -> None:
         # the aside held off the verb of "when Nadia Okonjo": the cut lost it
         ("Work Stopped When Nadia Okonjo, Who Got a New Job in 2019", "'Who'"),
         ("Analysts Said That the Plant, Which Opened in May", "'Which'"),
+        ("The Plant Has Not Only Helped the City", "'but'"),
     ],
 )
 def test_cut_off_headlines_name_the_word_they_stop_on(headline: str, word: str) -> None:

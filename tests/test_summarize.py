@@ -614,3 +614,23 @@ def test_x_did_y_he_said_is_never_given_to_the_subject_before_it() -> None:
         "More than 4,000 people died in the earthquake, according to the government.",
     )
     assert not any("life, Khanal said" in line for _, line in story_parts(story))
+
+
+def test_a_quotation_whose_speaker_is_only_a_pronoun_gets_the_name_or_stays_out() -> None:
+    story = _written(
+        "Boy's parents thank donors",
+        "CNN",
+        "A five-year-old boy burned in an attack in Baghdad will be flown to Los Angeles for "
+        "surgery next month, a charity said on Friday.",
+        "Donors from 40 countries have given more than $250,000 to pay for his treatment.",
+        '"We just want to thank everyone who has come forward," he said.',
+        "The family has been given visas to travel with the boy to the United States.",
+        "Youssif's father, Ali Kamil, said the boy had not smiled since the attack in January.",
+        '"Now he smiles every day, and he asks when he can go to school," he said.',
+        "The surgery is expected to take place at a children's hospital in March.",
+    )
+    # nobody is named before "he said" (a charity and donors are no "he"): the quotation
+    # stays out rather than joining a bullet that cannot tell whose words they are
+    assert not any('come forward," he said' in line for _, line in story_parts(story))
+    # "United States" is no attribution ("states"): the bullet still credits its outlet
+    assert all(b.startswith("Per CNN, ") or " said" in b for b in story.bullets), story.bullets

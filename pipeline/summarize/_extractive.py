@@ -42,6 +42,7 @@ from ._text import (
     plain_words,
     similarity,
     split_sentences,
+    strip_attribution,
     title_case,
     word_count,
 )
@@ -209,6 +210,10 @@ _COMES_AFTER = re.compile(
 )
 _INTRO = re.compile(r"[A-Z][^,\"“”]{2,30}, (?=[A-Z])")  # "In her lawsuit, "
 _HE_SHE = re.compile(r"(He|She|His|Her)(?= )")
+# '"...," he said': a quotation whose speaker is only a pronoun
+_PRONOUN_SPEAKER = re.compile(
+    r"[\"”’'] (he|she) (?:said|says|added|adds|told|tells|explained|wrote|insisted|recalled)\b"
+)
 # "Back then, he held up ...": the same pronoun as the subject after an opening phrase
 _OPENING_HE_SHE = re.compile(r"[A-Z][^,;:\"“”‘’]{1,60}, (he|she|his|her)(?= )")
 # A quoted title ("Going Clear: Scientology and the Prison of Belief"), not speech.
@@ -812,9 +817,15 @@ class _Writer:
         return m.group(0).strip()
 
     def _resolve(self, s: _Sent, text: str) -> str:
-        """ "He is ..." -> "Zarif is ..." where the subject is certain (see ``_antecedent``), and
-        after an opening phrase ("Back then, he ..." -> "Back then, Obama ..."); "They have ..."
-        -> "The women have ..." after a sentence whose subject is that group."""
+        """ "He is ..." -> "Zarif is ..." where the subject is certain (see ``_antecedent``),
+        after an opening phrase ("Back then, he ..." -> "Back then, Obama ...") and as a
+        quotation's speaker ('"...," he said' -> '"...," Zarif said'); "They have ..." -> "The
+        women have ..." after a sentence whose subject is that group."""
+        speaker = _PRONOUN_SPEAKER.search(text)
+        if speaker is not None:
+            name = self._antecedent(s.index, speaker.group(1).capitalize())
+            if name:
+                text = f"{text[: speaker.start(1)]}{name}{text[speaker.end(1) :]}"
         if text.startswith("They ") and not text.startswith("They say"):
             group = self._group(s.index)
             if group:
@@ -829,6 +840,15 @@ class _Writer:
             return text
         possessive = pronoun in ("His", "Her")
         return f"{text[: m.start(1)]}{name}{'’s' if possessive else ''}{text[m.end(1) :]}"
+
+    def _points_back(self, text: str, before: str) -> bool:
+        """Whether a person the text's pronoun ("He says ...") or speaker ('..." she said')
+        stands for can be in ``before``: it names someone."""
+        m = _HE_SHE.match(text) or _PRONOUN_SPEAKER.search(text)
+        if m is None:
+            return True
+        words = strip_attribution(before)[1].split()[1:]  # "Per CNN, " names no person
+        return any(w in self.names or _grammar.is_name_like(w) for w in words)
 
     def _opening(self, text: str) -> str | None:
         """The sentence fit to open a part: a leading conjunction dropped, never a pronoun.
@@ -946,8 +966,8 @@ class _Writer:
             text: str | None = None
             if not self._unspoken(s.text):  # a quotation without its speaker: whose words?
                 text = self._opening(_close_quote(self._resolve(s, _compress(s.text))))
-                if text is not None and not _voice_ok(text):
-                    text = None
+                if text is not None and (not _voice_ok(text) or _PRONOUN_SPEAKER.search(text)):
+                    text = None  # '"...," he said': whose words, when no name comes before?
                 if text is not None and word_count(text) <= 10 and not _finite(text, self.names):
                     text = None  # "Living under ISIS.": a teaser fragment, not a sentence
             self._prepared[s.index] = text
@@ -1094,7 +1114,9 @@ class _Writer:
             short = word_count(text) + 3 < _MIN_BULLET_WORDS
             if word_count(text) <= 10 and not _finite(text, self.names):
                 continue  # a teaser fragment ("Selling Girl Scout cookies."), not news
-            orphan = _prose.orphan_opening(text) is not None and self._opening(text) is None
+            orphan = (
+                _prose.orphan_opening(text) is not None and self._opening(text) is None
+            ) or _PRONOUN_SPEAKER.search(text) is not None  # its speaker is in the bullet before
             dek_at = min(self.taken.get("dek", {-9}))
             if (orphan or short) and not picked and dek_at == s.index - 1 and _voice_ok(text):
                 # it follows the dek's sentence, where its antecedent is: one sentence of two
@@ -1115,7 +1137,12 @@ class _Writer:
             )
             if orphan or (short and same and picked and last == s.index - 1):
                 # a pronoun's antecedent, or a short follow-up's fact, is in the bullet before
-                if picked and last == s.index - 1 and _voice_ok(text):
+                if (
+                    picked
+                    and last == s.index - 1
+                    and _voice_ok(text)
+                    and self._points_back(text, picked[-1][1])
+                ):
                     joined = f"{picked[-1][1]} {text}"
                     if word_count(joined) <= _MAX_BULLET_WORDS and self._fresh(text):
                         picked[-1] = (picked[-1][0], joined)

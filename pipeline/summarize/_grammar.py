@@ -610,10 +610,15 @@ def cut_off(toks: Sequence[Token], context: str = "") -> str:
 
 def _held_off(sent: Sequence[Token]) -> str:
     """Why a cut stops inside an aside that held off its clause's verb ("Play Began Late When
-    Marc Leishman, Who Got So Close ...": Leishman's verb came after the aside), "" if not.
+    Marc Leishman, Who Got So Close ...": Leishman's verb came after the aside) or before the
+    "but" a "not only" needs, "" if not.
 
     A complete clause may close on one ("The Firm Hired Jane Doe, Who Left Google").
     """
+    low = [t.low for t in sent]
+    only = next((i for i in range(1, len(low)) if low[i] == "only" and low[i - 1] == "not"), -1)
+    if only > 0 and "but" not in low[only:]:
+        return "it says 'not only' and stops before the 'but' that completes it"
     commas = [i for i, t in enumerate(sent) if t.text == ","]
     if not commas or commas[-1] + 1 >= len(sent):
         return ""
