@@ -36,6 +36,7 @@ from ..words import STOPWORDS, content_words, word_set
 from . import _grammar, _prose
 from ._gate import check_story
 from ._source import Source, read_source
+from ._speech import LOST_MARKS, PRONOUN_SPEAKER, REPORTING, SAID_END, SAID_THAT, TOLD
 from ._style import HouseStyle
 from ._text import (
     QUOTED,
@@ -87,18 +88,7 @@ _SUBCLAUSE = re.compile(
     r"\b(?:that|which|who|whom|whose|when|where|while|because|whether|if|although|though|"
     r"as|after|before|since|until|unless)\b"
 )
-# "X said on Friday that Y": who reported what (a headline puts the news first)
-_SAID_THAT = re.compile(
-    r"^(?P<who>[A-Z][\w'’&.-]*(?: [A-Z][\w'’&.-]*){0,4}) (?:has )?(?:said|says|announced)"
-    r"(?: (?:on )?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|"
-    r" (?:yesterday|today|last week|this week))? that (?P<what>[^,;]{20,})(?:[,;] .*)?$"
-)
 _PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i", "you", "this", "that"})
-# "X, a federal official said Saturday." -> the fact without its speaker, for a headline
-_SAID_END = re.compile(
-    r"\b(?:said|says|(?:told|confirmed to) [\w .'’-]{1,40}|reported|announced|confirmed)"
-    r"(?: [\w'’]+){0,3}$"
-)
 # (the next two read lower-cased text: a case-blind regex is several times slower)
 _STAKES = re.compile(
     r"\b(?:could|would|might|may|if|means|meaning|threat|risk|risks|expected|likely|fear|"
@@ -210,10 +200,6 @@ _COMES_AFTER = re.compile(
 )
 _INTRO = re.compile(r"[A-Z][^,\"“”]{2,30}, (?=[A-Z])")  # "In her lawsuit, "
 _HE_SHE = re.compile(r"(He|She|His|Her)(?= )")
-# '"...," he said': a quotation whose speaker is only a pronoun
-_PRONOUN_SPEAKER = re.compile(
-    r"[\"”’'] (he|she) (?:said|says|added|adds|told|tells|explained|wrote|insisted|recalled)\b"
-)
 # "Back then, he held up ...": the same pronoun as the subject after an opening phrase
 _OPENING_HE_SHE = re.compile(r"[A-Z][^,;:\"“”‘’]{1,60}, (he|she|his|her)(?= )")
 # A quoted title ("Going Clear: Scientology and the Prison of Belief"), not speech.
@@ -288,10 +274,6 @@ def _ends_sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?", '"', "”", "’")) else text + "."
 
 
-# "The PM added: That destroyed aspiration." - a quotation whose marks the page lost
-_LOST_MARKS = re.compile(r"\b(?:said|says|added|adds|told [\w ]{1,30}|wrote|insisted):\s+[A-Z]")
-
-
 @lru_cache(maxsize=8192)
 def _slug(title: str) -> bool:
     """A title made from a link's words: no punctuation and no joining words at all."""
@@ -309,7 +291,7 @@ def _without_speaker(body: str) -> str:
     The attribution at the end of a sentence is cut from the comma that opens it: the
     first comma after which no verb comes before the speech verb.
     """
-    m = _SAID_END.search(body)
+    m = SAID_END.search(body)
     if m is None:
         return body
     commas = [i for i, c in enumerate(body[: m.start()]) if c == ","]
@@ -325,7 +307,7 @@ def _without_speaker(body: str) -> str:
 def _voice_ok(text: str) -> bool:
     """Fit for our own voice: no first person or '!' outside quotations, marks balanced."""
     outside = QUOTED.sub(" ", text)
-    if _FIRST_PERSON.search(outside) or "!" in outside or _LOST_MARKS.search(outside):
+    if _FIRST_PERSON.search(outside) or "!" in outside or LOST_MARKS.search(outside):
         return False
     return _prose.unbalanced_quotes(text) is None and _prose.caption(text) is None
 
@@ -433,16 +415,6 @@ def _finite(text: str, names: Iterable[str] = ()) -> bool:
     return any(t.tag in _FINITE_TAGS for t in _grammar.tag(text, names))
 
 
-# Verbs whose object is often a clause: a cut after their noun phrase may cut the finding
-# ("Research found the number of people | who ... fell to nine per cent")
-_REPORTING = word_set(
-    """
-    found find finds revealed reveals reveal showed shows show suggested suggests claimed claims
-    believe believes believed estimated estimates said says warned warns thinks thought insisted
-    admitted predicted predicts reported reports discovered concluded concludes argued argues
-    noted notes announced confirmed confirms knew knows learned told tells
-    """
-)
 _DURATIONS = word_set(
     "year years week weeks day days month months hour hours decade decades minute minutes"
 )
@@ -457,13 +429,6 @@ _AUXILIARY = word_set(
 )
 # "identified as", "described as", "come as": "as" after a verb is its complement
 _AS_TAKERS = frozenset({"VB", "VBD", "VBN", "VBZ", "VBP"})
-# ...of which the verbs of saying, whose report a cut must not lose ("told MPs, ..., that")
-_TOLD = word_set(
-    """
-    told tells said says warned warns insisted admitted claimed claims announced revealed
-    reveals confirmed confirms argued argues noted notes predicted predicts reported reports
-    """
-)
 # Words that open a clause of their own: a verb after one is that clause's, not the main one
 _CLAUSE_WORDS = word_set(
     """
@@ -481,7 +446,7 @@ _REPORT_ENDS = re.compile(r"\bthat\b|[\"“‘:]")  # what was said comes: "that
 
 def _reports(low: str) -> bool:
     """A verb that reports or finds ("show" the noun is none)."""
-    return low in _REPORTING and _grammar.lexical_tag(low).startswith("VB")
+    return low in REPORTING and _grammar.lexical_tag(low).startswith("VB")
 
 
 def _sure_verb(word: str) -> bool:
@@ -540,7 +505,7 @@ class _Reading:
         the first "that" or quotation after it."""
         lows, n = self._lows, len(self.words)
         first = next((j for j in range(n) if self._sure[j] or _reports(lows[j])), n)
-        told = first < n and _reports(lows[first]) and lows[first] in _TOLD
+        told = first < n and _reports(lows[first]) and lows[first] in TOLD
         end = next((j for j in range(first + 1, n) if _REPORT_ENDS.search(self.words[j])), n)
         return first, told, end
 
@@ -620,7 +585,7 @@ class _Reading:
         if first < i:
             return told and end >= i and not _REPORT_ENDS.search(extra)
         low = extra.lower().strip(_MARKS)  # the piece is the first verb, and nothing follows
-        return bool(extra) and _reports(low) and low in _TOLD
+        return bool(extra) and _reports(low) and low in TOLD
 
     def reports_object(self, i: int, extra: str = "") -> bool:
         """The last verb of the first ``i`` words (and ``extra``) reports or finds, and only
@@ -821,7 +786,7 @@ class _Writer:
         after an opening phrase ("Back then, he ..." -> "Back then, Obama ...") and as a
         quotation's speaker ('"...," he said' -> '"...," Zarif said'); "They have ..." -> "The
         women have ..." after a sentence whose subject is that group."""
-        speaker = _PRONOUN_SPEAKER.search(text)
+        speaker = PRONOUN_SPEAKER.search(text)
         if speaker is not None:
             name = self._antecedent(s.index, speaker.group(1).capitalize())
             if name:
@@ -844,7 +809,7 @@ class _Writer:
     def _points_back(self, text: str, before: str) -> bool:
         """Whether a person the text's pronoun ("He says ...") or speaker ('..." she said')
         stands for can be in ``before``: it names someone."""
-        m = _HE_SHE.match(text) or _PRONOUN_SPEAKER.search(text)
+        m = _HE_SHE.match(text) or PRONOUN_SPEAKER.search(text)
         if m is None:
             return True
         words = strip_attribution(before)[1].split()[1:]  # "Per CNN, " names no person
@@ -966,7 +931,7 @@ class _Writer:
             text: str | None = None
             if not self._unspoken(s.text):  # a quotation without its speaker: whose words?
                 text = self._opening(_close_quote(self._resolve(s, _compress(s.text))))
-                if text is not None and (not _voice_ok(text) or _PRONOUN_SPEAKER.search(text)):
+                if text is not None and (not _voice_ok(text) or PRONOUN_SPEAKER.search(text)):
                     text = None  # '"...," he said': whose words, when no name comes before?
                 if text is not None and word_count(text) <= 10 and not _finite(text, self.names):
                     text = None  # "Living under ISIS.": a teaser fragment, not a sentence
@@ -1116,7 +1081,7 @@ class _Writer:
                 continue  # a teaser fragment ("Selling Girl Scout cookies."), not news
             orphan = (
                 _prose.orphan_opening(text) is not None and self._opening(text) is None
-            ) or _PRONOUN_SPEAKER.search(text) is not None  # its speaker is in the bullet before
+            ) or PRONOUN_SPEAKER.search(text) is not None  # its speaker is in the bullet before
             dek_at = min(self.taken.get("dek", {-9}))
             if (orphan or short) and not picked and dek_at == s.index - 1 and _voice_ok(text):
                 # it follows the dek's sentence, where its antecedent is: one sentence of two
@@ -1211,7 +1176,7 @@ class _Writer:
         yield body
         # "Ashgrove said on Friday that sales rose 9%" -> "Sales Rose 9%, Ashgrove Says": the
         # news first, its source after, as headlines put it
-        report = _SAID_THAT.match(body)
+        report = SAID_THAT.match(body)
         if report is not None and report.group("who").split()[0].lower() not in _PRONOUNS:
             what = report.group("what")
             if _finite(what, self.names) and not QUOTED.search(what):

@@ -28,6 +28,7 @@ from ..models import Article, Finding, Severity, StorySummary
 from ..words import STOPWORDS, stem
 from ._grammar import is_common_word
 from ._source import Source, read_source
+from ._speech import ATTRIBUTED
 from ._style import HouseStyle, default_style, story_parts
 from ._text import (
     ABBREVIATIONS,
@@ -108,12 +109,6 @@ _CONNECTORS = frozenset({"of", "de", "du", "la", "van", "von", "der", "&", "bin"
 _TITLE_PARTS = ("headline", "section", "kicker_label")
 # Parts where a new name is an image or a play on words, for the editor to judge.
 _IMAGE_PARTS = frozenset({"hook", "section", "kicker_label"})
-_ATTRIBUTED = re.compile(
-    r"\b(?:said|says|say|saying|told|tells|added|adds|wrote|writes|according|insisted|"
-    r"explained|claimed|claims|warned|argued|stated|asked|tweeted|posted|described|called|"
-    r"admitted|recalled|quoted|reported)\b",
-    re.IGNORECASE,
-)
 _WINDOW = 6  # words a source quotation must share to count as reproduced
 _SPACED = re.compile(r"[^a-z0-9]+")
 
@@ -469,7 +464,7 @@ def _unmarked_quote(text: str, src: _Index) -> tuple[int, int] | None:
             i for i in range(len(words) - _WINDOW + 1) if tuple(words[i : i + _WINDOW]) in shared
         ]
         rest = " ".join(words[: hits[0]] + words[hits[-1] + _WINDOW :])
-        if _ATTRIBUTED.search(rest):
+        if ATTRIBUTED.search(rest):
             continue
         start = text.find(sentence.strip())
         return (max(start, 0), max(start, 0) + len(sentence.strip()))

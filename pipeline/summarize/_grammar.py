@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..words import word_set
+from ._speech import HEADLINE_REPORTED, HEADLINE_REPORTED_HOW, HEADLINE_REPORTS
 from ._text import ABBREVIATIONS
 
 _MAX_TOKENS = 80  # tagging is for headlines and sentence openings, never whole articles
@@ -86,16 +87,6 @@ _NEEDS_OF = word_set(
     """
 )
 _PARTICIPLE = re.compile(r"(?:ed|en|ing)$")
-# "... Police Department Said Friday", "... Publican Told Torquay Magistrates' Court"
-_REPORTED = re.compile(
-    r"\b(?:said|says|told|tells|noted|added|explained|revealed|insisted|admitted|claimed|warned|"
-    r"announced|stated|confirmed)(?: (?:on )?(?:monday|tuesday|wednesday|thursday|friday|"
-    r"saturday|sunday|today|yesterday|[a-z']+ court|reporters|the court))?$"
-)
-# "... Congress States Damningly": how it was said, not what
-_REPORTED_HOW = re.compile(
-    r"\b(?:states|stated|says|said|warns|warned|claims|claimed) [a-z]{3,}ly$"
-)
 # Clause openers whose clause needs a verb of its own: "... Began When Australian Marc Leishman"
 _CLAUSE_OPENERS = word_set("when because although though unless whether whereas")
 # Past participles that need what follows: "Had Been Diagnosed [with ...]", "Is Known [as ...]"
@@ -110,8 +101,6 @@ _OPENS_CLAUSE = word_set(
 _SUBORDINATORS = word_set(
     "as when while because if although though since unless until whether after before once"
 )
-# Verbs a headline reports with ("X Says Y Rose"): the second finite verb is the report's
-_REPORTS = word_set("says said warns warned claims claimed finds found reports reported reveals")
 # Pieces of contractions that a slug or a careless cut leaves standing alone.
 _FRAGMENTS = frozenset({"ll", "ve", "re", "s", "t", "d", "m", "nt"})
 FUNCTION_TAGS = frozenset(
@@ -582,7 +571,9 @@ def cut_off(toks: Sequence[Token], context: str = "") -> str:
         if low == "so" and prev is not None and prev.tag in _NOUNS:
             return "it ends on 'so', cut before what follows"
         tail = " ".join(t.low for t in words[-4:])
-        if (_REPORTED.search(tail) or _REPORTED_HOW.search(tail)) and not _claim_then_source(words):
+        if (
+            HEADLINE_REPORTED.search(tail) or HEADLINE_REPORTED_HOW.search(tail)
+        ) and not _claim_then_source(words):
             return "it ends on who said it, without what was said"
         if low in _WANTS_MORE:
             return f"it ends on {last.text!r}, which needs the words that were cut"
@@ -848,7 +839,7 @@ def word_salad(toks: Sequence[Token], names: Iterable[str] = ()) -> str:
         verbs = [t for t in content if t.tag in ("VBZ", "VBD", "VBP")]
         finite = len(content) < 10 and (
             len(verbs) == 1
-            or (len(verbs) == 2 and verbs[0].low in _REPORTS and verbs[1] is not sent[-1])
+            or (len(verbs) == 2 and verbs[0].low in HEADLINE_REPORTS and verbs[1] is not sent[-1])
         )
         if len(content) >= 7 and not function and not finite:
             return "it strings words together with no article, preposition or auxiliary"

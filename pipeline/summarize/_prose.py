@@ -27,6 +27,7 @@ from ._grammar import (
     title_case_words,
     tokens,
 )
+from ._speech import SPEECH
 from ._text import split_sentences, strip_attribution
 
 _PRONOUNS = word_set(
@@ -56,12 +57,6 @@ _EXPLETIVE_IT = re.compile(
     r"(?: not| also| still| now)? (?:un)?(?:clear|likely|possible|important|difficult|hard|"
     r"easy|true|known|understood|thought|believed|expected|estimated|reported|said|feared|"
     r"hoped|rumoured|rumored|claimed|alleged|time|worth|too early|too soon)\b"
-)
-_SPEECH = re.compile(
-    r"\b(?:said|says|say|added|adds|told|tells|wrote|writes|tweeted|posted|explained|"
-    r"continued|insisted|stated|asked|replied|warned|declared|announced|concluded|"
-    r"reads?|read:|joked|admitted|claimed|argued|noted)\b",
-    re.IGNORECASE,
 )
 # Photo-caption furniture: labels and asides that point at a picture the story lacks.
 _CAPTION_WORDS = re.compile(
@@ -272,7 +267,7 @@ def fused_label(text: str) -> Problem | None:
             if lexical_tag(prev.lower().strip(",;")) in FUNCTION_TAGS:
                 continue  # "of an Empire", "release of Fall": a title the sentence cites
             label = " ".join(words[i:])
-            if _SPEECH.search(label) or has_verb(tag(label)) or _QUOTE_MARKS.search(label):
+            if SPEECH.search(label) or has_verb(tag(label)) or _QUOTE_MARKS.search(label):
                 break  # "... the PM added: That ...": a speaker's colon
             at = colon.start() - len(label)
             return Problem(f"{label + ':'!r} is a caption run into the sentence", at, colon.start())
@@ -291,7 +286,7 @@ def caption(text: str, outlets: frozenset[str] = frozenset()) -> Problem | None:
         return Problem(f"{m.group(0)!r} points at a photo the story does not have", *m.span())
     for m in _LABEL.finditer(text) if colon else ():
         label = m.group("label")
-        if label in outlets or _SPEECH.search(label) or has_verb(tag(label)):
+        if label in outlets or SPEECH.search(label) or has_verb(tag(label)):
             continue  # "Reuters: ..." is our attribution; "He added: ..." introduces a quote
         return Problem(f"{label + ':'!r} reads as a photo-caption label", *m.span("label"))
     fused = fused_label(text) if colon else None

@@ -21,6 +21,7 @@ from functools import lru_cache
 from ..words import STOPWORDS, word_set
 from ._grammar import FUNCTION_TAGS, has_verb, is_common_word, is_name_like, lexical_tag, tag
 from ._prose import fused_label
+from ._speech import CAPTION_SPEECH
 from ._text import QUOTED, clean_text, split_sentences
 
 _MAX_CHARS = 200_000  # an article longer than this is read up to here
@@ -56,7 +57,6 @@ _PHOTO_VERBS = word_set(
     wipes embraces rests lies
     """
 )
-_SPEECH = re.compile(r"\b(?:said|says|told|added|according)\b")
 # What a sentence may open on, by tag: a capitalised word of another kind after a lower-case
 # word is more likely part of a name ("the record-breaking Jump jockey").
 _OPENER_TAGS = frozenset(
@@ -123,7 +123,7 @@ def _split_fused(sentence: str) -> list[str]:
 
 def _is_photo_caption(sentence: str, alone: bool) -> bool:
     """A one-sentence paragraph that describes a photo in the present tense."""
-    if not alone or QUOTED.search(sentence) or _SPEECH.search(sentence):
+    if not alone or QUOTED.search(sentence) or CAPTION_SPEECH.search(sentence):
         return False
     words = sentence.split()
     if len(words) > 40:
@@ -201,4 +201,4 @@ def read_source(title: str, text: str) -> Source:
 
 def _is_caption_label(label: str) -> bool:
     """A colon label of a caption ("Bad memories:"), not a speaker ("He added:")."""
-    return not _SPEECH.search(label) and not has_verb(tag(label))
+    return not CAPTION_SPEECH.search(label) and not has_verb(tag(label))

@@ -13,6 +13,7 @@ import re
 from functools import lru_cache
 
 from ..words import word_set
+from ._speech import SPEAKER_TAIL
 
 # Title-case "small words": lower case inside a headline unless first or last.
 SMALL_WORDS = word_set(
@@ -156,13 +157,6 @@ def _closes_later(rest: str) -> bool:
     return opening is None
 
 
-# '"Why would I?" Travolta asked.': the speaker after a quoted question belongs to it
-_SPEAKER_TAIL = re.compile(
-    r"^(?:[A-Z][\w'’.-]*|he|she|they)(?: [A-Z][\w'’.-]*){0,3} (?:said|asked|says|asks|added|"
-    r"adds|wrote|writes|explained|replied|insisted|told [\w ]{1,30})[^.!?]{0,40}[.!?]$"
-)
-
-
 def split_sentences(text: str) -> list[str]:
     """Split plain text into sentences; paragraph and line breaks always split."""
     return list(_split_cached(text))
@@ -190,12 +184,7 @@ def _split_cached(text: str) -> tuple[str, ...]:
         if rest:
             pieces.append(rest)
         for piece in pieces:
-            if (
-                sentences
-                and pieces
-                and _SPEAKER_TAIL.match(piece)
-                and sentences[-1][-1:] in "\"”’'"
-            ):
+            if sentences and pieces and SPEAKER_TAIL.match(piece) and sentences[-1][-1:] in "\"”’'":
                 sentences[-1] += " " + piece  # the speaker stays with the quotation
             else:
                 sentences.append(piece)
