@@ -23,8 +23,10 @@ applied in one transaction on open; both dialects follow the same list. A store 
 before the list (no ``schema_version``) is taken as migration 1's and brought up; the
 rows it holds of issues, drafts, campaigns, runs and used items go to the newsletter that
 opens it first (``default`` for a single newsletter). Every write is one transaction, so a
-crash never leaves half an update; on PostgreSQL writes take one transaction-scoped
-advisory lock, so they follow each other as SQLite's do.
+crash never leaves half an update (inside :meth:`Store.group`, a savepoint of the group's one
+transaction: the writes commit together, and a failing one undoes only its own); on
+PostgreSQL writes take one transaction-scoped advisory lock, so they follow each other as
+SQLite's do.
 
 A SQLite store is created whole (built aside, then linked into place), so an empty
 file where a store with backups should be means it was lost, as does a missing
