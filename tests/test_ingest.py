@@ -16,6 +16,7 @@ import pytest
 from configs import NEWSLETTER_YAML
 from feedserver import (
     FeedServer,
+    Route,
     drip,
     feed_route,
     fixture,
@@ -24,6 +25,7 @@ from feedserver import (
     redirect,
     send,
     serve,
+    slow,
     status,
 )
 from newsletter_cli import CLI
@@ -399,6 +401,82 @@ def test_interrupted_ingest_keeps_what_it_stored(tmp_path: Path, server: FeedSer
     with open_store(cfg.state_path) as store:
         again = ingest(cfg, store).sources[0]
     assert again.new == 0 and again.status in ("ok", "not-modified")
+
+
+def _many_feeds(n: int, items: int) -> dict[str, Route]:
+    """``n`` feeds of ``items`` entries each, every answer 0.2 s late (with validators)."""
+    routes = {}
+    for f in range(n):
+        entries = "".join(
+            f"<item><title>Feed {f} story {i}</title><guid>f{f}-{i}</guid>"
+            f"<link>https://f{f}.example/{i}</link><description>Story {i}.</description></item>"
+            for i in range(items)
+        )
+        body = f'<rss version="2.0"><channel><title>F{f}</title>{entries}</channel></rss>'
+        routes[f"/f{f}.xml"] = slow(0.2, feed_route(body.encode(), etag=f'"e{f}"'))
+    return routes
+
+
+def _feeds_and_items(path: Path) -> list[tuple[str, str, int]]:
+    """Each feed's URL, stored ETag and number of stored items (none while locked)."""
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(path, timeout=1)
+        try:
+            rows = conn.execute(
+                "SELECT f.url, f.etag, (SELECT COUNT(*) FROM items i WHERE i.origin = f.url)"
+                " FROM feeds f ORDER BY f.url"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []
+    return [(str(u), str(e or ""), int(c)) for u, e, c in rows]
+
+
+@pytest.mark.slow
+def test_kill_9_between_grouped_writes_keeps_no_etag_without_its_items(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+
+    feeds, items = 48, 10
+    with serve(_many_feeds(feeds, items)) as srv:
+        urls = sorted(srv.url(f"/f{f}.xml") for f in range(feeds))
+        partial = []
+        # killed as soon as this many ETags are stored: a validator committed ahead of its
+        # items would be seen here
+        for n, kill_at in enumerate((1, 16, 32)):
+            folder = tmp_path / f"round{n}"
+            folder.mkdir()
+            cfg = make_config(folder, urls)
+            p = folder / "config.yaml"
+            p.write_text(p.read_text() + "  concurrency: 8\n  per_host: 8\n", encoding="utf-8")
+            proc = subprocess.Popen(
+                [CLI, "ingest", "--config", str(p)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    if sum(1 for r in _feeds_and_items(cfg.state_path) if r[1]) >= kill_at:
+                        break
+                    time.sleep(0.002)
+            finally:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+            rows = _feeds_and_items(cfg.state_path)
+            assert [r for r in rows if r[1] and r[2] != items] == []  # an ETag, all its items
+            assert [r for r in rows if r[2] and not r[1]] == []  # items, their ETag
+            partial.append(sum(1 for r in rows if r[1]))
+            with open_store(cfg.state_path) as store:  # the next run does the rest
+                results = ingest(cfg, store).sources
+            assert sum(r.new for r in results) == (feeds - partial[-1]) * items
+            assert {r.status for r in results} <= {"ok", "not-modified"}
+            etags = {srv.url(f"/f{f}.xml"): f'"e{f}"' for f in range(feeds)}
+            assert _feeds_and_items(cfg.state_path) == [(u, etags[u], items) for u in urls]
+    assert all(0 < k < feeds for k in partial), partial  # each kill came mid-run
 
 
 def test_hostile_links_and_images_are_dropped(tmp_path: Path) -> None:
