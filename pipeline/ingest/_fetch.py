@@ -29,8 +29,8 @@ import ipaddress
 import random
 import socket
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -139,6 +139,11 @@ def _origin(url: str) -> tuple[str, int] | None:
 @functools.lru_cache(maxsize=4096)  # asked two or three times for every request
 def _hostname(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_http(url: str) -> bool:
+    return urlsplit(url).scheme in ("http", "https")
 
 
 class _Refused(Exception):
@@ -330,24 +335,20 @@ class _Limits:
         self.per_host_n = cfg.per_host
         self.hosts: dict[str, asyncio.Semaphore] = {}
 
-    def _host(self, url: str) -> asyncio.Semaphore:
+    def host(self, url: str) -> asyncio.Semaphore:
+        """The slots of the URL's host."""
         host = _hostname(url)
-        return self.hosts.setdefault(host, asyncio.Semaphore(self.per_host_n))
+        slots = self.hosts.get(host)
+        if slots is None:
+            slots = self.hosts[host] = asyncio.Semaphore(self.per_host_n)
+        return slots
 
-    @asynccontextmanager
-    async def fetch(self, url: str) -> AsyncIterator[None]:
-        async with self.total, self._host(url):
-            yield
-
-    @asynccontextmanager
-    async def hop(self, url: str, first: str) -> AsyncIterator[None]:
+    def hop(self, url: str, first: str) -> AbstractAsyncContextManager[object]:
         """A redirect hop: a slot on its host unless it is the first URL's host."""
-        same = _hostname(url) == _hostname(first)
-        if same:
-            yield
-        else:
-            async with self._host(url):
-                yield
+        return _NO_SLOT if _hostname(url) == _hostname(first) else self.host(url)
+
+
+_NO_SLOT = nullcontext()  # plain objects, not generators: these run for every request
 
 
 async def _drain(r: aiohttp.ClientResponse) -> None:
@@ -375,7 +376,7 @@ async def _attempt(
     if req.last_modified:
         headers["If-Modified-Since"] = req.last_modified
     while True:
-        if urlsplit(url).scheme not in ("http", "https"):
+        if not _is_http(url):
             raise FetchError(req.url, f"refusing non-HTTP URL {url}")
         try:
             async with (
@@ -463,7 +464,7 @@ async def _fetch_one(
 ) -> FetchResponse:
     """Wait for connection slots, then fetch with retries inside a hard deadline
     of ``cfg.timeout`` seconds."""
-    async with limits.fetch(req.url):
+    async with limits.total, limits.host(req.url):
         return await _fetch_timed(client, req, cfg, limits)
 
 
