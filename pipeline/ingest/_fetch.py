@@ -530,6 +530,9 @@ def _client(cfg: Fetch, connections: int, allowed: tuple[str, int] | None) -> ai
         cookie_jar=aiohttp.DummyCookieJar(),  # a feed fetch keeps no cookies
         auto_decompress=False,  # _Decoder decodes, in bounded steps
         trust_env=False,  # never route through an environment proxy by surprise
+        # a long header (a CDN's Content-Security-Policy) up to the 16 KB h11 allowed
+        max_line_size=16 * 1024,
+        max_field_size=16 * 1024,
         timeout=aiohttp.ClientTimeout(
             total=None,  # the total deadline is _fetch_timed's, retries included
             sock_connect=cfg.connect_timeout,
