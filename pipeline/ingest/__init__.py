@@ -385,7 +385,7 @@ class _Finished:
     t0: float
     result: SourceResult | None = None  # the final result of a 304 or an error
     worked: _Worked | None = None
-    prints: tuple[str, ...] = ()  # the whole listing, for Store.listed
+    prints: tuple[str, ...] = ()  # the whole listing (Store.store_feed notes it)
     warnings: tuple[str, ...] = ()
 
 
@@ -402,7 +402,7 @@ class _Writer:
         self.keep = keep
         self.waiting: list[_Finished] = []
         self.timer: asyncio.TimerHandle | None = None
-        self.failed: BaseException | None = None  # a store failure in a timed write
+        self.failed: Exception | None = None  # a store failure in a timed write
 
     def add(self, done: _Finished) -> None:
         self.raise_failure()
@@ -416,7 +416,7 @@ class _Writer:
         self.timer = None
         try:
             self.flush()
-        except BaseException as exc:  # a callback's error would be lost: raise it later
+        except Exception as exc:  # a callback's error would be lost: raise it later
             self.failed = exc
 
     def raise_failure(self) -> None:
