@@ -12,7 +12,7 @@ feeds: run 1 under 2 s, run 2 under 1 s, and run 2 opening no more connections
 than run 1 left open (a 304's connection is reused). The client config raises the
 connection bounds (concurrency 200, per_host 200) since every feed shares one
 host here; with the defaults (16 / 4 per host) one host is rate limited on
-purpose. Prints a table (wall and CPU seconds, new connections), then one JSON
+purpose. Prints a table (wall and CPU seconds, new connections, store commits), then one JSON
 object of the figures as the last line.
 """
 
@@ -166,7 +166,7 @@ def main() -> int:
             runs = []
             with open_store(Path(tmp) / "state.sqlite3") as store:
                 for label in ("first (200)", "second (304)"):
-                    before = server.accepted
+                    before, commits = server.accepted, store.commits
                     c0, t0 = time.process_time(), time.perf_counter()
                     result = ingest(config, store, sources=urls)
                     elapsed = time.perf_counter() - t0
@@ -174,19 +174,21 @@ def main() -> int:
                     statuses: dict[str, int] = {}
                     for s in result.sources:
                         statuses[s.status] = statuses.get(s.status, 0) + 1
-                    runs.append(
-                        (label, elapsed, cpu, server.accepted - before, statuses, result.new)
-                    )
+                    conns, commits = server.accepted - before, store.commits - commits
+                    runs.append((label, elapsed, cpu, conns, commits, statuses, result.new))
     finally:
         server.close()
     print(
         f"{args.feeds} feeds on 127.0.0.1, {args.latency * 1000:.0f} ms latency each,"
         " concurrency 200, per_host 200"
     )
-    print(f"{'run':14} {'seconds':>8} {'cpu s':>7} {'conns':>6} {'new items':>10}  statuses")
-    for label, elapsed, cpu, conns, statuses, new in runs:
-        print(f"{label:14} {elapsed:8.3f} {cpu:7.3f} {conns:6d} {new:10d}  {statuses}")
-    (_, first, cpu1, conns1, st1, new1), (_, second, cpu2, conns2, st2, _) = runs
+    print(
+        f"{'run':14} {'seconds':>8} {'cpu s':>7} {'conns':>6} {'commits':>8} {'new items':>10}"
+        "  statuses"
+    )
+    for label, elapsed, cpu, conns, commits, statuses, new in runs:
+        print(f"{label:14} {elapsed:8.3f} {cpu:7.3f} {conns:6d} {commits:8d} {new:10d}  {statuses}")
+    (_, first, cpu1, conns1, tx1, st1, new1), (_, second, cpu2, conns2, tx2, st2, _) = runs
     figures = {
         "feeds": args.feeds,
         "latency_ms": round(args.latency * 1000),
@@ -194,11 +196,13 @@ def main() -> int:
         "first_run_s": round(first, 3),
         "first_run_cpu_s": round(cpu1, 3),
         "first_run_connections": conns1,
+        "first_run_commits": tx1,
         "first_run_ok": st1.get("ok", 0),
         "first_run_new_items": new1,
         "second_run_s": round(second, 3),
         "second_run_cpu_s": round(cpu2, 3),
         "second_run_connections": conns2,
+        "second_run_commits": tx2,
         "second_run_not_modified": st2.get("not-modified", 0),
         "first_under_2s": first < 2.0,
         "second_under_1s": second < 1.0,

@@ -23,8 +23,10 @@ applied in one transaction on open; both dialects follow the same list. A store 
 before the list (no ``schema_version``) is taken as migration 1's and brought up; the
 rows it holds of issues, drafts, campaigns, runs and used items go to the newsletter that
 opens it first (``default`` for a single newsletter). Every write is one transaction, so a
-crash never leaves half an update; on PostgreSQL writes take one transaction-scoped
-advisory lock, so they follow each other as SQLite's do.
+crash never leaves half an update (inside :meth:`Store.group`, a savepoint of the group's one
+transaction: the writes commit together, and a failing one undoes only its own); on
+PostgreSQL writes take one transaction-scoped advisory lock, so they follow each other as
+SQLite's do.
 
 A SQLite store is created whole (built aside, then linked into place), so an empty
 file where a store with backups should be means it was lost, as does a missing
@@ -40,6 +42,7 @@ naming the file or URL (never a password).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -61,6 +64,7 @@ from .report import RunReport
 __all__ = [
     "KEEP_BACKUPS",
     "MIGRATIONS",
+    "FeedRecord",
     "FeedState",
     "PrunePolicy",
     "PruneReport",
@@ -367,6 +371,21 @@ class FeedState:
     last_error_at: str | None = None
 
 
+@dataclass(frozen=True)
+class FeedRecord:
+    """One fetch of a feed for its health ledger: ``ok`` (then its validators, the new
+    items it gave, a new location) or not (then why, and whether it is gone)."""
+
+    url: str
+    ok: bool
+    error: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    new_items: int = 0
+    gone: bool = False
+    moved_to: str | None = None
+
+
 @dataclass
 class _Match:
     """A stored item or a tombstone an item to store may be (kept current as a batch is
@@ -481,6 +500,8 @@ class Store:
     def __init__(self, conn: Db, key: str = "default") -> None:
         self.conn = conn
         self.key = key
+        self._depth = 0  # write transactions open, the outer one and its savepoints
+        self.commits = 0  # write transactions committed (the benchmarks count them)
 
     @property
     def where(self) -> str:
@@ -489,8 +510,27 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Db]:
-        """Run the body in one write transaction (all or nothing, one writer at a time)."""
+        """Run the body in one write transaction (all or nothing, one writer at a time).
+
+        Inside another one it is a savepoint of it: a failure undoes its own writes only
+        (the outer body goes on), and what it wrote is committed with the outer one."""
+        if self._depth:
+            name = f"nested_{self._depth}"
+            self.conn.execute(f"SAVEPOINT {name}")
+            self._depth += 1
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                self.conn.execute(f"RELEASE SAVEPOINT {name}")
+                raise
+            else:
+                self.conn.execute(f"RELEASE SAVEPOINT {name}")
+            finally:
+                self._depth -= 1
+            return
         _begin(self.conn)
+        self._depth = 1
         try:
             yield self.conn
         except BaseException:
@@ -498,6 +538,17 @@ class Store:
             raise
         else:
             self.conn.execute("COMMIT")
+            self.commits += 1
+        finally:
+            self._depth = 0
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """The writes made inside commit together, in one transaction (a commit costs
+        more than a small write); each write is a savepoint of it, so one that fails
+        undoes its own changes only and the others still commit."""
+        with self.transaction():
+            yield
 
     # -- items -------------------------------------------------------------
     def upsert_items(self, items: Iterable[Item], prints: Sequence[str] = ()) -> tuple[int, int]:
@@ -597,29 +648,45 @@ class Store:
         those already stored as they are, or pruned: neither needs working out again.
         A tombstone listed again is kept (see :func:`prune`); an empty listing counts
         for nothing."""
+        if not any(prints):  # an empty listing (a feed half down?) says nothing of what it dropped
+            return frozenset()
+        with self.transaction():
+            self._note_listing(origin, prints)
+            return self.known(prints)
+
+    def _note_listing(self, origin: str, prints: Sequence[str]) -> None:
+        """:meth:`listed`'s writes, inside a transaction (an empty listing writes none)."""
+        wanted = list(dict.fromkeys(p for p in prints if p))
+        if not wanted:
+            return
+        self.conn.execute(
+            "INSERT INTO listings (origin, generation) VALUES (?, 1)"
+            " ON CONFLICT(origin) DO UPDATE SET generation = listings.generation + 1",
+            (origin,),
+        )
+        for n in range(0, len(wanted), 500):
+            chunk = wanted[n : n + 500]
+            self.conn.execute(
+                f"UPDATE tombstones SET {_TOUCH} WHERE raw_hash IN ({_marks(chunk)})"
+                " AND raw_hash != ''",
+                chunk,
+            )
+
+    def known(self, prints: Sequence[str]) -> frozenset[str]:
+        """Of these raw fingerprints, those stored as they are or pruned, read only:
+        :meth:`listed` notes the listing (a caller may work before it writes)."""
         wanted = list(dict.fromkeys(p for p in prints if p))
         known: set[str] = set()
-        if not wanted:  # an empty listing (a feed half down?) says nothing of what it dropped
-            return frozenset()
-        with self.transaction() as c:
-            c.execute(
-                "INSERT INTO listings (origin, generation) VALUES (?, 1)"
-                " ON CONFLICT(origin) DO UPDATE SET generation = listings.generation + 1",
-                (origin,),
-            )
-            for n in range(0, len(wanted), 500):
-                chunk = wanted[n : n + 500]
-                rows = c.execute(
-                    f"SELECT raw_hash FROM items WHERE raw_hash IN ({_marks(chunk)})"
-                    " AND raw_hash != ''",
-                    chunk,
-                ).fetchall()
-                rows += c.execute(
-                    f"UPDATE tombstones SET {_TOUCH} WHERE raw_hash IN ({_marks(chunk)})"
-                    " AND raw_hash != '' RETURNING raw_hash",
-                    chunk,
-                ).fetchall()
-                known.update(r[0] for r in rows)
+        for n in range(0, len(wanted), 500):
+            chunk = wanted[n : n + 500]
+            marks = _marks(chunk)
+            rows = self.conn.execute(
+                f"SELECT raw_hash FROM items WHERE raw_hash IN ({marks}) AND raw_hash != ''"
+                f" UNION ALL SELECT raw_hash FROM tombstones WHERE raw_hash IN ({marks})"
+                " AND raw_hash != ''",
+                [*chunk, *chunk],
+            ).rows
+            known.update(r[0] for r in rows)
         return frozenset(known)
 
     def candidates(
@@ -698,24 +765,53 @@ class Store:
         moved_to: str | None = None,
     ) -> FeedState:
         """Update one feed's health ledger after a fetch; return the new state."""
+        self.record_feeds(
+            [FeedRecord(url, ok, error, etag, last_modified, new_items, gone, moved_to)]
+        )
+        return self.feed_state(url)
+
+    def store_feed(
+        self,
+        record: FeedRecord,
+        items: Sequence[Item],
+        prints: Sequence[str],
+        listing: Sequence[str],
+    ) -> tuple[int, int]:
+        """A feed read whole, in one transaction: its ``listing`` noted (:meth:`listed`),
+        its items stored (:meth:`upsert_items`) and its health recorded with the new items
+        counted, so its validators are never kept without its items; (new, updated)."""
+        with self.transaction():
+            self._note_listing(record.url, listing)
+            new, updated = self.upsert_items(items, prints)
+            self.record_feeds([dataclasses.replace(record, new_items=new)])
+        return new, updated
+
+    def record_feeds(self, records: Sequence[FeedRecord]) -> None:
+        """Update the health ledger of many feeds at once (one statement of each kind)."""
+        if not records:
+            return
         now = _now()
         with self.transaction() as c:
-            c.execute("INSERT INTO feeds (url) VALUES (?) ON CONFLICT DO NOTHING", (url,))
-            if ok:
-                c.execute(
-                    "UPDATE feeds SET last_success=?, failures=0, last_error='',"
-                    " etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),"
-                    " last_new_item=CASE WHEN ? > 0 THEN ? ELSE last_new_item END,"
-                    " moved_to=COALESCE(?, moved_to) WHERE url=?",
-                    (now, etag, last_modified, new_items, now, moved_to, url),
-                )
-            else:
-                c.execute(
-                    "UPDATE feeds SET last_error=?, last_error_at=?, failures=failures+1,"
-                    " gone=CASE WHEN ? = 1 THEN 1 ELSE gone END WHERE url=?",
-                    (error, now, int(gone), url),
-                )
-        return self.feed_state(url)
+            c.executemany(
+                "INSERT INTO feeds (url) VALUES (?) ON CONFLICT DO NOTHING",
+                [(r.url,) for r in records],
+            )
+            c.executemany(
+                "UPDATE feeds SET last_success=?, failures=0, last_error='',"
+                " etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),"
+                " last_new_item=CASE WHEN ? > 0 THEN ? ELSE last_new_item END,"
+                " moved_to=COALESCE(?, moved_to) WHERE url=?",
+                [
+                    (now, r.etag, r.last_modified, r.new_items, now, r.moved_to, r.url)
+                    for r in records
+                    if r.ok
+                ],
+            )
+            c.executemany(
+                "UPDATE feeds SET last_error=?, last_error_at=?, failures=failures+1,"
+                " gone=CASE WHEN ? = 1 THEN 1 ELSE gone END WHERE url=?",
+                [(r.error, now, int(r.gone), r.url) for r in records if not r.ok],
+            )
 
     # -- issues ------------------------------------------------------------
     def issue(self, edition: date) -> tuple[str, EditionStatus] | None:

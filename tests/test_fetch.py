@@ -20,6 +20,7 @@ from feedserver import (
     gzipped,
     huge,
     redirect,
+    send,
     serve,
     slow,
     stall_headers,
@@ -67,6 +68,8 @@ def server() -> Iterator[FeedServer]:
         "/huge-stream": huge(declared=False),
         "/bomb": gzip_bomb(),
         "/slow-ok": slow(0.5, feed_route(RSS)),
+        # a CDN's Content-Security-Policy can run past 8 KB
+        "/long-header": lambda h: send(h, 200, RSS, headers={"X-Policy": "a" * 12_000}),
     }
     for i in range(7):
         routes[f"/hop{i}"] = redirect(f"/hop{i + 1}")
@@ -105,6 +108,11 @@ def test_200_sends_user_agent_and_returns_validators(server: FeedServer) -> None
     sent = server.hits("/ok.xml")[-1]
     assert sent["User-Agent"] == CFG.user_agent
     assert "gzip" in sent["Accept-Encoding"]
+
+
+def test_a_header_of_12_kb_is_read(server: FeedServer) -> None:
+    res = fetch_one(server.url("/long-header"))
+    assert res.status == 200 and res.body == RSS
 
 
 def test_conditional_get_gives_304_with_no_body(server: FeedServer) -> None:

@@ -8,7 +8,7 @@ feeds, the feed-health ledger, identity and the never-lose/never-repeat rules.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import pytest
 from configs import NEWSLETTER_YAML
 from feedserver import (
     FeedServer,
+    Route,
     drip,
     feed_route,
     fixture,
@@ -24,6 +25,7 @@ from feedserver import (
     redirect,
     send,
     serve,
+    slow,
     status,
 )
 from newsletter_cli import CLI
@@ -372,33 +374,104 @@ def _store_count(path: Path) -> int:
         return 0
 
 
-@pytest.mark.slow
-def test_interrupted_ingest_keeps_what_it_stored(tmp_path: Path, server: FeedServer) -> None:
+def _kill_9_when(config: Path, until: Callable[[], bool], seconds: float) -> bool:
+    """Run ``newsletter ingest`` and kill -9 it once ``until()`` (or ``seconds`` passed);
+    True when it was still running then."""
     import signal
     import subprocess
 
-    cfg = make_config(tmp_path, [server.url("/desk.rss"), server.url("/drip")])
-    p = tmp_path / "config.yaml"
-    text = p.read_text().replace("  timeout: 2\n", "  timeout: 30\n")
-    p.write_text(text.replace("read_timeout: 1\n", "read_timeout: 10\n"), encoding="utf-8")
     proc = subprocess.Popen(
-        [CLI, "ingest", "--config", str(p)],
+        [CLI, "ingest", "--config", str(config)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 15
-        while _store_count(cfg.state_path) < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert proc.poll() is None  # still waiting on the drip feed
+        deadline = time.monotonic() + seconds
+        while not until() and time.monotonic() < deadline:
+            time.sleep(0.002)
+        return proc.poll() is None
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+
+
+@pytest.mark.slow
+def test_interrupted_ingest_keeps_what_it_stored(tmp_path: Path, server: FeedServer) -> None:
+    cfg = make_config(tmp_path, [server.url("/desk.rss"), server.url("/drip")])
+    p = tmp_path / "config.yaml"
+    text = p.read_text().replace("  timeout: 2\n", "  timeout: 30\n")
+    p.write_text(text.replace("read_timeout: 1\n", "read_timeout: 10\n"), encoding="utf-8")
+    # still waiting on the drip feed when killed
+    assert _kill_9_when(p, lambda: _store_count(cfg.state_path) >= 3, 15)
     assert _store_count(cfg.state_path) == 3
     cfg = make_config(tmp_path, [server.url("/desk.rss")])
     with open_store(cfg.state_path) as store:
         again = ingest(cfg, store).sources[0]
     assert again.new == 0 and again.status in ("ok", "not-modified")
+
+
+def _many_feeds(n: int, items: int) -> dict[str, Route]:
+    """``n`` feeds of ``items`` entries each, every answer 0.2 s late (with validators)."""
+    routes = {}
+    for f in range(n):
+        entries = "".join(
+            f"<item><title>Feed {f} story {i}</title><guid>f{f}-{i}</guid>"
+            f"<link>https://f{f}.example/{i}</link><description>Story {i}.</description></item>"
+            for i in range(items)
+        )
+        body = f'<rss version="2.0"><channel><title>F{f}</title>{entries}</channel></rss>'
+        routes[f"/f{f}.xml"] = slow(0.2, feed_route(body.encode(), etag=f'"e{f}"'))
+    return routes
+
+
+def _feeds_and_items(path: Path) -> list[tuple[str, str, int]]:
+    """Each feed's URL, stored ETag and number of stored items (none while locked)."""
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(path, timeout=1)
+        try:
+            rows = conn.execute(
+                "SELECT f.url, f.etag, (SELECT COUNT(*) FROM items i WHERE i.origin = f.url)"
+                " FROM feeds f ORDER BY f.url"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []
+    return [(str(u), str(e or ""), int(c)) for u, e, c in rows]
+
+
+def _etags(path: Path) -> int:
+    return sum(1 for _, etag, _ in _feeds_and_items(path) if etag)
+
+
+@pytest.mark.slow
+def test_kill_9_between_grouped_writes_keeps_no_etag_without_its_items(tmp_path: Path) -> None:
+    feeds, items = 48, 10
+    with serve(_many_feeds(feeds, items)) as srv:
+        urls = sorted(srv.url(f"/f{f}.xml") for f in range(feeds))
+        partial = []
+        # killed as soon as this many ETags are stored: a validator committed ahead of its
+        # items would be seen here
+        for n, kill_at in enumerate((1, 16, 32)):
+            folder = tmp_path / f"round{n}"
+            folder.mkdir()
+            cfg = make_config(folder, urls)
+            p = folder / "config.yaml"
+            p.write_text(p.read_text() + "  concurrency: 8\n  per_host: 8\n", encoding="utf-8")
+            _kill_9_when(p, lambda path=cfg.state_path, k=kill_at: _etags(path) >= k, 30)
+            rows = _feeds_and_items(cfg.state_path)
+            assert [r for r in rows if r[1] and r[2] != items] == []  # an ETag, all its items
+            assert [r for r in rows if r[2] and not r[1]] == []  # items, their ETag
+            partial.append(_etags(cfg.state_path))
+            with open_store(cfg.state_path) as store:  # the next run does the rest
+                results = ingest(cfg, store).sources
+            assert sum(r.new for r in results) == (feeds - partial[-1]) * items
+            assert {r.status for r in results} <= {"ok", "not-modified"}
+            etags = {srv.url(f"/f{f}.xml"): f'"e{f}"' for f in range(feeds)}
+            assert _feeds_and_items(cfg.state_path) == [(u, etags[u], items) for u in urls]
+    assert all(0 < k < feeds for k in partial), partial  # each kill came mid-run
 
 
 def test_hostile_links_and_images_are_dropped(tmp_path: Path) -> None:

@@ -15,7 +15,15 @@ import pipeline
 from pipeline.errors import StoreError
 from pipeline.ids import item_id
 from pipeline.models import Item
-from pipeline.store import _V1, MIGRATIONS, Sources, _statements, open_location, open_store
+from pipeline.store import (
+    _V1,
+    MIGRATIONS,
+    FeedRecord,
+    Sources,
+    _statements,
+    open_location,
+    open_store,
+)
 
 
 def make(title: str, url: str, guid: str = "", text: str = "Body text.") -> Item:
@@ -223,6 +231,33 @@ def _sql_outside_the_store() -> list[str]:
 
 def test_no_module_but_the_store_runs_sql_or_touches_its_connection() -> None:
     assert _sql_outside_the_store() == []
+
+
+def test_a_group_commits_its_feeds_together_and_a_failing_one_undoes_only_its_own(
+    any_state: str,
+) -> None:
+    a, b = make("A", "https://x.example/a"), make("B", "https://x.example/b")
+    with open_location(any_state) as store:
+        before = store.commits
+        with store.group():
+            one = FeedRecord("one.xml", ok=True, etag='"1"')
+            assert store.store_feed(one, [a], ["ra"], ["ra"]) == (1, 0)
+            with pytest.raises(ValueError):  # two items, one fingerprint: refused mid-write
+                store.store_feed(FeedRecord("two.xml", ok=True, etag='"2"'), [b, a], ["rb"], ["rb"])
+            store.record_feeds([FeedRecord("three.xml", ok=False, error="HTTP 500", gone=True)])
+        assert store.commits == before + 1
+        one, two, three = (store.feed_state(u) for u in ("one.xml", "two.xml", "three.xml"))
+        assert (one.etag, one.last_new_item is not None) == ('"1"', True)
+        assert (two.etag, two.last_success) == ("", None)  # nothing of it was kept
+        assert (three.failures, three.gone, three.last_error) == (1, True, "HTTP 500")
+        assert store.get_item(a.id) is not None and store.get_item(b.id) is None
+        assert store.known(["ra", "rb"]) == {"ra"}
+        listings = {r[0] for r in store.conn.execute("SELECT origin FROM listings").rows}
+        assert listings == {"one.xml"}
+        with pytest.raises(RuntimeError), store.group():  # a failing group keeps nothing
+            store.store_feed(FeedRecord("four.xml", ok=True, etag='"4"'), [b], ["rb"], ["rb"])
+            raise RuntimeError("the run stops")
+        assert store.get_item(b.id) is None and store.feed_state("four.xml").etag == ""
 
 
 def test_items_another_newsletter_stored_after_a_draft_are_news_to_this_one(

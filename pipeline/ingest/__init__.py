@@ -2,7 +2,8 @@
 
 :func:`ingest` reads every source (``config.sources.feeds`` and the inbox, or
 the ``sources`` given instead), stores each source's items as soon as that
-source is done (so an interrupted run keeps what it stored) and returns an
+source is done (feeds fetched at once are written in groups, one transaction each,
+within 50 ms: an interrupted run keeps what it stored) and returns an
 :class:`IngestResult` with one :class:`SourceResult` per source. A failing
 source is recorded with a precise error and never stops the run.
 
@@ -38,7 +39,7 @@ from ..config import Config, Fetch
 from ..errors import FetchError, NewsletterError, SourceError
 from ..ids import canonical_url, item_id
 from ..models import FeedHealth, HealthStatus, IngestResult, Item, SourceResult
-from ..store import FeedState, Store
+from ..store import FeedRecord, FeedState, Store
 from ._extract import with_full_text
 from ._feeds import Entry, ParsedFeed, parse_feed
 from ._fetch import FetchRequest, FetchResponse, GoneError, fetch_all
@@ -249,6 +250,18 @@ def _store(
     warnings: Sequence[str] = (),
 ) -> SourceResult:
     new, updated = store.upsert_items(worked.items, worked.prints)
+    return _stored(src, kind, worked, t0, warnings, new, updated)
+
+
+def _stored(
+    src: _Source,
+    kind: Literal["feed", "file"],
+    worked: _Worked,
+    t0: float,
+    warnings: Sequence[str],
+    new: int,
+    updated: int,
+) -> SourceResult:
     return SourceResult(
         source=src.ref,
         kind=kind,
@@ -356,6 +369,95 @@ def _once(store: Store, item: Item, cfg: Fetch) -> _Worked:
     return _Worked([item], [mark], [])
 
 
+# finished feeds wait at most this long, or until this many, to be written in one
+# transaction: one commit per feed cost more than the rest of its storing
+_GROUP_WAIT = 0.05
+_GROUP_MAX = 100
+
+
+@dataclass(frozen=True)
+class _Finished:
+    """A fetched feed waiting to be written: its health record, and for a 200 its
+    items worked out (written in the same transaction as its validators)."""
+
+    src: _Source
+    record: FeedRecord
+    t0: float
+    result: SourceResult | None = None  # the final result of a 304 or an error
+    worked: _Worked | None = None
+    prints: tuple[str, ...] = ()  # the whole listing (Store.store_feed notes it)
+    warnings: tuple[str, ...] = ()
+
+
+class _Writer:
+    """Writes finished feeds in groups, each group one transaction, within
+    ``_GROUP_WAIT`` seconds of the first one waiting (an interrupted run loses at most
+    that) or as soon as ``_GROUP_MAX`` wait. A feed's validators are written with its
+    items (a crash never keeps an ETag whose items were lost), each 200 in a savepoint
+    of its own, so one that fails is recorded as failed and the others are kept."""
+
+    def __init__(self, store: Store, results: dict[str, SourceResult], keep: bool) -> None:
+        self.store = store
+        self.results = results
+        self.keep = keep
+        self.waiting: list[_Finished] = []
+        self.timer: asyncio.TimerHandle | None = None
+        self.failed: Exception | None = None  # a store failure in a timed write
+
+    def add(self, done: _Finished) -> None:
+        self.raise_failure()
+        self.waiting.append(done)
+        if len(self.waiting) >= _GROUP_MAX:
+            self.flush()
+        elif self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(_GROUP_WAIT, self._timed)
+
+    def _timed(self) -> None:
+        self.timer = None
+        try:
+            self.flush()
+        except Exception as exc:  # a callback's error would be lost: raise it later
+            self.failed = exc
+
+    def raise_failure(self) -> None:
+        if self.failed is not None:
+            failed, self.failed = self.failed, None
+            raise failed
+
+    def flush(self) -> None:
+        """Write every waiting feed now, in one transaction."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        group, self.waiting = self.waiting, []
+        if not group:
+            return
+        records: list[FeedRecord] = []
+        out: dict[str, SourceResult] = {}
+        with self.store.group():
+            for done in group:
+                ref = done.src.ref
+                if done.worked is None:
+                    assert done.result is not None
+                    records.append(done.record)
+                    out[ref] = done.result
+                    continue
+                worked = done.worked
+                try:
+                    new, updated = self.store.store_feed(
+                        done.record, worked.items, worked.prints, done.prints
+                    )
+                except Exception as exc:  # one feed never stops the run
+                    err = _as_source_error(ref, exc)
+                    records.append(FeedRecord(ref, ok=False, error=str(err)))
+                    out[ref] = _error(done.src, "feed", err, done.t0)
+                    continue
+                result = _stored(done.src, "feed", worked, done.t0, done.warnings, new, updated)
+                out[ref] = _kept(result, self.keep)
+            self.store.record_feeds(records)
+        self.results.update(out)  # only once committed
+
+
 async def _fetch_feeds(
     config: Config, store: Store, srcs: list[_Source], keep: bool, prefetched: Prefetched | None
 ) -> dict[str, SourceResult]:
@@ -383,69 +485,76 @@ async def _fetch_feeds(
         else:
             answered.append((req, answer))
         by_url[url] = (src, state, t0)
+    writer = _Writer(store, results, keep)
 
     async def done(req: FetchRequest, res: FetchResponse | FetchError) -> None:
-        src, state, t0 = by_url[req.url]
-        if isinstance(res, FetchError):
-            store.record_feed(src.ref, ok=False, error=str(res), gone=isinstance(res, GoneError))
-            results[src.ref] = _error(src, "feed", _named(src, res), t0)
-            return
-        warnings = []
-        if res.moved_to and res.moved_to != state.moved_to:
-            warnings.append(f"{src.ref}: moved permanently to {res.moved_to}; update the config")
-        moved = res.moved_to or None
-        if res.status == 304:
-            store.record_feed(
-                src.ref,
-                ok=True,
-                etag=res.etag or None,
-                last_modified=res.last_modified or None,
-                moved_to=moved,
-            )
-            results[src.ref] = SourceResult(
-                source=src.ref,
-                kind="feed",
-                status="not-modified",
-                warnings=tuple(warnings),
-                elapsed=time.perf_counter() - t0,
-            )
-            return
-        try:
-            # parsing counts against the feed's deadline; a large body is parsed in a
-            # worker thread so the other feeds' transfers go on meanwhile, a small one
-            # here (a thread hand-off costs more than it parses)
-            deadline = _Deadline.after(cfg.timeout, res.elapsed)
-            inline = len(res.body) <= _INLINE_PARSE_MAX
-            parsed, prints = (
-                _parse(res, src, cfg) if inline else await asyncio.to_thread(_parse, res, src, cfg)
-            )
-            known = store.listed(src.ref, prints)
-            args = (parsed, src, src.ref, deadline, prints, known)
-            worked = _work(*args) if inline else await asyncio.to_thread(_work, *args)
-            if cfg.full_text:
-                items, refused = await with_full_text(worked.items, store, cfg, src.internal_ok)
-                more = [f"{src.ref}: {r}" for r in refused]
-                worked = dataclasses.replace(worked, items=items, warnings=worked.warnings + more)
-            result = _store(store, src, "feed", worked, t0, warnings)
-        except Exception as exc:  # one feed never stops the run
-            err = _as_source_error(src.ref, exc)
-            store.record_feed(src.ref, ok=False, error=str(err))
-            results[src.ref] = _error(src, "feed", err, t0)
-            return
-        store.record_feed(
+        writer.add(await _finish(cfg, store, by_url[req.url], res))
+
+    try:
+        for req, res in answered:  # fetched once for several newsletters
+            await done(req, res)
+        await fetch_all(requests, cfg, done)
+    finally:
+        writer.flush()  # an interrupted run keeps what finished
+    writer.raise_failure()
+    return results
+
+
+async def _finish(
+    cfg: Fetch,
+    store: Store,
+    planned: tuple[_Source, FeedState, float],
+    res: FetchResponse | FetchError,
+) -> _Finished:
+    """One feed's answer made ready to write: an error, a 304, or items worked out."""
+    src, state, t0 = planned
+    if isinstance(res, FetchError):
+        record = FeedRecord(src.ref, ok=False, error=str(res), gone=isinstance(res, GoneError))
+        return _Finished(src, record, t0, _error(src, "feed", _named(src, res), t0))
+    warnings = []
+    if res.moved_to and res.moved_to != state.moved_to:
+        warnings.append(f"{src.ref}: moved permanently to {res.moved_to}; update the config")
+    moved = res.moved_to or None
+    if res.status == 304:
+        record = FeedRecord(
             src.ref,
             ok=True,
-            etag=res.etag,
-            last_modified=res.last_modified,
-            new_items=result.new,
+            etag=res.etag or None,
+            last_modified=res.last_modified or None,
             moved_to=moved,
         )
-        results[src.ref] = _kept(result, keep)
-
-    for req, res in answered:  # fetched once for several newsletters
-        await done(req, res)
-    await fetch_all(requests, cfg, done)
-    return results
+        result = SourceResult(
+            source=src.ref,
+            kind="feed",
+            status="not-modified",
+            warnings=tuple(warnings),
+            elapsed=time.perf_counter() - t0,
+        )
+        return _Finished(src, record, t0, result)
+    try:
+        # parsing counts against the feed's deadline; a large body is parsed in a
+        # worker thread so the other feeds' transfers go on meanwhile, a small one
+        # here (a thread hand-off costs more than it parses)
+        deadline = _Deadline.after(cfg.timeout, res.elapsed)
+        inline = len(res.body) <= _INLINE_PARSE_MAX
+        parsed, prints = (
+            _parse(res, src, cfg) if inline else await asyncio.to_thread(_parse, res, src, cfg)
+        )
+        known = store.known(prints)  # the listing itself is noted when written
+        args = (parsed, src, src.ref, deadline, prints, known)
+        worked = _work(*args) if inline else await asyncio.to_thread(_work, *args)
+        if cfg.full_text:
+            items, refused = await with_full_text(worked.items, store, cfg, src.internal_ok)
+            more = [f"{src.ref}: {r}" for r in refused]
+            worked = dataclasses.replace(worked, items=items, warnings=worked.warnings + more)
+    except Exception as exc:  # one feed never stops the run
+        err = _as_source_error(src.ref, exc)
+        record = FeedRecord(src.ref, ok=False, error=str(err))
+        return _Finished(src, record, t0, _error(src, "feed", err, t0))
+    record = FeedRecord(
+        src.ref, ok=True, etag=res.etag, last_modified=res.last_modified, moved_to=moved
+    )
+    return _Finished(src, record, t0, worked=worked, prints=tuple(prints), warnings=tuple(warnings))
 
 
 def _parse(res: FetchResponse, src: _Source, cfg: Fetch) -> tuple[ParsedFeed, list[str]]:
