@@ -179,6 +179,11 @@ ACCEPTED = {
         "Per Ledger Weekly, Fernhill Robotics Co.'s robots played rock 'n' roll at the opening, "
         "a stunt the grocers filmed.",
     ),
+    "a speaker named right before the verb of saying": (
+        "Analyst Tom Brown argued that robots would create jobs in Sheffield. Okonjo is 54.",
+        "Brown argued that robots would create jobs in Sheffield, and Okonjo, 54, said the "
+        "plant proves it.",
+    ),
     "a capital after Per X for a name": (
         "President Bush visited the plant in March.",
         "Per Ledger Weekly, President Bush visited the plant in March, when chief executive Nadia "

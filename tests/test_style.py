@@ -126,6 +126,17 @@ def test_a_story_in_house_form_passes() -> None:
             },
             ("bullet-attribution", "bullets[1]"),
         ),
+        (
+            # "states" after an adjective is the noun, not a verb of saying
+            {
+                "bullets": (
+                    GOOD.bullets[0],
+                    "Harbor Freight Lines will buy 400 battery trucks by 2028 to run in five "
+                    "coastal states.",
+                )
+            },
+            ("bullet-attribution", "bullets[1]"),
+        ),
         ({"kicker_label": "Range Anxiety, Meet Payroll"}, ("kicker-label-colon", "kicker_label")),
         ({"kicker_label": "Finally:"}, ("kicker-label-words", "kicker_label")),
         (

@@ -343,6 +343,27 @@ def _main_clause(text: str) -> str:
     return text
 
 
+_NEXT_ITEM = re.compile(r"([^,;]{1,40}?)(?:,| and | or )")
+
+
+def _in_list(text: str, cut: re.Match[str]) -> bool:
+    """Whether a cut at this comma falls inside a list ("in Florida, Louisiana, | Texas,
+    South Carolina and North Carolina"): a short item without a verb on either side of it."""
+    if cut.group(0).strip() != ",":
+        return False
+    before = text[: cut.start()]
+    if "," not in before:
+        return False
+    item = before.rsplit(",", 1)[1]
+    nxt = _NEXT_ITEM.match(text, cut.end())
+    return (
+        nxt is not None
+        and all(len(w.split()) <= 3 for w in (item, nxt.group(1)))
+        and not _finite(item)
+        and not _finite(nxt.group(1))
+    )
+
+
 def _trim(text: str, max_words: int, min_words: int) -> str | None:
     """Cut a sentence at its last clause boundary that fits and still reads as a sentence."""
     if word_count(text) <= max_words:
@@ -353,7 +374,7 @@ def _trim(text: str, max_words: int, min_words: int) -> str | None:
         n = word_count(head)
         if n > max_words:
             break
-        if n >= min_words and _voice_ok(head) and _complete(head):
+        if n >= min_words and not _in_list(text, m) and _voice_ok(head) and _complete(head):
             best = head
     return _ends_sentence(best) if best is not None else _quote_cut(text, max_words, min_words)
 
@@ -1014,20 +1035,25 @@ class _Writer:
         options = {_ends_sentence(text), _ends_sentence(body)}
         for m in _CUTS.finditer(body):
             head = body[: m.start()]
-            if 79 <= len(head) <= 179 and _voice_ok(head) and _complete(head, self.names):
+            if (
+                79 <= len(head) <= 179
+                and not _in_list(body, m)
+                and _voice_ok(head)
+                and _complete(head, self.names)
+            ):
                 options.add(_ends_sentence(head))
         yield from sorted(options, key=lambda o: (not 80 <= len(o) <= 180, len(o)))
 
     # -- bullets --------------------------------------------------------------------
     def _attribute(self, text: str) -> str:
-        if self.attr_re.search(text):
+        if _prose.attributes(text, self.attr_re):
             return text
         prefix = f"Per {self.outlet_phrase}, "
         return prefix + self._lower_first(text)
 
     def _room(self, body: str) -> int:
         """Words the attribution prefix will add (none when the body attributes itself)."""
-        return 0 if self.attr_re.search(body) else 1 + len(self.outlet_phrase.split())
+        return 0 if _prose.attributes(body, self.attr_re) else 1 + len(self.outlet_phrase.split())
 
     def _bullet(self, s: _Sent, text: str) -> str | None:
         """The sentence as an attributed bullet of 15-45 words, or None.

@@ -115,6 +115,27 @@ def _pronoun_after_opening(rest: str, at: int) -> Problem | None:
     )
 
 
+# Tags before which a verb of saying reads as a noun: "five coastal states", "its reports"
+_NOUN_BEFORE = frozenset({"DT", "JJ", "JJR", "JJS", "CD", "PRP$", "POS"})
+
+
+def attributes(text: str, pattern: re.Pattern[str]) -> bool:
+    """Whether the text names its source by the house pattern ("Per X, ...", "X said ..."),
+    where a verb the pattern matches reads as a verb: straight after a lower-case article,
+    adjective or number it is a noun ("in five coastal states", "the reports")."""
+    for m in pattern.finditer(text):
+        verb = next((g for g in m.groups() if g), None)
+        if verb is None:
+            return True  # "Per X, ...", "Label: ..."
+        before = text[: m.start()].split()
+        raw = before[-1].lstrip("\"“‘'(") if before else ""
+        if not raw or not raw[-1].isalnum() or raw[0].isupper():
+            return True  # "Paris, 20, said", "Brown argued": a speaker before the verb
+        if not (raw[0].isdigit() or lexical_tag(raw.lower()) in _NOUN_BEFORE):
+            return True
+    return False
+
+
 def orphan_opening(text: str) -> Problem | None:
     """A part opening on a pronoun or conjunction that points outside the part.
 

@@ -51,6 +51,7 @@ _CHECKS = frozenset(
         "not_ends_with",
         "forbid_pattern",
         "require_pattern",
+        "attribution",
         "overlap",
         "not_empty",
         "balanced_quotes",
@@ -138,7 +139,7 @@ def _rule(raw: Any, where: str) -> Rule:
             pattern = re.compile(str(raw["pattern"]))
         except re.error as exc:
             raise SummarizeError(f"{where}: rule {rid!r}: bad pattern: {exc}") from None
-    if check in ("forbid_pattern", "require_pattern") and pattern is None:
+    if check in ("forbid_pattern", "require_pattern", "attribution") and pattern is None:
         raise SummarizeError(f"{where}: rule {rid!r}: check {check} needs a pattern")
     return Rule(
         id=rid,
@@ -304,6 +305,10 @@ def _check_text(
         if check == "require_pattern" and not m:
             return found(f"{part}: {rule.description or rule.id}")
         return None
+    if check == "attribution" and rule.pattern is not None:
+        if _prose.attributes(text, rule.pattern):
+            return None
+        return found(f"{part}: {rule.description or rule.id}")
     if check == "balanced_quotes":
         return problem(_prose.unbalanced_quotes(text))
     if check in ("has_verb", "main_clause", "not_cut_off", "not_word_salad"):
