@@ -634,3 +634,29 @@ def test_a_quotation_whose_speaker_is_only_a_pronoun_gets_the_name_or_stays_out(
     assert not any('come forward," he said' in line for _, line in story_parts(story))
     # "United States" is no attribution ("states"): the bullet still credits its outlet
     assert all(b.startswith("Per CNN, ") or " said" in b for b in story.bullets), story.bullets
+
+
+def test_a_cut_never_falls_inside_a_list() -> None:
+    story = _written(
+        "Harbor Mutual Raises Coastal Home Premiums by 18%",
+        "Ledger Weekly",
+        "Harbor Mutual will raise home insurance premiums by an average of 18% in five coastal "
+        "states from January, the insurer said on Monday, after a second year of heavy storm "
+        "losses along the Gulf and Atlantic coasts.",
+        "The increase will affect about 1.4 million policies in Florida, Louisiana, Texas, South "
+        "Carolina and North Carolina, according to filings the company made with state "
+        "regulators. A typical homeowner in those states will pay about $540 more a year, "
+        "Harbor Mutual said.",
+        '"We are paying out more in claims than we collect in premiums along the coast, and '
+        'that cannot go on," chief executive Ruth Abram said in a statement. She said the '
+        "company's losses from hurricanes reached $2.9 billion in the first nine months of the "
+        "year, up from $1.7 billion in the same period of 2025.",
+        "Harbor Mutual is one of the few large insurers still writing new home policies in parts "
+        "of Florida, where several smaller companies have failed since 2022.",
+        "Consumer advocates said the increase would push more homeowners towards state-backed "
+        "insurers of last resort.",
+        "Harbor Mutual plans to offer discounts of up to 15% to owners who install storm "
+        "shutters. State regulators are expected to rule on the filings by mid-December.",
+    )
+    for _, line in story_parts(story):
+        assert not re.search(r"Louisiana(?:, Texas)?\.$", line), line
