@@ -184,6 +184,11 @@ ACCEPTED = {
         "Brown argued that robots would create jobs in Sheffield, and Okonjo, 54, said the "
         "plant proves it.",
     ),
+    "a capital after Per X for a compound on a name": (
+        "Sheffield-born Nadia Okonjo trained as an engineer in Leeds.",
+        "Per Ledger Weekly, Sheffield-born Nadia Okonjo trained as an engineer in Leeds before "
+        "she founded the robot maker.",
+    ),
     "a capital after Per X for a name": (
         "President Bush visited the plant in March.",
         "Per Ledger Weekly, President Bush visited the plant in March, when chief executive Nadia "

@@ -874,13 +874,7 @@ class _Writer:
         if word is None:
             return text
         w = word.group(0).rstrip(".")
-        if (
-            w in self.names
-            or w == "I"
-            or (w.isupper() and len(w) > 1)
-            or _grammar.is_name_like(w)
-            or not w[:1].isupper()
-        ):
+        if not w[:1].isupper() or _prose.keeps_capital(w, self.names):
             return text
         return text[0].lower() + text[1:]
 
@@ -1112,7 +1106,7 @@ class _Writer:
             if (orphan or short) and not picked and dek_at == s.index - 1 and _voice_ok(text):
                 # it follows the dek's sentence, where its antecedent is: one sentence of two
                 first = text.split(" ", 1)[0]
-                lowered = text if _grammar.is_name_like(first) else text[0].lower() + text[1:]
+                lowered = text if _prose.keeps_capital(first) else text[0].lower() + text[1:]
                 joined = f"{self.dek_text.rstrip('.')}; {lowered}"
                 if len(joined) <= 180 and self._fresh(text) and first != "I":
                     self.dek_text = joined

@@ -14,6 +14,7 @@ the house style that the gate applies and the offline engine avoids:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -242,6 +243,17 @@ def unbalanced_quotes(text: str) -> Problem | None:
     return None
 
 
+def keeps_capital(word: str, names: Iterable[str] = ()) -> bool:
+    """Whether a word keeps its capital after "Per X, ": a name ("Windsor-born" by its first
+    part), "I" or an acronym."""
+    head = word.split("-", 1)[0]
+    return (
+        word == "I"
+        or (word.isupper() and len(word) > 1)
+        or any(w in names or is_name_like(w) for w in {word, head} if w)
+    )
+
+
 def attribution_case(text: str, names: frozenset[str]) -> Problem | None:
     """ "Per the FT, A meat trader ...": after our attribution, a capital only for a name."""
     for sentence in split_sentences(text):
@@ -252,7 +264,7 @@ def attribution_case(text: str, names: frozenset[str]) -> Problem | None:
         if word is None:
             continue
         w = word.group(0).rstrip(".")
-        if w in names or w == "I" or (w.isupper() and len(w) > 1) or is_name_like(w):
+        if keeps_capital(w, names):
             continue
         at = text.find(sentence) + len(prefix)
         return Problem(
