@@ -155,3 +155,23 @@ def test_a_title_after_a_hyphen_is_an_abbreviation_and_a_teaser_before_a_year_is
 def test_a_function_word_capitalised_mid_sentence_is_no_name() -> None:
     text = "Shoppers queued at dawn Like the rest of the city, the mayor waited for the sale."
     assert "Like" not in read_source("", text).names
+
+
+def test_a_quotation_run_on_without_marks_is_the_speaker_s_not_the_article_s() -> None:
+    # British news: each paragraph of a long quotation opens a mark and none closes; flattened,
+    # the sentences between two marks are still the speaker's words
+    text = (
+        "Nadia Okonjo said the plant would open in May. She said: 'It is a big day for "
+        "Sheffield. Maybe we will build a second one. 'Nobody thought robots would be made "
+        "here.' The company employs 240 people."
+    )
+    source = read_source("Fernhill", text)
+    assert "Maybe we will build a second one." not in source.sentences
+    assert "The company employs 240 people." in source.sentences
+    # a mark read wrongly (no other mark soon after) leaves the sentences that follow alone
+    text = (
+        "The minister said the talks were 'top-notch.'' Officials met on Monday. The plan was "
+        "agreed on Tuesday. Markets rose on Wednesday. Banks reopened on Thursday."
+    )
+    source = read_source("Talks", text)
+    assert "Markets rose on Wednesday." in source.sentences

@@ -211,6 +211,18 @@ def _single_quote_marks(text: str) -> tuple[list[int], list[int]]:
     return opens, closes
 
 
+def opens_quotation(text: str) -> bool:
+    """Whether the text opens a quotation it does not close (British news runs one over
+    sentences and paragraphs: "He said: 'It is sad news. He was the guy who ...")."""
+    straight = [m.start() for m in _STRAIGHT_MARK.finditer(text)]
+    if len(straight) % 2 and text[straight[-1] + 1 : straight[-1] + 2].isalnum():
+        return True
+    if text.count("“") > text.count("”"):
+        return True
+    opens, closes = _single_quote_marks(text)
+    return len(opens) > len(closes)
+
+
 @lru_cache(maxsize=8192)
 def unbalanced_quotes(text: str) -> Problem | None:
     """A quotation that opens and never closes, or closes and never opened."""
@@ -247,10 +259,12 @@ def keeps_capital(word: str, names: Iterable[str] = ()) -> bool:
     """Whether a word keeps its capital after "Per X, ": a name ("Windsor-born" by its first
     part), "I" or an acronym."""
     head = word.split("-", 1)[0]
-    return (
-        word == "I"
-        or (word.isupper() and len(word) > 1)
-        or any(w in names or is_name_like(w) for w in {word, head} if w)
+    if word == "I" or (word.isupper() and len(word) > 1) or word in names or is_name_like(word):
+        return True
+    # "Windsor-born": a name the lexicon does not know in lower case ("Grandmother-of-three"
+    # is a common word)
+    return head != word and (
+        head in names or (is_name_like(head) and not lexical_tag(head.lower()))
     )
 
 

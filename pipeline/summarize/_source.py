@@ -15,12 +15,13 @@ present tense ("Isaac Arellano holds a candle ... Tuesday in Price, Utah.").
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from ..words import STOPWORDS, word_set
 from ._grammar import FUNCTION_TAGS, has_verb, is_common_word, is_name_like, lexical_tag, tag
-from ._prose import fused_label
+from ._prose import fused_label, opens_quotation
 from ._speech import CAPTION_SPEECH
 from ._text import QUOTED, clean_text, split_sentences
 
@@ -121,6 +122,34 @@ def _split_fused(sentence: str) -> list[str]:
     return [p for p in pieces if p]
 
 
+_OPENING_MARKS = "\"“‘'"
+_CLOSING_MARKS = "\"”’'"
+_QUOTE_RUN = 3  # sentences a quotation may run on without marks before one shows it again
+
+
+def _inside_quotations(sentences: Sequence[str]) -> set[int]:
+    """The sentences (by index) inside a quotation an earlier one opened and did not close.
+
+    British news runs a quotation over sentences with no marks and opens each new paragraph
+    of it with a mark ("He said: 'It is sad. He was the guy. 'The whole situation ...").
+    Only a run that a mark soon shows to be quoted counts (the next opening mark, or a closing
+    one at a sentence's end, within a few sentences); a mark read wrongly marks nothing more.
+    """
+    inside: set[int] = set()
+    for i, sentence in enumerate(sentences):
+        if not opens_quotation(sentence):
+            continue
+        for j in range(i + 1, min(i + 1 + _QUOTE_RUN, len(sentences))):
+            nxt = sentences[j]
+            if nxt[:1] in _OPENING_MARKS:
+                inside.update(range(i + 1, j))
+                break
+            if nxt.rstrip(".!?")[-1:] in _CLOSING_MARKS or nxt.rstrip()[-1:] in _CLOSING_MARKS:
+                inside.update(range(i + 1, j + 1))
+                break
+    return inside
+
+
 def _is_photo_caption(sentence: str, alone: bool) -> bool:
     """A one-sentence paragraph that describes a photo in the present tense."""
     if not alone or QUOTED.search(sentence) or CAPTION_SPEECH.search(sentence):
@@ -151,7 +180,12 @@ def read_source(title: str, text: str) -> Source:
     for n, paragraph in enumerate(paragraphs):
         raw = split_sentences(paragraph)
         alone = len(raw) == 1
-        for sentence in raw:
+        inside = _inside_quotations(raw)
+        for k, sentence in enumerate(raw):
+            if k in inside:
+                # "... 'But in the summer, it is new. Maybe he is going abroad. 'I would ...":
+                # the speaker's words, not the article's, though no mark says so here
+                continue
             pieces = _split_fused(sentence)
             for k, piece in enumerate(pieces):
                 piece = _ASIDE.sub("", piece)
