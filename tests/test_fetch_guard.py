@@ -17,7 +17,7 @@ from feedserver import FeedServer, feed_route, fixture, redirect, send, serve
 
 from pipeline.config import Fetch, load_config
 from pipeline.errors import ConfigError
-from pipeline.ingest import ingest
+from pipeline.ingest import _fetch, ingest
 from pipeline.ingest._fetch import (
     FetchRequest,
     InternalAddressError,
@@ -98,6 +98,57 @@ def test_a_redirect_hop_to_an_internal_address_is_refused(internal: FeedServer) 
         )
     assert isinstance(res, InternalAddressError)
     assert f"refused redirect to {target}: 127.0.0.1 is a loopback address" in str(res)
+    assert internal.hits("/internal-admin") == []
+
+
+def test_guard_uses_only_public_aiohttp_api(internal: FeedServer) -> None:
+    """A name (localhost, which aiohttp hands to the resolver) and a literal
+    (127.0.0.1, which aiohttp connects to without one) are each refused unless they
+    are the allowed origin, and fetched when they are; the module overrides no
+    private aiohttp method to get there."""
+    subclasses = [
+        cls
+        for cls in vars(_fetch).values()
+        if isinstance(cls, type)
+        and cls.__module__ == _fetch.__name__
+        and any(b.__module__.startswith("aiohttp.") for b in cls.__mro__[1:])
+    ]
+    assert [c.__name__ for c in subclasses] == ["_GuardedResolver"]
+    for cls in subclasses:
+        for name, value in vars(cls).items():
+            if callable(value) and name.startswith("_") and not name.startswith("__"):
+                assert not any(hasattr(b, name) for b in cls.__mro__[1:]), (cls, name)
+    inner = internal.httpd.server_address[1]
+    with serve({"/feed.xml": feed_route(fixture("own/desk.rss"))}) as srv:
+        port = srv.httpd.server_address[1]
+        name, literal = f"http://localhost:{port}/", f"http://127.0.0.1:{port}/"
+        srv.routes["/to-name"] = redirect(f"http://localhost:{inner}/internal-admin")
+        results = fetch_sync(
+            [
+                FetchRequest(name + "feed.xml", allow_internal=name),
+                FetchRequest(literal + "feed.xml", allow_internal=literal),
+                FetchRequest(name + "feed.xml", allow_internal=literal),
+                FetchRequest(literal + "feed.xml", allow_internal=name),
+                FetchRequest(literal + "to-name", allow_internal=literal),
+                FetchRequest(f"http://999.0.0.1:{inner}/internal-admin"),
+            ],
+            CFG,
+        )
+        hits = len(srv.hits("/feed.xml"))
+    by_name, by_literal, name_refused, literal_refused, hop_refused, bad = results
+    assert not isinstance(by_name, Exception) and by_name.status == 200
+    assert not isinstance(by_literal, Exception) and by_literal.status == 200
+    assert hits == 2
+    assert isinstance(name_refused, InternalAddressError)
+    assert "refused localhost (127.0.0.1) is a loopback address" in str(name_refused)
+    assert isinstance(literal_refused, InternalAddressError)
+    assert "refused 127.0.0.1 is a loopback address" in str(literal_refused)
+    assert isinstance(hop_refused, InternalAddressError)
+    assert f"redirect to http://localhost:{inner}/internal-admin: localhost (127.0.0.1)" in str(
+        hop_refused
+    )
+    assert not isinstance(bad, InternalAddressError)  # no address at all, internal or not
+    assert "999.0.0.1 - is not an IP address" in str(bad)
     assert internal.hits("/internal-admin") == []
 
 

@@ -14,11 +14,15 @@ costs a fraction of a millisecond of CPU): no cookies, no proxy from the environ
 bodies left encoded for our bounded decoder.
 
 No fetch reaches an internal address: every connection (each redirect hop too)
-resolves the host name itself and refuses loopback, private, link-local and other
-non-public addresses before connecting to the address it checked, so a name that
-changes its answer between check and connect gains nothing. The one exception is
-the origin (host and port) a request names in ``allow_internal``: the configured
-URL of a feed whose config entry sets ``allow_internal: true``.
+refuses loopback, private, link-local and other non-public addresses, through
+aiohttp's public API only. A host name goes to our resolver (an
+``aiohttp.abc.AbstractResolver``), which resolves it itself and answers only the
+addresses it checked, the ones aiohttp then connects to, so a name that changes
+its answer between check and connect gains nothing. An IP literal, in any
+spelling (2130706433, 127.1, 0x7f000001, [::ffff:127.0.0.1]), is checked before
+its request, as aiohttp connects to a literal without a resolver. The one
+exception is the origin (host and port) a request names in ``allow_internal``:
+the configured URL of a feed whose config entry sets ``allow_internal: true``.
 """
 
 from __future__ import annotations
@@ -36,8 +40,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import yarl
-from aiohttp.abc import ResolveResult
-from aiohttp.tracing import Trace
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from ..config import Fetch
 from ..errors import FetchError
@@ -154,51 +157,73 @@ class _ResolveTimeout(Exception):
     """A host name not resolved within the connect timeout."""
 
 
-async def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
-    """The addresses a host name stands for (an IP literal is its own answer)."""
+def _refusal(host: str, address: str, kind: str) -> str:
+    shown = host if host == address else f"{host} ({address})"
+    return (
+        f"{shown} is {kind}; internal addresses are fetched only for a feed whose config"
+        " entry sets allow_internal: true, and only on its own host and port"
+    )
+
+
+@functools.lru_cache(maxsize=4096)  # asked for every redirect hop: hosts repeat
+def _literal(host: str) -> str:
+    """The address a host written as an IP literal stands for; '' for a host name.
+
+    Every spelling the OS reads as a number counts (2130706433, 127.1, 0x7f000001,
+    017700000001, a trailing dot), not only the canonical ones that aiohttp
+    connects to without asking a resolver. A host that looks numeric to aiohttp
+    (digits and dots, or a colon) but is no address is an invalid URL.
+    """
+    bare = host.rstrip(".")
     try:
-        return [str(ipaddress.ip_address(host))]
-    except ValueError:
-        pass
-    loop = asyncio.get_running_loop()
-    try:
-        async with asyncio.timeout(timeout):
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except TimeoutError:
-        raise _ResolveTimeout(f"resolving {host} timed out") from None
-    # an OSError: aiohttp reports it as a failed connection
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+        if ":" in bare:
+            return str(ipaddress.ip_address(bare))
+        return socket.inet_ntoa(socket.inet_aton(bare))
+    except (ValueError, OSError):
+        if ":" in bare or bare.replace(".", "").isdigit():
+            raise aiohttp.InvalidURL(host, "is not an IP address") from None
+        return ""
 
 
-class _GuardedConnector(aiohttp.TCPConnector):
-    """Resolves every host itself, IP literals and numeric spellings too, and hands
-    aiohttp only public addresses (or any, for the one allowed origin), which it
-    then connects to: the very addresses that were checked.
+def _check_literal(url: str, allowed: tuple[str, int] | None) -> None:
+    """Refuse a URL whose host is a non-public IP literal, unless its origin is the
+    allowed one: aiohttp connects to a literal without asking the resolver."""
+    origin = _origin(url)
+    if origin is None or origin == allowed:
+        return  # no origin: aiohttp refuses the URL itself
+    address = _literal(origin[0])
+    kind = address_kind(address) if address else ""
+    if kind:
+        raise _Refused(_refusal(origin[0], address, kind))
 
-    aiohttp asks ``_resolve_host`` for the addresses of every new connection (its
-    own resolver and DNS cache sit behind it, and IP literals skip the resolver),
-    so this one method is the guard's single way in; tests prove every fetch and
-    every redirect hop goes through it."""
 
-    def __init__(self, allowed: tuple[str, int] | None, timeout: float, limit: int) -> None:
-        super().__init__(ssl=tls_context(), limit=limit, limit_per_host=0, keepalive_timeout=5.0)
+class _GuardedResolver(AbstractResolver):
+    """aiohttp's resolver for host names (aiohttp's public resolver interface): it
+    resolves the name itself and answers only public addresses, or any for the one
+    allowed origin. aiohttp connects to exactly the addresses answered, the ones
+    checked, and keeps them in its DNS cache (per client, so per allowance) for a
+    few seconds. IP literals never reach a resolver; :func:`_check_literal` judges them."""
+
+    def __init__(self, allowed: tuple[str, int] | None, timeout: float) -> None:
         self._allowed = allowed
-        self._resolve_timeout = timeout
+        self._timeout = timeout
 
-    async def _resolve_host(
-        self, host: str, port: int, traces: Sequence[Trace] | None = None
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        addresses = await _resolve(host, port, self._resolve_timeout)
-        if (host.lower().strip("[]"), port) != self._allowed:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self._timeout):
+                infos = await loop.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
+        except TimeoutError:
+            raise _ResolveTimeout(f"resolving {host} timed out") from None
+        # an OSError: aiohttp reports it as a failed connection
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        if (host.lower(), port) != self._allowed:
             for address in addresses:
                 kind = address_kind(address)
                 if kind:
-                    shown = host if host == address else f"{host} ({address})"
-                    raise _Refused(
-                        f"{shown} is {kind}; internal addresses are fetched only for a feed"
-                        " whose config entry sets allow_internal: true, and only on its own"
-                        " host and port"
-                    )
+                    raise _Refused(_refusal(host, address, kind))
         if not addresses:
             raise OSError(f"{host} has no address")
         return [
@@ -212,6 +237,9 @@ class _GuardedConnector(aiohttp.TCPConnector):
             )
             for address in addresses
         ]
+
+    async def close(self) -> None:
+        """Nothing to release: getaddrinfo runs in the event loop's executor."""
 
 
 @dataclass(frozen=True)
@@ -368,6 +396,7 @@ async def _attempt(
 ) -> FetchResponse:
     """One attempt: follow redirects by hand, then read the body within the caps."""
     url = req.url
+    allowed = _origin(req.allow_internal) if req.allow_internal else None
     chain = [url]
     permanent = True
     headers = {}
@@ -379,6 +408,7 @@ async def _attempt(
         if not _is_http(url):
             raise FetchError(req.url, f"refusing non-HTTP URL {url}")
         try:
+            _check_literal(url, allowed)  # a host name is checked by _GuardedResolver
             async with (
                 limits.hop(url, req.url),
                 client.get(url, headers=headers, allow_redirects=False) as r,
@@ -526,7 +556,13 @@ def _client(cfg: Fetch, connections: int, allowed: tuple[str, int] | None) -> ai
     """A client whose every connection goes through the address guard; ``allowed`` is
     the one origin it may reach on an internal address."""
     return aiohttp.ClientSession(
-        connector=_GuardedConnector(allowed, cfg.connect_timeout, connections),
+        connector=aiohttp.TCPConnector(
+            resolver=_GuardedResolver(allowed, cfg.connect_timeout),
+            ssl=tls_context(),
+            limit=connections,
+            limit_per_host=0,  # _Limits holds the per-host bound
+            keepalive_timeout=5.0,
+        ),
         cookie_jar=aiohttp.DummyCookieJar(),  # a feed fetch keeps no cookies
         auto_decompress=False,  # _Decoder decodes, in bounded steps
         trust_env=False,  # never route through an environment proxy by surprise
