@@ -418,6 +418,8 @@ def main() -> int:
     )
     print(f"{'case':32} {'bytes':>10} {'hostile s':>10} {'normal s':>9}  note")
     seconds: dict[str, float | None] = {}
+    if args.only and not any(args.only in name for name in CASES):
+        ap.error(f"--only {args.only!r} matches no case; the cases: {', '.join(CASES)}")
     for name, (_, normal, size_spec) in CASES.items():
         if args.only and args.only not in name:
             continue
