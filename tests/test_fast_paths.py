@@ -5,7 +5,8 @@ generated text (Hypothesis) and on every entry of the shared feed corpus."""
 from __future__ import annotations
 
 import html as _html
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from test_feed_corpus import shared_corpus
 
 from pipeline.errors import SourceError
 from pipeline.ingest import _sanitize
+from pipeline.ingest._entries import _ZONES, parse_date
 from pipeline.ingest._feeds import parse_feed
 from pipeline.ingest._sanitize import html_to_text
 
@@ -96,3 +98,29 @@ def test_html_to_text_fast_path_is_the_full_path_on_the_corpus() -> None:
     assert len(texts) > 5_000  # the corpus was read, not skipped
     differ = [t[:80] for t in texts if html_to_text(t) != full_html_to_text(t)]
     assert differ == []
+
+
+# -- dates ---------------------------------------------------------------------------------
+rfc822_zones = st.one_of(
+    st.sampled_from(sorted(_ZONES)),
+    st.builds(
+        "{}{:02d}{:02d}".format, st.sampled_from("+-"), st.integers(0, 23), st.integers(0, 59)
+    ),
+)
+
+
+@CHECKS
+@given(
+    st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2099, 12, 31)),
+    rfc822_zones,
+    st.booleans(),
+)
+def test_rfc822_dates_read_as_the_email_package_reads_them(
+    when: datetime, zone: str, weekday: bool
+) -> None:
+    text = when.strftime("%a, %d %b %Y %H:%M:%S" if weekday else "%d %b %Y %H:%M:%S")
+    text += " " + zone  # "Sat, 28 Nov 2026 04:53:00 +0530"
+    expected = parsedate_to_datetime(text)
+    if expected.tzinfo is None:  # "-0000": UTC, its zone unknown
+        expected = expected.replace(tzinfo=UTC)
+    assert parse_date(text) == expected.astimezone(UTC)

@@ -204,8 +204,7 @@ def html_to_text(html: str) -> str:
         text = text.translate(_C1)
     if "  " in text or _odd_blank(text):
         text = _SPACE.sub(" ", text)
-    parts = (p.strip() for p in text.split("\n"))
-    return "\n\n".join(p for p in parts if p)
+    return "\n\n".join(filter(None, map(str.strip, text.split("\n"))))
 
 
 def _odd_blank(text: str) -> bool:
