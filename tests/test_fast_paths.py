@@ -13,7 +13,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_feed_corpus import shared_corpus
+from test_ingest_properties import plain_links, urls
 
+from pipeline import ids
 from pipeline.errors import SourceError
 from pipeline.ingest import _sanitize
 from pipeline.ingest._entries import _ZONES, parse_date
@@ -82,7 +84,7 @@ def test_html_to_text_fast_path_is_the_full_path(html: str) -> None:
 
 def _corpus_texts(folder: Path) -> list[str]:
     """Every entry's HTML and title in the folder's feeds (unreadable files left out)."""
-    out = []
+    out: list[str] = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         try:
             parsed = parse_feed(path.read_bytes(), where=str(path))
@@ -124,3 +126,14 @@ def test_rfc822_dates_read_as_the_email_package_reads_them(
     if expected.tzinfo is None:  # "-0000": UTC, its zone unknown
         expected = expected.replace(tzinfo=UTC)
     assert parse_date(text) == expected.astimezone(UTC)
+
+
+# -- links -------------------------------------------------------------------------------
+@CHECKS
+@given(st.one_of(urls(), plain_links, st.text(max_size=60)))
+def test_the_key_of_a_canonical_link_is_the_key_of_its_parts(url: str) -> None:
+    ids.canonical_url.cache_clear()  # made now, so its key is remembered now
+    canon = ids.canonical_url(url)
+    assert ids.url_key.__wrapped__(canon) == ids._key(ids._canonical(canon))
+    ids._KEY_OF_CANONICAL.clear()  # and worked out from the link when forgotten
+    assert ids.url_key.__wrapped__(canon) == ids._key(ids._canonical(canon))
