@@ -72,6 +72,13 @@ def _tracking(name: str) -> bool:
     return low in _TRACKING_KEYS or low.startswith(_TRACKING_PREFIXES)
 
 
+# the key of each canonical link made on the plain path, for url_key: the store asks
+# for it next (a link is made canonical when it is read, its key is taken when it is
+# stored), and it comes from the same parts. Bounded: emptied when full.
+_KEY_OF_CANONICAL: dict[str, str] = {}
+_KEYS_KEPT = 8192
+
+
 # an item's link is made canonical when it is read and again when it is stored: a
 # bounded cache keeps the second time (and a feed's repeats) from doing it again
 @functools.lru_cache(maxsize=8192)
@@ -81,7 +88,11 @@ def canonical_url(url: str) -> str:
     plain = _plain_parts(url)
     if plain is not None:
         scheme, host, path, query = plain
-        return f"{scheme}://{host}{path}?{query}" if query else f"{scheme}://{host}{path}"
+        canon = f"{scheme}://{host}{path}?{query}" if query else f"{scheme}://{host}{path}"
+        if len(_KEY_OF_CANONICAL) >= _KEYS_KEPT:
+            _KEY_OF_CANONICAL.clear()
+        _KEY_OF_CANONICAL[canon] = _plain_key(host, path, query)
+        return canon
     return _canonical(url)
 
 
@@ -108,13 +119,19 @@ def _canonical(url: str) -> str:
 @functools.lru_cache(maxsize=8192)
 def url_key(url: str) -> str:
     """A key equal for http/https, ``www.`` and trailing-slash variants of one link."""
+    known = _KEY_OF_CANONICAL.get(url)
+    if known is not None:  # a canonical link canonical_url made: the key of its parts
+        return known
     plain = _plain_parts(url.strip())
     if plain is not None:
         _, host, path, query = plain
-        return (
-            host.removeprefix("www.") + (path.rstrip("/") or "/") + ("?" + query if query else "")
-        )
+        return _plain_key(host, path, query)
     return _key(canonical_url(url))
+
+
+def _plain_key(host: str, path: str, query: str) -> str:
+    """:func:`url_key` of a link from its plain parts (see :func:`_plain_parts`)."""
+    return host.removeprefix("www.") + (path.rstrip("/") or "/") + ("?" + query if query else "")
 
 
 def _key(canon: str) -> str:

@@ -8,6 +8,7 @@ feedparser in ``_feeds``) return: aware UTC datetimes, plain titles, absolute li
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass, field
@@ -90,6 +91,16 @@ _RFC822 = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=256)  # a feed writes all its dates in one or two zones
+def _offset(zone: str) -> timedelta:
+    """An RFC 822 zone ("EST", "+0530") as its offset from UTC; ValueError if unknown."""
+    minutes = _ZONES.get(zone.upper())
+    if minutes is None:
+        sign = -1 if zone[0] == "-" else 1
+        minutes = sign * (int(zone[1:3]) * 60 + int(zone[3:5]))
+    return timedelta(minutes=minutes)
+
+
 def _utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
@@ -107,10 +118,6 @@ def parse_date(value: str | None) -> datetime | None:
         m = _RFC822.match(value)
         if m:  # the common shape, without the email package's general parser
             day, mon, year, hh, mm, ss, zone = m.groups()
-            offset = _ZONES.get(zone.upper()) if zone else 0
-            if offset is None:
-                sign = -1 if zone[0] == "-" else 1
-                offset = sign * (int(zone[1:3]) * 60 + int(zone[3:5]))
             dt = datetime(
                 int(year),
                 _MONTHS[mon.lower()],
@@ -120,7 +127,8 @@ def parse_date(value: str | None) -> datetime | None:
                 int(ss or 0),
                 tzinfo=UTC,
             )
-            return dt - timedelta(minutes=offset)
+            offset = _offset(zone) if zone else None
+            return dt - offset if offset else dt
         return _utc(parsedate_to_datetime(value))
     except (ValueError, TypeError, IndexError, KeyError, OverflowError):
         pass

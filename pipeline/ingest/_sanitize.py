@@ -198,12 +198,20 @@ def html_to_text(html: str) -> str:
         head = _TAG.sub("", _BLOCK_AT.sub("\n<", text[:end]))
         text = head + text[end:]
     text = _html.unescape(text)
-    if _HAS_C1.search(text):
+    # the guards below look for single characters (a fast scan each, isascii() costs
+    # nothing); a character-class search costs more than the rest of the work together
+    if not text.isascii() and _HAS_C1.search(text):
         text = text.translate(_C1)
-    if "  " in text or _ODD_BLANK.search(text):  # two quick scans spare the slow one
+    if "  " in text or _odd_blank(text):
         text = _SPACE.sub(" ", text)
-    parts = (p.strip() for p in text.split("\n"))
-    return "\n\n".join(p for p in parts if p)
+    return "\n\n".join(filter(None, map(str.strip, text.split("\n"))))
+
+
+def _odd_blank(text: str) -> bool:
+    """Whether ``text`` holds a blank other than a plain space (``_ODD_BLANK``)."""
+    if "\t" in text or "\r" in text or "\f" in text or "\v" in text:
+        return True
+    return not text.isascii() and _ODD_BLANK.search(text) is not None
 
 
 def squash(text: str) -> str:
