@@ -5,7 +5,7 @@ generated text (Hypothesis) and on every entry of the shared feed corpus."""
 from __future__ import annotations
 
 import html as _html
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -22,9 +22,11 @@ from pipeline.ingest._entries import _ZONES, parse_date
 from pipeline.ingest._feeds import parse_feed
 from pipeline.ingest._sanitize import html_to_text
 
+# no deadline: these compare outputs, and a loaded machine must not fail them on time alone
+# (the linear-time tests own speed)
 CHECKS = settings(
     database=None,
-    deadline=timedelta(seconds=2),
+    deadline=None,
     max_examples=1000,
     suppress_health_check=[HealthCheck.too_slow],
 )
