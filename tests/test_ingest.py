@@ -488,3 +488,27 @@ def test_hostile_links_and_images_are_dropped(tmp_path: Path) -> None:
     [item] = res.items
     assert item.url == "" and item.image is None
     assert any("dropped a non-web link" in w for w in res.warnings)
+
+
+def test_feed_files_commit_in_groups_and_a_bad_one_stops_none(tmp_path: Path) -> None:
+    # 12 feed files, one of them not a feed: two commits for the lot, every good file stored
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    paths = []
+    for n in range(12):
+        path = folder / f"f{n:02d}.rss"
+        body = RSS.replace(b"<guid>", f"<guid>f{n}-".encode()).replace(
+            b"<link>", f"<link>https://f{n}.example".encode()
+        )
+        path.write_bytes(PAGE if n == 5 else body)
+        paths.append(str(path))
+    cfg = make_config(tmp_path, paths)
+    with open_store(cfg.state_path) as store:
+        before = store.commits
+        results = {r.source: r for r in ingest(cfg, store).sources}
+        commits = store.commits - before
+    assert results[paths[5]].status == "error"
+    ok = [r for p, r in results.items() if p != paths[5]]
+    assert all(r.status == "ok" and r.new > 0 for r in ok)
+    assert len({i.id for r in ok for i in r.items}) == sum(r.new for r in ok)
+    assert commits <= 3, commits  # 12 files: two groups (and no commit per file)

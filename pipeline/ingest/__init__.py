@@ -3,7 +3,8 @@
 :func:`ingest` reads every source (``config.sources.feeds`` and the inbox, or
 the ``sources`` given instead), stores each source's items as soon as that
 source is done (feeds fetched at once are written in groups, one transaction each,
-within 50 ms: an interrupted run keeps what it stored) and returns an
+within 50 ms, and feed files ten to a transaction: an interrupted run keeps what it
+stored) and returns an
 :class:`IngestResult` with one :class:`SourceResult` per source. A failing
 source is recorded with a precise error and never stops the run.
 
@@ -372,6 +373,7 @@ def _once(store: Store, item: Item, cfg: Fetch) -> _Worked:
 # finished feeds wait at most this long, or until this many, to be written in one
 # transaction: one commit per feed cost more than the rest of its storing
 _GROUP_WAIT = 0.05
+_FILES_PER_COMMIT = 10  # feed files whose writes commit together (each its own savepoint)
 _GROUP_MAX = 100
 
 
@@ -597,10 +599,13 @@ def ingest(
     plan = _plan(config, sources)
     by_ref: dict[str, list[SourceResult]] = {}
     urls = [s for s in plan if s.kind == "url"]
+    files = [s for s in plan if s.kind == "feed-file"]
+    for at in range(0, len(files), _FILES_PER_COMMIT):
+        with store.group():  # a commit costs more than a file's writes: several share one
+            for src in files[at : at + _FILES_PER_COMMIT]:
+                by_ref[src.ref] = [_kept(_read_feed_file(config, store, src), items)]
     for src in plan:
-        if src.kind == "feed-file":
-            by_ref[src.ref] = [_kept(_read_feed_file(config, store, src), items)]
-        elif src.kind in ("story", "inbox"):
+        if src.kind in ("story", "inbox"):
             by_ref[src.ref] = [_kept(r, items) for r in _read_stories(config, store, src)]
     if urls:
         fetched = asyncio.run(_fetch_feeds(config, store, urls, items, prefetched))
