@@ -90,6 +90,20 @@ def test_no_part_repeats_another_part_verbatim(
     assert repeats == [], f"{len(repeats)} sentences said twice:\n" + "\n".join(repeats)
 
 
+@pytest.mark.slow
+def test_no_part_is_an_aside_in_parentheses(
+    stories: list[tuple[Article, StorySummary]],
+) -> None:
+    # "(JetBlue only operates in 10 of the top 25 markets ...)" was once a hook
+    odd = [
+        f"{story.id} {part}: {text[:80]!r}"
+        for _, story in stories
+        for part, text in story_parts(story)
+        if text.startswith("(")
+    ]
+    assert odd == [], "\n".join(odd)
+
+
 def _desk_story(case: DeskCase) -> StorySummary:
     data: dict[str, Any] = case.story
     text = {

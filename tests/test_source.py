@@ -175,3 +175,19 @@ def test_a_quotation_run_on_without_marks_is_the_speaker_s_not_the_article_s() -
     )
     source = read_source("Talks", text)
     assert "Markets rose on Wednesday." in source.sentences
+
+
+def test_a_label_with_no_verb_but_a_base_form_is_a_caption_and_its_fused_opener_is_cut() -> None:
+    text = (
+        "Nadia Okonjo opened the plant on Tuesday in front of 200 staff. Close ties: Okonjo "
+        "has worked with the city council since 2019. The board praised the talks about "
+        "growing the business It’s well-known the firm wants a second site. Rivals said the "
+        "plant was too small."
+    )
+    source = read_source("Fernhill", text)
+    assert not any(s.startswith("Close ties") for s in source.sentences), source.sentences
+    assert "It’s well-known the firm wants a second site." in source.sentences
+    assert (
+        "The problem is: nobody knows."
+        in read_source("x", "The problem is: nobody knows.").sentences
+    )

@@ -660,3 +660,18 @@ def test_a_cut_never_falls_inside_a_list() -> None:
     )
     for _, line in story_parts(story):
         assert not re.search(r"Louisiana(?:, Texas)?\.$", line), line
+
+
+def test_a_sentence_in_parentheses_is_an_aside_never_a_part() -> None:
+    story = _written(
+        "Airline award seats",
+        "CNN",
+        "Southwest Airlines offered the most award tickets of the five biggest U.S. airlines "
+        "last year, according to a new Consumer Reports study.",
+        "(JetBlue only operates in 10 of the top 25 markets included in the study.)",
+        "Nearly 10% of passengers on the five airlines flew on award tickets, the study found.",
+        "JetBlue offered the fewest award seats, 892,000 one-way tickets, the magazine said.",
+        "Southwest does not charge fees for checked bags, while other airlines do.",
+        "The study covered 70 million passenger trips over the past year, the magazine said.",
+    )
+    assert not any(line.startswith("(") for _, line in story_parts(story))

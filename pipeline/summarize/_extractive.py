@@ -944,7 +944,8 @@ class _Writer:
         """The sentence made fit to open a part in our voice, or None (worked out once)."""
         if s.index not in self._prepared:
             text: str | None = None
-            if not self._unspoken(s.text):  # a quotation without its speaker: whose words?
+            # a quotation without its speaker (whose words?), or an aside in parentheses
+            if not self._unspoken(s.text) and not s.text.startswith("("):
                 text = self._opening(_close_quote(self._resolve(s, _compress(s.text))))
                 if text is not None and (not _voice_ok(text) or PRONOUN_SPEAKER.search(text)):
                     text = None  # '"...," he said': whose words, when no name comes before?

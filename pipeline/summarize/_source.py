@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..words import STOPWORDS, word_set
-from ._grammar import FUNCTION_TAGS, has_verb, is_common_word, is_name_like, lexical_tag, tag
+from ._grammar import FUNCTION_TAGS, is_common_word, is_name_like, lexical_tag, tag
 from ._prose import fused_label, opens_quotation
 from ._speech import CAPTION_SPEECH
 from ._text import QUOTED, clean_text, split_sentences
@@ -45,7 +45,7 @@ _ASIDE = re.compile(
     re.IGNORECASE,
 )
 _LABEL = re.compile(r"^[\"“‘']?(?P<label>[A-Z][\w'’-]*(?: [\w'’&-]+){0,3}):\s+\S")
-_FUSED = re.compile(r" (?<=[a-z0-9%)'’] )(?=[A-Z][a-z]+ [a-z0-9])")
+_FUSED = re.compile(r" (?<=[a-z0-9%)'’] )(?=[A-Z][a-z]+(?:['’][a-z]+)? [a-z0-9])")
 # Words that open a sentence even straight after a name (a name never runs on into them).
 _STRONG_OPENERS = frozenset({"The", "He", "She", "They", "His", "Her", "Their", "This", "If"})
 _TERMINAL = (".", "!", "?", '"', "”", "’", "'", ")")
@@ -104,7 +104,9 @@ def _split_fused(sentence: str) -> list[str]:
     for m in _FUSED.finditer(sentence, start):
         # the words either side of the gap, read from a bounded window: linear on any input
         before = sentence[max(start, m.start() - _WORD_LOOK) : m.start()].rsplit(None, 1)
-        word = sentence[m.end() : m.end() + _WORD_LOOK].split(" ", 1)[0]
+        # "It’s" is read as "It"
+        word = sentence[m.end() : m.end() + _WORD_LOOK].split(" ", 1)[0].split("’")[0]
+        word = word.split("'")[0]
         if not before or not word:
             continue
         prev = before[-1]
@@ -122,6 +124,7 @@ def _split_fused(sentence: str) -> list[str]:
     return [p for p in pieces if p]
 
 
+_FINITE = frozenset({"VBD", "VBZ", "VBP", "MD"})
 _OPENING_MARKS = "\"“‘'"
 _CLOSING_MARKS = "\"”’'"
 _QUOTE_RUN = 3  # sentences a quotation may run on without marks before one shows it again
@@ -234,5 +237,6 @@ def read_source(title: str, text: str) -> Source:
 
 
 def _is_caption_label(label: str) -> bool:
-    """A colon label of a caption ("Bad memories:"), not a speaker ("He added:")."""
-    return not CAPTION_SPEECH.search(label) and not has_verb(tag(label))
+    """A colon label of a caption ("Bad memories:", "Close ties:"), not a speaker ("He
+    added:") nor a clause ("The problem is:"): no verb of its own but a base form."""
+    return not CAPTION_SPEECH.search(label) and not any(t.tag in _FINITE for t in tag(label))
