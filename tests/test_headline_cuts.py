@@ -157,3 +157,19 @@ def test_a_report_puts_the_news_first_and_its_source_after() -> None:
 def test_a_title_in_title_case_is_no_slug() -> None:
     assert not _slug("Harbor Foods Says Early Holiday Sales Rose 9%")
     assert _slug("Harbor Foods set confirmed permanent Leeds store manager")
+
+
+def test_a_headline_leads_with_the_news_not_the_date() -> None:
+    text = (
+        "On May 28, 2014, some 7,000 people gathered in a stadium in the northern Halden "
+        "region, where a mass trial of prisoners was held. The authorities paraded scores of "
+        "prisoners in orange jumpsuits. Armed soldiers guarded the exits, according to "
+        "witnesses. In the trial that followed, 55 people were found guilty and jailed. Rights "
+        "groups called the trial unfair and said the sentences were a political show."
+    )
+    writer = _Writer(
+        Article(id="t", title="slug words here", text=text, source="Ledger"), load_house_style()
+    )
+    story = writer.compose()
+    assert not story.headline.startswith("On May 28"), story.headline
+    assert "7,000 People Gathered" in story.headline, story.headline

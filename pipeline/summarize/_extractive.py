@@ -198,6 +198,13 @@ _COMES_AFTER = re.compile(
     r"(?: (?:a|an|one|two|three|four|five|six|seven|days|weeks|months|hours)"
     r"(?: (?:day|week|month|hour|days|weeks|months|hours))?)? (?:after|as) "
 )
+# A date or time that opens a sentence: a headline leads with the news instead
+_LEADING_WHEN = re.compile(
+    r"(?:(?:On|In|By|Since|Until|During) (?:(?:[A-Z][a-z]+ )?\d{1,2}(?:st|nd|rd|th)?, \d{4}"
+    r"|[A-Z][a-z]+ \d{1,2}(?:st|nd|rd|th)?(?:, \d{4})?|(?:[A-Z][a-z]+ )?\d{4}|[A-Z][a-z]+day)"
+    r"|(?:Last|This|Earlier this|Later this|Late last|Early last|Early this) "
+    r"(?:week|month|year|morning|night|weekend|summer|spring|autumn|fall|winter)), (?=[A-Za-z])"
+)
 _INTRO = re.compile(r"[A-Z][^,\"“”]{2,30}, (?=[A-Z])")  # "In her lawsuit, "
 _HE_SHE = re.compile(r"(He|She|His|Her)(?= )")
 # "Back then, he held up ...": the same pronoun as the subject after an opening phrase
@@ -1343,6 +1350,11 @@ class _Writer:
         for strict in (True, False):
             for s, text in ranked:
                 for option in self._clause_cuts(text, strict):
+                    when = _LEADING_WHEN.match(option)
+                    if when is not None:
+                        # "On May 28, 2014, Some 7,000 People Gathered": the news, not the date
+                        rest = option[when.end() :].strip()
+                        yield s.index, rest[:1].upper() + rest[1:]
                     yield s.index, option.strip()
         # two short whole sentences, the house's two-beat form ("X Is Winning. Y Loses.")
         whole = [next(self._clause_cuts(text)) for _, text in lead[:4]]
