@@ -541,3 +541,16 @@ def test_a_dek_may_end_on_a_quoted_term_with_its_full_stop_inside() -> None:
         'known locally as the "robot works."',
     )
     assert _all(checked) == [], _messages(checked)
+
+
+def test_a_common_word_capitalised_only_at_its_sentence_start_is_no_name() -> None:
+    # "Track" opens a source sentence; the source never writes it with a capital mid-sentence
+    checked = _check(
+        "Track officials wanted someone with a link to the city.",
+        bullets=(
+            B0,
+            "Per Ledger Weekly, Track officials wanted someone with a link to the city, so "
+            "Okonjo was asked to open the new plant.",
+        ),
+    )
+    assert ("attribution-lower-case", "bullets[1]") in _errors(checked), _messages(checked)

@@ -784,6 +784,10 @@ class _Writer:
             m = _NAME_SUBJECT.match(prev, intro.end() if intro else 0)
             if m is None:
                 return ""
+            after = prev[m.end() :].split(" ", 2)
+            nxt = after[1].strip(",.;:") if len(after) > 1 and not after[0] else ""
+            if nxt and _grammar.lexical_tag(nxt) in ("NN", "NNS", "JJ"):
+                return ""  # "Marseille prosecutor Brice Robin": the name only modifies the noun
             words = [w for w in m.group(0).split() if w not in _TITLES]
             if not words or not all(
                 _grammar.is_name_like(w)
@@ -881,7 +885,8 @@ class _Writer:
         if word is None:
             return text
         w = word.group(0).rstrip(".")
-        if not w[:1].isupper() or _prose.keeps_capital(w, self.names):
+        after = text[word.end() : word.end() + 80].split(None, 1)
+        if not w[:1].isupper() or _prose.keeps_capital(w, self.names, after[0] if after else ""):
             return text
         return text[0].lower() + text[1:]
 

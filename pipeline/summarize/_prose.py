@@ -255,17 +255,35 @@ def unbalanced_quotes(text: str) -> Problem | None:
     return None
 
 
-def keeps_capital(word: str, names: Iterable[str] = ()) -> bool:
+def keeps_capital(word: str, names: Iterable[str] = (), after: str = "") -> bool:
     """Whether a word keeps its capital after "Per X, ": a name ("Windsor-born" by its first
-    part), "I" or an acronym."""
+    part), a title before one ("President Bush": ``after`` is the next word), "I" or an
+    acronym."""
     head = word.split("-", 1)[0]
-    if word == "I" or (word.isupper() and len(word) > 1) or word in names or is_name_like(word):
+    names = frozenset(names)
+    if word == "I" or (word.isupper() and len(word) > 1) or word in names:
+        return True
+    if after[:1].isupper() and lexical_tag(word.lower()) not in FUNCTION_TAGS:
+        # "President Bush", "First Minister Nicola Sturgeon": a title opens the name's run of
+        # capitals ("The Duke" is an article before one)
+        return True
+    if names and word.isalpha() and lexical_tag(word.lower()):
+        # "Track officials had been keen": a common word the source never writes with a
+        # capital mid-sentence, capitalised here only because its sentence opened on it
+        return False
+    if is_name_like(word):
         return True
     # "Windsor-born": a name the lexicon does not know in lower case ("Grandmother-of-three"
     # is a common word)
     return head != word and (
         head in names or (is_name_like(head) and not lexical_tag(head.lower()))
     )
+
+
+def _next_word(text: str, at: int) -> str:
+    """The word after position ``at`` ("" at the end)."""
+    rest = text[at : at + 80].split(None, 1)
+    return rest[0] if rest else ""
 
 
 def attribution_case(text: str, names: frozenset[str]) -> Problem | None:
@@ -278,7 +296,7 @@ def attribution_case(text: str, names: frozenset[str]) -> Problem | None:
         if word is None:
             continue
         w = word.group(0).rstrip(".")
-        if keeps_capital(w, names):
+        if keeps_capital(w, names, _next_word(rest, word.end())):
             continue
         at = text.find(sentence) + len(prefix)
         return Problem(
