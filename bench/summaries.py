@@ -6,8 +6,9 @@ credits). Out: a table of ROUGE-1/2/L F1 of the story's summary against the refe
 (rouge-score, stemming), where the summary is the dek and the bullets together (the bullets
 never repeat the dek) with a leading "Per <outlet>, " removed (house style, not content); the
 gate's verdict (stories with any error, errors and warnings per story, by rule); articles per
-second for the engine and the gate together; then one JSON object of the figures as the last
-line.
+second for the engine and the gate together; where a ``desk.jsonl`` lies beside the input, the
+same ROUGE against the desk editor's own dek and bullets (a second reference); then one JSON
+object of the figures as the last line.
 
 Usage: ``python bench/summaries.py [IN.jsonl]`` (default ``../shared/eval/dev.jsonl``; without
 it, the summarize fixtures, which have no reference bullets: ROUGE is then 0).
@@ -66,6 +67,19 @@ _WARM_UP = (
 )
 
 
+def _desk_references(path: Path) -> dict[str, list[str]]:
+    """Article id -> the desk story's dek and bullets (its summary, scored as ours is)."""
+    if not path.is_file():
+        return {}
+    out: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            story = row["story"]
+            out[str(row["id"])] = _summary(str(story["dek"]), tuple(story["bullets"]))
+    return out
+
+
 def main(path: str) -> dict[str, object]:
     rows = [
         json.loads(line)
@@ -97,6 +111,9 @@ def main(path: str) -> dict[str, object]:
         [(_summary(s.dek, s.bullets), ref) for s, ref in zip(stories, refs, strict=True)]
     )
     lead = _rouge([(_lead3(a.text), ref) for a, ref in zip(articles, refs, strict=True)])
+    desk = _desk_references(Path(path).with_name("desk.jsonl"))
+    by_id = {a.id: (a, s) for a, s in zip(articles, stories, strict=True)}
+    covered = [(by_id[i], ref) for i, ref in desk.items() if i in by_id]
     n = max(len(stories), 1)
     errors = [f for s in stories for f in s.errors]
     warnings = [f for s in stories for f in (*s.style, *s.facts) if f.severity == "warning"]
@@ -114,6 +131,12 @@ def main(path: str) -> dict[str, object]:
             "articles_per_second_wall": round(len(stories) / elapsed_wall, 1),
         },
         "lead3": lead,
+        # a second reference: the desk editor's own dek and bullets, where desk.jsonl has them
+        "desk_reference": {
+            "articles": len(covered),
+            "offline": _rouge([(_summary(s.dek, s.bullets), ref) for (_, s), ref in covered]),
+            "lead3": _rouge([(_lead3(a.text), ref) for (a, _), ref in covered]),
+        },
     }
     print(
         f"{'system':<10} {'R-1':>6} {'R-2':>6} {'R-L':>6} {'R-Lsum':>7} {'gate%':>6} "
