@@ -191,3 +191,14 @@ def test_a_label_with_no_verb_but_a_base_form_is_a_caption_and_its_fused_opener_
         "The problem is: nobody knows."
         in read_source("x", "The problem is: nobody knows.").sentences
     )
+
+
+def test_only_a_dateline_written_in_full_further_down_cuts_what_comes_before() -> None:
+    text = (
+        "Amazon CloudFront was designed to make it easy to deliver content quickly.\n\n"
+        "Here is how to stream it (Flash Video): upload the file and share the link.\n\n"
+        "The tool costs nothing for the first year, the company said."
+    )
+    source = read_source("CloudFront", text)
+    assert source.sentences[0].startswith("Amazon CloudFront was designed"), source.sentences
+    assert source.agency == ""

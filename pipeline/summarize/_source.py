@@ -27,6 +27,11 @@ from ._text import QUOTED, clean_text, split_sentences
 
 _MAX_CHARS = 200_000  # an article longer than this is read up to here
 _BEFORE_DATELINE = 3  # paragraphs of furniture that may come before a story's dateline
+# ...written in full there: a place in capitals, the agency, a dash ("MIAMI, Florida (CNN) --")
+_LATER_DATELINE = re.compile(
+    r"[A-Z][A-Z .'-]{1,40}(?:, [A-Z][A-Za-z .'-]{1,30})? \((?P<agency>[A-Z][A-Za-z.&' ]{1,40})\)"
+    r" ?(?:--|—|–) ?"
+)
 
 # Page furniture, not news (matched on the lower-cased sentence).
 _JUNK = re.compile(
@@ -174,11 +179,11 @@ def read_source(title: str, text: str) -> Source:
     for n in range(1, min(_BEFORE_DATELINE + 1, len(paragraphs))):
         # "MIAMI, Florida (CNN) -- ..." a few paragraphs down: the story starts there, and
         # what comes before it (an editor's note, a caption) is furniture
-        rest, named = clean_text(paragraphs[n])
-        if named:
+        dateline = _LATER_DATELINE.match(paragraphs[n])
+        if dateline:
             captions.extend(paragraphs[:n])
-            paragraphs = [rest, *paragraphs[n + 1 :]]
-            agency = agency or named
+            paragraphs = [paragraphs[n][dateline.end() :], *paragraphs[n + 1 :]]
+            agency = agency or dateline.group("agency").strip()
             break
     for n, paragraph in enumerate(paragraphs):
         raw = split_sentences(paragraph)
