@@ -334,15 +334,11 @@ class _Stopper:
         self.thread: threading.Thread | None = None
 
     def install(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return  # signal handlers can only be set from the main thread
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self.previous[sig] = signal.signal(sig, self._on_signal)
+        self.previous = _install_signals(self._on_signal)
 
     def restore(self) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-        self.previous.clear()
+        _restore_signals(self.previous)
+        self.previous = {}
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
@@ -454,18 +450,27 @@ def run_fleet_scheduler(
     log.info("scheduler stopped")
 
 
+def _install_signals(handler: Callable[[int, FrameType | None], None]) -> dict[int, Any]:
+    """SIGINT and SIGTERM go to ``handler``; returns the handlers they had. Nothing changes
+    outside the main thread: signal handlers can only be set there."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
 @contextmanager
 def _stop_on_signals(stopped: threading.Event) -> Iterator[None]:
     """SIGINT and SIGTERM set ``stopped`` for the body (in the main thread only)."""
-    previous: dict[signal.Signals, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, lambda signum, frame: stopped.set())
+    previous = _install_signals(lambda signum, frame: stopped.set())
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        _restore_signals(previous)
 
 
 def _run(plan: _Plan, *, stop_after: float | None) -> None:
