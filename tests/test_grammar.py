@@ -203,3 +203,10 @@ def test_a_report_in_headlinese_is_no_word_salad() -> None:
     assert g.word_salad(
         g.tag("Greece Denies Fail Pay Multi Million Pound Loan IMF Reports Drawing")
     )
+
+
+def test_words_of_any_script_stay_whole() -> None:
+    # "Jörg" once came out as "J", "ö", "rg": a section header read "The Ö Rg Angle"
+    toks = g.tokens("Jörg Düsterwald painted José and Bjørn in Brüllsen, Germany.")
+    assert toks[:5] == ["Jörg", "Düsterwald", "painted", "José", "and"]
+    assert "Bjørn" in toks and "Brüllsen" in toks

@@ -26,14 +26,16 @@ from ._text import ABBREVIATIONS
 
 _MAX_TOKENS = 80  # tagging is for headlines and sentence openings, never whole articles
 
+# letters of any script ("Jörg Düsterwald", "José"), and letters or digits
+_L, _LD = r"[^\W\d_]", r"[^\W_]"
 _TOKEN = re.compile(
-    r"[$£€¥]?\d(?:[\d,.]*\d)?(?:st|nd|rd|th|s|%|bn|m|k)?(?![A-Za-z])"  # 3,000 20th 1990s 5%
+    rf"[$£€¥]?\d(?:[\d,.]*\d)?(?:st|nd|rd|th|s|%|bn|m|k)?(?!{_L})"  # 3,000 20th 1990s 5%
     r"|n['’]t\b"  # the negation of a contraction, as its own token ("does" + "n't")
     r"|['’](?:s|re|ve|ll|d|m)\b"  # clitics and the possessive
-    r"|[A-Za-z](?:[A-Za-z.&-]*[A-Za-z])?(?=n['’]t\b)"  # "does" before "n't"
+    rf"|{_L}(?:[\w.&-]*{_L})?(?=n['’]t\b)"  # "does" before "n't"
     # words, U.S., Acton-Smith, O'Brien (an apostrophe inside a word, never a clitic)
-    r"|[A-Za-z0-9](?:[A-Za-z0-9.&-]*[A-Za-z0-9])?(?:['’](?!(?:s|re|ve|ll|d|m)\b)[A-Za-z]+)*"
-    r"|[^\sA-Za-z0-9]"  # punctuation, one mark a token
+    rf"|{_LD}(?:[\w.&-]*{_LD})?(?:['’](?!(?:s|re|ve|ll|d|m)\b){_L}+)*"
+    r"|[^\s\w]|_"  # punctuation, one mark a token
 )
 
 VERB_TAGS = frozenset({"VB", "VBD", "VBP", "VBZ", "MD", "VBN"})
