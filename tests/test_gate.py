@@ -554,3 +554,13 @@ def test_a_common_word_capitalised_only_at_its_sentence_start_is_no_name() -> No
         ),
     )
     assert ("attribution-lower-case", "bullets[1]") in _errors(checked), _messages(checked)
+
+
+def test_an_invented_name_in_any_script_is_caught() -> None:
+    bullet = (
+        "Per Ledger Weekly, engineer Jörg Müller designed the robots that Fernhill will build "
+        "in Sheffield."
+    )
+    assert ("fact-name", "bullets[1]") in _errors(_check(bullets=(B0, bullet)))
+    known = _check("Engineer Jörg Müller designed the robots.", bullets=(B0, bullet))
+    assert _all(known) == [], _messages(known)

@@ -104,7 +104,8 @@ _WORD_NUMBER = re.compile(_WORD_NUMBER_PATTERN)  # on lower-cased text
 _WORD_NUMBER_ANY_CASE = re.compile(_WORD_NUMBER_PATTERN, re.IGNORECASE)
 # "16 to 31 per cent", "$5 and $6 million": the unit after the second number is the first's
 _RANGE = re.compile(r"^\s*(?:to|and|or|-|–|—)\s*$", re.IGNORECASE)
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’&.\-]*")
+# words of any script: an invented "Jörg Müller" is a name as much as "Jorg Muller"
+_TOKEN = re.compile(r"[^\W_][\w'’&.\-]*")
 _CONNECTORS = frozenset({"of", "de", "du", "la", "van", "von", "der", "&", "bin", "al"})
 _TITLE_PARTS = ("headline", "section", "kicker_label")
 # Parts where a new name is an image or a play on words, for the editor to judge.
@@ -284,7 +285,7 @@ class _Index:
         return self._contexts[value]
 
 
-_CAPITAL_RUN = re.compile(r"(?:[A-Z][A-Za-z]+\s+(?:of\s+|the\s+|and\s+)?){1,5}[A-Z][A-Za-z]+")
+_CAPITAL_RUN = re.compile(r"(?:[A-Z][^\W\d_]+\s+(?:of\s+|the\s+|and\s+)?){1,5}[A-Z][^\W\d_]+")
 
 
 def _key(value: float) -> float:
@@ -315,7 +316,7 @@ def _index(text: str, read: Source) -> _Index:
     return _Index(text, read)
 
 
-_WORD_AT = re.compile(r"[A-Za-z][A-Za-z'’-]+")
+_WORD_AT = re.compile(r"[^\W\d_][\w'’-]+")
 # Odds and scores ("20/1", "3-2") compare as written: their parts are not quantities.
 _RATIO = re.compile(r"\d(?<![\w/]\d)\d*/\d+(?![\w/])")
 
