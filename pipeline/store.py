@@ -66,6 +66,7 @@ __all__ = [
     "MIGRATIONS",
     "FeedRecord",
     "FeedState",
+    "FeedWrite",
     "PrunePolicy",
     "PruneReport",
     "SendClaim",
@@ -391,6 +392,20 @@ class FeedRecord:
     moved_to: str | None = None
 
 
+@dataclass(frozen=True)
+class FeedWrite:
+    """A feed read whole, to store (:meth:`Store.store_feeds`): its health ``record``, its
+    new or changed ``items`` with their fingerprints (``prints``), its whole ``listing``."""
+
+    record: FeedRecord
+    items: Sequence[Item]
+    prints: Sequence[str]
+    listing: Sequence[str]
+
+
+_NEW, _UPDATED = "new", "updated"  # what storing an item did
+
+
 @dataclass
 class _Match:
     """A stored item or a tombstone an item to store may be (kept current as a batch is
@@ -564,7 +579,13 @@ class Store:
 
         ``prints``: each item's raw fingerprint, in order (see :meth:`listed`), so an
         entry unchanged at its source is known next time without being worked out."""
-        new = updated = 0
+        done = self._upsert(items, prints)
+        return done.count(_NEW), done.count(_UPDATED)
+
+    def _upsert(self, items: Iterable[Item], prints: Sequence[str]) -> list[str]:
+        """:meth:`upsert_items`, saying for each item what it did: :data:`_NEW`,
+        :data:`_UPDATED` or '' (unchanged, or kept pruned)."""
+        done: list[str] = []
         now = _now()
         items = list(items)
         marks = list(prints) or [""] * len(items)
@@ -587,6 +608,7 @@ class Store:
                             (raw, row.id),
                         )
                         row.raw_hash = raw or row.raw_hash
+                        done.append("")
                         continue
                     # dated anew by its source: a new story, no longer the pruned one
                     writes.add("DELETE FROM tombstones WHERE id = ?", (row.id,))
@@ -617,7 +639,7 @@ class Store:
                         ),
                     )
                     known.add(_Match(item.id, digest, raw, False), item.guid, key)
-                    new += 1
+                    done.append(_NEW)
                 elif row.content_hash != digest:
                     writes.add(
                         "UPDATE items SET title=?, url=?, text=?, html=?, author=?,"
@@ -639,13 +661,15 @@ class Store:
                         ),
                     )
                     row.content_hash, row.raw_hash = digest, raw or row.raw_hash
-                    updated += 1
-                elif raw and row.raw_hash != raw:
-                    # the same story in new wrapping: known by its new fingerprint next time
-                    writes.add("UPDATE items SET raw_hash = ? WHERE id = ?", (raw, row.id))
-                    row.raw_hash = raw
+                    done.append(_UPDATED)
+                else:
+                    if raw and row.raw_hash != raw:
+                        # the same story in new wrapping: known by its new fingerprint next time
+                        writes.add("UPDATE items SET raw_hash = ? WHERE id = ?", (raw, row.id))
+                        row.raw_hash = raw
+                    done.append("")
             writes.flush()
-        return new, updated
+        return done
 
     def listed(self, origin: str, prints: Sequence[str]) -> frozenset[str]:
         """Note that ``origin`` was just read whole, listing entries with these raw
@@ -656,19 +680,22 @@ class Store:
         if not any(prints):  # an empty listing (a feed half down?) says nothing of what it dropped
             return frozenset()
         with self.transaction():
-            self._note_listing(origin, prints)
+            self._note_listings([(origin, prints)])
             return self.known(prints)
 
-    def _note_listing(self, origin: str, prints: Sequence[str]) -> None:
-        """:meth:`listed`'s writes, inside a transaction (an empty listing writes none)."""
-        wanted = list(dict.fromkeys(p for p in prints if p))
+    def _note_listings(self, listings: Sequence[tuple[str, Sequence[str]]]) -> None:
+        """:meth:`listed`'s writes for several origins at once (one statement of each kind),
+        inside a transaction (an empty listing writes none)."""
+        origins = [(o,) for o, prints in listings if any(prints)]
+        wanted = list(dict.fromkeys(p for _, prints in listings for p in prints if p))
         if not wanted:
             return
-        self.conn.execute(
+        self.conn.executemany(
             "INSERT INTO listings (origin, generation) VALUES (?, 1)"
             " ON CONFLICT(origin) DO UPDATE SET generation = listings.generation + 1",
-            (origin,),
+            origins,
         )
+        # a touched tombstone takes its own origin's generation: one pass serves them all
         for n in range(0, len(wanted), 500):
             chunk = wanted[n : n + 500]
             self.conn.execute(
@@ -785,11 +812,34 @@ class Store:
         """A feed read whole, in one transaction: its ``listing`` noted (:meth:`listed`),
         its items stored (:meth:`upsert_items`) and its health recorded with the new items
         counted, so its validators are never kept without its items; (new, updated)."""
+        return self.store_feeds([FeedWrite(record, items, prints, listing)])[0]
+
+    def store_feeds(self, feeds: Sequence[FeedWrite]) -> list[tuple[int, int]]:
+        """Several feeds' :meth:`store_feed` in one transaction, each kind of write made once
+        for all of them (far cheaper than feed by feed); (new, updated) for each feed. A
+        failure writes none of them."""
+        for f in feeds:
+            if f.prints and len(f.prints) != len(f.items):
+                raise ValueError(f"{f.record.url}: {len(f.items)} items, {len(f.prints)} prints")
         with self.transaction():
-            self._note_listing(record.url, listing)
-            new, updated = self.upsert_items(items, prints)
-            self.record_feeds([dataclasses.replace(record, new_items=new)])
-        return new, updated
+            self._note_listings([(f.record.url, f.listing) for f in feeds])
+            done = self._upsert(
+                [i for f in feeds for i in f.items],
+                [p for f in feeds for p in (f.prints or [""] * len(f.items))],
+            )
+            counts = []
+            at = 0
+            for f in feeds:
+                mine = done[at : at + len(f.items)]
+                at += len(f.items)
+                counts.append((mine.count(_NEW), mine.count(_UPDATED)))
+            self.record_feeds(
+                [
+                    dataclasses.replace(f.record, new_items=new)
+                    for f, (new, _) in zip(feeds, counts, strict=True)
+                ]
+            )
+        return counts
 
     def record_feeds(self, records: Sequence[FeedRecord]) -> None:
         """Update the health ledger of many feeds at once (one statement of each kind)."""
