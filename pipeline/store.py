@@ -67,6 +67,7 @@ __all__ = [
     "FeedRecord",
     "FeedState",
     "FeedWrite",
+    "Prepared",
     "PrunePolicy",
     "PruneReport",
     "SendClaim",
@@ -77,6 +78,7 @@ __all__ = [
     "open_pg_store",
     "open_state",
     "open_store",
+    "prepare",
     "prune",
     "restore_state",
     "restore_store",
@@ -393,13 +395,38 @@ class FeedRecord:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """An item as the store writes it: with its raw fingerprint, and what the store derives
+    from it (link key, content hash, date and image as stored), worked out by
+    :func:`prepare` before the write, wherever the item was (a worker process may)."""
+
+    item: Item
+    raw: str
+    key: str
+    digest: str
+    published: str | None
+    image: str | None
+
+
+def prepare(items: Iterable[Item], prints: Sequence[str] = ()) -> list[Prepared]:
+    """Items (with each one's raw fingerprint, in order, or none) made ready to store."""
+    items = list(items)
+    out = []
+    for item, raw in zip(items, list(prints) or [""] * len(items), strict=True):
+        key = url_key(item.url)
+        when = item.published.astimezone(UTC).isoformat() if item.published else None
+        image = json.dumps(item.image.__dict__) if item.image else None
+        out.append(Prepared(item, raw, key, _content_hash(item, key), when, image))
+    return out
+
+
+@dataclass(frozen=True)
 class FeedWrite:
     """A feed read whole, to store (:meth:`Store.store_feeds`): its health ``record``, its
-    new or changed ``items`` with their fingerprints (``prints``), its whole ``listing``."""
+    new or changed ``items`` (:func:`prepare`), its whole ``listing`` of fingerprints."""
 
     record: FeedRecord
-    items: Sequence[Item]
-    prints: Sequence[str]
+    items: Sequence[Prepared]
     listing: Sequence[str]
 
 
@@ -424,11 +451,11 @@ class _Known:
 
     _BATCH = 250
 
-    def __init__(self, c: Db, items: Sequence[Item], keys: Sequence[str]) -> None:
+    def __init__(self, c: Db, ready: Sequence[Prepared]) -> None:
         self._by: tuple[dict[str, _Match], ...] = tuple({} for _ in range(6))
-        ids = [i.id for i in items]
-        guids = [i.guid for i in items if i.guid]
-        links = [k for k in keys if k]
+        ids = [p.item.id for p in ready]
+        guids = [p.item.guid for p in ready if p.item.guid]
+        links = [p.key for p in ready if p.key]
         where = (
             f"id IN ({_marks(ids)})",
             f"guid IN ({_marks(guids)}) AND guid != ''",
@@ -579,27 +606,24 @@ class Store:
 
         ``prints``: each item's raw fingerprint, in order (see :meth:`listed`), so an
         entry unchanged at its source is known next time without being worked out."""
-        done = self._upsert(items, prints)
+        done = self._upsert(prepare(items, prints))
         return done.count(_NEW), done.count(_UPDATED)
 
-    def _upsert(self, items: Iterable[Item], prints: Sequence[str]) -> list[str]:
+    def _upsert(self, ready: Sequence[Prepared]) -> list[str]:
         """:meth:`upsert_items`, saying for each item what it did: :data:`_NEW`,
         :data:`_UPDATED` or '' (unchanged, or kept pruned)."""
         done: list[str] = []
         now = _now()
-        items = list(items)
-        marks = list(prints) or [""] * len(items)
-        keys = [url_key(item.url) for item in items]
         batch = _Known._BATCH
         with self.transaction() as c:
             writes = _Writes(c)
-            for n, (item, raw, key) in enumerate(zip(items, marks, keys, strict=True)):
+            for n, p in enumerate(ready):
                 if n % batch == 0:  # one look-up for the next items, not three each
                     writes.flush()  # the look-up sees this call's earlier items
-                    known = _Known(c, items[n : n + batch], keys[n : n + batch])
-                digest = _content_hash(item, key)
+                    known = _Known(c, ready[n : n + batch])
+                item, raw, key, digest = p.item, p.raw, p.key, p.digest
+                published, image = p.published, p.image
                 row = known.find(item, key)
-                published = item.published.astimezone(UTC).isoformat() if item.published else None
                 if row is not None and row.buried:
                     if not (published and published > row.dated):
                         writes.add(
@@ -613,7 +637,6 @@ class Store:
                     # dated anew by its source: a new story, no longer the pruned one
                     writes.add("DELETE FROM tombstones WHERE id = ?", (row.id,))
                     row = None
-                image = json.dumps(item.image.__dict__) if item.image else None
                 if row is None:
                     writes.add(
                         "INSERT INTO items (id, guid, url_key, source, origin, title, url, text,"
@@ -812,21 +835,15 @@ class Store:
         """A feed read whole, in one transaction: its ``listing`` noted (:meth:`listed`),
         its items stored (:meth:`upsert_items`) and its health recorded with the new items
         counted, so its validators are never kept without its items; (new, updated)."""
-        return self.store_feeds([FeedWrite(record, items, prints, listing)])[0]
+        return self.store_feeds([FeedWrite(record, prepare(items, prints), listing)])[0]
 
     def store_feeds(self, feeds: Sequence[FeedWrite]) -> list[tuple[int, int]]:
         """Several feeds' :meth:`store_feed` in one transaction, each kind of write made once
         for all of them (far cheaper than feed by feed); (new, updated) for each feed. A
         failure writes none of them."""
-        for f in feeds:
-            if f.prints and len(f.prints) != len(f.items):
-                raise ValueError(f"{f.record.url}: {len(f.items)} items, {len(f.prints)} prints")
         with self.transaction():
             self._note_listings([(f.record.url, f.listing) for f in feeds])
-            done = self._upsert(
-                [i for f in feeds for i in f.items],
-                [p for f in feeds for p in (f.prints or [""] * len(f.items))],
-            )
+            done = self._upsert([p for f in feeds for p in f.items])
             counts = []
             at = 0
             for f in feeds:

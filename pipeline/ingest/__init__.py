@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import hashlib
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,7 +45,7 @@ from ..config import Config, Fetch
 from ..errors import FetchError, NewsletterError, SourceError
 from ..ids import canonical_url, item_id
 from ..models import FeedHealth, HealthStatus, IngestResult, Item, SourceResult
-from ..store import FeedRecord, FeedState, FeedWrite, Store
+from ..store import FeedRecord, FeedState, FeedWrite, Prepared, Store, prepare
 from ._extract import with_full_text
 from ._feeds import Entry, ParsedFeed, parse_feed
 from ._fetch import FetchRequest, FetchResponse, GoneError, fetch_all
@@ -188,6 +190,8 @@ class _Worked:
     prints: list[str]
     warnings: list[str]
     unchanged: int = 0
+    # the items made ready to store, one each, where already done (in the worker process)
+    ready: tuple[Prepared, ...] = ()
 
 
 def _items(
@@ -471,7 +475,7 @@ class _Writer:
         """The group's fetched feeds stored together, (new, updated) by feed; none if one of
         them fails (a savepoint undone): each is then stored alone, and the failing one said."""
         fed = [
-            (d.src.ref, FeedWrite(d.record, d.worked.items, d.worked.prints, d.prints))
+            (d.src.ref, FeedWrite(d.record, _ready(d.worked), d.prints))
             for d in group
             if d.worked is not None
         ]
@@ -581,7 +585,9 @@ async def _finish(
         if cfg.full_text:
             items, refused = await with_full_text(worked.items, store, cfg, src.internal_ok)
             more = [f"{src.ref}: {r}" for r in refused]
-            worked = dataclasses.replace(worked, items=items, warnings=worked.warnings + more)
+            worked = dataclasses.replace(
+                worked, items=items, warnings=worked.warnings + more, ready=()
+            )
     except Exception as exc:  # one feed never stops the run
         err = _as_source_error(src.ref, exc)
         record = FeedRecord(src.ref, ok=False, error=str(err))
@@ -628,7 +634,11 @@ def _read_jobs(jobs: Sequence[_Job], cfg: Fetch) -> list[tuple[_Worked, list[str
         ref = job.src.ref
         try:
             parsed, prints = _parse(job, job.src, cfg, salt)
-            out.append((_work(parsed, job.src, ref, job.deadline, prints), prints))
+            worked = _work(parsed, job.src, ref, job.deadline, prints)
+            if not cfg.full_text:  # full texts change the items: they are made ready after
+                ready = tuple(prepare(worked.items, worked.prints))
+                worked = dataclasses.replace(worked, ready=ready)
+            out.append((worked, prints))
         except Exception as exc:  # one feed never stops the others
             out.append(_as_source_error(ref, exc))
     return out
@@ -684,21 +694,36 @@ class _FirstReads:
         for (_, done), out in zip(batch, outs, strict=True):
             if done.done():  # cancelled
                 continue
-            if isinstance(out, SourceError):
-                done.set_exception(out)
-            else:
-                done.set_result((_unknown(out[0], known), out[1]))
+            try:
+                done.set_result(self._result(out, known))
+            except SourceError as exc:
+                done.set_exception(exc)
+
+    @staticmethod
+    def _result(
+        out: tuple[_Worked, list[str]] | SourceError, known: frozenset[str]
+    ) -> tuple[_Worked, list[str]]:
+        if isinstance(out, SourceError):
+            raise out
+        return _unknown(out[0], known), out[1]
+
+
+def _ready(worked: _Worked) -> list[Prepared] | tuple[Prepared, ...]:
+    """The worked-out items made ready to store (in the worker process, or now)."""
+    return worked.ready or prepare(worked.items, worked.prints)
 
 
 def _unknown(worked: _Worked, known: frozenset[str]) -> _Worked:
     """``worked`` less the items whose fingerprint is ``known``, counted as unchanged."""
     if not known:
         return worked
-    kept = [(i, p) for i, p in zip(worked.items, worked.prints, strict=True) if p not in known]
-    dropped = len(worked.items) - len(kept)
-    items, prints = [i for i, _ in kept], [p for _, p in kept]
+    keep = [n for n, p in enumerate(worked.prints) if p not in known]
     return dataclasses.replace(
-        worked, items=items, prints=prints, unchanged=worked.unchanged + dropped
+        worked,
+        items=[worked.items[n] for n in keep],
+        prints=[worked.prints[n] for n in keep],
+        ready=tuple(worked.ready[n] for n in keep) if worked.ready else (),
+        unchanged=worked.unchanged + len(worked.items) - len(keep),
     )
 
 
@@ -740,11 +765,24 @@ def ingest(
         if src.kind in ("story", "inbox"):
             by_ref[src.ref] = [_kept(r, items) for r in _read_stories(config, store, src)]
     if urls:
-        fetched = asyncio.run(_fetch_feeds(config, store, urls, items, prefetched))
+        with _frozen_heap():
+            fetched = asyncio.run(_fetch_feeds(config, store, urls, items, prefetched))
         for src in urls:
             by_ref[src.ref] = [fetched[src.ref]]
     ordered = [r for src in plan for r in by_ref[src.ref]]
     return IngestResult(sources=tuple(ordered), elapsed=time.perf_counter() - t0)
+
+
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """The objects made before the body left out of the collector's walks meanwhile (a
+    fetch round makes some 10 container objects an item: the collections it sets off
+    would walk the whole heap again and again); collected as before once it is done."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 # -- the feeds of several newsletters, each fetched once ---------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import multiprocessing
 import os
 import threading
@@ -31,9 +32,11 @@ def _ready() -> bool:
     return True
 
 
-def _watch(parent: int) -> None:
+def _start(parent: int) -> None:
     """In the worker: end it once its parent is gone (killed with ``kill -9``, it never
-    says so): a worker left behind would wait for work forever."""
+    says so): a worker left behind would wait for work forever. The heap it was forked
+    with is never collected (frozen): no collection walks it, and its pages stay shared."""
+    gc.freeze()
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -57,7 +60,7 @@ class Pool:
             executor = ProcessPoolExecutor(
                 1,
                 mp_context=multiprocessing.get_context("fork"),
-                initializer=_watch,
+                initializer=_start,
                 initargs=(os.getpid(),),
             )
             executor.submit(_ready).result()  # forked now, before the loop's threads start
