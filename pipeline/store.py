@@ -53,6 +53,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from ._sql import Db, Row, advisory_key, connect_pg, is_url, safe_url
 from .config import Config
@@ -394,30 +395,63 @@ class FeedRecord:
     moved_to: str | None = None
 
 
+_V = TypeVar("_V")
+
+
 @dataclass(frozen=True)
 class Prepared:
-    """An item as the store writes it: with its raw fingerprint, and what the store derives
-    from it (link key, content hash, date and image as stored), worked out by
-    :func:`prepare` before the write, wherever the item was (a worker process may)."""
+    """Items as the store writes them, column by column: each with its raw fingerprint and
+    what the store derives from it (link key, content hash, date and image as stored),
+    worked out by :func:`prepare` before the write, wherever the items were (a worker
+    process may)."""
 
-    item: Item
-    raw: str
-    key: str
-    digest: str
-    published: str | None
-    image: str | None
+    items: tuple[Item, ...] = ()
+    raws: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+    digests: tuple[str, ...] = ()
+    dates: tuple[str | None, ...] = ()
+    images: tuple[str | None, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def only(self, keep: Sequence[int]) -> Prepared:
+        """The items at these positions."""
+        return Prepared.joined([self], keep)
+
+    @staticmethod
+    def joined(parts: Sequence[Prepared], keep: Sequence[int] | None = None) -> Prepared:
+        """Several of them, one after another (only the positions ``keep``, if given)."""
+
+        def column(of: Callable[[Prepared], tuple[_V, ...]]) -> tuple[_V, ...]:
+            values = tuple(v for p in parts for v in of(p))
+            return values if keep is None else tuple(values[n] for n in keep)
+
+        return Prepared(
+            column(lambda p: p.items),
+            column(lambda p: p.raws),
+            column(lambda p: p.keys),
+            column(lambda p: p.digests),
+            column(lambda p: p.dates),
+            column(lambda p: p.images),
+        )
 
 
-def prepare(items: Iterable[Item], prints: Sequence[str] = ()) -> list[Prepared]:
+def prepare(items: Iterable[Item], prints: Sequence[str] = ()) -> Prepared:
     """Items (with each one's raw fingerprint, in order, or none) made ready to store."""
-    items = list(items)
-    out = []
-    for item, raw in zip(items, list(prints) or [""] * len(items), strict=True):
-        key = url_key(item.url)
-        when = item.published.astimezone(UTC).isoformat() if item.published else None
-        image = json.dumps(item.image.__dict__) if item.image else None
-        out.append(Prepared(item, raw, key, _content_hash(item, key), when, image))
-    return out
+    items = tuple(items)
+    raws = tuple(prints) or ("",) * len(items)
+    if len(raws) != len(items):
+        raise ValueError(f"{len(items)} items, {len(raws)} fingerprints")
+    keys = tuple(url_key(item.url) for item in items)
+    return Prepared(
+        items,
+        raws,
+        keys,
+        tuple(_content_hash(item, key) for item, key in zip(items, keys, strict=True)),
+        tuple(i.published.astimezone(UTC).isoformat() if i.published else None for i in items),
+        tuple(json.dumps(i.image.__dict__) if i.image else None for i in items),
+    )
 
 
 @dataclass(frozen=True)
@@ -426,7 +460,7 @@ class FeedWrite:
     new or changed ``items`` (:func:`prepare`), its whole ``listing`` of fingerprints."""
 
     record: FeedRecord
-    items: Sequence[Prepared]
+    items: Prepared
     listing: Sequence[str]
 
 
@@ -451,11 +485,11 @@ class _Known:
 
     _BATCH = 250
 
-    def __init__(self, c: Db, ready: Sequence[Prepared]) -> None:
+    def __init__(self, c: Db, items: Sequence[Item], keys: Sequence[str]) -> None:
         self._by: tuple[dict[str, _Match], ...] = tuple({} for _ in range(6))
-        ids = [p.item.id for p in ready]
-        guids = [p.item.guid for p in ready if p.item.guid]
-        links = [p.key for p in ready if p.key]
+        ids = [i.id for i in items]
+        guids = [i.guid for i in items if i.guid]
+        links = [k for k in keys if k]
         where = (
             f"id IN ({_marks(ids)})",
             f"guid IN ({_marks(guids)}) AND guid != ''",
@@ -609,7 +643,7 @@ class Store:
         done = self._upsert(prepare(items, prints))
         return done.count(_NEW), done.count(_UPDATED)
 
-    def _upsert(self, ready: Sequence[Prepared]) -> list[str]:
+    def _upsert(self, ready: Prepared) -> list[str]:
         """:meth:`upsert_items`, saying for each item what it did: :data:`_NEW`,
         :data:`_UPDATED` or '' (unchanged, or kept pruned)."""
         done: list[str] = []
@@ -617,12 +651,12 @@ class Store:
         batch = _Known._BATCH
         with self.transaction() as c:
             writes = _Writes(c)
-            for n, p in enumerate(ready):
+            r = ready
+            rows = zip(r.items, r.raws, r.keys, r.digests, r.dates, r.images, strict=True)
+            for n, (item, raw, key, digest, published, image) in enumerate(rows):
                 if n % batch == 0:  # one look-up for the next items, not three each
                     writes.flush()  # the look-up sees this call's earlier items
-                    known = _Known(c, ready[n : n + batch])
-                item, raw, key, digest = p.item, p.raw, p.key, p.digest
-                published, image = p.published, p.image
+                    known = _Known(c, ready.items[n : n + batch], ready.keys[n : n + batch])
                 row = known.find(item, key)
                 if row is not None and row.buried:
                     if not (published and published > row.dated):
@@ -843,7 +877,7 @@ class Store:
         failure writes none of them."""
         with self.transaction():
             self._note_listings([(f.record.url, f.listing) for f in feeds])
-            done = self._upsert([p for f in feeds for p in f.items])
+            done = self._upsert(Prepared.joined([f.items for f in feeds]))
             counts = []
             at = 0
             for f in feeds:

@@ -270,7 +270,7 @@ def test_feeds_stored_at_once_count_as_stored_one_by_one(any_state: str) -> None
             FeedRecord("one.xml", ok=True, etag='"1"'), prepare([a, b], ["ra", "rb"]), ["ra"]
         ),
         FeedWrite(FeedRecord("two.xml", ok=True, etag='"2"'), prepare([b2, c], ["rb2", "rc"]), []),
-        FeedWrite(FeedRecord("three.xml", ok=True), [], ["ra"]),
+        FeedWrite(FeedRecord("three.xml", ok=True), prepare([]), ["ra"]),
     ]
     with open_location(any_state) as store:
         # the second feed updates an item the first stores: in order, as one by one

@@ -190,8 +190,8 @@ class _Worked:
     prints: list[str]
     warnings: list[str]
     unchanged: int = 0
-    # the items made ready to store, one each, where already done (in the worker process)
-    ready: tuple[Prepared, ...] = ()
+    # the items made ready to store, where already done (in the worker process)
+    ready: Prepared | None = None
 
 
 def _items(
@@ -586,7 +586,7 @@ async def _finish(
             items, refused = await with_full_text(worked.items, store, cfg, src.internal_ok)
             more = [f"{src.ref}: {r}" for r in refused]
             worked = dataclasses.replace(
-                worked, items=items, warnings=worked.warnings + more, ready=()
+                worked, items=items, warnings=worked.warnings + more, ready=None
             )
     except Exception as exc:  # one feed never stops the run
         err = _as_source_error(src.ref, exc)
@@ -636,8 +636,7 @@ def _read_jobs(jobs: Sequence[_Job], cfg: Fetch) -> list[tuple[_Worked, list[str
             parsed, prints = _parse(job, job.src, cfg, salt)
             worked = _work(parsed, job.src, ref, job.deadline, prints)
             if not cfg.full_text:  # full texts change the items: they are made ready after
-                ready = tuple(prepare(worked.items, worked.prints))
-                worked = dataclasses.replace(worked, ready=ready)
+                worked = dataclasses.replace(worked, ready=prepare(worked.items, worked.prints))
             out.append((worked, prints))
         except Exception as exc:  # one feed never stops the others
             out.append(_as_source_error(ref, exc))
@@ -708,9 +707,9 @@ class _FirstReads:
         return _unknown(out[0], known), out[1]
 
 
-def _ready(worked: _Worked) -> list[Prepared] | tuple[Prepared, ...]:
+def _ready(worked: _Worked) -> Prepared:
     """The worked-out items made ready to store (in the worker process, or now)."""
-    return worked.ready or prepare(worked.items, worked.prints)
+    return worked.ready if worked.ready is not None else prepare(worked.items, worked.prints)
 
 
 def _unknown(worked: _Worked, known: frozenset[str]) -> _Worked:
@@ -722,7 +721,7 @@ def _unknown(worked: _Worked, known: frozenset[str]) -> _Worked:
         worked,
         items=[worked.items[n] for n in keep],
         prints=[worked.prints[n] for n in keep],
-        ready=tuple(worked.ready[n] for n in keep) if worked.ready else (),
+        ready=worked.ready.only(keep) if worked.ready is not None else None,
         unchanged=worked.unchanged + len(worked.items) - len(keep),
     )
 
