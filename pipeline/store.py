@@ -93,6 +93,10 @@ _RESTORE = "restore the newest good backup with `newsletter restore-store`"
 # Past 10,000 pages, a page written by many feeds is copied once: a 100,000-item ingest
 # takes 1.5 s less (the WAL file grows to some 40 MB; the last close removes it)
 _WAL_CHECKPOINT_PAGES = 10_000
+# SQLite's default page cache (2 MB) holds little of the item indexes, whose keys are random
+# hashes: an insert reads its index pages back from the OS again and again. 32 MB (taken as
+# used) keeps them: 100,000 items ingest 0.6 s faster, for some 30 MB of memory
+_CACHE_KIB = 32 * 1024
 # the store's writers queue on this key on PostgreSQL (SQLite's BEGIN IMMEDIATE)
 _WRITE_KEY = advisory_key("newsletter:store:write")
 
@@ -1434,6 +1438,7 @@ def open_store(path: str | Path, *, check: bool = False, key: str = "default") -
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
         conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
         db = Db(conn, str(p))
         _migrate(db, key)
