@@ -17,6 +17,7 @@ import pytest
 from feedserver import Route, feed_route, send, serve
 from test_ingest import make_config
 
+from pipeline.config import load_config
 from pipeline.ingest import ingest
 from pipeline.ingest._pool import Pool
 from pipeline.models import SourceResult
@@ -166,3 +167,35 @@ def test_the_worker_ends_when_its_parent_is_killed() -> None:
     while _alive(worker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(worker)
+
+
+@pytest.mark.slow  # a worker process
+def test_full_texts_fetched_after_a_reading_in_the_worker_are_what_is_stored(
+    tmp_path: Path,
+) -> None:
+    article = (
+        "<html><body><article><h1>Quarry Bank lifts savings rate</h1>"
+        + "".join(f"<p>Paragraph {n}: Quarry Bank raised its savings rate.</p>" for n in range(6))
+        + "</article></body></html>"
+    ).encode()
+    feeds = 40
+    routes: dict[str, Route] = {}
+    with serve(routes) as srv:
+        for f in range(feeds):
+            routes[f"/a{f}"] = lambda h: send(h, 200, article, "text/html; charset=utf-8")
+            feed = (
+                f'<rss version="2.0"><channel><title>Bank {f}</title><item>'
+                f"<title>Quarry Bank lifts savings rate {f}</title><link>{srv.url(f'/a{f}')}"
+                "</link><description>Quarry Bank raised a rate.</description></item>"
+                "</channel></rss>"
+            ).encode()
+            routes[f"/f{f}.xml"] = lambda h, body=feed: send(h, 200, body)
+        make_config(tmp_path, [srv.url(f"/f{f}.xml") for f in range(feeds)])
+        p = tmp_path / "config.yaml"
+        p.write_text(p.read_text() + "  full_text: true\n", encoding="utf-8")
+        cfg = load_config(p)
+        with open_store(cfg.state_path) as store:
+            results = ingest(cfg, store).sources
+            assert [r.new for r in results] == [1] * feeds
+            stored = [store.get_item(r.items[0].id) for r in results]
+        assert all(i is not None and "Paragraph 5: Quarry Bank" in i.text for i in stored)
