@@ -71,6 +71,10 @@ class SourceError(NewsletterError):
         self.detail = message
         super().__init__(f"{source}: {message}")
 
+    def __reduce__(self) -> tuple[type[SourceError], tuple[str, str]]:
+        # pickled as made: a feed read in a worker process fails with its own error
+        return type(self), (self.source, self.detail)
+
 
 class FetchError(SourceError):
     """An HTTP fetch failed (timeout, status, size cap, redirect loop...)."""

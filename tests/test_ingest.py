@@ -512,3 +512,31 @@ def test_feed_files_commit_in_groups_and_a_bad_one_stops_none(tmp_path: Path) ->
     assert all(r.status == "ok" and r.new > 0 for r in ok)
     assert len({i.id for r in ok for i in r.items}) == sum(r.new for r in ok)
     assert commits <= 3, commits  # 12 files: two groups (and no commit per file)
+
+
+def test_a_feed_the_store_refuses_in_a_group_stops_none_of_the_others(tmp_path: Path) -> None:
+    # JSON may hold a lone surrogate, which no database text can: that feed fails alone
+    bad = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "J",'
+        b' "items": [{"id": "x1", "title": "bad \\ud800 title", "content_text": "t"}]}'
+    )
+    routes = {f"/f{f}.xml": feed_route(_many_feeds_body(f)) for f in range(3)}
+    routes["/bad.json"] = lambda h: send(h, 200, bad, "application/feed+json")
+    with serve(routes) as srv:
+        urls = [srv.url(p) for p in sorted(routes)]
+        cfg = make_config(tmp_path, urls)
+        with open_store(cfg.state_path) as store:
+            results = by_source(ingest(cfg, store).sources)
+            assert results[srv.url("/bad.json")].status == "error"
+            assert "UnicodeEncodeError" in (results[srv.url("/bad.json")].error or "")
+            assert [results[srv.url(f"/f{f}.xml")].new for f in range(3)] == [2, 2, 2]
+            assert store.count_items() == 6
+            assert store.feed_state(srv.url("/bad.json")).failures == 1
+            assert store.feed_state(srv.url("/f1.xml")).etag == '"v1"'
+
+
+def _many_feeds_body(f: int) -> bytes:
+    entries = "".join(
+        f"<item><title>Feed {f} story {i}</title><guid>f{f}-{i}</guid></item>" for i in range(2)
+    )
+    return f'<rss version="2.0"><channel><title>F{f}</title>{entries}</channel></rss>'.encode()

@@ -19,10 +19,12 @@ from pipeline.store import (
     _V1,
     MIGRATIONS,
     FeedRecord,
+    FeedWrite,
     Sources,
     _statements,
     open_location,
     open_store,
+    prepare,
 )
 
 
@@ -258,6 +260,29 @@ def test_a_group_commits_its_feeds_together_and_a_failing_one_undoes_only_its_ow
             store.store_feed(FeedRecord("four.xml", ok=True, etag='"4"'), [b], ["rb"], ["rb"])
             raise RuntimeError("the run stops")
         assert store.get_item(b.id) is None and store.feed_state("four.xml").etag == ""
+
+
+def test_feeds_stored_at_once_count_as_stored_one_by_one(any_state: str) -> None:
+    a, b, c = (make(t, f"https://x.example/{t}") for t in "ABC")
+    b2 = make("B", "https://x.example/B", text="B, updated.")
+    feeds = [
+        FeedWrite(
+            FeedRecord("one.xml", ok=True, etag='"1"'), prepare([a, b], ["ra", "rb"]), ["ra"]
+        ),
+        FeedWrite(FeedRecord("two.xml", ok=True, etag='"2"'), prepare([b2, c], ["rb2", "rc"]), []),
+        FeedWrite(FeedRecord("three.xml", ok=True), prepare([]), ["ra"]),
+    ]
+    with open_location(any_state) as store:
+        # the second feed updates an item the first stores: in order, as one by one
+        assert store.store_feeds(feeds) == [(2, 0), (1, 1), (0, 0)]
+        assert store.count_items() == 3
+        assert store.get_item(b.id) == b2
+        assert (store.feed_state("two.xml").etag, store.feed_state("three.xml").etag) == ('"2"', "")
+        assert store.known(["ra", "rb", "rb2", "rc"]) == {"ra", "rb2", "rc"}
+        listings = {r[0] for r in store.conn.execute("SELECT origin FROM listings").rows}
+        assert listings == {"one.xml", "three.xml"}  # an empty listing is no listing
+    with pytest.raises(ValueError):  # prints that are not the items' are refused
+        prepare([a, c], ["ra"])
 
 
 def test_items_another_newsletter_stored_after_a_draft_are_news_to_this_one(

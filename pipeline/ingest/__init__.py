@@ -11,7 +11,10 @@ source is recorded with a precise error and never stops the run.
 Work is done once: each entry's fingerprint (a digest of it as the source gave it)
 is looked up first, and an entry stored as it is, or pruned, is counted as
 ``unchanged`` and left out; only new or changed entries get their text, sanitized
-HTML, canonical link and id worked out, and their warnings said.
+HTML, canonical link and id worked out, and their warnings said. A run that reads many
+feeds for the first time (whose entries are seldom known) parses and works them out in a
+worker process (``_pool``) while it goes on fetching and writing, and drops the entries
+found known afterwards, with the same results.
 
 :func:`prefetch` fetches the feeds of several newsletters (a deployment's) once, in one
 round; each newsletter's :func:`ingest` then reads those :class:`Prefetched` answers in
@@ -26,10 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import hashlib
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,11 +45,12 @@ from ..config import Config, Fetch
 from ..errors import FetchError, NewsletterError, SourceError
 from ..ids import canonical_url, item_id
 from ..models import FeedHealth, HealthStatus, IngestResult, Item, SourceResult
-from ..store import FeedRecord, FeedState, Store
+from ..store import FeedRecord, FeedState, FeedWrite, Prepared, Store, prepare
 from ._extract import with_full_text
 from ._feeds import Entry, ParsedFeed, parse_feed
 from ._fetch import FetchRequest, FetchResponse, GoneError, fetch_all
 from ._files import STORY_SUFFIXES, read_file, read_story
+from ._pool import Pool
 from ._sanitize import sanitize
 
 __all__ = ["FeedHealth", "Prefetched", "feed_health", "ingest", "prefetch"]
@@ -67,6 +73,9 @@ class _Source:
 
 
 _INLINE_PARSE_MAX = 64 * 1024  # bodies up to this are parsed on the event loop
+# a run reading at least this many feeds for the first time reads them in a worker
+# process (a fork and its hand-offs cost more than reading a few feeds here)
+_POOL_MIN = 32
 
 
 def _is_url(value: str) -> bool:
@@ -181,6 +190,8 @@ class _Worked:
     prints: list[str]
     warnings: list[str]
     unchanged: int = 0
+    # the items made ready to store, where already done (in the worker process)
+    ready: Prepared | None = None
 
 
 def _items(
@@ -437,6 +448,7 @@ class _Writer:
         records: list[FeedRecord] = []
         out: dict[str, SourceResult] = {}
         with self.store.group():
+            counts = self._at_once(group)
             for done in group:
                 ref = done.src.ref
                 if done.worked is None:
@@ -446,7 +458,7 @@ class _Writer:
                     continue
                 worked = done.worked
                 try:
-                    new, updated = self.store.store_feed(
+                    new, updated = counts.get(ref) or self.store.store_feed(
                         done.record, worked.items, worked.prints, done.prints
                     )
                 except Exception as exc:  # one feed never stops the run
@@ -458,6 +470,22 @@ class _Writer:
                 out[ref] = _kept(result, self.keep)
             self.store.record_feeds(records)
         self.results.update(out)  # only once committed
+
+    def _at_once(self, group: Sequence[_Finished]) -> dict[str, tuple[int, int]]:
+        """The group's fetched feeds stored together, (new, updated) by feed; none if one of
+        them fails (a savepoint undone): each is then stored alone, and the failing one said."""
+        fed = [
+            (d.src.ref, FeedWrite(d.record, _ready(d.worked), d.prints))
+            for d in group
+            if d.worked is not None
+        ]
+        if not fed:
+            return {}
+        try:
+            counts = self.store.store_feeds([w for _, w in fed])
+        except Exception:  # the feed at fault is found and reported one by one
+            return {}
+        return {ref: c for (ref, _), c in zip(fed, counts, strict=True)}
 
 
 async def _fetch_feeds(
@@ -488,16 +516,19 @@ async def _fetch_feeds(
             answered.append((req, answer))
         by_url[url] = (src, state, t0)
     writer = _Writer(store, results, keep)
+    first = sum(1 for _, state, _ in by_url.values() if state.last_success is None)
+    with Pool(wanted=first >= _POOL_MIN) as pool:
+        reads = _FirstReads(pool, store, cfg) if pool.working else None
 
-    async def done(req: FetchRequest, res: FetchResponse | FetchError) -> None:
-        writer.add(await _finish(cfg, store, by_url[req.url], res))
+        async def done(req: FetchRequest, res: FetchResponse | FetchError) -> None:
+            writer.add(await _finish(cfg, store, by_url[req.url], res, reads))
 
-    try:
-        for req, res in answered:  # fetched once for several newsletters
-            await done(req, res)
-        await fetch_all(requests, cfg, done)
-    finally:
-        writer.flush()  # an interrupted run keeps what finished
+        try:
+            for req, res in answered:  # fetched once for several newsletters
+                await done(req, res)
+            await fetch_all(requests, cfg, done)
+        finally:
+            writer.flush()  # an interrupted run keeps what finished
     writer.raise_failure()
     return results
 
@@ -507,8 +538,10 @@ async def _finish(
     store: Store,
     planned: tuple[_Source, FeedState, float],
     res: FetchResponse | FetchError,
+    reads: _FirstReads | None,
 ) -> _Finished:
-    """One feed's answer made ready to write: an error, a 304, or items worked out."""
+    """One feed's answer made ready to write: an error, a 304, or items worked out (a
+    feed never read before: by ``reads``, in a worker process, when given)."""
     src, state, t0 = planned
     if isinstance(res, FetchError):
         record = FeedRecord(src.ref, ok=False, error=str(res), gone=isinstance(res, GoneError))
@@ -538,17 +571,23 @@ async def _finish(
         # worker thread so the other feeds' transfers go on meanwhile, a small one
         # here (a thread hand-off costs more than it parses)
         deadline = _Deadline.after(cfg.timeout, res.elapsed)
-        inline = len(res.body) <= _INLINE_PARSE_MAX
-        parsed, prints = (
-            _parse(res, src, cfg) if inline else await asyncio.to_thread(_parse, res, src, cfg)
-        )
-        known = store.known(prints)  # the listing itself is noted when written
-        args = (parsed, src, src.ref, deadline, prints, known)
-        worked = _work(*args) if inline else await asyncio.to_thread(_work, *args)
+        if reads is not None and state.last_success is None:
+            job = _Job(res.body, res.final_url, res.content_type, src, deadline)
+            worked, prints = await reads.read(job)
+        else:
+            inline = len(res.body) <= _INLINE_PARSE_MAX
+            parsed, prints = (
+                _parse(res, src, cfg) if inline else await asyncio.to_thread(_parse, res, src, cfg)
+            )
+            known = store.known(prints)  # the listing itself is noted when written
+            args = (parsed, src, src.ref, deadline, prints, known)
+            worked = _work(*args) if inline else await asyncio.to_thread(_work, *args)
         if cfg.full_text:
             items, refused = await with_full_text(worked.items, store, cfg, src.internal_ok)
             more = [f"{src.ref}: {r}" for r in refused]
-            worked = dataclasses.replace(worked, items=items, warnings=worked.warnings + more)
+            worked = dataclasses.replace(
+                worked, items=items, warnings=worked.warnings + more, ready=None
+            )
     except Exception as exc:  # one feed never stops the run
         err = _as_source_error(src.ref, exc)
         record = FeedRecord(src.ref, ok=False, error=str(err))
@@ -559,7 +598,9 @@ async def _finish(
     return _Finished(src, record, t0, worked=worked, prints=tuple(prints), warnings=tuple(warnings))
 
 
-def _parse(res: FetchResponse, src: _Source, cfg: Fetch) -> tuple[ParsedFeed, list[str]]:
+def _parse(
+    res: FetchResponse | _Job, src: _Source, cfg: Fetch, salt: str = ""
+) -> tuple[ParsedFeed, list[str]]:
     parsed = parse_feed(
         res.body,
         url=res.final_url,
@@ -567,7 +608,122 @@ def _parse(res: FetchResponse, src: _Source, cfg: Fetch) -> tuple[ParsedFeed, li
         where=src.ref,
         max_bytes=cfg.max_bytes,
     )
-    return parsed, _fingerprints(parsed, _salt(cfg))
+    return parsed, _fingerprints(parsed, salt or _salt(cfg))
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A fetched feed to read in the worker process: its response's body, final URL and
+    type, the source, and the deadline its reading shares with its fetch."""
+
+    body: bytes
+    final_url: str
+    content_type: str
+    src: _Source
+    deadline: _Deadline
+
+
+def _read_jobs(jobs: Sequence[_Job], cfg: Fetch) -> list[tuple[_Worked, list[str]] | SourceError]:
+    """Feeds read for the first time (run in the worker process): each parsed, fingerprinted
+    and every entry worked out (a first listing's entries are seldom known, and
+    :func:`_unknown` then drops those that are), with the whole listing's prints; or why
+    it could not be read."""
+    out: list[tuple[_Worked, list[str]] | SourceError] = []
+    salt = _salt(cfg)
+    for job in jobs:
+        ref = job.src.ref
+        try:
+            parsed, prints = _parse(job, job.src, cfg, salt)
+            worked = _work(parsed, job.src, ref, job.deadline, prints)
+            if not cfg.full_text:  # full texts change the items: they are made ready after
+                worked = dataclasses.replace(worked, ready=prepare(worked.items, worked.prints))
+            out.append((worked, prints))
+        except Exception as exc:  # one feed never stops the others
+            out.append(_as_source_error(ref, exc))
+    return out
+
+
+_READ_BATCH = 16  # feeds a hand-off to the worker carries at most (a few ms of its work)
+
+
+class _FirstReads:
+    """Feeds read for the first time, read in the pool's worker process while this one
+    fetches and writes. Those answered in one turn of the event loop go in one hand-off
+    (up to ``_READ_BATCH``: a hand-off costs more than its bytes), and their fingerprints
+    are looked up in the store at once."""
+
+    def __init__(self, pool: Pool, store: Store, cfg: Fetch) -> None:
+        self.pool = pool
+        self.store = store
+        self.cfg = cfg
+        self.waiting: list[tuple[_Job, asyncio.Future[tuple[_Worked, list[str]]]]] = []
+        self.sending: set[asyncio.Task[None]] = set()  # held: the loop keeps weak references
+
+    async def read(self, job: _Job) -> tuple[_Worked, list[str]]:
+        """The feed's new or changed entries worked out, and its whole listing's prints."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[tuple[_Worked, list[str]]] = loop.create_future()
+        if not self.waiting:
+            loop.call_soon(self._send)
+        self.waiting.append((job, done))
+        if len(self.waiting) >= _READ_BATCH:
+            self._send()
+        return await done
+
+    def _send(self) -> None:
+        batch, self.waiting = self.waiting, []
+        if batch:
+            task = asyncio.get_running_loop().create_task(self._read(batch))
+            self.sending.add(task)
+            task.add_done_callback(self.sending.discard)
+
+    async def _read(
+        self, batch: list[tuple[_Job, asyncio.Future[tuple[_Worked, list[str]]]]]
+    ) -> None:
+        try:
+            outs = await self.pool.run(_read_jobs, [job for job, _ in batch], self.cfg)
+            known = self.store.known(
+                [p for out in outs if not isinstance(out, SourceError) for p in out[1]]
+            )
+        except Exception as exc:  # each feed of the batch fails with it
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        for (_, done), out in zip(batch, outs, strict=True):
+            if done.done():  # cancelled
+                continue
+            try:
+                done.set_result(self._result(out, known))
+            except SourceError as exc:
+                done.set_exception(exc)
+
+    @staticmethod
+    def _result(
+        out: tuple[_Worked, list[str]] | SourceError, known: frozenset[str]
+    ) -> tuple[_Worked, list[str]]:
+        if isinstance(out, SourceError):
+            raise out
+        return _unknown(out[0], known), out[1]
+
+
+def _ready(worked: _Worked) -> Prepared:
+    """The worked-out items made ready to store (in the worker process, or now)."""
+    return worked.ready if worked.ready is not None else prepare(worked.items, worked.prints)
+
+
+def _unknown(worked: _Worked, known: frozenset[str]) -> _Worked:
+    """``worked`` less the items whose fingerprint is ``known``, counted as unchanged."""
+    if not known:
+        return worked
+    keep = [n for n, p in enumerate(worked.prints) if p not in known]
+    return dataclasses.replace(
+        worked,
+        items=[worked.items[n] for n in keep],
+        prints=[worked.prints[n] for n in keep],
+        ready=worked.ready.only(keep) if worked.ready is not None else None,
+        unchanged=worked.unchanged + len(worked.items) - len(keep),
+    )
 
 
 def _named(src: _Source, exc: FetchError) -> FetchError:
@@ -608,11 +764,24 @@ def ingest(
         if src.kind in ("story", "inbox"):
             by_ref[src.ref] = [_kept(r, items) for r in _read_stories(config, store, src)]
     if urls:
-        fetched = asyncio.run(_fetch_feeds(config, store, urls, items, prefetched))
+        with _frozen_heap():
+            fetched = asyncio.run(_fetch_feeds(config, store, urls, items, prefetched))
         for src in urls:
             by_ref[src.ref] = [fetched[src.ref]]
     ordered = [r for src in plan for r in by_ref[src.ref]]
     return IngestResult(sources=tuple(ordered), elapsed=time.perf_counter() - t0)
+
+
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """The objects made before the body left out of the collector's walks meanwhile (a
+    fetch round makes some 10 container objects an item: the collections it sets off
+    would walk the whole heap again and again); collected as before once it is done."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 # -- the feeds of several newsletters, each fetched once ---------------------------
