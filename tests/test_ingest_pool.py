@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -110,17 +111,17 @@ def _pid() -> int:
 def test_the_pool_runs_calls_in_another_process() -> None:
     with Pool(wanted=True) as pool:
         assert pool.working
-        assert asyncio.run(pool.run(_pid)) != os.getpid()
+        assert asyncio.run(pool.run(30, _pid)) != os.getpid()
     assert not pool.working  # closed: calls run here
-    assert asyncio.run(pool.run(_pid)) == os.getpid()
+    assert asyncio.run(pool.run(30, _pid)) == os.getpid()
     with Pool(wanted=False) as pool:
         assert not pool.working
-        assert asyncio.run(pool.run(_pid)) == os.getpid()
+        assert asyncio.run(pool.run(30, _pid)) == os.getpid()
 
 
 def _in_a_daemon(out: multiprocessing.Queue[tuple[bool, bool]]) -> None:
     with Pool(wanted=True) as pool:
-        out.put((pool.working, asyncio.run(pool.run(_pid)) == os.getpid()))
+        out.put((pool.working, asyncio.run(pool.run(30, _pid)) == os.getpid()))
 
 
 @pytest.mark.slow  # a worker process
@@ -151,7 +152,7 @@ def test_the_worker_ends_when_its_parent_is_killed() -> None:
         "import asyncio, os, sys, time\n"
         "from pipeline.ingest._pool import Pool\n"
         "pool = Pool(wanted=True)\n"
-        "print(asyncio.run(pool.run(os.getpid)), flush=True)\n"
+        "print(asyncio.run(pool.run(30, os.getpid)), flush=True)\n"
         "time.sleep(60)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -199,3 +200,39 @@ def test_full_texts_fetched_after_a_reading_in_the_worker_are_what_is_stored(
             assert [r.new for r in results] == [1] * feeds
             stored = [store.get_item(r.items[0].id) for r in results]
         assert all(i is not None and "Paragraph 5: Quarry Bank" in i.text for i in stored)
+
+
+def _stuck_unless_in(parent: int) -> str:
+    """Hangs in the worker (as a lock copied held by the fork would), answers here."""
+    if os.getpid() != parent:
+        time.sleep(60)
+    return "here"
+
+
+@pytest.mark.slow  # a worker process
+def test_a_worker_that_stops_answering_is_ended_and_the_call_runs_here() -> None:
+    with Pool(wanted=True) as pool:
+        worker = asyncio.run(pool.run(30, _pid))
+        t0 = time.monotonic()
+        assert asyncio.run(pool.run(0.5, _stuck_unless_in, os.getpid())) == "here"
+        assert time.monotonic() - t0 < 5
+        assert not pool.working  # later calls run here
+        deadline = time.monotonic() + 5
+        while _alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(worker)
+
+
+@pytest.mark.slow  # a worker process
+def test_no_fork_outside_the_main_thread() -> None:
+    # the scheduler runs builds in its worker threads: a fork there copies their locks, held
+    seen: list[tuple[bool, bool]] = []
+
+    def build() -> None:
+        with Pool(wanted=True) as pool:
+            seen.append((pool.working, asyncio.run(pool.run(30, _pid)) == os.getpid()))
+
+    job = threading.Thread(target=build)
+    job.start()
+    job.join(20)
+    assert seen == [(False, True)]

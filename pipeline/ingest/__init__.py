@@ -643,6 +643,7 @@ def _read_jobs(jobs: Sequence[_Job], cfg: Fetch) -> list[tuple[_Worked, list[str
     return out
 
 
+_WORKER_WAIT = 10  # fetch timeouts a batch may wait for the worker before it is ended
 _READ_BATCH = 16  # feeds a hand-off to the worker carries at most (a few ms of its work)
 
 
@@ -681,7 +682,9 @@ class _FirstReads:
         self, batch: list[tuple[_Job, asyncio.Future[tuple[_Worked, list[str]]]]]
     ) -> None:
         try:
-            outs = await self.pool.run(_read_jobs, [job for job, _ in batch], self.cfg)
+            jobs = [job for job, _ in batch]
+            # a batch waits behind the worker's other batches: a generous bound, for a hang
+            outs = await self.pool.run(_WORKER_WAIT * self.cfg.timeout, _read_jobs, jobs, self.cfg)
             known = self.store.known(
                 [p for out in outs if not isinstance(out, SourceError) for p in out[1]]
             )

@@ -11,10 +11,12 @@ this process instead, with the same result.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -26,10 +28,6 @@ __all__ = ["Pool"]
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
-
-
-def _ready() -> bool:
-    return True
 
 
 def _start(parent: int) -> None:
@@ -52,9 +50,14 @@ class Pool:
 
     def __init__(self, wanted: bool) -> None:
         self._executor: ProcessPoolExecutor | None = None
+        self._pid = 0
         if not wanted or multiprocessing.current_process().daemon:
             return
         if "fork" not in multiprocessing.get_all_start_methods():
+            return
+        if threading.current_thread() is not threading.main_thread():
+            # the scheduler runs builds in its worker threads, beside its own: a fork there
+            # copies whatever lock another thread holds, held, into the child
             return
         try:
             executor = ProcessPoolExecutor(
@@ -63,7 +66,8 @@ class Pool:
                 initializer=_start,
                 initargs=(os.getpid(),),
             )
-            executor.submit(_ready).result()  # forked now, before the loop's threads start
+            # forked now, before the loop's threads start; its pid, to end it if it hangs
+            self._pid = executor.submit(os.getpid).result()
         except (OSError, BrokenProcessPool):
             return
         self._executor = executor
@@ -73,16 +77,29 @@ class Pool:
         """Whether calls go to a worker process."""
         return self._executor is not None
 
-    async def run(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        """``fn(*args)`` in the worker, else here."""
+    async def run(
+        self, timeout: float, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        """``fn(*args)`` in the worker, else here. A worker that has not answered within
+        ``timeout`` seconds (queued calls included) is ended, and the call runs here."""
         if self._executor is not None:
             loop = asyncio.get_running_loop()
             try:
                 call = functools.partial(fn, *args, **kwargs)  # pickled: no lambda
-                return await loop.run_in_executor(self._executor, call)
+                return await asyncio.wait_for(loop.run_in_executor(self._executor, call), timeout)
+            except TimeoutError:  # hung (a lock the fork copied held?): never wait forever
+                self._end()
             except BrokenProcessPool:  # the worker died: this call and the rest run here
                 self.close()
         return fn(*args, **kwargs)
+
+    def _end(self) -> None:
+        """End a worker that stopped answering; later calls run in this process."""
+        executor, self._executor = self._executor, None
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._pid, signal.SIGKILL)
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         if self._executor is not None:
