@@ -12,8 +12,8 @@ feeds: run 1 under 2 s, run 2 under 1 s, and run 2 opening no more connections
 than run 1 left open (a 304's connection is reused). The client config raises the
 connection bounds (concurrency 200, per_host 200) since every feed shares one
 host here; with the defaults (16 / 4 per host) one host is rate limited on
-purpose. Prints a table (wall and CPU seconds, new connections, store commits), then one JSON
-object of the figures as the last line.
+purpose. Prints a table (wall and CPU seconds, the reading worker's CPU seconds, new
+connections, store commits), then one JSON object of the figures as the last line.
 """
 
 from __future__ import annotations
