@@ -429,7 +429,6 @@ def _quote_cut(text: str, max_words: int, min_words: int) -> str | None:
     return best
 
 
-_FINITE_TAGS = frozenset({"VBD", "VBP", "VBZ", "MD"})
 _WORD = re.compile(r"[A-Za-z]+(?:['’][a-z]+)?")
 
 
@@ -438,9 +437,9 @@ def _finite(text: str, names: Iterable[str] = ()) -> bool:
 
     The lexicon answers most sentences at once; only the rest are tagged in context.
     """
-    if any(_grammar.lexical_tag(w) in _FINITE_TAGS for w in _WORD.findall(text)):
+    if any(_grammar.lexical_tag(w) in _grammar.FINITE_TAGS for w in _WORD.findall(text)):
         return True
-    return any(t.tag in _FINITE_TAGS for t in _grammar.tag(text, names))
+    return any(t.tag in _grammar.FINITE_TAGS for t in _grammar.tag(text, names))
 
 
 _DURATIONS = word_set(
@@ -523,7 +522,8 @@ class _Reading:
         maybe = (
             j
             for j in range(1, n)
-            if (tags[j] in _FINITE_TAGS or tags[j] == "VBN") and not words[j - 1].endswith(",")
+            if (tags[j] in _grammar.FINITE_TAGS or tags[j] == "VBN")
+            and not words[j - 1].endswith(",")
         )
         return next((j for j in range(n) if self._sure[j]), n), next(maybe, n)
 
@@ -576,7 +576,7 @@ class _Reading:
         ro = [w.strip(_MARKS.replace(".", "")).lower() for w in self.words]
         last = [-1] * (len(ro) + 1)
         for i, word in enumerate(ro):
-            verb = _grammar.lexical_tag(word) in _FINITE_TAGS or _reports(word)
+            verb = _grammar.lexical_tag(word) in _grammar.FINITE_TAGS or _reports(word)
             last[i + 1] = i if verb else last[i]
         return last, [_reports(word) for word in ro]
 
@@ -620,7 +620,7 @@ class _Reading:
         its noun phrase follows it ("found the number of people [who ...]")."""
         if extra:
             ro = extra.strip(_MARKS.replace(".", "")).lower()
-            if _grammar.lexical_tag(ro) in _FINITE_TAGS or _reports(ro):
+            if _grammar.lexical_tag(ro) in _grammar.FINITE_TAGS or _reports(ro):
                 return False  # the verb is the last word: no noun phrase after it
             last, reports = self._verbs[0][i], self._verbs[1]
             return last >= 0 and reports[last]

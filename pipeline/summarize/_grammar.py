@@ -40,6 +40,9 @@ _TOKEN = re.compile(
 
 VERB_TAGS = frozenset({"VB", "VBD", "VBP", "VBZ", "MD", "VBN"})
 _FINITE = frozenset({"VB", "VBD", "VBP", "VBZ", "MD"})
+# a verb that is finite whatever its context: a past, a present, a modal (a base form may be an
+# infinitive or an imperative)
+FINITE_TAGS = frozenset({"VBD", "VBP", "VBZ", "MD"})
 _NOUNS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 _DO_MODAL = word_set(
     """

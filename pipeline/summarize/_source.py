@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..words import STOPWORDS, word_set
-from ._grammar import FUNCTION_TAGS, is_common_word, is_name_like, lexical_tag, tag
+from ._grammar import FINITE_TAGS, FUNCTION_TAGS, is_common_word, is_name_like, lexical_tag, tag
 from ._prose import fused_label, opens_quotation
 from ._speech import CAPTION_SPEECH
 from ._text import QUOTED, clean_text, split_sentences
@@ -129,7 +129,6 @@ def _split_fused(sentence: str) -> list[str]:
     return [p for p in pieces if p]
 
 
-_FINITE = frozenset({"VBD", "VBZ", "VBP", "MD"})
 _OPENING_MARKS = "\"“‘'"
 _CLOSING_MARKS = "\"”’'"
 _QUOTE_RUN = 3  # sentences a quotation may run on without marks before one shows it again
@@ -244,4 +243,4 @@ def read_source(title: str, text: str) -> Source:
 def _is_caption_label(label: str) -> bool:
     """A colon label of a caption ("Bad memories:", "Close ties:"), not a speaker ("He
     added:") nor a clause ("The problem is:"): no verb of its own but a base form."""
-    return not CAPTION_SPEECH.search(label) and not any(t.tag in _FINITE for t in tag(label))
+    return not CAPTION_SPEECH.search(label) and not any(t.tag in FINITE_TAGS for t in tag(label))
