@@ -130,7 +130,7 @@ def test_guard_uses_only_public_aiohttp_api(internal: FeedServer) -> None:
                 FetchRequest(name + "feed.xml", allow_internal=literal),
                 FetchRequest(literal + "feed.xml", allow_internal=name),
                 FetchRequest(literal + "to-name", allow_internal=literal),
-                FetchRequest(f"http://999.0.0.1:{inner}/internal-admin"),
+                FetchRequest(f"http://127.999.0.1:{inner}/internal-admin"),
             ],
             CFG,
         )
@@ -148,7 +148,7 @@ def test_guard_uses_only_public_aiohttp_api(internal: FeedServer) -> None:
         hop_refused
     )
     assert not isinstance(bad, InternalAddressError)  # no address at all, internal or not
-    assert "999.0.0.1 - is not an IP address" in str(bad)
+    assert "127.999.0.1 - is not an IP address" in str(bad)
     assert internal.hits("/internal-admin") == []
 
 
