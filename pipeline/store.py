@@ -53,7 +53,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, cast
 
 from ._sql import Db, Row, advisory_key, connect_pg, is_url, safe_url
 from .config import Config
@@ -399,25 +399,63 @@ class FeedRecord:
     moved_to: str | None = None
 
 
-_V = TypeVar("_V")
-
-
 @dataclass(frozen=True)
 class Prepared:
-    """Items as the store writes them, column by column: each with its raw fingerprint and
-    what the store derives from it (link key, content hash, date and image as stored),
-    worked out by :func:`prepare` before the write, wherever the items were (a worker
-    process may)."""
+    """Items as the store writes them, column by column: each item's fields, its raw
+    fingerprint and what the store derives (link key, content hash, date and image as
+    stored), worked out by :func:`prepare` before the write, wherever the items were (a
+    worker process may). Columns of strings cross a process boundary for a fraction of
+    what item objects cost to pickle; :meth:`items` makes the items back."""
 
-    items: tuple[Item, ...] = ()
+    ids: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    origins: tuple[str, ...] = ()
+    titles: tuple[str, ...] = ()
+    texts: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    htmls: tuple[str, ...] = ()
+    guids: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    dates: tuple[str | None, ...] = ()  # published, in UTC, as stored
+    images: tuple[str | None, ...] = ()  # as stored (JSON)
     raws: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()
     digests: tuple[str, ...] = ()
-    dates: tuple[str | None, ...] = ()
-    images: tuple[str | None, ...] = ()
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.ids)
+
+    def items(self) -> tuple[Item, ...]:
+        """The items these columns hold (dates in UTC)."""
+        return tuple(
+            Item(
+                id=id_,
+                source=source,
+                origin=origin,
+                title=title,
+                text=text,
+                url=url,
+                html=html,
+                guid=guid,
+                author=author,
+                published=datetime.fromisoformat(when) if when else None,
+                image=Image(**json.loads(image)) if image else None,
+            )
+            for id_, source, origin, title, text, url, html, guid, author, when, image in zip(
+                self.ids,
+                self.sources,
+                self.origins,
+                self.titles,
+                self.texts,
+                self.urls,
+                self.htmls,
+                self.guids,
+                self.authors,
+                self.dates,
+                self.images,
+                strict=True,
+            )
+        )
 
     def only(self, keep: Sequence[int]) -> Prepared:
         """The items at these positions."""
@@ -427,18 +465,15 @@ class Prepared:
     def joined(parts: Sequence[Prepared], keep: Sequence[int] | None = None) -> Prepared:
         """Several of them, one after another (only the positions ``keep``, if given)."""
 
-        def column(of: Callable[[Prepared], tuple[_V, ...]]) -> tuple[_V, ...]:
-            values = tuple(v for p in parts for v in of(p))
+        def column(name: str) -> tuple[object, ...]:
+            values = tuple(v for p in parts for v in getattr(p, name))
             return values if keep is None else tuple(values[n] for n in keep)
 
-        return Prepared(
-            column(lambda p: p.items),
-            column(lambda p: p.raws),
-            column(lambda p: p.keys),
-            column(lambda p: p.digests),
-            column(lambda p: p.dates),
-            column(lambda p: p.images),
-        )
+        # each column keeps its own type: the items' values, taken in order
+        return Prepared(**cast(dict[str, Any], {n: column(n) for n in _PREPARED_COLUMNS}))
+
+
+_PREPARED_COLUMNS = tuple(f.name for f in dataclasses.fields(Prepared))
 
 
 def prepare(items: Iterable[Item], prints: Sequence[str] = ()) -> Prepared:
@@ -449,12 +484,22 @@ def prepare(items: Iterable[Item], prints: Sequence[str] = ()) -> Prepared:
         raise ValueError(f"{len(items)} items, {len(raws)} fingerprints")
     keys = tuple(url_key(item.url) for item in items)
     return Prepared(
-        items,
-        raws,
-        keys,
-        tuple(_content_hash(item, key) for item, key in zip(items, keys, strict=True)),
-        tuple(i.published.astimezone(UTC).isoformat() if i.published else None for i in items),
-        tuple(json.dumps(i.image.__dict__) if i.image else None for i in items),
+        ids=tuple(i.id for i in items),
+        sources=tuple(i.source for i in items),
+        origins=tuple(i.origin for i in items),
+        titles=tuple(i.title for i in items),
+        texts=tuple(i.text for i in items),
+        urls=tuple(i.url for i in items),
+        htmls=tuple(i.html for i in items),
+        guids=tuple(i.guid for i in items),
+        authors=tuple(i.author for i in items),
+        dates=tuple(
+            i.published.astimezone(UTC).isoformat() if i.published else None for i in items
+        ),
+        images=tuple(json.dumps(i.image.__dict__) if i.image else None for i in items),
+        raws=raws,
+        keys=keys,
+        digests=tuple(_content_hash(item, key) for item, key in zip(items, keys, strict=True)),
     )
 
 
@@ -489,10 +534,12 @@ class _Known:
 
     _BATCH = 250
 
-    def __init__(self, c: Db, items: Sequence[Item], keys: Sequence[str]) -> None:
+    def __init__(
+        self, c: Db, ids: Sequence[str], guids: Sequence[str], keys: Sequence[str]
+    ) -> None:
         self._by: tuple[dict[str, _Match], ...] = tuple({} for _ in range(6))
-        ids = [i.id for i in items]
-        guids = [i.guid for i in items if i.guid]
+        ids = list(ids)
+        guids = [g for g in guids if g]
         links = [k for k in keys if k]
         where = (
             f"id IN ({_marks(ids)})",
@@ -518,8 +565,8 @@ class _Known:
             if value:
                 self._by[base + n].setdefault(value, match)
 
-    def find(self, item: Item, key: str) -> _Match | None:
-        for n, value in enumerate((item.id, item.guid, key) * 2):
+    def find(self, id_: str, guid: str, key: str) -> _Match | None:
+        for n, value in enumerate((id_, guid, key) * 2):
             found = self._by[n].get(value) if value else None
             if found is not None:
                 return found
@@ -656,12 +703,32 @@ class Store:
         with self.transaction() as c:
             writes = _Writes(c)
             r = ready
-            rows = zip(r.items, r.raws, r.keys, r.digests, r.dates, r.images, strict=True)
-            for n, (item, raw, key, digest, published, image) in enumerate(rows):
+            # the columns in the order of the INSERT below
+            rows = zip(
+                r.ids,
+                r.guids,
+                r.keys,
+                r.sources,
+                r.origins,
+                r.titles,
+                r.urls,
+                r.texts,
+                r.htmls,
+                r.authors,
+                r.dates,
+                r.images,
+                r.digests,
+                r.raws,
+                strict=True,
+            )
+            for n, fields in enumerate(rows):
+                id_, guid, key, _, _, title, url, text, html, author = fields[:10]
+                published, image, digest, raw = fields[10:]
                 if n % batch == 0:  # one look-up for the next items, not three each
                     writes.flush()  # the look-up sees this call's earlier items
-                    known = _Known(c, ready.items[n : n + batch], ready.keys[n : n + batch])
-                row = known.find(item, key)
+                    end = n + batch
+                    known = _Known(c, r.ids[n:end], r.guids[n:end], r.keys[n:end])
+                row = known.find(id_, guid, key)
                 if row is not None and row.buried:
                     if not (published and published > row.dated):
                         writes.add(
@@ -680,26 +747,9 @@ class Store:
                         "INSERT INTO items (id, guid, url_key, source, origin, title, url, text,"
                         " html, author, published, image, content_hash, first_seen, updated_at,"
                         " raw_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (
-                            item.id,
-                            item.guid,
-                            key,
-                            item.source,
-                            item.origin,
-                            item.title,
-                            item.url,
-                            item.text,
-                            item.html,
-                            item.author,
-                            published,
-                            image,
-                            digest,
-                            now,
-                            now,
-                            raw,
-                        ),
+                        (*fields[:13], now, now, raw),
                     )
-                    known.add(_Match(item.id, digest, raw, False), item.guid, key)
+                    known.add(_Match(id_, digest, raw, False), guid, key)
                     done.append(_NEW)
                 elif row.content_hash != digest:
                     writes.add(
@@ -708,11 +758,11 @@ class Store:
                         " content_hash=?, updated_at=?, raw_hash=COALESCE(NULLIF(?, ''), raw_hash)"
                         " WHERE id=?",
                         (
-                            item.title,
-                            item.url,
-                            item.text,
-                            item.html,
-                            item.author,
+                            title,
+                            url,
+                            text,
+                            html,
+                            author,
                             published,
                             image,
                             digest,

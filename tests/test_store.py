@@ -10,16 +10,19 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import pipeline
 from pipeline.errors import StoreError
 from pipeline.ids import item_id
-from pipeline.models import Item
+from pipeline.models import Image, Item
 from pipeline.store import (
     _V1,
     MIGRATIONS,
     FeedRecord,
     FeedWrite,
+    Prepared,
     Sources,
     _statements,
     open_location,
@@ -301,3 +304,33 @@ def test_items_another_newsletter_stored_after_a_draft_are_news_to_this_one(
         assert tech.stored_since_draft(day, mine)
         assert not tech.stored_since_draft(day, Sources(frozenset({"other.xml"})))
         assert not tech.stored_since_draft(date(2026, 11, 29), mine)  # no draft that day
+
+
+_words = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=20)
+_items = st.builds(
+    Item,
+    id=_words,
+    source=_words,
+    origin=_words,
+    title=_words,
+    text=_words,
+    url=_words,
+    html=_words,
+    guid=_words,
+    author=_words,
+    published=st.none() | st.datetimes(timezones=st.just(UTC)),
+    image=st.none() | st.builds(Image, url=_words, alt=_words, credit=_words),
+)
+
+
+@given(st.lists(_items, max_size=5), st.data())
+def test_items_made_ready_to_store_give_back_the_same_items(
+    items: list[Item], data: st.DataObject
+) -> None:
+    # a worker process hands items over as these columns: nothing may change on the way
+    ready = prepare(items, [f"r{n}" for n in range(len(items))] if items else [])
+    assert ready.items() == tuple(items)
+    keep = data.draw(st.lists(st.integers(0, max(len(items) - 1, 0)), max_size=len(items)))
+    keep = keep if items else []
+    assert ready.only(keep).items() == tuple(items[n] for n in keep)
+    assert Prepared.joined([ready, ready]).items() == tuple(items) * 2
