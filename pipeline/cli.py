@@ -625,7 +625,7 @@ def ingest_command(
         return
     config = get_config(config_path)
     with open_state(config) as store:
-        result = ingest(config, store, sources=list(sources) or None)
+        result = ingest(config, store, sources=list(sources) or None, items=False)  # counts only
     code = _print_ingest(result, fmt)
     if code:
         sys.exit(code)

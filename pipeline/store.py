@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
@@ -466,7 +467,7 @@ class Prepared:
         """Several of them, one after another (only the positions ``keep``, if given)."""
 
         def column(name: str) -> tuple[object, ...]:
-            values = tuple(v for p in parts for v in getattr(p, name))
+            values = tuple(itertools.chain.from_iterable(getattr(p, name) for p in parts))
             return values if keep is None else tuple(values[n] for n in keep)
 
         # each column keeps its own type: the items' values, taken in order
@@ -535,7 +536,12 @@ class _Known:
     _BATCH = 250
 
     def __init__(
-        self, c: Db, ids: Sequence[str], guids: Sequence[str], keys: Sequence[str]
+        self,
+        c: Db,
+        ids: Sequence[str],
+        guids: Sequence[str],
+        keys: Sequence[str],
+        tombstones: bool = True,
     ) -> None:
         self._by: tuple[dict[str, _Match], ...] = tuple({} for _ in range(6))
         ids = list(ids)
@@ -546,10 +552,8 @@ class _Known:
             f"guid IN ({_marks(guids)}) AND guid != ''",
             f"url_key IN ({_marks(links)}) AND url_key != ''",
         )
-        for table, hashed, buried in (
-            ("items", "content_hash, ''", 0),
-            ("tombstones", "'', dated", 1),
-        ):
+        tables = [("items", "content_hash, ''", 0), ("tombstones", "'', dated", 1)]
+        for table, hashed, buried in tables if tombstones else tables[:1]:
             head = f"SELECT id, guid, url_key, {hashed}, raw_hash, rowid FROM {table} WHERE "
             if c.pg:  # its planner scans the table for an OR of IN lists: one lookup each
                 sql = " UNION ".join(head + w for w in where)
@@ -560,17 +564,25 @@ class _Known:
                 self.add(_Match(r[0], r[3], r[5], bool(buried), r[4]), r[1], r[2])
 
     def add(self, match: _Match, guid: str, key: str) -> None:
-        base = 3 if match.buried else 0
-        for n, value in enumerate((match.id, guid, key)):
-            if value:
-                self._by[base + n].setdefault(value, match)
+        by = self._by[3:] if match.buried else self._by
+        if match.id:
+            by[0].setdefault(match.id, match)
+        if guid:
+            by[1].setdefault(guid, match)
+        if key:
+            by[2].setdefault(key, match)
 
     def find(self, id_: str, guid: str, key: str) -> _Match | None:
-        for n, value in enumerate((id_, guid, key) * 2):
-            found = self._by[n].get(value) if value else None
-            if found is not None:
-                return found
-        return None
+        # written out: asked for every item stored (no key is '', so '' finds nothing)
+        by = self._by
+        return (
+            by[0].get(id_)
+            or by[1].get(guid)
+            or by[2].get(key)
+            or by[3].get(id_)
+            or by[4].get(guid)
+            or by[5].get(key)
+        )
 
 
 class _Writes:
@@ -592,6 +604,10 @@ class _Writes:
         for sql, rows in self._runs:
             self._c.executemany(sql, rows)
         self._runs.clear()
+
+
+def _any_tombstone(c: Db) -> bool:
+    return bool(c.execute("SELECT EXISTS (SELECT 1 FROM tombstones)").rows[0][0])
 
 
 def _marks(values: Sequence[str]) -> str:
@@ -701,6 +717,8 @@ class Store:
         now = _now()
         batch = _Known._BATCH
         with self.transaction() as c:
+            # none yet (no prune has run): nothing to look up there
+            tombstones = _any_tombstone(c)
             writes = _Writes(c)
             r = ready
             # the columns in the order of the INSERT below
@@ -727,7 +745,7 @@ class Store:
                 if n % batch == 0:  # one look-up for the next items, not three each
                     writes.flush()  # the look-up sees this call's earlier items
                     end = n + batch
-                    known = _Known(c, r.ids[n:end], r.guids[n:end], r.keys[n:end])
+                    known = _Known(c, r.ids[n:end], r.guids[n:end], r.keys[n:end], tombstones)
                 row = known.find(id_, guid, key)
                 if row is not None and row.buried:
                     if not (published and published > row.dated):
@@ -806,6 +824,8 @@ class Store:
             " ON CONFLICT(origin) DO UPDATE SET generation = listings.generation + 1",
             origins,
         )
+        if not _any_tombstone(self.conn):
+            return
         # a touched tombstone takes its own origin's generation: one pass serves them all
         for n in range(0, len(wanted), 500):
             chunk = wanted[n : n + 500]
