@@ -69,6 +69,7 @@ __all__ = [
     "FeedRecord",
     "FeedState",
     "FeedWrite",
+    "ItemRow",
     "Prepared",
     "PrunePolicy",
     "PruneReport",
@@ -81,6 +82,7 @@ __all__ = [
     "open_state",
     "open_store",
     "prepare",
+    "prepare_rows",
     "prune",
     "restore_state",
     "restore_store",
@@ -477,30 +479,62 @@ class Prepared:
 _PREPARED_COLUMNS = tuple(f.name for f in dataclasses.fields(Prepared))
 
 
+# an item's fields in Item's order, then its raw fingerprint: what prepare_rows takes
+ItemRow = tuple[str, str, str, str, str, str, str, str, str, datetime | None, Image | None, str]
+
+
 def prepare(items: Iterable[Item], prints: Sequence[str] = ()) -> Prepared:
     """Items (with each one's raw fingerprint, in order, or none) made ready to store."""
     items = tuple(items)
     raws = tuple(prints) or ("",) * len(items)
     if len(raws) != len(items):
         raise ValueError(f"{len(items)} items, {len(raws)} fingerprints")
-    keys = tuple(url_key(item.url) for item in items)
+    return prepare_rows([(*_fields_of(i), raw) for i, raw in zip(items, raws, strict=True)])
+
+
+def _fields_of(
+    i: Item,
+) -> tuple[str, str, str, str, str, str, str, str, str, datetime | None, Image | None]:
+    return (
+        i.id,
+        i.source,
+        i.origin,
+        i.title,
+        i.text,
+        i.url,
+        i.html,
+        i.guid,
+        i.author,
+        i.published,
+        i.image,
+    )
+
+
+def prepare_rows(rows: Sequence[ItemRow]) -> Prepared:
+    """:func:`prepare` for items given as rows (:data:`ItemRow`), never made objects: an
+    ingest worker reads thousands of entries a second, and an item object costs more to
+    make than its row."""
+    if not rows:
+        return Prepared()
+    ids, sources, origins, titles, texts, urls, htmls, guids, authors, whens, images, raws = zip(
+        *rows, strict=True
+    )
+    keys = tuple(map(url_key, urls))
     return Prepared(
-        ids=tuple(i.id for i in items),
-        sources=tuple(i.source for i in items),
-        origins=tuple(i.origin for i in items),
-        titles=tuple(i.title for i in items),
-        texts=tuple(i.text for i in items),
-        urls=tuple(i.url for i in items),
-        htmls=tuple(i.html for i in items),
-        guids=tuple(i.guid for i in items),
-        authors=tuple(i.author for i in items),
-        dates=tuple(
-            i.published.astimezone(UTC).isoformat() if i.published else None for i in items
-        ),
-        images=tuple(json.dumps(i.image.__dict__) if i.image else None for i in items),
+        ids=ids,
+        sources=sources,
+        origins=origins,
+        titles=titles,
+        texts=texts,
+        urls=urls,
+        htmls=htmls,
+        guids=guids,
+        authors=authors,
+        dates=tuple(w.astimezone(UTC).isoformat() if w else None for w in whens),
+        images=tuple(json.dumps(i.__dict__) if i else None for i in images),
         raws=raws,
         keys=keys,
-        digests=tuple(_content_hash(item, key) for item, key in zip(items, keys, strict=True)),
+        digests=tuple(map(_content_hash, titles, texts, keys, authors)),
     )
 
 
@@ -619,8 +653,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _content_hash(item: Item, key: str) -> str:
-    parts = (item.title, item.text, key, item.author, "")
+def _content_hash(title: str, text: str, key: str, author: str) -> str:
+    parts = (title, text, key, author, "")
     return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
@@ -707,7 +741,11 @@ class Store:
 
         ``prints``: each item's raw fingerprint, in order (see :meth:`listed`), so an
         entry unchanged at its source is known next time without being worked out."""
-        done = self._upsert(prepare(items, prints))
+        return self.store_prepared(prepare(items, prints))
+
+    def store_prepared(self, ready: Prepared) -> tuple[int, int]:
+        """:meth:`upsert_items` for items made ready to store (:func:`prepare`)."""
+        done = self._upsert(ready)
         return done.count(_NEW), done.count(_UPDATED)
 
     def _upsert(self, ready: Prepared) -> list[str]:

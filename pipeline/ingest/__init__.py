@@ -45,7 +45,16 @@ from ..config import Config, Fetch
 from ..errors import FetchError, NewsletterError, SourceError
 from ..ids import canonical_url, item_id
 from ..models import FeedHealth, HealthStatus, IngestResult, Item, SourceResult
-from ..store import FeedRecord, FeedState, FeedWrite, Prepared, Store, prepare
+from ..store import (
+    FeedRecord,
+    FeedState,
+    FeedWrite,
+    ItemRow,
+    Prepared,
+    Store,
+    prepare,
+    prepare_rows,
+)
 from ._extract import with_full_text
 from ._feeds import Entry, ParsedFeed, parse_feed
 from ._fetch import FetchRequest, FetchResponse, GoneError, fetch_all
@@ -183,32 +192,33 @@ def _fingerprints(parsed: ParsedFeed, salt: str) -> list[str]:
 
 @dataclass(frozen=True)
 class _Worked:
-    """A source's entries worked out: the items new or changed at the source, each with
-    its fingerprint, and how many were known as they are (left out, not worked out).
+    """A source's entries worked out: the items new or changed at the source made ready
+    to store (``ready``, with each one's fingerprint), and how many were known as they
+    are (left out, not worked out). Columns of strings, not item objects: they cost less
+    to make, and cross from the worker process for a fraction of the objects' pickling."""
 
-    ``ready``: the items made ready to store, where already done (in the worker process,
-    which then sends them in ``ready`` alone, ``items`` left empty: columns of strings
-    cross to this process for a fraction of what item objects cost to pickle)."""
-
-    items: list[Item]
-    prints: list[str]
+    ready: Prepared
     warnings: list[str]
     unchanged: int = 0
-    ready: Prepared | None = None
 
-    def with_items(self) -> _Worked:
-        """The same, with its items as objects (made back from ``ready`` if need be)."""
-        if self.items or self.ready is None or not len(self.ready):
-            return self
-        return dataclasses.replace(self, items=list(self.ready.items()))
+    @property
+    def items(self) -> list[Item]:
+        """The items, as objects (made from ``ready``: only a caller that keeps them asks)."""
+        return list(self.ready.items())
+
+    @property
+    def prints(self) -> list[str]:
+        """Each item's raw fingerprint, in order."""
+        return list(self.ready.raws)
 
 
 def _items(
     parsed: ParsedFeed, src: _Source, origin: str, deadline: _Deadline | None = None
-) -> tuple[list[Item], list[str]]:
-    """Entries -> items: plain text, sanitized HTML, stable ids, UTC dates."""
+) -> tuple[Prepared, list[str]]:
+    """Entries -> items made ready to store: plain text, sanitized HTML, stable ids, UTC
+    dates (what ingest does to an entry; ``bench/ingest.py`` times it)."""
     worked = _work(parsed, src, origin, deadline)
-    return worked.items, worked.warnings
+    return worked.ready, worked.warnings
 
 
 def _work(
@@ -223,8 +233,7 @@ def _work(
     is ``known``: the per-item work (text, sanitizing, canonical link) is done once."""
     host = (urlsplit(origin).hostname or "").removeprefix("www.") if _is_url(origin) else ""
     source = src.name or parsed.title or host or Path(origin).stem
-    items: list[Item] = []
-    kept: list[str] = []
+    rows: list[ItemRow] = []
     unchanged = 0
     warnings = list(parsed.warnings)
     marks = list(prints) or [""] * len(parsed.entries)
@@ -243,23 +252,24 @@ def _work(
         if e.link and not link:
             warnings.append(f"{src.ref}: entry {n + 1}: dropped a non-web link {e.link[:60]!r}")
         image = e.image if e.image is not None and _is_url(e.image.url) else None
-        items.append(
-            Item(
-                id=item_id(e.guid, link, title, e.text),
-                source=source,
-                origin=origin,
-                title=title,
-                text=e.text,
-                url=canonical_url(link),  # tracking parameters dropped
-                html=sanitize(e.html),
-                guid=e.guid,
-                author=e.author,
-                published=e.published or e.updated,
-                image=image,
+        text = e.text
+        rows.append(  # the fields of an Item, in order (see ItemRow)
+            (
+                item_id(e.guid, link, title, text),
+                source,
+                origin,
+                title,
+                text,
+                canonical_url(link),  # tracking parameters dropped
+                sanitize(e.html),
+                e.guid,
+                e.author,
+                e.published or e.updated,
+                image,
+                mark,
             )
         )
-        kept.append(mark)
-    return _Worked(items, kept, warnings, unchanged)
+    return _Worked(prepare_rows(rows), warnings, unchanged)
 
 
 def _store(
@@ -270,7 +280,7 @@ def _store(
     t0: float,
     warnings: Sequence[str] = (),
 ) -> SourceResult:
-    new, updated = store.upsert_items(worked.items, worked.prints)
+    new, updated = store.store_prepared(worked.ready)
     return _stored(src, kind, worked, t0, warnings, new, updated)
 
 
@@ -287,13 +297,13 @@ def _stored(
         source=src.ref,
         kind=kind,
         status="ok",
-        items=tuple(worked.items),
+        items=worked.ready.items(),
         new=new,
         updated=updated,
         warnings=(*warnings, *worked.warnings),
         elapsed=time.perf_counter() - t0,
         unchanged=worked.unchanged,
-        listed=len(worked.prints) + worked.unchanged,
+        listed=len(worked.ready) + worked.unchanged,
     )
 
 
@@ -386,8 +396,8 @@ def _once(store: Store, item: Item, cfg: Fetch) -> _Worked:
     parts = (item.id, item.source, item.title, item.text, item.url, item.html, item.guid)
     mark = _digest(_salt(cfg), (*parts, item.author, when, *image))
     if mark in store.listed(item.origin, [mark]):
-        return _Worked([], [], [], 1)
-    return _Worked([item], [mark], [])
+        return _Worked(Prepared(), [], 1)
+    return _Worked(prepare([item], [mark]), [])
 
 
 # finished feeds wait at most this long, or until this many, to be written in one
@@ -470,7 +480,7 @@ class _Writer:
                     new, updated = (
                         counts.get(ref)
                         or self.store.store_feeds(
-                            [FeedWrite(done.record, _ready(worked), done.prints)]
+                            [FeedWrite(done.record, worked.ready, done.prints)]
                         )[0]
                     )
                 except Exception as exc:  # one feed never stops the run
@@ -478,8 +488,6 @@ class _Writer:
                     records.append(FeedRecord(ref, ok=False, error=str(err)))
                     out[ref] = _error(done.src, "feed", err, done.t0)
                     continue
-                if self.keep:
-                    worked = worked.with_items()
                 result = _stored(done.src, "feed", worked, done.t0, done.warnings, new, updated)
                 out[ref] = _kept(result, self.keep)
             self.store.record_feeds(records)
@@ -489,7 +497,7 @@ class _Writer:
         """The group's fetched feeds stored together, (new, updated) by feed; none if one of
         them fails (a savepoint undone): each is then stored alone, and the failing one said."""
         fed = [
-            (d.src.ref, FeedWrite(d.record, _ready(d.worked), d.prints))
+            (d.src.ref, FeedWrite(d.record, d.worked.ready, d.prints))
             for d in group
             if d.worked is not None
         ]
@@ -599,8 +607,8 @@ async def _finish(
         if cfg.full_text:
             items, refused = await with_full_text(worked.items, store, cfg, src.internal_ok)
             more = [f"{src.ref}: {r}" for r in refused]
-            worked = dataclasses.replace(
-                worked, items=items, warnings=worked.warnings + more, ready=None
+            worked = _Worked(
+                prepare(items, worked.ready.raws), worked.warnings + more, worked.unchanged
             )
     except Exception as exc:  # one feed never stops the run
         err = _as_source_error(src.ref, exc)
@@ -648,11 +656,7 @@ def _read_jobs(jobs: Sequence[_Job], cfg: Fetch) -> list[tuple[_Worked, list[str
         ref = job.src.ref
         try:
             parsed, prints = _parse(job, job.src, cfg, salt)
-            worked = _work(parsed, job.src, ref, job.deadline, prints)
-            if not cfg.full_text:  # full texts change the items: they are made ready after
-                ready = prepare(worked.items, worked.prints)
-                worked = dataclasses.replace(worked, items=[], ready=ready)
-            out.append((worked, prints))
+            out.append((_work(parsed, job.src, ref, job.deadline, prints), prints))
         except Exception as exc:  # one feed never stops the others
             out.append(_as_source_error(ref, exc))
     return out
@@ -725,22 +729,15 @@ class _FirstReads:
         return _unknown(out[0], known), out[1]
 
 
-def _ready(worked: _Worked) -> Prepared:
-    """The worked-out items made ready to store (in the worker process, or now)."""
-    return worked.ready if worked.ready is not None else prepare(worked.items, worked.prints)
-
-
 def _unknown(worked: _Worked, known: frozenset[str]) -> _Worked:
     """``worked`` less the items whose fingerprint is ``known``, counted as unchanged."""
     if not known:
         return worked
-    keep = [n for n, p in enumerate(worked.prints) if p not in known]
+    keep = [n for n, p in enumerate(worked.ready.raws) if p not in known]
     return dataclasses.replace(
         worked,
-        items=[worked.items[n] for n in keep] if worked.items else [],
-        prints=[worked.prints[n] for n in keep],
-        ready=worked.ready.only(keep) if worked.ready is not None else None,
-        unchanged=worked.unchanged + len(worked.prints) - len(keep),
+        ready=worked.ready.only(keep),
+        unchanged=worked.unchanged + len(worked.ready) - len(keep),
     )
 
 
