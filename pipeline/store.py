@@ -877,15 +877,19 @@ class Store:
         """Of these raw fingerprints, those stored as they are or pruned, read only:
         :meth:`listed` notes the listing (a caller may work before it writes)."""
         wanted = list(dict.fromkeys(p for p in prints if p))
+        if not wanted:
+            return frozenset()
         known: set[str] = set()
+        tables = ("items", "tombstones") if _any_tombstone(self.conn) else ("items",)
         for n in range(0, len(wanted), 500):
             chunk = wanted[n : n + 500]
             marks = _marks(chunk)
             rows = self.conn.execute(
-                f"SELECT raw_hash FROM items WHERE raw_hash IN ({marks}) AND raw_hash != ''"
-                f" UNION ALL SELECT raw_hash FROM tombstones WHERE raw_hash IN ({marks})"
-                " AND raw_hash != ''",
-                [*chunk, *chunk],
+                " UNION ALL ".join(
+                    f"SELECT raw_hash FROM {t} WHERE raw_hash IN ({marks}) AND raw_hash != ''"
+                    for t in tables
+                ),
+                chunk * len(tables),
             ).rows
             known.update(r[0] for r in rows)
         return frozenset(known)

@@ -46,7 +46,7 @@ PROCESS_CALLS = re.compile(
 )
 # Processes that are neither our program nor a browser, quick, started by these alone.
 NOT_OURS = {
-    "test_send.py::certificate": "openssl writes a throwaway TLS certificate, once a module",
+    "conftest.py::certificate": "openssl writes a throwaway TLS certificate, once a session",
     "test_code_quality.py::test_ruff_finds_nothing": "ruff lints the tree in well under a second",
     "pgserver.py::start": "PostgreSQL for the store tests, once a session, in about a second",
     "pgserver.py::PgServer": "pg_ctl stops that server, once a session",

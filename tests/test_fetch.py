@@ -6,8 +6,11 @@ through the config so the whole file runs in a few seconds.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from feedserver import (
@@ -26,6 +29,7 @@ from feedserver import (
     stall_headers,
     status,
 )
+from loopback import start, stop
 
 from pipeline.config import Fetch
 from pipeline.errors import FetchError
@@ -253,3 +257,19 @@ def test_memory_stays_bounded_on_huge_bodies_and_bombs(server: FeedServer) -> No
         tracemalloc.stop()
     assert all(isinstance(r, FetchError) for r in out)
     assert peak < 8 * CFG.max_bytes  # a few caps' worth, not 1 GB or 64 MB
+
+
+def test_an_https_feed_with_a_certificate_no_one_signed_fails_clearly(
+    certificate: tuple[Path, Path],
+) -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(certificate[0]), str(certificate[1]))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    start(httpd)
+    try:
+        url = f"https://127.0.0.1:{httpd.server_address[1]}/feed.xml"
+        err, _ = timed_error(url, 2.5)
+        assert "certificate verify failed" in str(err)
+    finally:
+        stop(httpd)

@@ -44,7 +44,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from ..config import Fetch
 from ..errors import FetchError
-from ..httpclient import retry_after, tls_context
+from ..httpclient import retry_after
 
 __all__ = [
     "FetchRequest",
@@ -558,7 +558,7 @@ def _client(cfg: Fetch, connections: int, allowed: tuple[str, int] | None) -> ai
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(
             resolver=_GuardedResolver(allowed, cfg.connect_timeout),
-            ssl=tls_context(),
+            ssl=True,  # aiohttp's verifying context, made once as it is imported
             limit=connections,
             limit_per_host=0,  # _Limits holds the per-host bound
             keepalive_timeout=5.0,
