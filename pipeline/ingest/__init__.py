@@ -278,10 +278,10 @@ def _store(
     kind: Literal["feed", "file"],
     worked: _Worked,
     t0: float,
-    warnings: Sequence[str] = (),
+    keep: bool,
 ) -> SourceResult:
     new, updated = store.store_prepared(worked.ready)
-    return _stored(src, kind, worked, t0, warnings, new, updated)
+    return _stored(src, kind, worked, t0, (), new, updated, keep)
 
 
 def _stored(
@@ -292,12 +292,14 @@ def _stored(
     warnings: Sequence[str],
     new: int,
     updated: int,
+    keep: bool,
 ) -> SourceResult:
+    """The result of a source stored, with its items as objects only when ``keep``."""
     return SourceResult(
         source=src.ref,
         kind=kind,
         status="ok",
-        items=worked.ready.items(),
+        items=worked.ready.items() if keep else (),
         new=new,
         updated=updated,
         warnings=(*warnings, *worked.warnings),
@@ -305,11 +307,6 @@ def _stored(
         unchanged=worked.unchanged,
         listed=len(worked.ready) + worked.unchanged,
     )
-
-
-def _kept(result: SourceResult, keep: bool) -> SourceResult:
-    """The result, without its items when the caller wants counts only."""
-    return result if keep else dataclasses.replace(result, items=())
 
 
 def _as_source_error(ref: str, exc: Exception) -> SourceError:
@@ -332,7 +329,7 @@ def _error(src: _Source, kind: Literal["feed", "file"], exc: Exception, t0: floa
     )
 
 
-def _read_feed_file(config: Config, store: Store, src: _Source) -> SourceResult:
+def _read_feed_file(config: Config, store: Store, src: _Source, keep: bool) -> SourceResult:
     t0 = time.perf_counter()
     assert src.path is not None
     label = str(src.path)
@@ -342,7 +339,8 @@ def _read_feed_file(config: Config, store: Store, src: _Source) -> SourceResult:
         parsed = parse_feed(data, where=label, max_bytes=config.fetch.max_bytes)
         prints = _fingerprints(parsed, _salt(config.fetch))
         known = store.listed(label, prints)
-        result = _store(store, src, "feed", _work(parsed, src, label, deadline, prints, known), t0)
+        worked = _work(parsed, src, label, deadline, prints, known)
+        result = _store(store, src, "feed", worked, t0, keep)
     except Exception as exc:  # one source never stops the run
         err = _as_source_error(label, exc)
         store.record_feed(label, ok=False, error=str(err))
@@ -351,7 +349,7 @@ def _read_feed_file(config: Config, store: Store, src: _Source) -> SourceResult:
     return result
 
 
-def _read_stories(config: Config, store: Store, src: _Source) -> list[SourceResult]:
+def _read_stories(config: Config, store: Store, src: _Source, keep: bool) -> list[SourceResult]:
     """Each story file is its own source: one bad file never hides the others."""
     assert src.path is not None
     if src.kind == "story":
@@ -382,7 +380,7 @@ def _read_stories(config: Config, store: Store, src: _Source) -> list[SourceResu
                 max_bytes=config.fetch.max_bytes,
                 inbox=src.path if src.kind == "inbox" else None,
             )
-            out.append(_store(store, one, "file", _once(store, item, config.fetch), t0))
+            out.append(_store(store, one, "file", _once(store, item, config.fetch), t0, keep))
         except Exception as exc:  # one file never stops the run
             out.append(_error(one, "file", _as_source_error(str(path), exc), t0))
     return out
@@ -488,8 +486,9 @@ class _Writer:
                     records.append(FeedRecord(ref, ok=False, error=str(err)))
                     out[ref] = _error(done.src, "feed", err, done.t0)
                     continue
-                result = _stored(done.src, "feed", worked, done.t0, done.warnings, new, updated)
-                out[ref] = _kept(result, self.keep)
+                out[ref] = _stored(
+                    done.src, "feed", worked, done.t0, done.warnings, new, updated, self.keep
+                )
             self.store.record_feeds(records)
         self.results.update(out)  # only once committed
 
@@ -774,10 +773,10 @@ def ingest(
     for at in range(0, len(files), _FILES_PER_COMMIT):
         with store.group():  # a commit costs more than a file's writes: several share one
             for src in files[at : at + _FILES_PER_COMMIT]:
-                by_ref[src.ref] = [_kept(_read_feed_file(config, store, src), items)]
+                by_ref[src.ref] = [_read_feed_file(config, store, src, items)]
     for src in plan:
         if src.kind in ("story", "inbox"):
-            by_ref[src.ref] = [_kept(r, items) for r in _read_stories(config, store, src)]
+            by_ref[src.ref] = _read_stories(config, store, src, items)
     if urls:
         with _frozen_heap():
             fetched = asyncio.run(_fetch_feeds(config, store, urls, items, prefetched))
