@@ -76,6 +76,7 @@ __all__ = [
     "SendClaim",
     "Sources",
     "Store",
+    "Stored",
     "backups_of",
     "open_location",
     "open_pg_store",
@@ -548,7 +549,26 @@ class FeedWrite:
     listing: Sequence[str]
 
 
-_NEW, _UPDATED = "new", "updated"  # what storing an item did
+_NEW, _UPDATED, _KNOWN = "new", "updated", "known"  # what storing an item did
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What storing a feed's items did: how many were new, how many updated, and the
+    positions of those stored already as they are at their source, or pruned (their raw
+    fingerprint is known: nothing was written for them)."""
+
+    new: int = 0
+    updated: int = 0
+    known: tuple[int, ...] = ()
+
+    @staticmethod
+    def of(done: Sequence[str]) -> Stored:
+        return Stored(
+            done.count(_NEW),
+            done.count(_UPDATED),
+            tuple(n for n, d in enumerate(done) if d == _KNOWN),
+        )
 
 
 @dataclass
@@ -741,16 +761,17 @@ class Store:
 
         ``prints``: each item's raw fingerprint, in order (see :meth:`listed`), so an
         entry unchanged at its source is known next time without being worked out."""
-        return self.store_prepared(prepare(items, prints))
+        stored = self.store_prepared(prepare(items, prints))
+        return stored.new, stored.updated
 
-    def store_prepared(self, ready: Prepared) -> tuple[int, int]:
+    def store_prepared(self, ready: Prepared) -> Stored:
         """:meth:`upsert_items` for items made ready to store (:func:`prepare`)."""
-        done = self._upsert(ready)
-        return done.count(_NEW), done.count(_UPDATED)
+        return Stored.of(self._upsert(ready))
 
     def _upsert(self, ready: Prepared) -> list[str]:
         """:meth:`upsert_items`, saying for each item what it did: :data:`_NEW`,
-        :data:`_UPDATED` or '' (unchanged, or kept pruned)."""
+        :data:`_UPDATED`, :data:`_KNOWN` (its raw fingerprint is the stored or pruned
+        item's: as :meth:`known` says, nothing to write) or '' (unchanged, or kept pruned)."""
         done: list[str] = []
         now = _now()
         batch = _Known._BATCH
@@ -785,6 +806,9 @@ class Store:
                     end = n + batch
                     known = _Known(c, r.ids[n:end], r.guids[n:end], r.keys[n:end], tombstones)
                 row = known.find(id_, guid, key)
+                if row is not None and raw and row.raw_hash == raw:
+                    done.append(_KNOWN)  # its listing was noted: a tombstone is touched
+                    continue
                 if row is not None and row.buried:
                     if not (published and published > row.dated):
                         writes.add(
@@ -981,32 +1005,31 @@ class Store:
         items: Sequence[Item],
         prints: Sequence[str],
         listing: Sequence[str],
-    ) -> tuple[int, int]:
+    ) -> Stored:
         """A feed read whole, in one transaction: its ``listing`` noted (:meth:`listed`),
         its items stored (:meth:`upsert_items`) and its health recorded with the new items
-        counted, so its validators are never kept without its items; (new, updated)."""
+        counted, so its validators are never kept without its items."""
         return self.store_feeds([FeedWrite(record, prepare(items, prints), listing)])[0]
 
-    def store_feeds(self, feeds: Sequence[FeedWrite]) -> list[tuple[int, int]]:
+    def store_feeds(self, feeds: Sequence[FeedWrite]) -> list[Stored]:
         """Several feeds' :meth:`store_feed` in one transaction, each kind of write made once
-        for all of them (far cheaper than feed by feed); (new, updated) for each feed. A
+        for all of them (far cheaper than feed by feed); what it did for each feed. A
         failure writes none of them."""
         with self.transaction():
             self._note_listings([(f.record.url, f.listing) for f in feeds])
             done = self._upsert(Prepared.joined([f.items for f in feeds]))
-            counts = []
+            stored = []
             at = 0
             for f in feeds:
-                mine = done[at : at + len(f.items)]
+                stored.append(Stored.of(done[at : at + len(f.items)]))
                 at += len(f.items)
-                counts.append((mine.count(_NEW), mine.count(_UPDATED)))
             self.record_feeds(
                 [
-                    dataclasses.replace(f.record, new_items=new)
-                    for f, (new, _) in zip(feeds, counts, strict=True)
+                    dataclasses.replace(f.record, new_items=one.new)
+                    for f, one in zip(feeds, stored, strict=True)
                 ]
             )
-        return counts
+        return stored
 
     def record_feeds(self, records: Sequence[FeedRecord]) -> None:
         """Update the health ledger of many feeds at once (one statement of each kind)."""

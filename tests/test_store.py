@@ -24,6 +24,7 @@ from pipeline.store import (
     FeedWrite,
     Prepared,
     Sources,
+    Stored,
     _statements,
     open_location,
     open_store,
@@ -246,7 +247,7 @@ def test_a_group_commits_its_feeds_together_and_a_failing_one_undoes_only_its_ow
         before = store.commits
         with store.group():
             one = FeedRecord("one.xml", ok=True, etag='"1"')
-            assert store.store_feed(one, [a], ["ra"], ["ra"]) == (1, 0)
+            assert store.store_feed(one, [a], ["ra"], ["ra"]) == Stored(1, 0)
             with pytest.raises(ValueError):  # two items, one fingerprint: refused mid-write
                 store.store_feed(FeedRecord("two.xml", ok=True, etag='"2"'), [b, a], ["rb"], ["rb"])
             store.record_feeds([FeedRecord("three.xml", ok=False, error="HTTP 500", gone=True)])
@@ -274,16 +275,23 @@ def test_feeds_stored_at_once_count_as_stored_one_by_one(any_state: str) -> None
         ),
         FeedWrite(FeedRecord("two.xml", ok=True, etag='"2"'), prepare([b2, c], ["rb2", "rc"]), []),
         FeedWrite(FeedRecord("three.xml", ok=True), prepare([]), ["ra"]),
+        # the first feed's A as it is at its source, and C anew: A is known, nothing written
+        FeedWrite(FeedRecord("four.xml", ok=True), prepare([c, a], ["rc2", "ra"]), ["ra"]),
     ]
     with open_location(any_state) as store:
         # the second feed updates an item the first stores: in order, as one by one
-        assert store.store_feeds(feeds) == [(2, 0), (1, 1), (0, 0)]
+        assert store.store_feeds(feeds) == [
+            Stored(2, 0),
+            Stored(1, 1),
+            Stored(0, 0),
+            Stored(0, 0, known=(1,)),
+        ]
         assert store.count_items() == 3
         assert store.get_item(b.id) == b2
         assert (store.feed_state("two.xml").etag, store.feed_state("three.xml").etag) == ('"2"', "")
-        assert store.known(["ra", "rb", "rb2", "rc"]) == {"ra", "rb2", "rc"}
+        assert store.known(["ra", "rb", "rb2", "rc", "rc2"]) == {"ra", "rb2", "rc2"}
         listings = {r[0] for r in store.conn.execute("SELECT origin FROM listings").rows}
-        assert listings == {"one.xml", "three.xml"}  # an empty listing is no listing
+        assert listings == {"one.xml", "three.xml", "four.xml"}  # an empty listing is none
     with pytest.raises(ValueError):  # prints that are not the items' are refused
         prepare([a, c], ["ra"])
 

@@ -52,6 +52,7 @@ from ..store import (
     ItemRow,
     Prepared,
     Store,
+    Stored,
     prepare,
     prepare_rows,
 )
@@ -280,8 +281,7 @@ def _store(
     t0: float,
     keep: bool,
 ) -> SourceResult:
-    new, updated = store.store_prepared(worked.ready)
-    return _stored(src, kind, worked, t0, (), new, updated, keep)
+    return _stored(src, kind, worked, t0, (), store.store_prepared(worked.ready), keep)
 
 
 def _stored(
@@ -290,22 +290,24 @@ def _stored(
     worked: _Worked,
     t0: float,
     warnings: Sequence[str],
-    new: int,
-    updated: int,
+    stored: Stored,
     keep: bool,
 ) -> SourceResult:
-    """The result of a source stored, with its items as objects only when ``keep``."""
+    """The result of a source stored, with its items as objects only when ``keep``; those
+    the store knew as they are (:attr:`Stored.known`) count as unchanged instead."""
+    listed = len(worked.ready) + worked.unchanged
+    worked = _less(worked, stored.known)
     return SourceResult(
         source=src.ref,
         kind=kind,
         status="ok",
         items=worked.ready.items() if keep else (),
-        new=new,
-        updated=updated,
+        new=stored.new,
+        updated=stored.updated,
         warnings=(*warnings, *worked.warnings),
         elapsed=time.perf_counter() - t0,
         unchanged=worked.unchanged,
-        listed=len(worked.ready) + worked.unchanged,
+        listed=listed,
     )
 
 
@@ -475,7 +477,7 @@ class _Writer:
                     continue
                 worked = done.worked
                 try:
-                    new, updated = (
+                    stored = (
                         counts.get(ref)
                         or self.store.store_feeds(
                             [FeedWrite(done.record, worked.ready, done.prints)]
@@ -487,13 +489,13 @@ class _Writer:
                     out[ref] = _error(done.src, "feed", err, done.t0)
                     continue
                 out[ref] = _stored(
-                    done.src, "feed", worked, done.t0, done.warnings, new, updated, self.keep
+                    done.src, "feed", worked, done.t0, done.warnings, stored, self.keep
                 )
             self.store.record_feeds(records)
         self.results.update(out)  # only once committed
 
-    def _at_once(self, group: Sequence[_Finished]) -> dict[str, tuple[int, int]]:
-        """The group's fetched feeds stored together, (new, updated) by feed; none if one of
+    def _at_once(self, group: Sequence[_Finished]) -> dict[str, Stored]:
+        """The group's fetched feeds stored together, what it did by feed; none if one of
         them fails (a savepoint undone): each is then stored alone, and the failing one said."""
         fed = [
             (d.src.ref, FeedWrite(d.record, d.worked.ready, d.prints))
@@ -539,7 +541,7 @@ async def _fetch_feeds(
     writer = _Writer(store, results, keep)
     first = sum(1 for _, state, _ in by_url.values() if state.last_success is None)
     with Pool(wanted=first >= _POOL_MIN) as pool:
-        reads = _FirstReads(pool, store, cfg) if pool.working else None
+        reads = _FirstReads(pool, cfg) if pool.working else None
 
         async def done(req: FetchRequest, res: FetchResponse | FetchError) -> None:
             writer.add(await _finish(cfg, store, by_url[req.url], res, reads))
@@ -668,12 +670,12 @@ _READ_BATCH = 16  # feeds a hand-off to the worker carries at most (a few ms of 
 class _FirstReads:
     """Feeds read for the first time, read in the pool's worker process while this one
     fetches and writes. Those answered in one turn of the event loop go in one hand-off
-    (up to ``_READ_BATCH``: a hand-off costs more than its bytes), and their fingerprints
-    are looked up in the store at once."""
+    (up to ``_READ_BATCH``: a hand-off costs more than its bytes). Entries the store
+    knows as they are are found as they are written (:attr:`Stored.known`), with no
+    look-up of their own."""
 
-    def __init__(self, pool: Pool, store: Store, cfg: Fetch) -> None:
+    def __init__(self, pool: Pool, cfg: Fetch) -> None:
         self.pool = pool
-        self.store = store
         self.cfg = cfg
         self.waiting: list[tuple[_Job, asyncio.Future[tuple[_Worked, list[str]]]]] = []
         self.sending: set[asyncio.Task[None]] = set()  # held: the loop keeps weak references
@@ -703,9 +705,6 @@ class _FirstReads:
             jobs = [job for job, _ in batch]
             # a batch waits behind the worker's other batches: a generous bound, for a hang
             outs = await self.pool.run(_WORKER_WAIT * self.cfg.timeout, _read_jobs, jobs, self.cfg)
-            known = self.store.known(
-                [p for out in outs if not isinstance(out, SourceError) for p in out[1]]
-            )
         except Exception as exc:  # each feed of the batch fails with it
             for _, done in batch:
                 if not done.done():
@@ -714,29 +713,21 @@ class _FirstReads:
         for (_, done), out in zip(batch, outs, strict=True):
             if done.done():  # cancelled
                 continue
-            try:
-                done.set_result(self._result(out, known))
-            except SourceError as exc:
-                done.set_exception(exc)
-
-    @staticmethod
-    def _result(
-        out: tuple[_Worked, list[str]] | SourceError, known: frozenset[str]
-    ) -> tuple[_Worked, list[str]]:
-        if isinstance(out, SourceError):
-            raise out
-        return _unknown(out[0], known), out[1]
+            if isinstance(out, SourceError):
+                done.set_exception(out)
+            else:
+                done.set_result(out)
 
 
-def _unknown(worked: _Worked, known: frozenset[str]) -> _Worked:
-    """``worked`` less the items whose fingerprint is ``known``, counted as unchanged."""
+def _less(worked: _Worked, known: Sequence[int]) -> _Worked:
+    """``worked`` less the items at these positions (stored already as they are at their
+    source, or pruned), counted as unchanged."""
     if not known:
         return worked
-    keep = [n for n, p in enumerate(worked.ready.raws) if p not in known]
+    gone = set(known)
+    keep = [n for n in range(len(worked.ready)) if n not in gone]
     return dataclasses.replace(
-        worked,
-        ready=worked.ready.only(keep),
-        unchanged=worked.unchanged + len(worked.ready) - len(keep),
+        worked, ready=worked.ready.only(keep), unchanged=worked.unchanged + len(gone)
     )
 
 
