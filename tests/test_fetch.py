@@ -6,7 +6,9 @@ through the config so the whole file runs in a few seconds.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,7 +35,13 @@ from loopback import start, stop
 
 from pipeline.config import Fetch
 from pipeline.errors import FetchError
-from pipeline.ingest._fetch import FetchRequest, FetchResponse, GoneError, fetch_sync
+from pipeline.ingest._fetch import (
+    FetchRequest,
+    FetchResponse,
+    GoneError,
+    fetch_all,
+    fetch_sync,
+)
 
 CFG = Fetch(
     timeout=2.0,
@@ -273,3 +281,38 @@ def test_an_https_feed_with_a_certificate_no_one_signed_fails_clearly(
         assert "certificate verify failed" in str(err)
     finally:
         stop(httpd)
+
+
+def test_no_more_requests_than_the_concurrency_are_in_flight_and_answers_keep_their_order() -> None:
+    lock, now, most = threading.Lock(), [0], [0]
+
+    def tracked(h: BaseHTTPRequestHandler) -> None:
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        time.sleep(0.05)
+        with lock:
+            now[0] -= 1
+        send(h, 200, RSS, "application/rss+xml")
+
+    with serve({"/t": tracked}) as srv:
+        urls = [srv.url("/t") + f"?n={i}" for i in range(24)]
+        cfg = CFG.model_copy(update={"concurrency": 5, "per_host": 5})
+        out = fetch_sync([local(u) for u in urls], cfg)
+    assert [r.url for r in out] == urls
+    assert all(isinstance(r, FetchResponse) and r.status == 200 for r in out)
+    assert most[0] == 5
+
+
+def test_a_failing_on_done_stops_the_run_and_requests_still_waiting_are_never_made(
+    server: FeedServer,
+) -> None:
+    def boom(req: FetchRequest, res: FetchResponse | FetchError) -> None:
+        raise RuntimeError("the store failed")
+
+    cfg = CFG.model_copy(update={"concurrency": 2, "per_host": 2})
+    urls = [server.url("/slow-ok") + f"?stop={i}" for i in range(10)]
+    with pytest.raises(RuntimeError, match="the store failed"):
+        asyncio.run(fetch_all([local(u) for u in urls], cfg, boom))
+    made = sum(len(server.hits("/slow-ok?stop=" + str(i))) for i in range(10))
+    assert 1 <= made <= 4

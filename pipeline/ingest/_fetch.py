@@ -28,6 +28,7 @@ the configured URL of a feed whose config entry sets ``allow_internal: true``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import ipaddress
 import random
@@ -608,11 +609,40 @@ async def fetch_all(
         clients.append(client)
         client_of.update((i, client) for i in members)
 
+    loop = asyncio.get_running_loop()
+    waiting = collections.deque(enumerate(requests))
+    running: set[asyncio.Task[None]] = set()
+    finished: asyncio.Future[None] = loop.create_future()
+    left = len(requests)
+
+    def launch(n: int) -> None:
+        """Start the next ``n`` waiting requests (a task waiting for its slot from the
+        start costs the event loop on every turn; one is started as one ends)."""
+        while n and waiting:
+            task = loop.create_task(run(*waiting.popleft()))
+            running.add(task)
+            task.add_done_callback(ended)
+            n -= 1
+
+    def ended(task: asyncio.Task[None]) -> None:
+        nonlocal left
+        running.discard(task)
+        if task.cancelled() or finished.done():
+            return
+        failure = task.exception()
+        if failure is not None:  # a bug, or a failing store in on_done: the run stops
+            finished.set_exception(failure)
+            return
+        left -= 1
+        if not left:
+            finished.set_result(None)
+
     async def run(i: int, req: FetchRequest) -> None:
         try:
             res: FetchResponse | FetchError = await _fetch_one(client_of[i], req, cfg, limits)
         except FetchError as exc:
             res = exc
+        launch(1)  # its connection slot is free
         results[i] = res
         if on_done is not None:
             maybe = on_done(req, res)
@@ -620,8 +650,12 @@ async def fetch_all(
                 await maybe
 
     try:
-        await asyncio.gather(*(run(i, r) for i, r in enumerate(requests)))
+        if requests:
+            launch(cfg.concurrency)
+            await finished
     finally:
+        for task in list(running):
+            task.cancel()
         for client in clients:
             await client.close()
     return results
