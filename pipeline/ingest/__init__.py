@@ -340,15 +340,15 @@ def _read_feed_file(config: Config, store: Store, src: _Source, keep: bool) -> S
         data = read_file(src.path, label, config.fetch.max_bytes)
         parsed = parse_feed(data, where=label, max_bytes=config.fetch.max_bytes)
         prints = _fingerprints(parsed, _salt(config.fetch))
-        known = store.listed(label, prints)
-        worked = _work(parsed, src, label, deadline, prints, known)
-        result = _store(store, src, "feed", worked, t0, keep)
+        worked = _work(parsed, src, label, deadline, prints, store.known(prints))
+        # its listing, items and health in one write, as a fetched feed's
+        write = FeedWrite(FeedRecord(label, ok=True), worked.ready, prints)
+        [stored] = store.store_feeds([write])
     except Exception as exc:  # one source never stops the run
         err = _as_source_error(label, exc)
         store.record_feed(label, ok=False, error=str(err))
         return _error(src, "feed", err, t0)
-    store.record_feed(label, ok=True, new_items=result.new)
-    return result
+    return _stored(src, "feed", worked, t0, (), stored, keep)
 
 
 def _read_stories(config: Config, store: Store, src: _Source, keep: bool) -> list[SourceResult]:
