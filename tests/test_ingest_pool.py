@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -236,3 +237,48 @@ def test_no_fork_outside_the_main_thread() -> None:
     job.start()
     job.join(20)
     assert seen == [(False, True)]
+
+
+@pytest.mark.slow  # a worker process
+def test_new_feed_files_read_in_the_worker_give_what_reading_them_here_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.ingest as ingest_module
+
+    with Pool(wanted=True) as pool:
+        assert pool.working  # this machine can fork one: the pool run below uses it
+    padding = "<p>" + "Harbour trade grew in the quarter. " * 40 + "</p>"
+    names = [f"wire{f}.xml" for f in range(12)]
+    results, rows, shown = {}, {}, {}
+    for label, least in (("pool", 0), ("here", 1 << 40)):
+        monkeypatch.setattr(ingest_module, "_FILE_POOL_MIN", least)
+        folder = tmp_path / label
+        folder.mkdir()
+        for f, name in enumerate(names):
+            entries = "".join(
+                f"<item><title>Wire {f} story {i}</title><guid>w{f}-{i}</guid>"
+                f"<link>https://w{f}.example/{i}</link><description>{escape(padding)}"
+                f"</description></item>"
+                for i in range(30)
+            )
+            (folder / name).write_text(
+                f'<rss version="2.0"><channel><title>Wire {f}</title>{entries}{SHARED}'
+                "</channel></rss>",
+                encoding="utf-8",
+            )
+        (folder / names[3]).write_text("<html><body>Moved.</body></html>", encoding="utf-8")
+        (folder / names[5]).unlink()  # missing
+        cfg = make_config(folder, [str(folder / n) for n in names])
+        with open_store(cfg.state_path) as store:
+            got = ingest(cfg, store).sources
+        # the same but for the folder each was read from
+        results[label] = [_same(r) for r in got]
+        rows[label] = repr(_rows(cfg.state_path)).replace(str(folder), "FOLDER")
+        shown[label] = repr(results[label]).replace(str(folder), "FOLDER")
+    assert [r[1] for r in results["pool"]] == ["ok"] * 3 + ["error"] + ["ok"] + ["error"] + [
+        "ok"
+    ] * 6
+    assert shown["pool"] == shown["here"]
+    assert rows["pool"] == rows["here"]
+    # the entry every file lists is stored once, and known in all but the first to store it
+    assert sorted(r[5] for r in results["pool"] if r[1] == "ok") == [0] + [1] * 9

@@ -28,12 +28,14 @@ failing, stale and gone feeds, and alerts for feeds that failed
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import gc
 import hashlib
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -332,6 +334,8 @@ def _error(src: _Source, kind: Literal["feed", "file"], exc: Exception, t0: floa
 
 
 def _read_feed_file(config: Config, store: Store, src: _Source, keep: bool) -> SourceResult:
+    """A feed file read before: entries its listing holds as they are stored are not
+    worked out again."""
     t0 = time.perf_counter()
     assert src.path is not None
     label = str(src.path)
@@ -341,14 +345,109 @@ def _read_feed_file(config: Config, store: Store, src: _Source, keep: bool) -> S
         parsed = parse_feed(data, where=label, max_bytes=config.fetch.max_bytes)
         prints = _fingerprints(parsed, _salt(config.fetch))
         worked = _work(parsed, src, label, deadline, prints, store.known(prints))
-        # its listing, items and health in one write, as a fetched feed's
-        write = FeedWrite(FeedRecord(label, ok=True), worked.ready, prints)
-        [stored] = store.store_feeds([write])
+    except Exception as exc:  # one source never stops the run
+        return _write_file(store, src, _as_source_error(label, exc), t0, keep)
+    return _write_file(store, src, (worked, prints), t0, keep)
+
+
+_FileRead = tuple[_Worked, list[str]] | SourceError  # a feed file read, or why not
+
+
+def _read_file_job(src: _Source, cfg: Fetch) -> _FileRead:
+    """A feed file never read before (in the worker process, or here): parsed,
+    fingerprinted and every entry worked out (those the store holds as they are are found
+    as they are written, :attr:`Stored.known`), with the whole listing's prints; or why it
+    could not be read."""
+    assert src.path is not None
+    label = str(src.path)
+    try:
+        deadline = _Deadline.after(cfg.timeout)
+        data = read_file(src.path, label, cfg.max_bytes)
+        parsed = parse_feed(data, where=label, max_bytes=cfg.max_bytes)
+        prints = _fingerprints(parsed, _salt(cfg))
+        return _work(parsed, src, label, deadline, prints), prints
+    except Exception as exc:  # one source never stops the run
+        return _as_source_error(label, exc)
+
+
+def _write_file(
+    store: Store,
+    src: _Source,
+    read: _FileRead,
+    t0: float,
+    keep: bool,
+) -> SourceResult:
+    """A feed file read (or why not) written: its listing, items and health in one write,
+    as a fetched feed's."""
+    label = str(src.path)
+    try:
+        if isinstance(read, SourceError):
+            raise read
+        worked, prints = read
+        [stored] = store.store_feeds([FeedWrite(FeedRecord(label, ok=True), worked.ready, prints)])
     except Exception as exc:  # one source never stops the run
         err = _as_source_error(label, exc)
         store.record_feed(label, ok=False, error=str(err))
         return _error(src, "feed", err, t0)
     return _stored(src, "feed", worked, t0, (), stored, keep)
+
+
+def _read_feed_files(
+    config: Config, store: Store, files: Sequence[_Source], keep: bool
+) -> dict[str, SourceResult]:
+    """Feed files, ``_FILES_PER_COMMIT`` to a transaction. Files never read before, when
+    there are ``_FILE_POOL_MIN`` bytes of them, are read in a worker process while this
+    one writes, and read here when the worker has ``_FILES_IN_FLIGHT`` to read; they are
+    written in their order either way."""
+    out: dict[str, SourceResult] = {}
+    done: list[tuple[_Source, float, _FileRead]] = []
+
+    def write() -> None:
+        with store.group():  # a commit costs more than a file's writes: several share one
+            for src, t0, read in done:
+                out[src.ref] = _write_file(store, src, read, t0, keep)
+        done.clear()
+
+    cfg = config.fetch
+    fresh = [s for s in files if store.feed_state(str(s.path)).last_success is None]
+    size = sum(_size(s.path) for s in fresh)
+    wait = _WORKER_WAIT * cfg.timeout
+    with Pool(wanted=size >= _FILE_POOL_MIN) as pool:
+        # in the files' order, as the store must see them (the first to list an entry
+        # stores it): each read by the worker while it has room, else here meanwhile
+        window: collections.deque[tuple[_Source, float, Future[_FileRead]]] = collections.deque()
+        for src in fresh:
+            t0 = time.perf_counter()
+            if sum(not f.done() for _, _, f in window) < _FILES_IN_FLIGHT:
+                future = pool.submit(_read_file_job, src, cfg)
+            else:
+                future = Future()
+                future.set_result(_read_file_job(src, cfg))
+            window.append((src, t0, future))
+            while window and window[0][2].done():
+                src, t0, future = window.popleft()
+                done.append((src, t0, pool.wait(future, wait, _read_file_job, src, cfg)))
+                if len(done) >= _FILES_PER_COMMIT:
+                    write()
+        for src, t0, future in window:
+            done.append((src, t0, pool.wait(future, wait, _read_file_job, src, cfg)))
+            if len(done) >= _FILES_PER_COMMIT:
+                write()
+    if done:
+        write()
+    known = [s for s in files if s.ref not in out]
+    for at in range(0, len(known), _FILES_PER_COMMIT):
+        with store.group():
+            for src in known[at : at + _FILES_PER_COMMIT]:
+                out[src.ref] = _read_feed_file(config, store, src, keep)
+    return out
+
+
+def _size(path: Path | None) -> int:
+    try:
+        return path.stat().st_size if path is not None else 0
+    except OSError:  # reading it will say what is wrong
+        return 0
 
 
 def _read_stories(config: Config, store: Store, src: _Source, keep: bool) -> list[SourceResult]:
@@ -404,6 +503,10 @@ def _once(store: Store, item: Item, cfg: Fetch) -> _Worked:
 # transaction: one commit per feed cost more than the rest of its storing
 _GROUP_WAIT = 0.05
 _FILES_PER_COMMIT = 10  # feed files whose writes commit together (each its own savepoint)
+# new feed files read in a worker process when there are this many bytes of them (a
+# fork costs a few ms, about what 100 KB of feed costs to read), this many at a time
+_FILE_POOL_MIN = 1024 * 1024
+_FILES_IN_FLIGHT = 2
 _GROUP_MAX = 100
 
 
@@ -761,10 +864,7 @@ def ingest(
     by_ref: dict[str, list[SourceResult]] = {}
     urls = [s for s in plan if s.kind == "url"]
     files = [s for s in plan if s.kind == "feed-file"]
-    for at in range(0, len(files), _FILES_PER_COMMIT):
-        with store.group():  # a commit costs more than a file's writes: several share one
-            for src in files[at : at + _FILES_PER_COMMIT]:
-                by_ref[src.ref] = [_read_feed_file(config, store, src, items)]
+    by_ref.update((ref, [r]) for ref, r in _read_feed_files(config, store, files, items).items())
     for src in plan:
         if src.kind in ("story", "inbox"):
             by_ref[src.ref] = _read_stories(config, store, src, items)

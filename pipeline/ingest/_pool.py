@@ -1,11 +1,12 @@
-"""Calls run in one worker process beside the event loop, or in this process.
+"""Calls run in one worker process beside this one, or in this process.
 
 In: a picklable function and its arguments (frozen dataclasses, bytes, strings). Out:
 its result (or its exception), awaited on the event loop while the loop goes on
-fetching and writing. The worker is forked once, when the pool opens, before the
-fetches start. Where no worker can be had (a daemon process, as Celery's workers are,
-may not start children; a platform without fork; a worker that died) the call runs in
-this process instead, with the same result.
+fetching and writing (:meth:`Pool.run`), or waited for by synchronous code that works
+meanwhile (:meth:`Pool.submit`, :meth:`Pool.wait`). The worker is forked once, when
+the pool opens, before any work starts. Where no worker can be had (a daemon process,
+as Celery's workers are, may not start children; a platform without fork; a worker
+that died) the call runs in this process instead, with the same result.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import ParamSpec, TypeVar
 
@@ -91,6 +92,39 @@ class Pool:
                 self._end()
             except BrokenProcessPool:  # the worker died: this call and the rest run here
                 self.close()
+        return fn(*args, **kwargs)
+
+    def submit(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
+        """``fn(*args)`` started in the worker (for :meth:`wait`), or done here at once when
+        no worker can be had."""
+        if self._executor is not None:
+            try:
+                return self._executor.submit(fn, *args, **kwargs)
+            except BrokenProcessPool:  # the worker died: the rest runs here
+                self.close()
+        done: Future[_T] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            done.set_exception(exc)
+        return done
+
+    def wait(
+        self,
+        future: Future[_T],
+        timeout: float,
+        fn: Callable[_P, _T],
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> _T:
+        """The result of a :meth:`submit` of ``fn(*args)``; if the worker gives none within
+        ``timeout`` seconds it is ended, and if it died, the call runs here instead."""
+        try:
+            return future.result(timeout)
+        except TimeoutError:  # hung: never wait forever
+            self._end()
+        except BrokenProcessPool:
+            self.close()
         return fn(*args, **kwargs)
 
     def _end(self) -> None:
