@@ -312,7 +312,9 @@ def _build(
     folder, draft_path = ed.folder, ed.draft_path
     ed.sweep()
     report = RunReport(newsletter=config.newsletter.name, date=edition)
-    # a build checks the store and backs it up first: never build from a lost one
+    # a build checks the store and backs it up (a lost one is refused as it opens; the
+    # integrity check and the backup run beside the build, which waits for them before
+    # it writes a draft or an output: never publish from a broken store)
     with open_state(config, check=True) as store:
         _draft_on_disk(draft_path, regenerate)  # a broken draft stops a build unless replaced
         recorded = store.issue(edition)
@@ -362,6 +364,7 @@ def _build(
             issue, status = current, "unchanged"
         else:
             issue, selection, summarizer = _generate(config, store, edition, timer, runner)
+            store.checked()
             report = replace(
                 report, summarizer=summarizer, errors=(*report.errors, *summarizer.errors)
             )
@@ -390,6 +393,7 @@ def _build(
                 ed.remember_generated(store)
                 status, draft = "built", text
 
+        store.checked()
         report, files = _finish(
             config, store, issue, ed, report, timer, status, draft=draft, drafted=bool(written)
         )

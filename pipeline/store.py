@@ -33,7 +33,8 @@ file where a store with backups should be means it was lost, as does a missing
 one with backups: :func:`open_store` refuses both, and a file that is not
 SQLite, with the recovery step.
 Builds open it with ``check=True``: on SQLite ``PRAGMA integrity_check`` must pass, then a
-backup goes to ``backups/`` beside it (the newest :data:`KEEP_BACKUPS` are kept);
+backup goes to ``backups/`` beside it (the newest :data:`KEEP_BACKUPS` are kept), both in
+a thread beside the build, which waits for them (:meth:`Store.checked`) before it writes;
 :func:`restore_store` puts back the newest good one (``newsletter restore-store``). On
 PostgreSQL ``check`` is the connection and the schema version: backups are pg_dump's.
 Every database failure inside :func:`open_state` becomes one :class:`StoreError` line
@@ -48,6 +49,7 @@ import itertools
 import json
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -699,11 +701,19 @@ class SendClaim:
 class Store:
     """A thin typed layer over the state database, bound to one newsletter (``key``)."""
 
-    def __init__(self, conn: Db, key: str = "default") -> None:
+    def __init__(self, conn: Db, key: str = "default", check: _Check | None = None) -> None:
         self.conn = conn
         self.key = key
         self._depth = 0  # write transactions open, the outer one and its savepoints
         self.commits = 0  # write transactions committed (the benchmarks count them)
+        self._check = check
+
+    def checked(self) -> None:
+        """Wait for the check that opening with ``check=True`` started (SQLite: the
+        integrity check and the backup, in a thread of their own); :class:`StoreError`
+        if the store failed it. Nothing to wait for otherwise."""
+        if self._check is not None:
+            self._check.wait()
 
     @property
     def where(self) -> str:
@@ -1530,6 +1540,38 @@ def _explain(p: Path, exc: sqlite3.Error) -> StoreError:
     return StoreError(f"state store {p}: {text}")
 
 
+class _Check:
+    """:func:`_check_and_back_up` in a thread with a connection of its own, started as the
+    store opens: the build goes on meanwhile (both read the file; SQLite leaves the
+    interpreter free while it works), and waits for it (:meth:`Store.checked`) before it
+    writes a draft; the store's context waits for it too, as it closes."""
+
+    def __init__(self, p: Path) -> None:
+        self.path = p
+        self.error: StoreError | None = None
+        self.thread = threading.Thread(target=self._run, name="store-check", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                _check_and_back_up(conn, self.path)
+            finally:
+                conn.close()
+        except StoreError as exc:
+            self.error = exc
+        except sqlite3.Error as exc:
+            self.error = _explain(self.path, exc)
+        except OSError as exc:
+            self.error = StoreError(f"state store {self.path}: cannot back it up: {exc}")
+
+    def wait(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def _check_and_back_up(conn: sqlite3.Connection, p: Path) -> None:
     problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
     if problems != ["ok"]:
@@ -1554,7 +1596,8 @@ def _check_and_back_up(conn: sqlite3.Connection, p: Path) -> None:
 def open_store(path: str | Path, *, check: bool = False, key: str = "default") -> Iterator[Store]:
     """Open (creating if needed) the SQLite state store at ``path``, for newsletter ``key``.
 
-    ``check``: run SQLite's integrity check first and keep a backup (builds do). Raises
+    ``check``: run SQLite's integrity check and keep a backup (builds do), in a thread
+    beside the caller's work: :meth:`Store.checked` waits for it, as closing does. Raises
     :class:`StoreError` for a lost, corrupt or unusable store, and for any SQLite
     failure while the store is open.
     """
@@ -1577,9 +1620,17 @@ def open_store(path: str | Path, *, check: bool = False, key: str = "default") -
         conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
         db = Db(conn, str(p))
         _migrate(db, key)
-        if check:
-            _check_and_back_up(conn, p)
-        yield Store(db, key)
+        checking = _Check(p) if check else None
+        try:
+            yield Store(db, key, checking)
+        finally:
+            if checking is not None:  # never left running, and a failure is never unsaid
+                exc_now = sys.exc_info()[1]
+                try:
+                    checking.wait()
+                except StoreError:
+                    if exc_now is None:
+                        raise
     except sqlite3.Error as exc:
         raise _explain(p, exc) from None
     finally:

@@ -9,7 +9,7 @@ import signal
 import sqlite3
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -114,14 +114,20 @@ def test_a_standby_takes_over_from_a_killed_leader_and_builds_once(
 def test_one_schedule_builds_each_at_its_time_and_ingests_all_once(
     tmp_path: Path, feeds: FeedServer
 ) -> None:
+    # build times hours away from now in each zone: a build due as the scheduler starts
+    # (the test run at 06:01 London time) would come before the ingest this test waits for
+    morning_at, tech_at = (
+        (datetime.now(ZoneInfo(zone)) + timedelta(hours=hours)).strftime("%H:%M")
+        for zone, hours in (("Europe/London", 6), ("Asia/Tokyo", 7))
+    )
     extra = {
         "morning": {
             "newsletter": {"timezone": "Europe/London"},
-            "schedule": {"build_at": "06:00", "ingest_every_minutes": 60},
+            "schedule": {"build_at": morning_at, "ingest_every_minutes": 60},
         },
         "tech": {
             "newsletter": {"timezone": "Asia/Tokyo"},
-            "schedule": {"build_at": "07:30", "days": "mon-fri", "ingest_every_minutes": 30},
+            "schedule": {"build_at": tech_at, "days": "mon-fri", "ingest_every_minutes": 30},
         },
     }
     dep = make_deployment(tmp_path, feeds, PAIR, extra=extra)
@@ -133,8 +139,10 @@ def test_one_schedule_builds_each_at_its_time_and_ingests_all_once(
         return next((m for m in messages if m.startswith(prefix)), f"no line {prefix!r}")
 
     days = "mon,tue,wed,thu,fri"
-    assert f"(daily at 06:00 Europe/London on {days},sat,sun)" in line("next build:morning: ")
-    assert f"(daily at 07:30 Asia/Tokyo on {days})" in line("next build:tech: ")
+    assert f"(daily at {morning_at} Europe/London on {days},sat,sun)" in line(
+        "next build:morning: "
+    )
+    assert f"(daily at {tech_at} Asia/Tokyo on {days})" in line("next build:tech: ")
     assert line("next ingest: ").endswith("(interval[0:30:00])")  # the shortest of theirs
     assert "ingest morning: 12 new item(s) from 3 source(s), 0 failed" in messages
     assert "ingest tech: 12 new item(s) from 3 source(s), 0 failed" in messages

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from _schedule_helpers import make_site
+from _schedule_helpers import add_feed_item, make_site
 from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
@@ -90,9 +90,11 @@ def test_a_damaged_store_fails_its_integrity_check(tmp_path: Path) -> None:
         data[n + 100 : n + 300] = b"\xff" * 200  # a full page's cells
         data[n + page - 200 : n + page] = b"\xff" * 200  # where a page's first cells go
     store.write_bytes(bytes(data))
+    kept = backups_of(store)
     line = one_line_error(newsletter(config, "build"))
     assert f"state store {store}" in line and "restore-store" in line
     assert "integrity check" in line or "corrupt" in line
+    assert backups_of(store) == kept  # a damaged store is never kept as a backup
 
 
 def test_a_store_or_lock_that_is_a_folder_is_one_line(tmp_path: Path) -> None:
@@ -128,3 +130,35 @@ def test_an_unwritable_outbox_is_one_line(tmp_path: Path) -> None:
     html.mkdir()  # as root, the one way to make a file there unwritable
     line = one_line_error(newsletter(config, "build"))
     assert f"cannot write {html}: a directory is in the way" in line
+
+
+def test_a_store_that_reads_well_but_fails_its_check_gets_no_draft_and_no_backup(
+    tmp_path: Path,
+) -> None:
+    # an index that no longer matches its table: every query still answers, only the
+    # integrity check (run beside the build) sees it; the build waits for it to write
+    config = built(tmp_path)
+    store = config.state_path
+    conn = sqlite3.connect(store)
+    conn.execute("PRAGMA writable_schema=ON")
+    conn.execute(
+        "UPDATE sqlite_master SET sql = 'CREATE INDEX items_guid_all ON items(title)'"
+        " WHERE name = 'items_guid_all'"
+    )
+    conn.commit()
+    conn.close()
+    # news to build from, so a build that went on would write a new draft
+    add_feed_item(
+        config,
+        "<item><title>Harbor Street Bank opens a tenth branch</title>"
+        "<link>https://hsj.example/tenth</link><guid>hsj-tenth</guid>"
+        "<description>Harbor Street Bank opened its tenth branch on Monday, the lender"
+        " said.</description></item>",
+    )
+    kept = backups_of(store)
+    day = config.outbox_path / datetime.now(config.newsletter.tz).date().isoformat()
+    outputs = {p.name: p.read_bytes() for p in day.iterdir() if p.is_file()}
+    line = one_line_error(newsletter(config, "build", "--regenerate"))
+    assert f"state store {store} fails its integrity check" in line and "restore-store" in line
+    assert backups_of(store) == kept
+    assert {p.name: p.read_bytes() for p in day.iterdir() if p.is_file()} == outputs
