@@ -12,9 +12,11 @@ Work is done once: each entry's fingerprint (a digest of it as the source gave i
 is looked up first, and an entry stored as it is, or pruned, is counted as
 ``unchanged`` and left out; only new or changed entries get their text, sanitized
 HTML, canonical link and id worked out, and their warnings said. A run that reads many
-feeds for the first time (whose entries are seldom known) parses and works them out in a
-worker process (``_pool``) while it goes on fetching and writing, and drops the entries
-found known afterwards, with the same results.
+feeds for the first time (whose entries are seldom known), or a megabyte of new feed
+files, parses and works them out in a worker process (``_pool``) while it goes on
+fetching and writing; the worker hands the items over as columns (``store.Prepared``),
+and an entry found stored as it is when it is written (``store.Stored.known``) counts
+as unchanged, with the same results as a reading here.
 
 :func:`prefetch` fetches the feeds of several newsletters (a deployment's) once, in one
 round; each newsletter's :func:`ingest` then reads those :class:`Prefetched` answers in
