@@ -426,7 +426,8 @@ def _read_feed_files(
                 future = Future()
                 future.set_result(_read_file_job(src, cfg))
             window.append((src, t0, future))
-            while window and window[0][2].done():
+            # written as soon as read; a worker far behind is waited for (memory stays bounded)
+            while window and (window[0][2].done() or len(window) > _FILES_WAITING):
                 src, t0, future = window.popleft()
                 done.append((src, t0, pool.wait(future, wait, _read_file_job, src, cfg)))
                 if len(done) >= _FILES_PER_COMMIT:
@@ -437,10 +438,10 @@ def _read_feed_files(
                 write()
     if done:
         write()
-    known = [s for s in files if s.ref not in out]
-    for at in range(0, len(known), _FILES_PER_COMMIT):
+    read_before = [s for s in files if s.ref not in out]
+    for at in range(0, len(read_before), _FILES_PER_COMMIT):
         with store.group():
-            for src in known[at : at + _FILES_PER_COMMIT]:
+            for src in read_before[at : at + _FILES_PER_COMMIT]:
                 out[src.ref] = _read_feed_file(config, store, src, keep)
     return out
 
@@ -509,6 +510,7 @@ _FILES_PER_COMMIT = 10  # feed files whose writes commit together (each its own 
 # fork costs a few ms, about what 100 KB of feed costs to read), this many at a time
 _FILE_POOL_MIN = 1024 * 1024
 _FILES_IN_FLIGHT = 2
+_FILES_WAITING = 40  # read but waiting to be written behind one the worker is late with
 _GROUP_MAX = 100
 
 
