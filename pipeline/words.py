@@ -45,7 +45,10 @@ NEWS_WORDS = word_set(
     """
 )
 
-_LOWER_WORD = re.compile(r"[a-z0-9][a-z0-9'’\-&]*")
+_LOWER_WORD = re.compile(r"[a-z0-9][a-z0-9'’\-&]*")  # the fast pattern, for ASCII text
+# the same for words of any script ("zürich" is one word, not "z" and "rich"): inner
+# apostrophes, hyphens and ampersands ("o'brien", "co-op", "at&t")
+_ANY_WORD = re.compile(r"[^\W_](?:[^\W_]|['’\-&])*")
 
 
 @lru_cache(maxsize=65536)
@@ -65,7 +68,9 @@ def stem(word: str) -> str:
 @lru_cache(maxsize=16384)
 def content_words(text: str) -> tuple[str, ...]:
     """Lower-cased, lightly stemmed words that carry meaning (no stopwords or one letter)."""
-    return tuple(root for root in map(_content_root, _LOWER_WORD.findall(text.lower())) if root)
+    low = text.lower()
+    found = (_LOWER_WORD if low.isascii() else _ANY_WORD).findall(low)
+    return tuple(root for root in map(_content_root, found) if root)
 
 
 @lru_cache(maxsize=65536)

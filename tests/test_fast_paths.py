@@ -15,12 +15,13 @@ from hypothesis import strategies as st
 from test_feed_corpus import shared_corpus
 from test_ingest_properties import plain_links, urls
 
-from pipeline import ids
+from pipeline import ids, words
 from pipeline.errors import SourceError
 from pipeline.ingest import _sanitize
 from pipeline.ingest._entries import _ZONES, parse_date
 from pipeline.ingest._feeds import parse_feed
 from pipeline.ingest._sanitize import html_to_text
+from pipeline.summarize import _text
 
 # no deadline: these compare outputs, and a loaded machine must not fail them on time alone
 # (the linear-time tests own speed)
@@ -139,3 +140,25 @@ def test_the_key_of_a_canonical_link_is_the_key_of_its_parts(url: str) -> None:
     assert ids.url_key.__wrapped__(canon) == ids._key(ids._canonical(canon))
     ids._KEY_OF_CANONICAL.clear()  # and worked out from the link when forgotten
     assert ids.url_key.__wrapped__(canon) == ids._key(ids._canonical(canon))
+
+
+# -- words -------------------------------------------------------------------------------
+ascii_words = st.text(st.sampled_from("abcXYZ09 '’-&_.,é"), max_size=40).filter(str.isascii)
+
+
+@CHECKS
+@given(ascii_words)
+def test_the_ascii_word_patterns_find_what_the_patterns_for_any_script_find(text: str) -> None:
+    low = text.lower()
+    assert words._LOWER_WORD.findall(low) == words._ANY_WORD.findall(low)
+    assert _text._SIM_WORD.findall(low) == _text._SIM_ANY.findall(low)
+
+
+def test_a_word_of_another_script_is_one_word() -> None:
+    # "Zürich" read as "z" and "rich" made a story about Zurich share a word with one about
+    # the rich, and "Müller" a word with nothing
+    assert words.content_words("Zürich and München") == ("zürich", "münchen")
+    assert not set(words.content_words("Zürich")) & set(words.content_words("the rich"))
+    assert _text.plain_words("Per CNN, Zürich’s mayor said") == "zürich’s mayor said"
+    one = "Jürgen Müller opened the Zürich office on Monday with four staff"
+    assert _text.similarity(one, one.replace("Zürich", "Genève")) < 1.0

@@ -271,7 +271,8 @@ def is_title_case(text: str, names: frozenset[str] = frozenset()) -> list[tuple[
 
 # "Per the FT, ...", "According to a Reuters report, ...": how our voice opens an attribution.
 ATTRIBUTION_PREFIX = re.compile(r"^(?:Per|According to) (?:[^,\"“”]{1,60}?), (?=\S)")
-_SIM_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_SIM_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")  # the fast pattern, for ASCII text
+_SIM_ANY = re.compile(r"[^\W_]+(?:['’][^\W\d_]+)?")  # the same for words of any script
 
 
 def strip_attribution(text: str) -> tuple[str, str]:
@@ -282,7 +283,7 @@ def strip_attribution(text: str) -> tuple[str, str]:
 
 def plain_words(text: str) -> str:
     """A sentence as its bare words: case, punctuation and a leading "Per X, " do not count."""
-    return " ".join(_SIM_WORD.findall(strip_attribution(text)[1].lower()))
+    return " ".join(_sim_words(strip_attribution(text)[1].lower()))
 
 
 def sentence_pairs(text: str) -> frozenset[tuple[str, str]]:
@@ -290,9 +291,14 @@ def sentence_pairs(text: str) -> frozenset[tuple[str, str]]:
     return _bigrams(text)
 
 
+def _sim_words(low: str) -> list[str]:
+    """The words of lower-cased text that similarity compares ("zürich" is one word)."""
+    return (_SIM_WORD if low.isascii() else _SIM_ANY).findall(low)
+
+
 @lru_cache(maxsize=8192)
 def _bigrams(text: str) -> frozenset[tuple[str, str]]:
-    toks = _SIM_WORD.findall(strip_attribution(text)[1].lower())
+    toks = _sim_words(strip_attribution(text)[1].lower())
     return frozenset(itertools.pairwise(toks))
 
 
