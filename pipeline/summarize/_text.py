@@ -64,7 +64,6 @@ _DATELINE = re.compile(
     r"\((?P<agency>[A-Z][A-Za-z.&' ]{1,40})\)\s*(?:--|—|–|-|:)?\s*"
 )
 _CAPS_DATELINE = re.compile(r"^\s*[A-Z][A-Z .,'-]{2,40}\s(?:--|—|–)\s+")
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.\-&]*")
 
 
 def clean_text(text: str) -> tuple[str, str]:
@@ -189,11 +188,6 @@ def _split_cached(text: str) -> tuple[str, ...]:
             else:
                 sentences.append(piece)
     return tuple(sentences)
-
-
-def words(text: str) -> list[str]:
-    """Word tokens (letters, digits, inner apostrophes, dots and hyphens)."""
-    return [w.rstrip(".'’-") for w in _WORD.findall(text)]
 
 
 def word_count(text: str) -> int:
