@@ -352,15 +352,15 @@ def _size(n: int) -> str:
 
 
 class _Limits:
-    """Connection slots overall and per host.
+    """Connection slots per host (the overall bound is :func:`fetch_all`'s: it starts no
+    more requests at once than the concurrency).
 
-    A fetch waits for its slots before its deadline starts (a feed queued
+    A fetch waits for its slot before its deadline starts (a feed queued
     behind slow feeds of the same host is not timed out for waiting) and holds
     them through its retries. A redirect to another host also takes a slot there.
     """
 
     def __init__(self, cfg: Fetch) -> None:
-        self.total = asyncio.Semaphore(cfg.concurrency)
         self.per_host_n = cfg.per_host
         self.hosts: dict[str, asyncio.Semaphore] = {}
 
@@ -493,9 +493,9 @@ async def _attempt(
 async def _fetch_one(
     client: aiohttp.ClientSession, req: FetchRequest, cfg: Fetch, limits: _Limits
 ) -> FetchResponse:
-    """Wait for connection slots, then fetch with retries inside a hard deadline
+    """Wait for a slot on the host, then fetch with retries inside a hard deadline
     of ``cfg.timeout`` seconds."""
-    async with limits.total, limits.host(req.url):
+    async with limits.host(req.url):
         return await _fetch_timed(client, req, cfg, limits)
 
 
