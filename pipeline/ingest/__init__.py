@@ -36,7 +36,7 @@ import gc
 import hashlib
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -211,11 +211,6 @@ class _Worked:
         """The items, as objects (made from ``ready``: only a caller that keeps them asks)."""
         return list(self.ready.items())
 
-    @property
-    def prints(self) -> list[str]:
-        """Each item's raw fingerprint, in order."""
-        return list(self.ready.raws)
-
 
 def _items(
     parsed: ParsedFeed, src: _Source, origin: str, deadline: _Deadline | None = None
@@ -335,31 +330,23 @@ def _error(src: _Source, kind: Literal["feed", "file"], exc: Exception, t0: floa
     )
 
 
+_FileRead = tuple[_Worked, list[str]] | SourceError  # a feed file read, or why not
+
+
 def _read_feed_file(config: Config, store: Store, src: _Source, keep: bool) -> SourceResult:
     """A feed file read before: entries its listing holds as they are stored are not
     worked out again."""
     t0 = time.perf_counter()
-    assert src.path is not None
-    label = str(src.path)
-    try:
-        deadline = _Deadline.after(config.fetch.timeout)
-        data = read_file(src.path, label, config.fetch.max_bytes)
-        parsed = parse_feed(data, where=label, max_bytes=config.fetch.max_bytes)
-        prints = _fingerprints(parsed, _salt(config.fetch))
-        worked = _work(parsed, src, label, deadline, prints, store.known(prints))
-    except Exception as exc:  # one source never stops the run
-        return _write_file(store, src, _as_source_error(label, exc), t0, keep)
-    return _write_file(store, src, (worked, prints), t0, keep)
+    return _write_file(store, src, _read_file_job(src, config.fetch, store.known), t0, keep)
 
 
-_FileRead = tuple[_Worked, list[str]] | SourceError  # a feed file read, or why not
-
-
-def _read_file_job(src: _Source, cfg: Fetch) -> _FileRead:
-    """A feed file never read before (in the worker process, or here): parsed,
-    fingerprinted and every entry worked out (those the store holds as they are are found
-    as they are written, :attr:`Stored.known`), with the whole listing's prints; or why it
-    could not be read."""
+def _read_file_job(
+    src: _Source, cfg: Fetch, known: Callable[[Sequence[str]], frozenset[str]] | None = None
+) -> _FileRead:
+    """A feed file read whole (a new one in the worker process, or here): parsed,
+    fingerprinted and every entry worked out but those ``known`` says are stored as they
+    are (without it, those are found as they are written, :attr:`Stored.known`), with the
+    whole listing's prints; or why it could not be read."""
     assert src.path is not None
     label = str(src.path)
     try:
@@ -367,7 +354,8 @@ def _read_file_job(src: _Source, cfg: Fetch) -> _FileRead:
         data = read_file(src.path, label, cfg.max_bytes)
         parsed = parse_feed(data, where=label, max_bytes=cfg.max_bytes)
         prints = _fingerprints(parsed, _salt(cfg))
-        return _work(parsed, src, label, deadline, prints), prints
+        held = known(prints) if known is not None else frozenset()
+        return _work(parsed, src, label, deadline, prints, held), prints
     except Exception as exc:  # one source never stops the run
         return _as_source_error(label, exc)
 
